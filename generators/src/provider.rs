@@ -1,0 +1,339 @@
+//! Provider profiles: how each provider delivers (envelope, signature
+//! scheme, success rule, deadlines, redelivery, dedupe/ordering/subject keys).
+//!
+//! A profile is data so that a user's custom provider file (TOML/YAML) can
+//! build one the same way the built-ins are built. Facts come from SPEC §3;
+//! where a fact is the user's setting, the value here is the harness default.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::error::{did_you_mean, Error};
+
+/// A built-in provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderId {
+    /// Authgear webhooks and blocking hooks.
+    Authgear,
+    /// FusionAuth webhooks.
+    Fusionauth,
+    /// Infrahub webhooks (Standard-Webhooks-like headers, raw UTF-8 key).
+    Infrahub,
+    /// An Auth0 Action forwarding its post-login `event` to an external endpoint.
+    Auth0,
+    /// Any catalog event re-wrapped with Standard Webhooks v1 headers.
+    StandardWebhooks,
+}
+
+impl ProviderId {
+    /// Every built-in provider, in display order.
+    pub const ALL: [ProviderId; 5] = [
+        ProviderId::Authgear,
+        ProviderId::Fusionauth,
+        ProviderId::Infrahub,
+        ProviderId::Auth0,
+        ProviderId::StandardWebhooks,
+    ];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderId::Authgear => "authgear",
+            ProviderId::Fusionauth => "fusionauth",
+            ProviderId::Infrahub => "infrahub",
+            ProviderId::Auth0 => "auth0",
+            ProviderId::StandardWebhooks => "standard-webhooks",
+        }
+    }
+
+    /// Parses a provider name; unknown names get a "did you mean" error.
+    pub fn parse(name: &str) -> Result<ProviderId, Error> {
+        ProviderId::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::UnknownName {
+                what: "provider",
+                name: name.to_string(),
+                suggestion: did_you_mean(name, ProviderId::ALL.iter().map(|p| p.name())),
+            })
+    }
+
+    /// The provider whose event catalog this provider sends. Standard
+    /// Webhooks is a wrapper: it carries Authgear's events by default.
+    pub fn catalog_provider(self) -> ProviderId {
+        match self {
+            ProviderId::StandardWebhooks => ProviderId::Authgear,
+            other => other,
+        }
+    }
+
+    /// The built-in delivery profile of this provider.
+    pub fn profile(self) -> Profile {
+        Profile::builtin(self)
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// JWT algorithms the FusionAuth signer supports with a shared secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlg {
+    /// HMAC-SHA256.
+    HS256,
+    /// HMAC-SHA384.
+    HS384,
+    /// HMAC-SHA512.
+    HS512,
+}
+
+/// How the key of an HMAC Standard-Webhooks-style signature is derived from
+/// the configured secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyForm {
+    /// Standard Webhooks: the secret is `whsec_<base64>` and the key is the
+    /// base64-decoded part after the prefix.
+    Base64Whsec,
+    /// Infrahub: the secret string's raw UTF-8 bytes are the key.
+    RawUtf8,
+}
+
+/// A signature scheme, with the parameters that vary per provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Scheme {
+    /// Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret, body).
+    AuthgearBody {
+        /// Header carrying the signature.
+        header: String,
+    },
+    /// FusionAuth: a JWS in `X-FusionAuth-Signature-JWT` whose claim
+    /// `request_body_sha256` is padded std base64 of SHA-256(body).
+    FusionauthJwt {
+        /// Header carrying the JWT.
+        header: String,
+        /// HMAC algorithm.
+        alg: JwtAlg,
+        /// `kid` put in the JWT header.
+        kid: String,
+    },
+    /// Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature: v1,<base64>` over `{id}.{ts}.{body}`).
+    StandardWebhooks {
+        /// How the HMAC key is derived from the secret.
+        key_form: KeyForm,
+    },
+    /// A static bearer token in `Authorization: Bearer <token>`.
+    Bearer,
+}
+
+/// What counts as a successful answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuccessRule {
+    /// 200–299.
+    TwoXx,
+    /// Anything below 400 (Infrahub).
+    Below400,
+}
+
+impl SuccessRule {
+    /// Whether `status` counts as delivered.
+    pub fn is_success(self, status: u16) -> bool {
+        match self {
+            SuccessRule::TwoXx => (200..300).contains(&status),
+            SuccessRule::Below400 => status < 400,
+        }
+    }
+}
+
+/// The redelivery a provider performs, so duplicate checks are realistic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redelivery {
+    /// How many more times the same event may be sent.
+    pub max_resends: u32,
+    /// Whether each re-send carries a fresh message id header
+    /// (Infrahub: new `webhook-id`, same body `id`).
+    pub fresh_message_id: bool,
+}
+
+/// Where a key lives in a delivery: a JSON pointer into the body
+/// (`/event/id`) or a header (`header:webhook-id`).
+pub type KeyPath = String;
+
+/// How a provider delivers events: everything the checks and the emitter
+/// need besides the event bodies themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Provider name.
+    pub name: String,
+    /// The signature scheme.
+    pub scheme: Scheme,
+    /// What counts as success.
+    pub success: SuccessRule,
+    /// Response deadline for a non-blocking delivery, in milliseconds.
+    pub deadline_ms: u64,
+    /// Per-hook deadline of blocking hooks, in milliseconds (Authgear: 5 s).
+    pub blocking_deadline_ms: Option<u64>,
+    /// Total budget of all blocking hooks of one operation (Authgear: 10 s).
+    pub blocking_total_ms: Option<u64>,
+    /// Redelivery behaviour.
+    pub redelivery: Redelivery,
+    /// Where the dedupe key lives.
+    pub dedupe_key: KeyPath,
+    /// Where the ordering key lives (`None`: the provider promises no order
+    /// and has no sequence to judge by).
+    pub ordering_key: Option<KeyPath>,
+    /// Where the subject (the user/account the event is about) lives.
+    pub subject_key: Option<KeyPath>,
+    /// Where the body names its event type (`None`: the provider has one type).
+    pub type_key: Option<KeyPath>,
+    /// Where the event's own timestamp lives and in which form; the emitter
+    /// patches it to "now" on every send.
+    pub timestamp_key: Option<(KeyPath, TimeFormat)>,
+}
+
+/// How a timestamp is written in a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeFormat {
+    /// Signed 64-bit UNIX seconds (Authgear `context.timestamp`).
+    UnixSeconds,
+    /// Epoch milliseconds (FusionAuth `createInstant`).
+    UnixMillis,
+    /// RFC 3339 / ISO-8601 UTC string (Infrahub `occured_at`).
+    Rfc3339,
+}
+
+impl Profile {
+    /// The built-in profile of `id` (SPEC §3).
+    pub fn builtin(id: ProviderId) -> Profile {
+        match id {
+            ProviderId::Authgear => Profile {
+                name: id.name().into(),
+                scheme: Scheme::AuthgearBody {
+                    header: "x-authgear-body-signature".into(),
+                },
+                success: SuccessRule::TwoXx,
+                deadline_ms: 60_000,
+                blocking_deadline_ms: Some(5_000),
+                blocking_total_ms: Some(10_000),
+                // Authgear: "events may be delivered more than once".
+                redelivery: Redelivery {
+                    max_resends: 3,
+                    fresh_message_id: false,
+                },
+                dedupe_key: "/id".into(),
+                ordering_key: Some("/seq".into()),
+                subject_key: Some("/context/user_id".into()),
+                type_key: Some("/type".into()),
+                timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
+            },
+            ProviderId::Fusionauth => Profile {
+                name: id.name().into(),
+                scheme: Scheme::FusionauthJwt {
+                    header: "X-FusionAuth-Signature-JWT".into(),
+                    alg: JwtAlg::HS256,
+                    kid: "hookstorm-hmac".into(),
+                },
+                success: SuccessRule::TwoXx,
+                // Connect 1000 ms + read 2000 ms: the harness defaults for
+                // FusionAuth's user-set webhook timeouts.
+                deadline_ms: 2_000,
+                blocking_deadline_ms: None,
+                blocking_total_ms: None,
+                redelivery: Redelivery {
+                    max_resends: 3,
+                    fresh_message_id: false,
+                },
+                dedupe_key: "/event/id".into(),
+                ordering_key: Some("/event/createInstant".into()),
+                subject_key: Some("/event/user/id".into()),
+                type_key: Some("/event/type".into()),
+                timestamp_key: Some(("/event/createInstant".into(), TimeFormat::UnixMillis)),
+            },
+            ProviderId::Infrahub => Profile {
+                name: id.name().into(),
+                scheme: Scheme::StandardWebhooks {
+                    key_form: KeyForm::RawUtf8,
+                },
+                success: SuccessRule::Below400,
+                deadline_ms: 10_000,
+                blocking_deadline_ms: None,
+                blocking_total_ms: None,
+                redelivery: Redelivery {
+                    max_resends: 3,
+                    fresh_message_id: true,
+                },
+                dedupe_key: "/id".into(),
+                ordering_key: Some("/occured_at".into()),
+                subject_key: Some("/account_id".into()),
+                type_key: Some("/event".into()),
+                timestamp_key: Some(("/occured_at".into(), TimeFormat::Rfc3339)),
+            },
+            ProviderId::Auth0 => Profile {
+                name: id.name().into(),
+                scheme: Scheme::Bearer,
+                success: SuccessRule::TwoXx,
+                deadline_ms: 5_000,
+                blocking_deadline_ms: None,
+                blocking_total_ms: None,
+                redelivery: Redelivery {
+                    max_resends: 1,
+                    fresh_message_id: false,
+                },
+                dedupe_key: "/transaction/id".into(),
+                ordering_key: None,
+                subject_key: Some("/user/user_id".into()),
+                type_key: None,
+                timestamp_key: None,
+            },
+            ProviderId::StandardWebhooks => Profile {
+                name: id.name().into(),
+                scheme: Scheme::StandardWebhooks {
+                    key_form: KeyForm::Base64Whsec,
+                },
+                success: SuccessRule::TwoXx,
+                deadline_ms: 15_000,
+                blocking_deadline_ms: None,
+                blocking_total_ms: None,
+                redelivery: Redelivery {
+                    max_resends: 3,
+                    fresh_message_id: false,
+                },
+                dedupe_key: "header:webhook-id".into(),
+                ordering_key: Some("/seq".into()),
+                subject_key: Some("/context/user_id".into()),
+                type_key: Some("/type".into()),
+                timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_typos_suggest() {
+        for p in ProviderId::ALL {
+            assert_eq!(ProviderId::parse(p.name()).unwrap(), p);
+        }
+        let err = ProviderId::parse("authgaer").unwrap_err().to_string();
+        assert!(err.contains("did you mean `authgear`"), "{err}");
+    }
+
+    #[test]
+    fn infrahub_success_is_below_400() {
+        let p = ProviderId::Infrahub.profile();
+        assert!(p.success.is_success(302));
+        assert!(!p.success.is_success(400));
+        assert!(!ProviderId::StandardWebhooks.profile().success.is_success(302));
+    }
+}

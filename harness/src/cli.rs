@@ -1,0 +1,56 @@
+//! The command line: clap derive definitions, one subcommand per file in
+//! `cmd/`, and the dispatch from parsed arguments to `cmd::*::run`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use crate::cmd;
+use crate::verdict::{exit_code, Verdict};
+
+/// Load-testing and conformance harness for webhook receivers and hook endpoints.
+///
+/// Generates valid and adversarial events of every documented type for
+/// Authgear, FusionAuth, Infrahub, Auth0 and Standard Webhooks senders,
+/// drives them at a receiver, and checks signatures, duplicates, ordering,
+/// deadlines and schema conformance.
+///
+/// Exit codes: 0 passed, 1 a check or threshold failed, 2 usage error or
+/// unreachable target.
+#[derive(Debug, Parser)]
+#[command(name = "hookstorm", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything on a built-in receiver: checks for every provider, a short load, a report.
+    Demo(cmd::demo::Args),
+    /// List, describe and generate catalog events.
+    #[command(subcommand)]
+    Events(cmd::events::EventsCommand),
+}
+
+/// Parses the process arguments, runs the command, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout with exit 0, usage errors with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    exit_code(run(cli.command))
+}
+
+/// Runs one parsed command.
+pub fn run(command: Command) -> anyhow::Result<Verdict> {
+    match command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Events(args) => cmd::events::run(args),
+    }
+}
