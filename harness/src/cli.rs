@@ -17,7 +17,12 @@ use crate::verdict::{exit_code, Verdict};
 /// Exit codes: 0 passed, 1 a check or threshold failed, 2 usage error or
 /// unreachable target.
 #[derive(Debug, Parser)]
-#[command(name = "hookstorm", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "hookstorm",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The subcommand to run.
     #[command(subcommand)]
@@ -29,9 +34,27 @@ pub struct Cli {
 pub enum Command {
     /// Run everything on a built-in receiver: checks for every provider, a short load, a report.
     Demo(cmd::demo::Args),
+    /// Run the conformance checks against a receiver (exit 1 on any failure).
+    Check(cmd::check::Args),
     /// List, describe and generate catalog events.
     #[command(subcommand)]
     Events(cmd::events::EventsCommand),
+    /// Run the reference receiver (correct, with injected faults, or a 204 sink) until Ctrl-C.
+    Receiver(cmd::receiver::Args),
+    /// Drive signed, unique events at a receiver (open, ramping or closed model) and measure latency.
+    Load(cmd::load::Args),
+    /// Find the highest arrival rate a receiver sustains within an SLO.
+    Capacity(cmd::capacity::Args),
+    /// Check scenario or custom provider files: every mistake with line, column and a hint (exit 2).
+    Validate(cmd::validate::Args),
+    /// Run a scenario file: checks, load phases, capacity searches and thresholds, one report.
+    Run(cmd::run::Args),
+    /// Re-render, compare (exit 1 on regression) or merge report.json files.
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
+    /// Scenario file tools (`hookstorm scenario schema` prints the JSON Schema).
+    #[command(subcommand)]
+    Scenario(cmd::scenario::ScenarioCommand),
 }
 
 /// Parses the process arguments, runs the command, and returns the exit code.
@@ -51,6 +74,14 @@ pub fn main() -> ExitCode {
 pub fn run(command: Command) -> anyhow::Result<Verdict> {
     match command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Events(args) => cmd::events::run(args),
+        Command::Receiver(args) => cmd::receiver::run(args),
+        Command::Load(args) => cmd::load::run(args),
+        Command::Capacity(args) => cmd::capacity::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Report(command) => cmd::report::run(command),
+        Command::Scenario(command) => cmd::scenario::run(command),
     }
 }

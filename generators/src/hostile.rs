@@ -1,0 +1,575 @@
+//! Hostile signatures: for each scheme, the deliveries a correct receiver
+//! must refuse (missing, tampered, wrong key, stale, `alg: none`, ...) and
+//! the near misses it must still accept (timestamps just inside the
+//! tolerance, key rotation with one valid signature among several).
+//!
+//! [`signature_cases`] lists the cases that make sense for a scheme, each
+//! with a stable label shown in reports; [`apply_case`] builds the delivery.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use crate::envelope::{signed, Delivery};
+use crate::provider::{JwtAlg, KeyForm, Scheme};
+use crate::sign::{
+    jwt_alg_name, Secret, Signer, AUTHORIZATION, TIMESTAMP_TOLERANCE_SECS, WEBHOOK_SIGNATURE,
+    WHSEC_PREFIX, WHSK_PREFIX,
+};
+
+/// What a correct receiver does with a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    /// Answers with success.
+    Accept,
+    /// Refuses (401/403, or 400).
+    Reject,
+}
+
+/// One hostile (or near-miss) signature case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SignatureCase {
+    /// Stable id shown in reports.
+    pub label: &'static str,
+    /// What a correct receiver does.
+    pub expect: Expect,
+    /// The single thing this case changes, in words.
+    pub description: &'static str,
+}
+
+/// How far outside the tolerance the `stale`/`future` cases sign.
+pub const OUTSIDE_TOLERANCE_SECS: i64 = TIMESTAMP_TOLERANCE_SECS + 1;
+/// How far inside the tolerance the `just-inside-*` cases sign.
+pub const INSIDE_TOLERANCE_SECS: i64 = TIMESTAMP_TOLERANCE_SECS - 1;
+
+const fn case(label: &'static str, expect: Expect, description: &'static str) -> SignatureCase {
+    SignatureCase {
+        label,
+        expect,
+        description,
+    }
+}
+
+const VALID: SignatureCase = case(
+    "valid",
+    Expect::Accept,
+    "correctly signed, unchanged (baseline: a receiver that refuses everything fails here)",
+);
+const MISSING: SignatureCase = case("missing", Expect::Reject, "no signature header");
+const TAMPERED_BODY: SignatureCase = case(
+    "tampered-body",
+    Expect::Reject,
+    "one character of the body changed after signing (still valid JSON)",
+);
+const WRONG_SECRET: SignatureCase = case(
+    "wrong-secret",
+    Expect::Reject,
+    "signed with a different secret",
+);
+const TRUNCATED: SignatureCase = case(
+    "truncated",
+    Expect::Reject,
+    "the signature value cut to half its length",
+);
+const RESERIALIZED_BODY: SignatureCase = case(
+    "reserialized-body",
+    Expect::Reject,
+    "the same JSON re-serialised (other whitespace and key order) under the original bytes' signature",
+);
+const UPPERCASE_HEX: SignatureCase = case(
+    "uppercase-hex",
+    Expect::Reject,
+    "the correct HMAC written in uppercase hex: Authgear only sends lowercase and its docs compare the string",
+);
+const STALE: SignatureCase = case(
+    "stale",
+    Expect::Reject,
+    "correctly signed with a timestamp 301 s in the past (tolerance 300 s)",
+);
+const FUTURE: SignatureCase = case(
+    "future",
+    Expect::Reject,
+    "correctly signed with a timestamp 301 s in the future (tolerance 300 s)",
+);
+const JUST_INSIDE_PAST: SignatureCase = case(
+    "just-inside-past",
+    Expect::Accept,
+    "correctly signed with a timestamp 299 s in the past (inside the 300 s tolerance)",
+);
+const JUST_INSIDE_FUTURE: SignatureCase = case(
+    "just-inside-future",
+    Expect::Accept,
+    "correctly signed with a timestamp 299 s in the future (inside the 300 s tolerance)",
+);
+const MULTIPLE_ONE_VALID: SignatureCase = case(
+    "multiple-one-valid",
+    Expect::Accept,
+    "several space-separated signatures (key rotation), only one of them valid",
+);
+const WHSEC_RAW_KEY: SignatureCase = case(
+    "whsec-raw-key",
+    Expect::Reject,
+    "HMAC keyed with the secret string's raw bytes instead of the base64-decoded part after whsec_",
+);
+const WHSEC_DECODED_KEY: SignatureCase = case(
+    "whsec-decoded-key",
+    Expect::Reject,
+    "HMAC keyed with the base64-decoded secret where Infrahub keys with its raw UTF-8 bytes",
+);
+const ALG_NONE: SignatureCase = case(
+    "alg-none",
+    Expect::Reject,
+    "JWT with alg `none` and an empty signature, correct body hash",
+);
+const ALG_CONFUSION: SignatureCase = case(
+    "alg-confusion",
+    Expect::Reject,
+    "JWT claiming RS256 but HMAC-signed with the shared secret (algorithm confusion)",
+);
+const WRONG_KID: SignatureCase = case(
+    "wrong-kid",
+    Expect::Reject,
+    "JWT correctly signed but naming a key id the receiver does not have",
+);
+const HASH_HEX: SignatureCase = case(
+    "hash-hex",
+    Expect::Reject,
+    "JWT correctly signed but request_body_sha256 in hex instead of padded base64",
+);
+const WRONG_SCHEME: SignatureCase = case(
+    "wrong-scheme",
+    Expect::Reject,
+    "the right token under `Basic` instead of `Bearer`",
+);
+
+/// The cases that make sense for `scheme`, `valid` first.
+pub fn signature_cases(scheme: &Scheme) -> Vec<SignatureCase> {
+    let body_covering = [
+        VALID,
+        MISSING,
+        TAMPERED_BODY,
+        WRONG_SECRET,
+        TRUNCATED,
+        RESERIALIZED_BODY,
+    ];
+    match scheme {
+        Scheme::AuthgearBody { .. } => [&body_covering[..], &[UPPERCASE_HEX]].concat(),
+        Scheme::FusionauthJwt { .. } => [
+            &body_covering[..],
+            &[ALG_NONE, ALG_CONFUSION, WRONG_KID, HASH_HEX],
+        ]
+        .concat(),
+        Scheme::StandardWebhooks { key_form } => {
+            let key_mixup = match key_form {
+                KeyForm::Base64Whsec => WHSEC_RAW_KEY,
+                KeyForm::RawUtf8 => WHSEC_DECODED_KEY,
+            };
+            [
+                &body_covering[..],
+                &[
+                    STALE,
+                    FUTURE,
+                    JUST_INSIDE_PAST,
+                    JUST_INSIDE_FUTURE,
+                    MULTIPLE_ONE_VALID,
+                    key_mixup,
+                ],
+            ]
+            .concat()
+        }
+        // A bearer token does not cover the body: body cases do not apply.
+        Scheme::Bearer => vec![VALID, MISSING, WRONG_SECRET, WRONG_SCHEME, TRUNCATED],
+    }
+}
+
+/// The header that carries the signature proper (the one `missing` drops).
+fn signature_header(scheme: &Scheme) -> &str {
+    match scheme {
+        Scheme::AuthgearBody { header } | Scheme::FusionauthJwt { header, .. } => header,
+        Scheme::StandardWebhooks { .. } => WEBHOOK_SIGNATURE,
+        Scheme::Bearer => AUTHORIZATION,
+    }
+}
+
+/// Builds the delivery of `case` for `body`, as a receiver whose clock reads
+/// `now_unix` should see it. An unknown label yields an unsigned delivery
+/// (the `missing` case), never a validly signed one.
+pub fn apply_case(
+    case: &SignatureCase,
+    signer: &Signer,
+    secret: &Secret,
+    body: &[u8],
+    msg_id: &str,
+    now_unix: i64,
+) -> Delivery {
+    let scheme = signer.scheme();
+    let sign_at = |ts: i64| signed(signer, body.to_vec(), msg_id, ts);
+    let with_signer = |other: Option<Signer>| match other {
+        Some(s) => signed(&s, body.to_vec(), msg_id, now_unix),
+        None => without_signature(sign_at(now_unix), scheme),
+    };
+    match case.label {
+        "valid" => sign_at(now_unix),
+        "tampered-body" => Delivery {
+            body: tamper(body),
+            ..sign_at(now_unix)
+        },
+        "reserialized-body" => Delivery {
+            body: reserialize(body),
+            ..sign_at(now_unix)
+        },
+        "wrong-secret" => with_signer(wrong_signer(scheme, secret)),
+        "truncated" => {
+            let mut d = sign_at(now_unix);
+            let name = signature_header(scheme);
+            if let Some(v) = d.header(name).map(|v| truncate_signature(scheme, v)) {
+                set_header(&mut d, name, v);
+            }
+            d
+        }
+        "stale" => sign_at(now_unix.saturating_sub(OUTSIDE_TOLERANCE_SECS)),
+        "future" => sign_at(now_unix.saturating_add(OUTSIDE_TOLERANCE_SECS)),
+        "just-inside-past" => sign_at(now_unix.saturating_sub(INSIDE_TOLERANCE_SECS)),
+        "just-inside-future" => sign_at(now_unix.saturating_add(INSIDE_TOLERANCE_SECS)),
+        "uppercase-hex" => {
+            let mut d = sign_at(now_unix);
+            let name = signature_header(scheme);
+            if let Some(v) = d.header(name).map(str::to_ascii_uppercase) {
+                set_header(&mut d, name, v);
+            }
+            d
+        }
+        "multiple-one-valid" => {
+            let mut d = sign_at(now_unix);
+            let wrong = wrong_signer(scheme, secret)
+                .map(|s| signed(&s, body.to_vec(), msg_id, now_unix))
+                .and_then(|w| w.header(WEBHOOK_SIGNATURE).map(str::to_owned));
+            if let (Some(valid), Some(wrong)) = (d.header(WEBHOOK_SIGNATURE), wrong) {
+                // Wrong first, valid in the middle, and an entry of an
+                // unknown version last: a receiver that only checks the
+                // first (or last) entry fails.
+                let all = format!("{wrong} {valid} v9,{}", STANDARD.encode([0u8; 32]));
+                set_header(&mut d, WEBHOOK_SIGNATURE, all);
+            }
+            d
+        }
+        "whsec-raw-key" => with_signer(mixed_up_key_signer(secret, KeyForm::RawUtf8)),
+        "whsec-decoded-key" => with_signer(mixed_up_key_signer(secret, KeyForm::Base64Whsec)),
+        "alg-none" | "alg-confusion" | "wrong-kid" | "hash-hex" => {
+            let mut d = sign_at(now_unix);
+            if let Some(token) = forged_jwt(case.label, scheme, secret, body) {
+                set_header(&mut d, signature_header(scheme), token);
+            }
+            d
+        }
+        "wrong-scheme" => {
+            let mut d = sign_at(now_unix);
+            set_header(&mut d, AUTHORIZATION, format!("Basic {}", secret.expose()));
+            d
+        }
+        _ => without_signature(sign_at(now_unix), scheme),
+    }
+}
+
+fn without_signature(mut d: Delivery, scheme: &Scheme) -> Delivery {
+    let name = signature_header(scheme);
+    d.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    d
+}
+
+fn set_header(d: &mut Delivery, name: &str, value: String) {
+    if let Some(slot) = d
+        .headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        slot.1 = value;
+    }
+}
+
+/// A secret of the same form as `secret` but different from it.
+fn wrong_secret(scheme: &Scheme, secret: &Secret) -> Secret {
+    let s = secret.expose();
+    let candidates: [String; 2] = match scheme {
+        Scheme::StandardWebhooks {
+            key_form: KeyForm::Base64Whsec,
+        } if s.starts_with(WHSK_PREFIX) => [
+            format!("{WHSK_PREFIX}{}", STANDARD.encode([0x5a; 32])),
+            format!("{WHSK_PREFIX}{}", STANDARD.encode([0xa5; 32])),
+        ],
+        Scheme::StandardWebhooks {
+            key_form: KeyForm::Base64Whsec,
+        } => [
+            format!(
+                "{WHSEC_PREFIX}{}",
+                STANDARD.encode(b"hookstorm wrong secret, 24B")
+            ),
+            format!(
+                "{WHSEC_PREFIX}{}",
+                STANDARD.encode(b"hookstorm other secret, 24B")
+            ),
+        ],
+        _ => [
+            "hookstorm-wrong-secret".to_string(),
+            "hookstorm-other-secret".to_string(),
+        ],
+    };
+    let [first, second] = candidates;
+    Secret::new(if first == s { second } else { first })
+}
+
+fn wrong_signer(scheme: &Scheme, secret: &Secret) -> Option<Signer> {
+    Signer::new(scheme, &wrong_secret(scheme, secret)).ok()
+}
+
+/// A signer whose HMAC key is derived the *other* way: raw UTF-8 bytes for a
+/// `whsec_` scheme, base64-decoded for Infrahub's raw scheme.
+fn mixed_up_key_signer(secret: &Secret, key_form: KeyForm) -> Option<Signer> {
+    let s = secret.expose();
+    let as_secret = match key_form {
+        KeyForm::RawUtf8 => Secret::new(s.to_string()),
+        KeyForm::Base64Whsec => {
+            // The raw secret need not be base64; a receiver that decodes it
+            // anyway gets whatever its decoder salvages. Keep the base64
+            // characters (whole quanta) and decode those.
+            let b64 = s.strip_prefix(WHSEC_PREFIX).unwrap_or(s);
+            let mut key = STANDARD.decode(b64).unwrap_or_else(|_| {
+                let kept: String = b64
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+                    .collect();
+                let whole = kept.len() - kept.len() % 4;
+                STANDARD.decode(&kept[..whole]).unwrap_or_default()
+            });
+            // Never end up with the real key (or an empty one).
+            if key.is_empty() || key == s.as_bytes() {
+                key.push(0);
+            }
+            Secret::new(format!("{WHSEC_PREFIX}{}", STANDARD.encode(key)))
+        }
+    };
+    Signer::new(&Scheme::StandardWebhooks { key_form }, &as_secret).ok()
+}
+
+/// A FusionAuth token that is wrong in exactly the way `label` says.
+fn forged_jwt(label: &str, scheme: &Scheme, secret: &Secret, body: &[u8]) -> Option<String> {
+    let Scheme::FusionauthJwt { alg, kid, .. } = scheme else {
+        return None;
+    };
+    let digest = Sha256::digest(body);
+    let hash = if label == "hash-hex" {
+        hex::encode(digest)
+    } else {
+        STANDARD.encode(digest)
+    };
+    let (alg_name, kid) = match label {
+        "alg-none" => ("none", kid.clone()),
+        "alg-confusion" => ("RS256", kid.clone()),
+        "wrong-kid" => (jwt_alg_name(*alg), format!("{kid}-unknown")),
+        _ => (jwt_alg_name(*alg), kid.clone()),
+    };
+    let head = serde_json::json!({"alg": alg_name, "typ": "JWT", "kid": kid});
+    let claims = serde_json::json!({ "request_body_sha256": hash });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(head.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = match label {
+        "alg-none" => String::new(),
+        // Confusion: claims RS256, but the shared HMAC secret signed it, as
+        // a verifier that feeds the HMAC secret to whatever `alg` names
+        // would accept.
+        "alg-confusion" => {
+            URL_SAFE_NO_PAD.encode(hmac_tag(JwtAlg::HS256, secret, signing_input.as_bytes()))
+        }
+        // Correctly signed with the configured key and algorithm: only the
+        // named field (`kid` or the hash's encoding) is wrong.
+        _ => URL_SAFE_NO_PAD.encode(hmac_tag(*alg, secret, signing_input.as_bytes())),
+    };
+    Some(format!("{signing_input}.{signature}"))
+}
+
+fn hmac_tag(alg: JwtAlg, secret: &Secret, input: &[u8]) -> Vec<u8> {
+    let key = secret.expose().as_bytes();
+    // HMAC takes keys of any length: these `ok()`s never see an error.
+    let tag = match alg {
+        JwtAlg::HS256 => Hmac::<Sha256>::new_from_slice(key)
+            .ok()
+            .map(|m| m.chain_update(input).finalize().into_bytes().to_vec()),
+        JwtAlg::HS384 => Hmac::<Sha384>::new_from_slice(key)
+            .ok()
+            .map(|m| m.chain_update(input).finalize().into_bytes().to_vec()),
+        JwtAlg::HS512 => Hmac::<Sha512>::new_from_slice(key)
+            .ok()
+            .map(|m| m.chain_update(input).finalize().into_bytes().to_vec()),
+    };
+    tag.unwrap_or_default()
+}
+
+/// Cuts the signature proper to half its length, leaving any framing
+/// (`v1,`, the JWT's header and payload, `Bearer `) intact.
+fn truncate_signature(scheme: &Scheme, value: &str) -> String {
+    let keep = match scheme {
+        Scheme::FusionauthJwt { .. } => value.rfind('.').map_or(0, |i| i + 1),
+        Scheme::StandardWebhooks { .. } => value.find(',').map_or(0, |i| i + 1),
+        Scheme::Bearer => value.find(' ').map_or(0, |i| i + 1),
+        Scheme::AuthgearBody { .. } => 0,
+    };
+    let (framing, sig) = value.split_at(keep);
+    let chars = sig.chars().count();
+    // Half, but always at least one character fewer.
+    let kept: String = sig
+        .chars()
+        .take((chars / 2).min(chars.saturating_sub(1)))
+        .collect();
+    format!("{framing}{kept}")
+}
+
+/// Changes one ASCII letter or digit inside a JSON string (the last one), so
+/// the body stays valid JSON of the same shape and only the signature can
+/// tell. Bodies with no such character get a trailing space.
+fn tamper(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    let mut target = None;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < out.len() {
+        let b = out[i];
+        if in_string {
+            match b {
+                // Skip escapes whole: changing `\u00e9`'s hex could make it invalid.
+                b'\\' => {
+                    i += if out.get(i + 1) == Some(&b'u') { 6 } else { 2 };
+                    continue;
+                }
+                b'"' => in_string = false,
+                b if b.is_ascii_alphanumeric() => target = Some(i),
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        }
+        i += 1;
+    }
+    match target {
+        Some(i) => {
+            out[i] = match out[i] {
+                b'9' => b'0',
+                b'z' => b'a',
+                b'Z' => b'A',
+                c => c + 1,
+            }
+        }
+        None => out.push(b' '),
+    }
+    out
+}
+
+/// The same JSON value written differently: pretty-printed, with every
+/// object's keys in reverse order. Non-JSON bodies get a trailing newline.
+fn reserialize(body: &[u8]) -> Vec<u8> {
+    fn reverse_keys(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.into_iter().collect();
+                entries.reverse();
+                serde_json::Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k, reverse_keys(v)))
+                        .collect(),
+                )
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(reverse_keys).collect())
+            }
+            other => other,
+        }
+    }
+    let mut out = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_vec_pretty(&reverse_keys(v)).ok())
+        .unwrap_or_else(|| body.to_vec());
+    if out == body {
+        out.push(b'\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tamper_changes_exactly_one_byte_and_keeps_json_valid() {
+        for body in [
+            &br#"{"a":"xyz","n":19}"#[..],
+            br#"{"e":"caf\u00e9","z":"Z9"}"#,
+            br#"{"k":"\"quoted\""}"#,
+        ] {
+            let t = tamper(body);
+            assert_eq!(t.len(), body.len());
+            assert_eq!(t.iter().zip(body).filter(|(a, b)| a != b).count(), 1);
+            let a: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let b: serde_json::Value = serde_json::from_slice(&t).unwrap();
+            assert_ne!(a, b);
+        }
+        assert_eq!(tamper(b"{}"), b"{} ");
+        assert_eq!(tamper(b""), b" ");
+    }
+
+    #[test]
+    fn reserialize_keeps_the_value_and_changes_the_bytes() {
+        let body = br#"{"a":1,"b":{"c":[{"d":2,"e":3}]}}"#;
+        let r = reserialize(body);
+        assert_ne!(r, body);
+        let a: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let b: serde_json::Value = serde_json::from_slice(&r).unwrap();
+        assert_eq!(a, b);
+        assert!(String::from_utf8(r).unwrap().starts_with("{\n  \"b\""));
+        assert_eq!(reserialize(b"{}"), b"{}\n");
+        assert_eq!(reserialize(b"not json"), b"not json\n");
+    }
+
+    #[test]
+    fn truncation_keeps_framing_and_halves_the_signature() {
+        let sw = Scheme::StandardWebhooks {
+            key_form: KeyForm::RawUtf8,
+        };
+        assert_eq!(truncate_signature(&sw, "v1,abcd"), "v1,ab");
+        assert_eq!(truncate_signature(&Scheme::Bearer, "Bearer t"), "Bearer ");
+        let ag = Scheme::AuthgearBody { header: "x".into() };
+        assert_eq!(truncate_signature(&ag, "ab12"), "ab");
+    }
+
+    #[test]
+    fn wrong_secret_always_differs() {
+        for scheme in [
+            Scheme::Bearer,
+            Scheme::StandardWebhooks {
+                key_form: KeyForm::Base64Whsec,
+            },
+        ] {
+            let first = wrong_secret(&scheme, &Secret::new("x".into()));
+            let again = wrong_secret(&scheme, &first);
+            assert_ne!(first.expose(), again.expose());
+        }
+    }
+
+    #[test]
+    fn labels_are_unique_per_scheme_and_bearer_has_no_body_cases() {
+        for scheme in crate::provider::ProviderId::ALL.map(|p| p.profile().scheme) {
+            let cases = signature_cases(&scheme);
+            let labels: std::collections::HashSet<_> = cases.iter().map(|c| c.label).collect();
+            assert_eq!(labels.len(), cases.len());
+            assert_eq!(cases[0].label, "valid");
+        }
+        assert!(!signature_cases(&Scheme::Bearer)
+            .iter()
+            .any(|c| c.label == "tampered-body"));
+    }
+}

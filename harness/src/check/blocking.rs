@@ -1,0 +1,65 @@
+//! `blocking_response_schema`: blocking hooks must answer with a body valid
+//! against the provider's response schema (Authgear: allowed/denied shapes,
+//! no extra keys, mutations only where allowed).
+
+use reports::CheckResult;
+
+use super::{per_type, Context, Verdicts};
+
+/// Judges every blocking type; providers without blocking hooks skip.
+pub async fn run(ctx: &Context) -> Vec<CheckResult> {
+    if !ctx.types.iter().any(|t| t.blocking) {
+        let mut v = Verdicts::new("blocking_response_schema", "*");
+        v.skip(format!("{} has no blocking hooks", ctx.provider));
+        return vec![v.finish()];
+    }
+    let results = per_type(ctx, |ty| async move {
+        let mut v = Verdicts::new("blocking_response_schema", &ty.name);
+        if !ty.blocking {
+            return v.finish();
+        }
+        let mut events = vec![("blocking: allowed path", ctx.valid(ty))];
+        // A sign-up from a domain a receiver may deny exercises the denied shape.
+        let mut denied = ctx.valid(ty);
+        if let Some(email) = denied.pointer_mut("/payload/user/standard_attributes/email") {
+            *email = serde_json::Value::String("someone@blocked.example".into());
+            events.push(("blocking: denied path", denied));
+        }
+        for (variant, event) in events {
+            let probe = super::acceptance::send_value(ctx, ty, variant, &event).await;
+            let Ok(answer) = &probe.answer else {
+                v.fail(ctx.failure(
+                    &probe,
+                    format!("blocking hook did not answer: {}", probe.outcome_text()),
+                ));
+                continue;
+            };
+            if !ctx.is_success(&probe) {
+                v.fail(ctx.failure(
+                    &probe,
+                    format!(
+                        "blocking hook must answer 2xx with a decision, got {}",
+                        probe.outcome_text()
+                    ),
+                ));
+                continue;
+            }
+            let verdict = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                .map_err(|e| vec![format!("body is not JSON: {e}")])
+                .and_then(|body| generators::validate_blocking_response(&body));
+            match verdict {
+                Ok(()) => v.pass(),
+                Err(errors) => v.fail(ctx.failure(
+                    &probe,
+                    format!(
+                        "blocking response violates the response schema: {}",
+                        errors.join("; ")
+                    ),
+                )),
+            }
+        }
+        v.finish()
+    })
+    .await;
+    results.into_iter().filter(|r| r.cases > 0).collect()
+}

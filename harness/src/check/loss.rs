@@ -1,0 +1,90 @@
+//! `no_loss`: a burst of concurrent deliveries; every acknowledged event
+//! must appear in the ledger exactly once.
+
+use reports::CheckResult;
+
+use super::{join_all, Context, Verdicts};
+
+/// Sends the burst across all selected types and judges the ledger.
+pub async fn run(ctx: &Context) -> Vec<CheckResult> {
+    let mut v = Verdicts::new("no_loss", "*");
+    if ctx.ledger.is_none() {
+        v.skip("no_loss is judged from the ledger: pass --ledger-url or --ledger-cmd");
+        return vec![v.finish()];
+    }
+    let types: Vec<_> = ctx.types.iter().filter(|t| !t.blocking).collect();
+    let types = if types.is_empty() {
+        ctx.types.iter().collect()
+    } else {
+        types
+    };
+    let width = (ctx.concurrency * 4).max(1);
+    let mut acknowledged = Vec::new();
+    let mut sent = 0;
+    while sent < ctx.burst {
+        let n = width.min(ctx.burst - sent);
+        let wave: Vec<_> = (sent..sent + n)
+            .map(|i| {
+                let ty = types[i % types.len()];
+                async move {
+                    let event = ctx.valid(ty);
+                    let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON"));
+                    let key = ctx.dedupe_value(&event, &headers);
+                    (ctx.send(ty, "burst", headers, body).await, key)
+                }
+            })
+            .collect();
+        for (probe, key) in join_all(wave).await {
+            if ctx.is_success(&probe) {
+                acknowledged.push((probe, key));
+            }
+        }
+        sent += n;
+    }
+    let ledger = match ctx.read_ledger().await {
+        Ok(l) => l,
+        Err(e) => {
+            v.skip(format!("ledger unreadable: {e:#}"));
+            return vec![v.finish()];
+        }
+    };
+    let mut counts = std::collections::HashMap::new();
+    for entry in &ledger {
+        *counts.entry(entry.id.as_str()).or_insert(0usize) += 1;
+    }
+    let mut missing = 0;
+    let mut doubled = 0;
+    let mut first_bad = None;
+    for (probe, key) in &acknowledged {
+        let Some(key) = key else { continue };
+        match counts.get(key.as_str()).copied().unwrap_or(0) {
+            1 => {}
+            0 => {
+                missing += 1;
+                first_bad.get_or_insert(probe);
+            }
+            _ => {
+                doubled += 1;
+                first_bad.get_or_insert(probe);
+            }
+        }
+    }
+    match first_bad {
+        None if !acknowledged.is_empty() => {
+            for _ in &acknowledged {
+                v.pass();
+            }
+        }
+        None => v.skip(format!("none of the {} burst deliveries was acknowledged", ctx.burst)),
+        Some(probe) => v.fail(ctx.failure(
+            probe,
+            format!(
+                "of {} acknowledged events in a burst of {} ({} at a time), {missing} never reached the ledger and {doubled} were processed more than once",
+                acknowledged.len(),
+                ctx.burst,
+                width
+            ),
+        )),
+    }
+    vec![v.finish()]
+}

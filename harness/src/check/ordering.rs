@@ -1,0 +1,268 @@
+//! `ordering`: one subject's events delivered out of order; the receiver's
+//! processing (its ledger) must follow the declared policy.
+//!
+//! - `strict`: every event processed, in ordering-key order;
+//! - `last-write-wins`: what is processed for the subject has increasing
+//!   ordering keys and includes the newest event (older ones may be dropped);
+//! - `none`: nothing promised, so nothing to judge (skipped).
+
+use bytes::Bytes;
+use generators::{EventType, ProviderId};
+use reports::CheckResult;
+use serde_json::Value;
+
+use super::{now_unix, Context, Probe, Verdicts};
+use crate::ledger::OrderingPolicy;
+
+/// Delivery orders for the sequences (indices into the sequence), all
+/// different from the natural order.
+const SHUFFLES: &[&[usize]] = &[&[3, 2, 1, 0], &[2, 0, 3, 1], &[1, 3, 0, 2]];
+
+/// The event types of one subject's life, in order.
+fn sequence(provider: ProviderId) -> &'static [&'static str] {
+    match provider.catalog_provider() {
+        ProviderId::Authgear => &[
+            "user.created",
+            "user.profile.updated",
+            "user.disabled",
+            "user.deleted",
+        ],
+        ProviderId::Fusionauth => &[
+            "user.login.success",
+            "user.login.success",
+            "user.login.success",
+            "user.login.success",
+        ],
+        ProviderId::Infrahub => &[
+            "infrahub.account.logged_in",
+            "infrahub.account.logged_out",
+            "infrahub.account.logged_in",
+            "infrahub.account.logged_out",
+        ],
+        _ => &[],
+    }
+}
+
+/// Runs the shuffled sequences and judges the ledger.
+pub async fn run(ctx: &Context) -> Vec<CheckResult> {
+    let names = sequence(ctx.provider);
+    let label = if names.is_empty() {
+        "*".to_string()
+    } else {
+        names.join(" → ")
+    };
+    let mut v = Verdicts::new("ordering", &label);
+    let Some(key) = ctx.profile.ordering_key.clone() else {
+        v.skip(format!("{} deliveries carry no ordering key", ctx.provider));
+        return vec![v.finish()];
+    };
+    if ctx.ordering == OrderingPolicy::None {
+        v.skip("declared ordering policy is `none`: no order to judge");
+        return vec![v.finish()];
+    }
+    let types: Vec<&EventType> = match names
+        .iter()
+        .map(|n| ctx.types.iter().find(|t| &t.name == n))
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(t) if !t.is_empty() => t,
+        _ => {
+            v.skip("the sequence's event types are not all selected");
+            return vec![v.finish()];
+        }
+    };
+
+    // Send every sequence shuffled, remembering each event's place.
+    let mut runs: Vec<(Vec<Option<String>>, Vec<Probe>)> = Vec::new();
+    for shuffle in SHUFFLES {
+        let subject = ctx.fresh_uuid();
+        let base = now_unix() - 60;
+        let events: Vec<(Value, Vec<(String, String)>, Bytes)> = types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                let mut event = ctx
+                    .generator
+                    .lock()
+                    .expect("generator lock")
+                    .valid_for_subject(ty, &subject);
+                set_order(&mut event, &key, i as i64, base);
+                // The subject key may be nullable in the schema (Infrahub's
+                // top-level account_id): pin it, or there is no order to judge.
+                if let Some(slot) = ctx
+                    .profile
+                    .subject_key
+                    .as_deref()
+                    .and_then(|k| event.pointer_mut(k))
+                {
+                    *slot = Value::String(subject.clone());
+                }
+                let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON"));
+                (event, headers, body)
+            })
+            .collect();
+        let keys: Vec<Option<String>> = events
+            .iter()
+            .map(|(e, h, _)| ctx.dedupe_value(e, h))
+            .collect();
+        let mut probes = Vec::new();
+        for &i in *shuffle {
+            let (_, headers, body) = &events[i];
+            let probe = ctx
+                .send(
+                    types[i],
+                    &format!(
+                        "ordering: event {} of {} sent at position {}",
+                        i + 1,
+                        events.len(),
+                        probes.len() + 1
+                    ),
+                    headers.clone(),
+                    body.clone(),
+                )
+                .await;
+            v.expect(ctx.is_success(&probe), || {
+                ctx.failure(
+                    &probe,
+                    format!(
+                        "out-of-order delivery must still be acknowledged, got {}",
+                        probe.outcome_text()
+                    ),
+                )
+            });
+            probes.push(probe);
+        }
+        runs.push((keys, probes));
+    }
+    if v.has_failed() {
+        return vec![v.finish()];
+    }
+    if ctx.ledger.is_none() {
+        v.skip("ordering is judged from the ledger: pass --ledger-url or --ledger-cmd");
+        return vec![v.finish()];
+    }
+    let ledger = match ctx.read_ledger().await {
+        Ok(l) => l,
+        Err(e) => {
+            v.skip(format!("ledger unreadable: {e:#}"));
+            return vec![v.finish()];
+        }
+    };
+    for (keys, probes) in &runs {
+        // Positions (in the natural order) of this subject's processed events.
+        let processed: Vec<usize> = ledger
+            .iter()
+            .filter_map(|entry| {
+                keys.iter()
+                    .position(|k| k.as_deref() == Some(entry.id.as_str()))
+            })
+            .collect();
+        let increasing = processed.windows(2).all(|w| w[0] < w[1]);
+        let newest = keys.len() - 1;
+        let ok = match ctx.ordering {
+            OrderingPolicy::Strict => processed == (0..keys.len()).collect::<Vec<_>>(),
+            OrderingPolicy::LastWriteWins => increasing && processed.last() == Some(&newest),
+            OrderingPolicy::None => true,
+        };
+        let last = probes.last().expect("every sequence sends events");
+        v.expect(ok, || {
+            ctx.failure(
+                last,
+                format!(
+                    "policy `{}`: delivered in order {:?}, the ledger shows processing order {:?} (1 = oldest)",
+                    ctx.ordering.name(),
+                    probes_order(probes),
+                    processed.iter().map(|p| p + 1).collect::<Vec<_>>()
+                ),
+            )
+        });
+    }
+    vec![v.finish()]
+}
+
+/// The natural positions in delivery order, read back from probe labels.
+fn probes_order(probes: &[Probe]) -> Vec<usize> {
+    probes
+        .iter()
+        .filter_map(|p| {
+            p.variant
+                .strip_prefix("ordering: event ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .collect()
+}
+
+/// Sets the ordering key of the `i`-th event so the sequence is strictly
+/// increasing whatever the generator chose: integers count up from the
+/// first event's value, timestamps advance one second per event.
+fn set_order(event: &mut Value, key: &str, i: i64, base_unix: i64) {
+    let Some(slot) = event.pointer_mut(key) else {
+        return;
+    };
+    let next = match &*slot {
+        Value::String(_) => Value::String(rfc3339(base_unix + i)),
+        Value::Number(n) => {
+            let start = n.as_i64().unwrap_or(0).clamp(0, i64::MAX / 2);
+            // Millisecond keys (FusionAuth createInstant) step by a second too.
+            let step = if start > 100_000_000_000 { 1000 } else { 1 };
+            Value::from(start + i * step)
+        }
+        _ => return,
+    };
+    *slot = next;
+}
+
+/// Formats UNIX seconds as `YYYY-MM-DDTHH:MM:SS.000000Z` (UTC).
+pub fn rfc3339(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000000Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(rfc3339(1_670_570_552), "2022-12-09T07:22:32.000000Z");
+        assert_eq!(rfc3339(951_825_600), "2000-02-29T12:00:00.000000Z");
+    }
+
+    #[test]
+    fn shuffles_are_real_shuffles() {
+        for s in SHUFFLES {
+            assert_ne!(*s, &[0, 1, 2, 3]);
+            let mut sorted = s.to_vec();
+            sorted.sort();
+            assert_eq!(sorted, vec![0, 1, 2, 3]);
+        }
+    }
+
+    #[test]
+    fn order_keys_increase() {
+        let mut a = serde_json::json!({"seq": 10});
+        set_order(&mut a, "/seq", 2, 0);
+        assert_eq!(a["seq"], 12);
+        let mut b = serde_json::json!({"t": 1_700_000_000_000i64});
+        set_order(&mut b, "/t", 1, 0);
+        assert_eq!(b["t"], 1_700_000_001_000i64);
+    }
+}

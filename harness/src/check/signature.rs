@@ -1,0 +1,111 @@
+//! The signature battery: every hostile case of the provider's scheme must
+//! be rejected with 401/403 (or 400), every benign oddity (key rotation,
+//! timestamps just inside the window) must be accepted.
+//!
+//! Cases come from `generators::signature_cases`, so the battery follows the
+//! scheme: Authgear has no timestamp (no stale cases), only FusionAuth has a
+//! JWT (alg none / confusion / kid).
+
+use bytes::Bytes;
+use generators::{Expect, Scheme, SignatureCase};
+use reports::CheckResult;
+
+use super::{now_unix, per_type, Context, Verdicts};
+
+/// Which check a signature case belongs to.
+fn check_of(label: &str) -> &'static str {
+    match label {
+        "missing" => "rejects_missing_signature",
+        "stale" | "future" | "just-inside-past" | "just-inside-future" | "replayed" => {
+            "rejects_stale_signature"
+        }
+        "alg-none" | "alg-confusion" | "wrong-kid" => "rejects_jwt_alg_none",
+        _ => "rejects_bad_signature",
+    }
+}
+
+/// Why a check has no cases for a scheme.
+fn no_cases_reason(id: &str, scheme: &Scheme) -> String {
+    let name = match scheme {
+        Scheme::AuthgearBody { .. } => "Authgear body signatures",
+        Scheme::FusionauthJwt { .. } => "FusionAuth signature JWTs",
+        Scheme::StandardWebhooks { .. } => "Standard Webhooks signatures",
+        Scheme::Bearer => "bearer tokens",
+    };
+    match id {
+        "rejects_stale_signature" => format!("{name} carry no timestamp to be stale"),
+        "rejects_jwt_alg_none" => format!("{name} are not JWTs"),
+        _ => format!("{name} have no case for this check"),
+    }
+}
+
+/// Whether a status is the rejection a hostile signature must get.
+fn is_signature_rejection(status: Option<u16>) -> bool {
+    matches!(status, Some(400 | 401 | 403))
+}
+
+/// Runs one signature check for every event type.
+pub async fn run(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
+    let cases: Vec<SignatureCase> = generators::signature_cases(&ctx.profile.scheme)
+        .into_iter()
+        .filter(|c| check_of(c.label) == id)
+        .collect();
+    let cases = &cases;
+    per_type(ctx, |ty| async move {
+        let mut v = Verdicts::new(id, &ty.name);
+        if cases.is_empty() {
+            v.skip(no_cases_reason(id, &ctx.profile.scheme));
+            return v.finish();
+        }
+        for case in cases {
+            let event = ctx.valid(ty);
+            let body = serde_json::to_vec(&event).expect("JSON values serialize");
+            let msg_id = ctx.fresh_message_id();
+            let delivery =
+                generators::apply_case(case, &ctx.signer, &ctx.secret, &body, &msg_id, now_unix());
+            let probe = ctx
+                .send(ty, case.label, delivery.headers, Bytes::from(delivery.body))
+                .await;
+            match case.expect {
+                Expect::Reject => v.expect(is_signature_rejection(probe.status()), || {
+                    ctx.failure(
+                        &probe,
+                        format!(
+                            "signature case `{}` ({}) must be rejected with 401/403/400, got {}",
+                            case.label,
+                            case.description,
+                            probe.outcome_text()
+                        ),
+                    )
+                }),
+                Expect::Accept => v.expect(ctx.is_success(&probe), || {
+                    ctx.failure(
+                        &probe,
+                        format!(
+                            "signature case `{}` ({}) is valid and must be accepted, got {}",
+                            case.label,
+                            case.description,
+                            probe.outcome_text()
+                        ),
+                    )
+                }),
+            }
+        }
+        v.finish()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_map_to_catalog_checks() {
+        for label in ["missing", "stale", "alg-none", "tampered-body", "wrong-kid"] {
+            assert!(super::super::info(check_of(label)).is_some(), "{label}");
+        }
+        assert_eq!(check_of("tampered-body"), "rejects_bad_signature");
+        assert_eq!(check_of("future"), "rejects_stale_signature");
+    }
+}

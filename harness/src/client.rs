@@ -1,0 +1,585 @@
+//! The general-purpose HTTP client: one request at a time over hyper 1, with
+//! rustls for HTTPS and optional HTTP/2.
+//!
+//! The checks, the ledger fetch and the HTTPS/HTTP2 path of the load emitter
+//! all send through here, so there is one place that knows how to connect,
+//! how to bound a response, and how to classify a failure into a
+//! [`reports::ErrorKind`]. The plain-HTTP/1.1 load fast path lives in
+//! `wire.rs`; this module favours correctness and coverage over speed.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use reports::ErrorKind;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::verdict::usage;
+
+/// Where requests go: a parsed `http://` or `https://` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Whether the target speaks TLS.
+    pub https: bool,
+    /// Host name or IP literal (without IPv6 brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Path and query sent in the request line.
+    pub path_and_query: String,
+    /// The value of the `Host` header.
+    pub authority: String,
+}
+
+impl Target {
+    /// Parses a target URL; only `http` and `https` are accepted.
+    pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| usage(format!("invalid target URL `{url}`: {e}")))?;
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            Some(other) => {
+                return Err(usage(format!(
+                    "unsupported scheme `{other}` in `{url}`: use http:// or https://"
+                )))
+            }
+            None => {
+                return Err(usage(format!(
+                    "target `{url}` has no scheme: write it as http://HOST:PORT/PATH"
+                )))
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| usage(format!("target `{url}` has no host")))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let path_and_query = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/".to_string());
+        Ok(Target {
+            https,
+            host,
+            port,
+            path_and_query,
+            authority: authority.as_str().to_string(),
+        })
+    }
+
+    /// The same server with another path (e.g. `/ledger`).
+    pub fn with_path(&self, path: &str) -> Target {
+        Target {
+            path_and_query: path.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The full URL, for messages and `curl` lines.
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            if self.https { "https" } else { "http" },
+            self.authority,
+            self.path_and_query
+        )
+    }
+
+    /// `host:port` suitable for `TcpStream::connect`.
+    pub fn socket_addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url())
+    }
+}
+
+/// How the client connects.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Extra PEM CA certificate(s) to trust for HTTPS targets.
+    pub ca_cert: Option<PathBuf>,
+    /// Skip certificate verification (test targets with self-signed certs).
+    pub insecure: bool,
+    /// Speak HTTP/2 (with prior knowledge on plain HTTP, ALPN on HTTPS).
+    pub http2: bool,
+    /// Bound on establishing TCP (and TLS).
+    pub connect_timeout: Duration,
+    /// Responses longer than this fail with [`ErrorKind::BodyTooLarge`].
+    pub max_response_bytes: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            ca_cert: None,
+            insecure: false,
+            http2: false,
+            connect_timeout: Duration::from_secs(5),
+            max_response_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A completed HTTP exchange.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// Response status.
+    pub status: u16,
+    /// Response headers (lowercase names).
+    pub headers: Vec<(String, String)>,
+    /// Response body (bounded by `max_response_bytes`).
+    pub body: Bytes,
+    /// Time from starting to connect to the end of the body.
+    pub elapsed: Duration,
+}
+
+/// A request that produced no status.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {detail}", kind.as_str())]
+pub struct SendError {
+    /// The classified failure.
+    pub kind: ErrorKind,
+    /// What happened, for humans.
+    pub detail: String,
+}
+
+impl SendError {
+    fn new(kind: ErrorKind, detail: impl Into<String>) -> SendError {
+        SendError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A reusable client: TLS configuration is built once.
+#[derive(Clone)]
+pub struct Client {
+    options: ClientOptions,
+    tls: TlsConnector,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// An established connection on which requests can be sent one after another.
+pub enum Connection {
+    /// HTTP/1.1 (keep-alive).
+    Http1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    /// HTTP/2.
+    Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Client {
+    /// Builds a client; fails (usage error) when the CA file cannot be read.
+    pub fn new(options: ClientOptions) -> anyhow::Result<Client> {
+        let tls = TlsConnector::from(Arc::new(tls_config(&options)?));
+        Ok(Client { options, tls })
+    }
+
+    /// The options this client was built with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Opens a connection to `target` (TCP, then TLS if https, then the
+    /// HTTP handshake), bounded by the connect timeout.
+    pub async fn connect(&self, target: &Target) -> Result<Connection, SendError> {
+        match tokio::time::timeout(self.options.connect_timeout, self.connect_inner(target)).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::new(
+                ErrorKind::Connect,
+                format!(
+                    "no connection to {} within {:?}",
+                    target.socket_addr(),
+                    self.options.connect_timeout
+                ),
+            )),
+        }
+    }
+
+    async fn connect_inner(&self, target: &Target) -> Result<Connection, SendError> {
+        let tcp = TcpStream::connect(target.socket_addr())
+            .await
+            .map_err(|e| {
+                SendError::new(ErrorKind::Connect, format!("{}: {e}", target.socket_addr()))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        if target.https {
+            let name =
+                rustls_pki_types::ServerName::try_from(target.host.clone()).map_err(|e| {
+                    SendError::new(
+                        ErrorKind::Tls,
+                        format!("invalid TLS name `{}`: {e}", target.host),
+                    )
+                })?;
+            let tls = self
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| SendError::new(ErrorKind::Tls, e.to_string()))?;
+            self.handshake(TokioIo::new(tls)).await
+        } else {
+            self.handshake(TokioIo::new(tcp)).await
+        }
+    }
+
+    async fn handshake<T>(&self, io: TokioIo<T>) -> Result<Connection, SendError>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        if self.options.http2 {
+            let (send, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(|e| classify_hyper(&e))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(Connection::Http2(send))
+        } else {
+            let (send, conn) = hyper::client::conn::http1::handshake(io)
+                .await
+                .map_err(|e| classify_hyper(&e))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(Connection::Http1(send))
+        }
+    }
+
+    /// Sends one request on an open connection and reads the bounded body.
+    pub async fn request(
+        &self,
+        conn: &mut Connection,
+        target: &Target,
+        method: &str,
+        headers: &[(String, String)],
+        body: Bytes,
+    ) -> Result<(u16, Vec<(String, String)>, Bytes), SendError> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(if self.options.http2 {
+                target.url()
+            } else {
+                target.path_and_query.clone()
+            });
+        if !self.options.http2 {
+            builder = builder.header("host", &target.authority);
+        }
+        for (name, value) in headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let request = builder
+            .body(Full::new(body))
+            .map_err(|e| SendError::new(ErrorKind::Other, format!("cannot build request: {e}")))?;
+        let response = match conn {
+            Connection::Http1(send) => {
+                send.ready().await.map_err(|e| classify_hyper(&e))?;
+                send.send_request(request).await
+            }
+            Connection::Http2(send) => {
+                send.ready().await.map_err(|e| classify_hyper(&e))?;
+                send.send_request(request).await
+            }
+        }
+        .map_err(|e| classify_hyper(&e))?;
+        let status = response.status().as_u16();
+        let response_headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let limit = self.options.max_response_bytes;
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    SendError::new(
+                        ErrorKind::BodyTooLarge,
+                        format!("response body larger than {limit} bytes"),
+                    )
+                } else if let Some(h) = e.downcast_ref::<hyper::Error>() {
+                    classify_hyper(h)
+                } else {
+                    SendError::new(ErrorKind::Other, e.to_string())
+                }
+            })?
+            .to_bytes();
+        Ok((status, response_headers, body))
+    }
+
+    /// Connects, sends one request, reads the answer; everything bounded by
+    /// `timeout` (a hung receiver yields [`ErrorKind::Timeout`]).
+    pub async fn send(
+        &self,
+        target: &Target,
+        method: &str,
+        headers: &[(String, String)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, SendError> {
+        let started = Instant::now();
+        let exchange = async {
+            let mut conn = self.connect(target).await?;
+            self.request(&mut conn, target, method, headers, body).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok((status, headers, body))) => Ok(Answer {
+                status,
+                headers,
+                body,
+                elapsed: started.elapsed(),
+            }),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(SendError::new(
+                ErrorKind::Timeout,
+                format!("no complete answer within {timeout:?}"),
+            )),
+        }
+    }
+}
+
+/// Sends one request with a fresh client (convenience for one-off calls).
+pub async fn send_one(
+    target: &Target,
+    options: &ClientOptions,
+    method: &str,
+    headers: &[(String, String)],
+    body: Bytes,
+    timeout: Duration,
+) -> Result<Answer, SendError> {
+    let client = Client::new(options.clone())
+        .map_err(|e| SendError::new(ErrorKind::Tls, format!("{e:#}")))?;
+    client.send(target, method, headers, body, timeout).await
+}
+
+/// Maps a hyper error to the error kind a report counts.
+fn classify_hyper(err: &hyper::Error) -> SendError {
+    let kind = if err.is_timeout() {
+        ErrorKind::Timeout
+    } else if err.is_parse() || err.is_parse_status() || err.is_parse_too_large() {
+        ErrorKind::Protocol
+    } else if err.is_incomplete_message() || err.is_canceled() || err.is_closed() {
+        ErrorKind::Reset
+    } else if let Some(io) =
+        std::error::Error::source(err).and_then(|s| s.downcast_ref::<io::Error>())
+    {
+        classify_io(io)
+    } else {
+        ErrorKind::Other
+    };
+    SendError::new(kind, err.to_string())
+}
+
+/// Maps an I/O error to the error kind a report counts.
+pub fn classify_io(err: &io::Error) -> ErrorKind {
+    use io::ErrorKind as K;
+    match err.kind() {
+        K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+            ErrorKind::Connect
+        }
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            ErrorKind::Reset
+        }
+        K::TimedOut => ErrorKind::Timeout,
+        K::InvalidData => ErrorKind::Protocol,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Builds the rustls client configuration: web roots plus `--ca-cert`, or
+/// no verification at all with `--insecure`.
+fn tls_config(options: &ClientOptions) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| usage(format!("TLS setup failed: {e}")))?;
+    let mut config = if options.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(insecure::NoVerification(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = &options.ca_cert {
+            use rustls_pki_types::pem::PemObject;
+            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| usage(format!("cannot read --ca-cert {}: {e}", path.display())))?;
+            let mut added = 0;
+            for cert in certs {
+                let cert =
+                    cert.map_err(|e| usage(format!("invalid PEM in {}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| {
+                    usage(format!("invalid certificate in {}: {e}", path.display()))
+                })?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(usage(format!("no certificate found in {}", path.display())));
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = if options.http2 {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(config)
+}
+
+/// `--insecure`: accept any server certificate (still checks signatures of
+/// the handshake itself, so the TLS session is sound; only identity is not).
+mod insecure {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::DigitallySignedStruct;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    pub struct NoVerification(pub Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for NoVerification {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        let t = Target::parse("http://127.0.0.1:8080/hooks?x=1").unwrap();
+        assert!(!t.https);
+        assert_eq!((t.host.as_str(), t.port), ("127.0.0.1", 8080));
+        assert_eq!(t.path_and_query, "/hooks?x=1");
+        let t = Target::parse("https://[::1]/").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 443));
+        assert_eq!(t.socket_addr(), "[::1]:443");
+        assert!(Target::parse("ftp://x/").is_err());
+        assert!(Target::parse("localhost:8080").is_err());
+    }
+
+    #[tokio::test]
+    async fn unreachable_target_is_a_connect_error() {
+        // Bind then drop a listener: the port is now closed.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let target = Target::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let err = send_one(
+            &target,
+            &ClientOptions::default(),
+            "POST",
+            &[],
+            Bytes::new(),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Connect, "{err}");
+    }
+
+    #[tokio::test]
+    async fn hanging_target_is_a_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let (_sock, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let target = Target::parse(&format!("http://{addr}/")).unwrap();
+        let err = send_one(
+            &target,
+            &ClientOptions::default(),
+            "POST",
+            &[],
+            Bytes::from_static(b"{}"),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+        hold.abort();
+    }
+}

@@ -1,0 +1,263 @@
+//! `hookstorm capacity`: finds the highest open-model arrival rate the
+//! receiver sustains while meeting an SLO.
+//!
+//! The search runs fixed-length steps: it doubles the rate from
+//! `--start-rate` until a step fails (or `--max-rate` is reached), then
+//! bisects between the last passing and the first failing rate until they
+//! are within 10 % of each other. A step passes when every SLO holds and the
+//! emitter kept the rate (at most 1 % of requests missed). The whole search
+//! stops within `--max-time`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use reports::histogram::format_us;
+use reports::threshold::format_share;
+use reports::{CapacitySection, CapacityStep, LoadSection};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::cmd::load::{thresholds, write_out, Common};
+use crate::duration::parse_duration;
+use crate::emitter::Shard;
+use crate::pacer::{Arrival, Schedule};
+use crate::shutdown;
+use crate::verdict::{usage, Verdict};
+
+/// Share of a step's requests that may be missed (not sent on time) for
+/// the step to count as sustained.
+const MAX_MISSED: f64 = 0.01;
+/// The bisection stops when the failing rate is within this factor of the
+/// passing one.
+const PRECISION: f64 = 1.1;
+/// Pause between steps so one step's backlog does not load the next.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Arguments of `hookstorm capacity`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// What to send and where.
+    #[command(flatten)]
+    pub common: Common,
+    /// What each step must meet, e.g. 'p99<250ms', 'error_rate<0.1%' (repeatable).
+    #[arg(long = "slo", value_name = "EXPR", required = true)]
+    pub slo: Vec<String>,
+    /// First rate tried (requests/s).
+    #[arg(long, default_value_t = 100.0, value_name = "R")]
+    pub start_rate: f64,
+    /// Never try more than this (requests/s).
+    #[arg(long, default_value_t = 100_000.0, value_name = "R")]
+    pub max_rate: f64,
+    /// Length of each step.
+    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
+    pub step_duration: Duration,
+    /// Bound on the whole search.
+    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    pub max_time: Duration,
+}
+
+/// The rate search, separate from running steps so it can be tested alone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Search {
+    /// Highest rate that passed.
+    pub pass: Option<f64>,
+    /// Lowest rate that failed.
+    pub fail: Option<f64>,
+    max_rate: f64,
+}
+
+impl Search {
+    /// A search starting below `max_rate`.
+    pub fn new(max_rate: f64) -> Search {
+        Search {
+            pass: None,
+            fail: None,
+            max_rate,
+        }
+    }
+
+    /// Records a step's result.
+    pub fn record(&mut self, rate: f64, passed: bool) {
+        if passed {
+            self.pass = Some(self.pass.map_or(rate, |p| p.max(rate)));
+        } else {
+            self.fail = Some(self.fail.map_or(rate, |f| f.min(rate)));
+        }
+    }
+
+    /// The next rate to try after `last`, or `None` when the search is done.
+    pub fn next(&self, last: f64) -> Option<f64> {
+        match (self.pass, self.fail) {
+            // Still climbing: double, capped at the maximum.
+            (_, None) => {
+                if last >= self.max_rate {
+                    None
+                } else {
+                    Some((last * 2.0).min(self.max_rate))
+                }
+            }
+            // Even the first rate failed: nothing below it is searched
+            // (the user picks a lower --start-rate).
+            (None, Some(_)) => None,
+            (Some(p), Some(f)) => {
+                if f <= p * PRECISION {
+                    None
+                } else {
+                    Some((p + f) / 2.0)
+                }
+            }
+        }
+    }
+}
+
+/// Runs `hookstorm capacity`.
+pub fn run(args: Args) -> Result<Verdict> {
+    for expr in &args.slo {
+        reports::threshold::parse(expr).map_err(|e| usage(e.to_string()))?;
+    }
+    if !(args.start_rate.is_finite() && args.start_rate > 0.0) || args.max_rate < args.start_rate {
+        return Err(usage("--start-rate must be above 0 and at most --max-rate"));
+    }
+    if args.step_duration.is_zero() || args.max_time < args.step_duration {
+        return Err(usage(
+            "--step-duration must be above 0 and at most --max-time",
+        ));
+    }
+    let base = args.common.base()?;
+    let connections = args.common.connections.unwrap_or(256).max(1);
+    let quiet = args.common.quiet;
+    if !quiet {
+        eprintln!(
+            "hookstorm capacity: {} · steps of {:?} from {}/s · SLO {} · seed {}",
+            base.target.url(),
+            args.step_duration,
+            args.start_rate,
+            args.slo.join(", "),
+            base.seed
+        );
+    }
+    let runtime = args.common.runtime()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let outcome = runtime.block_on(async {
+        tokio::spawn(async move {
+            shutdown::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        let began = Instant::now();
+        let mut search = Search::new(args.max_rate);
+        let mut steps = Vec::new();
+        let mut best_load: Option<LoadSection> = None;
+        let mut rate = args.start_rate;
+        loop {
+            if began.elapsed() + args.step_duration > args.max_time || *stop_rx.borrow() {
+                break;
+            }
+            let schedule = Schedule::new(&Arrival::Open { rate }, Some(args.step_duration), None, 1.0)
+                .map_err(|e| usage(e.to_string()))?;
+            let plan = base.plan(schedule, connections, args.common.max_body, Shard::WHOLE);
+            let mut stop = stop_rx.clone();
+            let run = crate::cmd::load::run_plan(plan, quiet, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await?;
+            if run.interrupted {
+                break;
+            }
+            let stats = run.stats;
+            let results = thresholds(&args.slo, &stats, &base.profile)?;
+            let sustained = stats.missed_rate() <= MAX_MISSED;
+            let passed = sustained && results.iter().all(|r| r.passed);
+            let step = CapacityStep {
+                rate,
+                achieved: stats.achieved_rate(),
+                p50_us: stats.latency().value_at_quantile(0.5),
+                p99_us: stats.latency().value_at_quantile(0.99),
+                error_rate: stats.error_rate_with(|s| base.profile.success.is_success(s)),
+                passed,
+            };
+            if !quiet {
+                eprintln!(
+                    "{} {:>10.1}/s → {:>10.1}/s  p50 {:>8}  p99 {:>8}  errors {:>7}  missed {:>6}{}",
+                    if passed { "✓" } else { "✗" },
+                    step.rate,
+                    step.achieved,
+                    format_us(step.p50_us),
+                    format_us(step.p99_us),
+                    format_share(step.error_rate),
+                    stats.missed(),
+                    if sustained { "" } else { "  (rate not kept)" }
+                );
+            }
+            steps.push(step);
+            search.record(rate, passed);
+            if passed && search.pass == Some(rate) {
+                best_load = Some(LoadSection {
+                    model: format!("open {rate}/s for {:.1}s", args.step_duration.as_secs_f64()),
+                    requested_rate: Some(rate),
+                    duration_ms: run.elapsed.as_millis() as u64,
+                    stats,
+                });
+            }
+            match search.next(rate) {
+                Some(next) => rate = next,
+                None => break,
+            }
+            tokio::time::sleep(SETTLE).await;
+        }
+        anyhow::Ok((search, steps, best_load))
+    })?;
+    let (search, steps, best_load) = outcome;
+    let mut report = base.report("capacity", Shard::WHOLE);
+    report.capacity = Some(CapacitySection {
+        slo: args.slo.clone(),
+        steps,
+        best_rate: search.pass,
+    });
+    report.load = best_load;
+    print!("{}", reports::terminal_summary(&report));
+    write_out(&report, args.common.out.as_ref(), quiet)?;
+    Ok(Verdict::from_ok(search.pass.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drives the search against a receiver that holds up to `limit`.
+    fn search_with(limit: f64, start: f64, max: f64) -> (Option<f64>, Vec<f64>) {
+        let mut s = Search::new(max);
+        let mut rate = start;
+        let mut tried = vec![];
+        for _ in 0..100 {
+            tried.push(rate);
+            s.record(rate, rate <= limit);
+            match s.next(rate) {
+                Some(r) => rate = r,
+                None => break,
+            }
+        }
+        (s.pass, tried)
+    }
+
+    #[test]
+    fn doubles_then_bisects_to_within_ten_percent() {
+        let (best, tried) = search_with(3_000.0, 100.0, 100_000.0);
+        let best = best.unwrap();
+        assert!(
+            best <= 3_000.0 && best * PRECISION >= 3_000.0 / PRECISION,
+            "{best} {tried:?}"
+        );
+        assert_eq!(&tried[..6], &[100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0]);
+        assert!(tried.len() < 15, "{tried:?}");
+    }
+
+    #[test]
+    fn stops_at_max_rate_and_when_nothing_passes() {
+        let (best, tried) = search_with(1e9, 100.0, 500.0);
+        assert_eq!(best, Some(500.0));
+        assert_eq!(tried, vec![100.0, 200.0, 400.0, 500.0]);
+        let (best, tried) = search_with(10.0, 100.0, 500.0);
+        assert_eq!(best, None);
+        assert_eq!(tried, vec![100.0]);
+    }
+}

@@ -1,0 +1,261 @@
+//! `hookstorm check`: the conformance suite against a receiver.
+//!
+//! Builds a `check::Context` from the flags (provider profile, secret from
+//! the environment, target, ledger), makes sure the target answers at all,
+//! runs the selected checks, prints the table and every failure with its
+//! `curl` reproduction, and writes the report directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use generators::{Catalog, ProviderId, Secret, Signer};
+use reports::{CheckOutcome, Report, RunInfo};
+
+use crate::check::{self, Context, LedgerSource};
+use crate::client::{Client, ClientOptions, Target};
+use crate::duration::parse_duration;
+use crate::ledger::OrderingPolicy;
+use crate::verdict::{usage, Verdict};
+
+/// Arguments of `hookstorm check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Print every check with its id, what it enforces and the provider rule, then exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Provider whose events, signatures and delivery semantics to use.
+    #[arg(long, short = 'p', required_unless_present = "list")]
+    pub provider: Option<String>,
+    /// The receiver's URL, e.g. http://127.0.0.1:8080/hooks.
+    #[arg(long, short = 't', required_unless_present = "list")]
+    pub target: Option<String>,
+    /// Environment variable holding the shared secret (bearer token for auth0).
+    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    pub secret_env: String,
+    /// Run only these checks (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub checks: Vec<String>,
+    /// Skip these checks (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub exclude: Vec<String>,
+    /// Only these event types (repeatable; default: every type of the provider).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// URL answering GET with the receiver's processing ledger (JSON array of {"id","seq"}).
+    #[arg(long, value_name = "URL", conflicts_with = "ledger_cmd")]
+    pub ledger_url: Option<String>,
+    /// Shell command printing the receiver's processing ledger on stdout.
+    #[arg(long, value_name = "CMD")]
+    pub ledger_cmd: Option<String>,
+    /// The ordering policy the receiver promises.
+    #[arg(long, value_enum, default_value = "last-write-wins")]
+    pub ordering: OrderingPolicy,
+    /// Override the provider's response deadline (e.g. 2s, 500ms).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub deadline: Option<Duration>,
+    /// Concurrent deliveries in the deadline and duplicate probes.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Events in the no_loss burst.
+    #[arg(long, default_value_t = 200)]
+    pub burst: usize,
+    /// Wait this long for the receiver to settle before reading the ledger.
+    #[arg(long, value_parser = parse_duration, default_value = "400ms", value_name = "DURATION")]
+    pub settle: Duration,
+    /// Seed of the event generator (printed; reuse it to reproduce a run).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write report.json, junit.xml, summary.md and index.html here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Extra PEM CA certificate to trust for an https target.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Print only the final table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs `hookstorm check`.
+pub fn run(args: Args) -> anyhow::Result<Verdict> {
+    if args.list {
+        print!("{}", catalog_table());
+        return Ok(Verdict::Pass);
+    }
+    let secret = secret_from_env(&args.secret_env)?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(execute(&args, secret))?;
+    print!("{}", render_outcome(&report, args.quiet));
+    if let Some(dir) = &args.out {
+        let written = reports::render::write_dir(&report, dir)
+            .map_err(|e| usage(format!("cannot write the report to {}: {e}", dir.display())))?;
+        if !args.quiet {
+            println!("report: {} ({} files)", dir.display(), written.len());
+        }
+    }
+    Ok(Verdict::from_ok(report.passed()))
+}
+
+/// The multi-threaded runtime commands run on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Reads the shared secret from `var`; a missing variable is a usage error.
+pub fn secret_from_env(var: &str) -> anyhow::Result<Secret> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
+        _ => Err(usage(format!(
+            "environment variable {var} is not set: export the secret your receiver verifies with \
+             (e.g. `export {var}=...`), or name another variable with --secret-env"
+        ))),
+    }
+}
+
+/// Runs the suite described by `args` and returns the report (no printing).
+pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
+    let provider_name = args.provider.as_deref().unwrap_or_default();
+    let provider = ProviderId::parse(provider_name).map_err(|e| usage(e.to_string()))?;
+    let target_url = args.target.as_deref().unwrap_or_default();
+    let target = Target::parse(target_url)?;
+    let selected = check::select(&args.checks, &args.exclude)?;
+    let catalog = Catalog::builtin();
+    let mut types: Vec<_> = catalog.of_provider(provider).into_iter().cloned().collect();
+    if !args.types.is_empty() {
+        let mut chosen = Vec::new();
+        for name in &args.types {
+            let ty = catalog
+                .get(provider.catalog_provider().name(), name)
+                .map_err(|e| usage(e.to_string()))?;
+            chosen.push(ty.clone());
+        }
+        types = chosen;
+    }
+    let profile = provider.profile();
+    let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(format!("{e}")))?;
+    let client = Client::new(ClientOptions {
+        ca_cert: args.ca_cert.clone(),
+        insecure: args.insecure,
+        ..ClientOptions::default()
+    })?;
+    ensure_reachable(&client, &target).await?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    if !args.quiet {
+        eprintln!(
+            "hookstorm check: provider {provider}, target {target}, {} event types, {} checks, seed {seed}",
+            types.len(),
+            selected.len()
+        );
+    }
+    let mut ctx = Context::new(
+        provider,
+        profile,
+        types,
+        catalog,
+        secret,
+        signer,
+        target.clone(),
+        client,
+        seed,
+    );
+    ctx.ledger = match (&args.ledger_url, &args.ledger_cmd) {
+        (Some(url), _) => Some(LedgerSource::Url(url.clone())),
+        (None, Some(cmd)) => Some(LedgerSource::Cmd(cmd.clone())),
+        (None, None) => None,
+    };
+    ctx.ordering = args.ordering;
+    ctx.deadline = args.deadline;
+    ctx.concurrency = args.concurrency.max(1);
+    ctx.burst = args.burst;
+    ctx.settle = args.settle;
+    let results = check::run(&ctx, &selected).await;
+    let mut report = Report::new(RunInfo {
+        command: "check".into(),
+        provider: provider.name().into(),
+        target: target.url(),
+        seed,
+        shard: None,
+        scenario: None,
+    });
+    report.checks = results;
+    Ok(report)
+}
+
+/// Fails fast, with exit code 2, when nothing listens at the target.
+async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()> {
+    match client.connect(target).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == reports::ErrorKind::Connect || e.kind == reports::ErrorKind::Tls => {
+            Err(usage(format!(
+                "target {target} is unreachable ({e}); is the receiver running?"
+            )))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+/// A seed from the clock, for runs without `--seed`.
+pub fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (std::process::id() as u64).rotate_left(32)
+}
+
+/// The `--list` table: id, what it enforces, the provider rule.
+pub fn catalog_table() -> String {
+    let width = check::CATALOG.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for c in check::CATALOG {
+        out.push_str(&format!(
+            "{:width$}  {}\n{:width$}  rule: {}\n",
+            c.id, c.description, "", c.rule
+        ));
+    }
+    out
+}
+
+/// The terminal rendering of a check report: failures first, each with its
+/// reproduction, then the aligned table and the verdict line.
+pub fn render_outcome(report: &Report, quiet: bool) -> String {
+    let mut out = String::new();
+    if !quiet {
+        for result in report
+            .checks
+            .iter()
+            .filter(|r| r.outcome == CheckOutcome::Fail)
+        {
+            for failure in &result.failures {
+                out.push_str(&format!(
+                    "\nFAIL {} [{}] variant `{}`\n  {}\n",
+                    result.id, result.event_type, failure.variant, failure.message
+                ));
+                match (failure.response_status, &failure.error) {
+                    (Some(status), _) => out.push_str(&format!(
+                        "  response: {status} {}\n",
+                        failure.response_excerpt.replace('\n', " ")
+                    )),
+                    (None, Some(err)) => out.push_str(&format!("  response: none ({err})\n")),
+                    (None, None) => {}
+                }
+                out.push_str(&format!("  reproduce: {}\n", failure.curl));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&reports::render::terminal::checks_table(report));
+    let (pass, fail, skip) = report.check_counts();
+    out.push_str(&format!(
+        "\n{} — {pass} passed, {fail} failed, {skip} skipped (seed {})\n",
+        if fail == 0 { "PASSED" } else { "FAILED" },
+        report.run.seed
+    ));
+    out
+}

@@ -1,0 +1,148 @@
+//! `hookstorm receiver`: run the reference receiver (correct, with injected
+//! faults, or as a 204 sink for benchmarks) until Ctrl-C.
+
+use anyhow::Context;
+use generators::{ProviderId, Secret};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::duration::parse_duration;
+use crate::ledger::OrderingPolicy;
+use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
+use crate::verdict::{usage, Verdict};
+
+/// Arguments of `hookstorm receiver`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Provider whose deliveries to receive (authgear, fusionauth, infrahub, auth0, standard-webhooks).
+    #[arg(long, value_parser = parse_provider)]
+    pub provider: ProviderId,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Environment variable holding the signing secret (bearer token for auth0).
+    #[arg(long, default_value = "HOOK_SECRET")]
+    pub secret_env: String,
+    /// Inject a fault (repeatable): skip-signature, accept-stale, reject-unknown-fields,
+    /// reject-optional-absent, double-process, out-of-order, slow, bad-blocking-response,
+    /// crash-on-unicode, 5xx-on-bad-json, lose-under-load, hang.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    pub faults: Vec<Fault>,
+    /// What to do with events of one subject that arrive out of order.
+    #[arg(long, value_enum, default_value_t = OrderingPolicy::None)]
+    pub ordering: OrderingPolicy,
+    /// Answer 204 to everything without any check (a benchmark sink).
+    #[arg(long)]
+    pub sink: bool,
+    /// How late the `slow` fault answers, e.g. 1500ms or 3s [default: the provider's deadline + 500ms].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub slow_delay: Option<Duration>,
+    /// How long `--ordering strict` holds a subject's events after its last arrival.
+    #[arg(long, value_name = "D", value_parser = parse_duration, default_value = "200ms")]
+    pub settle: Duration,
+    /// Bodies larger than this many bytes are answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = generators::MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+}
+
+/// Runs the receiver until Ctrl-C.
+pub fn run(args: Args) -> anyhow::Result<Verdict> {
+    let secret = match std::env::var(&args.secret_env) {
+        Ok(s) if !s.is_empty() => Secret::new(s),
+        // The sink checks no signature, so it needs no secret.
+        _ if args.sink => Secret::new(String::new()),
+        _ => return Err(usage(format!(
+            "the signing secret is not set: export {} (or name another variable with --secret-env)",
+            args.secret_env
+        ))),
+    };
+    let mut config = ReceiverConfig::new(args.provider, secret);
+    config.slow_delay = args
+        .slow_delay
+        .unwrap_or_else(|| default_slow_delay(&config.profile));
+    config.faults = args.faults;
+    config.ordering = args.ordering;
+    config.sink = args.sink;
+    config.addr = SocketAddr::new(args.bind, args.port);
+    config.settle = args.settle;
+    config.max_body_bytes = args.max_body_bytes;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mode = if config.sink {
+            "sink".to_string()
+        } else if config.faults.is_empty() {
+            format!("correct, ordering {}", config.ordering.name())
+        } else {
+            let names: Vec<&str> = config.faults.iter().map(|f| f.name()).collect();
+            format!(
+                "faults: {}, ordering {}",
+                names.join(", "),
+                config.ordering.name()
+            )
+        };
+        let provider = config.provider;
+        let running = receiver::start(config)
+            .await
+            .map_err(|e| usage(format!("{e:#}")))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "hookstorm receiver: {provider} ({mode})")?;
+        writeln!(out, "listening on {}", running.url())?;
+        writeln!(out, "ledger at {}", running.ledger_url())?;
+        writeln!(out, "press Ctrl-C to stop")?;
+        out.flush()?;
+        drop(out);
+        stop_signal().await?;
+        running.shutdown().await;
+        Ok(Verdict::Pass)
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix (how scripts and process supervisors stop it).
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
+}
+
+fn parse_provider(name: &str) -> Result<ProviderId, String> {
+    ProviderId::parse(name).map_err(|e| e.to_string())
+}
+
+fn parse_fault(name: &str) -> Result<Fault, String> {
+    Fault::parse(name).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_and_provider_names_get_suggestions() {
+        assert!(parse_fault("dobule-process")
+            .unwrap_err()
+            .contains("double-process"));
+        assert!(parse_provider("fusionuath")
+            .unwrap_err()
+            .contains("fusionauth"));
+    }
+}

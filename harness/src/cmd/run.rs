@@ -1,0 +1,84 @@
+//! `hookstorm run FILE`: validates a scenario (every mistake reported with
+//! line and column, exit 2, before anything is sent), runs its steps,
+//! prints the summary, writes the report directory, and exits 0 (passed),
+//! 1 (a check, threshold or capacity SLO failed) or 2.
+
+use std::path::PathBuf;
+
+use tokio::sync::watch;
+
+use crate::cmd::validate::print_diagnostic;
+use crate::emitter::Shard;
+use crate::scenario::run::{execute, RunSettings};
+use crate::scenario::{self, Options};
+use crate::verdict::{usage, Verdict};
+
+/// Arguments of `hookstorm run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write report.json, junit.xml, summary.md, latency.hgrm and index.html here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Override a value of the file, e.g. `target=http://127.0.0.1:9000/hooks`
+    /// or `steps.2.load.rate=50` (steps count from 1). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Multiply every step duration (load, stages, waits, capacity steps), e.g. 0.1 for a smoke run.
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub scale: f64,
+    /// Run part K of N of every load step (K from 1); merge with `report merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Only the final summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs `hookstorm run`.
+pub fn run(args: Args) -> anyhow::Result<Verdict> {
+    if !(args.scale.is_finite() && args.scale > 0.0) {
+        return Err(usage(format!("--scale must be a number above 0, got {}", args.scale)));
+    }
+    let options = Options {
+        sets: args.sets.clone(),
+        ..Options::process()
+    };
+    let mut plan = match scenario::parse_file(&args.file, &options) {
+        Ok(plan) => plan,
+        Err(diag) => {
+            print_diagnostic(&diag);
+            return Err(usage(format!("{} is invalid; nothing was sent", args.file.display())));
+        }
+    };
+    plan.scale(args.scale);
+    let secret = crate::cmd::check::secret_from_env(&plan.secret_env)?;
+    let settings = RunSettings {
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+        quiet: args.quiet,
+        file: args.file.display().to_string(),
+    };
+    let runtime = crate::cmd::check::runtime()?;
+    let outcome = runtime.block_on(async {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            crate::shutdown::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        execute(&plan, secret, &settings, stop_rx).await
+    })?;
+    if outcome.interrupted {
+        eprintln!("interrupted: the report covers the steps that ran");
+    }
+    print!("{}", reports::terminal_summary(&outcome.report));
+    if let Some(dir) = &args.out {
+        let written = reports::render::write_dir(&outcome.report, dir)
+            .map_err(|e| usage(format!("cannot write the report to {}: {e}", dir.display())))?;
+        if !args.quiet {
+            println!("report: {} ({} files)", dir.display(), written.len());
+        }
+    }
+    Ok(Verdict::from_ok(outcome.report.passed() && outcome.capacity_met))
+}

@@ -1,0 +1,106 @@
+//! `hookstorm validate FILE...`: checks scenario files and custom provider
+//! files without sending anything, printing every mistake with file, line,
+//! column and a hint; exit 2 when there is any.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::provider_file::load_provider_file;
+use crate::scenario::{self, yaml, Diagnostic, Options, Scenario, StepKind};
+use crate::verdict::{usage, Verdict};
+
+/// Arguments of `hookstorm validate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Scenario files (or custom provider files) to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Override a value before checking, e.g. `target=http://127.0.0.1:9000/hooks`
+    /// or `steps.2.load.rate=50` (steps count from 1). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// What a validated file turned out to be.
+#[derive(Debug)]
+pub enum Checked {
+    /// A scenario.
+    Scenario(Box<Scenario>),
+    /// A custom provider file: its name and type count.
+    Provider {
+        /// Provider name.
+        name: String,
+        /// Number of event types.
+        types: usize,
+    },
+}
+
+/// Runs `hookstorm validate`.
+pub fn run(args: Args) -> anyhow::Result<Verdict> {
+    let mut failed = 0;
+    for file in &args.files {
+        match check_file(file, &args.sets) {
+            Ok(Checked::Scenario(s)) => println!("ok: {} ({})", file.display(), describe(&s)),
+            Ok(Checked::Provider { name, types }) => println!(
+                "ok: {} (custom provider {name}, {types} event type{})",
+                file.display(),
+                if types == 1 { "" } else { "s" }
+            ),
+            Err(diag) => {
+                failed += 1;
+                print_diagnostic(&diag);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(usage(format!(
+            "{failed} of {} file{} invalid; nothing was sent",
+            args.files.len(),
+            if args.files.len() == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(Verdict::Pass)
+}
+
+/// Prints a diagnostic to stderr: `miette` snippets, in color on a terminal.
+pub fn print_diagnostic(diag: &Diagnostic) {
+    let stderr = std::io::stderr();
+    eprint!("{}", diag.render_fancy(stderr.is_terminal()));
+}
+
+/// Checks one file: a provider file when its top level declares `types`
+/// and a `signature` but no `steps`, a scenario otherwise.
+pub fn check_file(path: &Path, sets: &[String]) -> Result<Checked, Diagnostic> {
+    if is_provider_file(path) {
+        let p = load_provider_file(path)?;
+        return Ok(Checked::Provider {
+            name: p.name,
+            types: p.types.len(),
+        });
+    }
+    let options = Options {
+        sets: sets.to_vec(),
+        ..Options::process()
+    };
+    scenario::parse_file(path, &options).map(|s| Checked::Scenario(Box::new(s)))
+}
+
+fn is_provider_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(root) = yaml::parse(&text) else { return false };
+    root.get("steps").is_none() && root.get("types").is_some() && root.get("signature").is_some()
+}
+
+/// `provider authgear, 3 steps: check, load, wait`.
+pub fn describe(s: &Scenario) -> String {
+    let kinds: Vec<&str> = s.steps.iter().map(|st| st.kind.word()).collect();
+    let loads = s.steps.iter().filter(|st| matches!(st.kind, StepKind::Load(_))).count();
+    format!(
+        "provider {}, {} step{}: {}{}",
+        s.provider.name(),
+        s.steps.len(),
+        if s.steps.len() == 1 { "" } else { "s" },
+        kinds.join(", "),
+        if loads > 1 { " (load steps are merged into one load section)" } else { "" }
+    )
+}

@@ -1,0 +1,700 @@
+//! The emitter: the one send loop every load model runs through.
+//!
+//! A [`Plan`] (target, pool, signer, schedule, connections) is run by
+//! [`run`]: connections are opened before the clock starts, the pacer
+//! releases tickets as they fall due, and each connection claims a ticket,
+//! patches the next pooled event with a fresh id/seq/timestamp, re-signs
+//! it, sends it, and records a [`Sample`] whose latency counts from the
+//! ticket's *intended* time (coordinated-omission free) and whose service
+//! time counts from the actual send. Plain HTTP/1.1 uses the lean
+//! [`wire`](crate::wire) path; HTTPS and HTTP/2 use hyper via
+//! [`client`](crate::client). Shutdown is a future argument (Ctrl-C in the
+//! CLI, a oneshot in tests); a stopped run still returns what it measured.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
+use generators::{Profile, Signer};
+use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::client::{Client, Connection, Target};
+use crate::pacer::{self, Schedule, Tickets};
+use crate::pool::Pool;
+use crate::wire;
+
+/// A request that starts later than this after its intended time counts as
+/// missed: the emitter (no free connection, no CPU) could not keep the rate.
+pub const LATE_AFTER: Duration = Duration::from_millis(10);
+/// After the schedule ends, tickets already due may still be claimed for
+/// this long (idle connections take them in microseconds; only a backlog
+/// waits longer, and that backlog is counted as missed).
+const CLAIM_GRACE: Duration = Duration::from_millis(50);
+/// On shutdown, requests in flight get at most this long to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// Per-second timeline histograms are preallocated up to this run length.
+const RESERVE_TIMELINE: Duration = Duration::from_secs(120);
+
+/// Which of N parts of a distributed run this process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This part, counted from 0 (`0..count`).
+    pub index: u32,
+    /// Number of parts.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole run in one part.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `K/N`, K counted from 1 (`1/4` .. `4/4`), as reports show
+    /// "shard 1 of 4" (a Kubernetes Indexed Job passes
+    /// `$((JOB_COMPLETION_INDEX + 1))/N`).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || format!("invalid shard `{text}`: write K/N with 1 <= K <= N, e.g. 1/4");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let k: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || k == 0 || k > count {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: k - 1,
+            count,
+        })
+    }
+
+    /// `(k, n)` with k counted from 1, as `RunInfo::shard` stores it.
+    pub fn one_based(self) -> (u32, u32) {
+        (self.index + 1, self.count)
+    }
+
+    /// This part's share of the rate.
+    pub fn share(self) -> f64 {
+        1.0 / f64::from(self.count)
+    }
+}
+
+/// Everything a load run needs, validated.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where to send.
+    pub target: Target,
+    /// hyper client for HTTPS and HTTP/2 (and its options).
+    pub client: Client,
+    /// Use the lean HTTP/1.1 path (plain `http://`, no `--http2`).
+    pub fast_path: bool,
+    /// The provider's delivery profile.
+    pub profile: Profile,
+    /// Signs each patched body; `None` sends pooled headers verbatim.
+    pub signer: Option<Signer>,
+    /// The pre-generated events.
+    pub pool: Arc<Pool>,
+    /// When each request is due.
+    pub schedule: Schedule,
+    /// Connections (open model) — the closed model uses one per sender.
+    pub connections: usize,
+    /// Per-request timeout (connect included).
+    pub timeout: Duration,
+    /// Response body limit in bytes.
+    pub max_body: u64,
+    /// Which part of a sharded run this is.
+    pub shard: Shard,
+    /// The run's seed (ids derive from it and the start time).
+    pub seed: u64,
+}
+
+impl Plan {
+    /// Number of concurrent senders the plan runs.
+    pub fn senders(&self) -> usize {
+        self.schedule
+            .concurrency()
+            .unwrap_or(self.connections)
+            .max(1)
+    }
+}
+
+/// What the emitter measured, shared with the progress display while it runs.
+#[derive(Debug)]
+pub struct Live {
+    /// One recorder per runtime thread, so senders rarely contend.
+    stripes: Vec<Mutex<LoadStats>>,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    late: AtomicU64,
+}
+
+impl Live {
+    /// Empty measurements for `type_names`, striped `stripes` ways.
+    pub fn new(type_names: &[String], stripes: usize, reserve: Option<Duration>) -> Live {
+        let stripes = (0..stripes.max(1))
+            .map(|_| {
+                let mut stats = LoadStats::new(type_names.to_vec());
+                if let Some(d) = reserve {
+                    stats.reserve_timeline(d.min(RESERVE_TIMELINE));
+                }
+                Mutex::new(stats)
+            })
+            .collect();
+        Live {
+            stripes,
+            completed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+        }
+    }
+
+    fn stripe(&self, i: usize) -> MutexGuard<'_, LoadStats> {
+        // A poisoned stripe only means a sender panicked mid-record; the
+        // counts are still the best we have.
+        self.stripes[i % self.stripes.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Requests answered or failed so far.
+    pub fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+    }
+
+    /// Of those, failures (transport errors and unsuccessful statuses).
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent later than [`LATE_AFTER`] so far.
+    pub fn late(&self) -> u64 {
+        self.late.load(Ordering::Relaxed)
+    }
+
+    /// The 99th percentile latency so far, µs (the worst stripe's: exact
+    /// merging is left to the end of the run).
+    pub fn p99_us(&self) -> u64 {
+        (0..self.stripes.len())
+            .map(|i| self.stripe(i).latency().value_at_quantile(0.99))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Takes the measurements out, merged into one (the stripes are left
+    /// empty; a progress display may still hold this `Live`).
+    fn take_stats(&self) -> Result<LoadStats> {
+        let mut total: Option<LoadStats> = None;
+        for i in 0..self.stripes.len() {
+            let stats = std::mem::replace(&mut *self.stripe(i), LoadStats::new(Vec::new()));
+            match &mut total {
+                None => total = Some(stats),
+                Some(t) => t.merge(&stats).context("merging per-thread measurements")?,
+            }
+        }
+        total.ok_or_else(|| anyhow!("no recorder"))
+    }
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Run {
+    /// Everything measured (missed, window, start/end and target rate set).
+    pub stats: LoadStats,
+    /// Wall time from the clock start until the last sender finished.
+    pub elapsed: Duration,
+    /// Whether the shutdown future ended the run early.
+    pub interrupted: bool,
+}
+
+/// Runs `plan` until its schedule ends or `shutdown` resolves.
+pub async fn run(plan: Arc<Plan>, shutdown: impl Future) -> Result<Run> {
+    let live = Arc::new(Live::new(
+        &plan.pool.type_names,
+        stripes(),
+        Some(plan.schedule.end()),
+    ));
+    run_observed(plan, live, shutdown).await
+}
+
+/// The number of recorder stripes: one per runtime worker thread.
+pub fn stripes() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+}
+
+/// Id and sequence spaces of one run: unique per run, disjoint across shards.
+#[derive(Clone, Copy, Debug)]
+struct Ids {
+    high: u64,
+    shard: Shard,
+    seq_base: i64,
+}
+
+impl Ids {
+    fn new(seed: u64, shard: Shard, now: SystemTime) -> Ids {
+        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        // Ids mix the start time in so a re-run is not a wall of duplicates
+        // for a receiver that remembers; the shard index sits in its own bits.
+        let high = splitmix64(seed ^ splitmix64(since.as_nanos() as u64));
+        let n = i64::from(shard.count);
+        let us = since.as_micros().min(i64::MAX as u128 / 2) as i64;
+        Ids {
+            high,
+            shard,
+            // A multiple of N: shard K's numbers are all ≡ K (mod N), so
+            // shards never collide even when started at different times.
+            seq_base: us / n * n,
+        }
+    }
+
+    fn id(&self, ticket: u64) -> u128 {
+        (u128::from(self.high) << 64)
+            | (u128::from(self.shard.index) << 48)
+            | u128::from(ticket & 0xFFFF_FFFF_FFFF)
+    }
+
+    fn seq(&self, ticket: u64) -> i64 {
+        self.seq_base + (ticket as i64) * i64::from(self.shard.count) + i64::from(self.shard.index)
+    }
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A sender's connection, of whichever transport the plan uses.
+enum Link {
+    Wire(Option<wire::Conn>),
+    Hyper(Option<Connection>),
+}
+
+/// Reusable per-sender buffers: one request is built at a time.
+struct Buffers {
+    body: Vec<u8>,
+    head: Vec<u8>,
+    request: Vec<u8>,
+}
+
+/// Runs `plan`, recording into `live` (which a progress display may read).
+pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Future) -> Result<Run> {
+    let addr = if plan.fast_path {
+        Some(resolve(&plan.target).await?)
+    } else {
+        None
+    };
+    let senders = plan.senders();
+    // Open connections before the clock starts; a failure here is not fatal:
+    // the sender retries per request and counts what happens.
+    let mut connecting = JoinSet::new();
+    for i in 0..senders {
+        let plan = plan.clone();
+        connecting.spawn(async move { (i, open(&plan, addr).await) });
+    }
+    let mut links: Vec<Option<Link>> = (0..senders).map(|_| None).collect();
+    while let Some(joined) = connecting.join_next().await {
+        if let Ok((i, link)) = joined {
+            links[i] = Some(link);
+        }
+    }
+    let tickets = Arc::new(Tickets::new(plan.schedule.total()));
+    let started_wall = SystemTime::now();
+    let ids = Ids::new(plan.seed, plan.shard, started_wall);
+    let start = Instant::now();
+    let mut workers = JoinSet::new();
+    for (i, link) in links.into_iter().enumerate() {
+        let link = link.unwrap_or(if plan.fast_path {
+            Link::Wire(None)
+        } else {
+            Link::Hyper(None)
+        });
+        workers.spawn(sender(
+            plan.clone(),
+            live.clone(),
+            tickets.clone(),
+            i,
+            link,
+            addr,
+            start,
+            ids,
+        ));
+    }
+    let pacer_plan = plan.clone();
+    let pacer_tickets = tickets.clone();
+    let pacer = tokio::spawn(async move {
+        pacer::pace(&pacer_plan.schedule, start, &pacer_tickets, CLAIM_GRACE).await;
+    });
+
+    tokio::pin!(shutdown);
+    let mut stopped_at: Option<Instant> = None;
+    let far = start + Duration::from_secs(86_400 * 365);
+    loop {
+        let grace_end = stopped_at.map_or(far, |t| t + SHUTDOWN_GRACE.min(plan.timeout));
+        tokio::select! {
+            joined = workers.join_next() => {
+                if joined.is_none() {
+                    break;
+                }
+            }
+            _ = &mut shutdown, if stopped_at.is_none() => {
+                stopped_at = Some(Instant::now());
+                tickets.close();
+            }
+            _ = tokio::time::sleep_until(grace_end), if stopped_at.is_some() => {
+                workers.abort_all();
+            }
+        }
+    }
+    pacer.abort();
+    let ended = Instant::now();
+    let elapsed = ended - start;
+    let interrupted = stopped_at.is_some();
+
+    // The window in which requests were started: the schedule for a run
+    // that completed, up to the stop for an interrupted one.
+    let stop_elapsed = stopped_at.map(|t| t - start);
+    let window = match (stop_elapsed, plan.schedule.concurrency()) {
+        (Some(s), _) => s.min(elapsed),
+        (None, None) => plan.schedule.end().min(elapsed),
+        (None, Some(_)) => elapsed.min(plan.schedule.end()),
+    };
+    // Due but never started: the backlog when the run stopped.
+    let unsent = if plan.schedule.concurrency().is_none() {
+        plan.schedule
+            .due_by(window)
+            .saturating_sub(tickets.claimed())
+    } else {
+        0
+    };
+    let late = live.late();
+    let mut stats = live.take_stats()?;
+    stats.count_missed(late + unsent);
+    stats.set_window(window);
+    stats.set_started(started_wall);
+    stats.set_ended(started_wall + elapsed);
+    stats.set_target_rate(plan.schedule.target_rate());
+    Ok(Run {
+        stats,
+        elapsed,
+        interrupted,
+    })
+}
+
+async fn resolve(target: &Target) -> Result<SocketAddr> {
+    let name = target.socket_addr();
+    let mut addrs = tokio::net::lookup_host(name.as_str())
+        .await
+        .with_context(|| format!("cannot resolve {name}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| anyhow!("{name} resolves to no address"))
+}
+
+async fn open(plan: &Plan, addr: Option<SocketAddr>) -> Link {
+    let limit = plan.timeout.min(Duration::from_secs(5));
+    match addr {
+        Some(addr) => Link::Wire(
+            tokio::time::timeout(limit, wire::Conn::connect(addr))
+                .await
+                .ok()
+                .and_then(Result::ok),
+        ),
+        None => Link::Hyper(
+            tokio::time::timeout(limit, plan.client.connect(&plan.target))
+                .await
+                .ok()
+                .and_then(Result::ok),
+        ),
+    }
+}
+
+/// One sender: claims tickets until none are left, one request at a time.
+#[allow(clippy::too_many_arguments)]
+async fn sender(
+    plan: Arc<Plan>,
+    live: Arc<Live>,
+    tickets: Arc<Tickets>,
+    index: usize,
+    mut link: Link,
+    addr: Option<SocketAddr>,
+    start: Instant,
+    ids: Ids,
+) {
+    let closed_model = plan.schedule.concurrency().is_some();
+    let mut buffers = Buffers {
+        body: Vec::with_capacity(4096),
+        head: Vec::with_capacity(512),
+        request: Vec::with_capacity(8192),
+    };
+    let base_head = request_head(&plan.target);
+    while let Some(ticket) = tickets.next().await {
+        let now = Instant::now();
+        let intended = if closed_model {
+            now
+        } else {
+            start + plan.schedule.intended(ticket)
+        };
+        let entry = plan.pool.entry(ticket);
+        let wall_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let patch = generators::template::Patch {
+            id: ids.id(ticket),
+            seq: ids.seq(ticket),
+            now_us: wall_us,
+        };
+        buffers.body.clear();
+        entry.template.render_into(&patch, &mut buffers.body);
+        buffers.head.clear();
+        write_headers(
+            &plan,
+            entry.verbatim_headers.as_deref(),
+            patch.id,
+            wall_us.div_euclid(1_000_000),
+            &mut buffers,
+        );
+        let sent = Instant::now();
+        if sent.saturating_duration_since(intended) > LATE_AFTER {
+            live.late.fetch_add(1, Ordering::Relaxed);
+        }
+        let outcome = match (&mut link, addr) {
+            (Link::Wire(conn), Some(addr)) => {
+                buffers.request.clear();
+                buffers.request.extend_from_slice(&base_head);
+                buffers.request.extend_from_slice(&buffers.head);
+                buffers.request.extend_from_slice(&buffers.body);
+                send_wire(conn, addr, &buffers.request, plan.max_body, plan.timeout).await
+            }
+            (Link::Hyper(conn), _) => send_hyper(&plan, conn, &buffers).await,
+            (Link::Wire(_), None) => Outcome::Error(ErrorKind::Other),
+        };
+        let done = Instant::now();
+        let failed = match outcome {
+            Outcome::Status(code) => !plan.profile.success.is_success(code),
+            Outcome::Error(_) => true,
+        };
+        let sample = Sample {
+            type_index: entry.type_index,
+            latency_us: micros(done.saturating_duration_since(intended)),
+            service_us: micros(done.saturating_duration_since(sent)),
+            outcome,
+            at_ms: intended.saturating_duration_since(start).as_millis() as u64,
+        };
+        live.stripe(index).record(&sample);
+        live.completed.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            live.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+/// `POST <path> HTTP/1.1`, `Host` and `User-Agent`: the part of every
+/// request that never changes.
+fn request_head(target: &Target) -> Vec<u8> {
+    format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hookstorm/{}\r\n",
+        target.path_and_query,
+        target.authority,
+        env!("CARGO_PKG_VERSION")
+    )
+    .into_bytes()
+}
+
+/// Headers a verbatim record may not dictate: the transport sets them.
+fn transport_header(name: &str) -> bool {
+    ["host", "content-length", "transfer-encoding", "connection"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// Writes the content type, signature (or verbatim) headers, the
+/// content length and the blank line into `buffers.head`.
+fn write_headers(
+    plan: &Plan,
+    verbatim: Option<&[(String, String)]>,
+    id: u128,
+    unix_secs: i64,
+    buffers: &mut Buffers,
+) {
+    use std::io::Write as _;
+    let head = &mut buffers.head;
+    match (verbatim, &plan.signer) {
+        (Some(headers), _) => {
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            {
+                head.extend_from_slice(b"Content-Type: application/json\r\n");
+            }
+            for (name, value) in headers.iter().filter(|(n, _)| !transport_header(n)) {
+                let _ = write!(head, "{name}: {value}\r\n");
+            }
+        }
+        (None, Some(signer)) => {
+            head.extend_from_slice(b"Content-Type: application/json\r\n");
+            let mut msg_id = [0u8; 36];
+            signer.sign_into(&buffers.body, message_id(id, &mut msg_id), unix_secs, head);
+        }
+        (None, None) => head.extend_from_slice(b"Content-Type: application/json\r\n"),
+    }
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", buffers.body.len());
+}
+
+/// `msg_<32 hex>` (as `generators::message_id`) without allocating.
+fn message_id(id: u128, buf: &mut [u8; 36]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf[..4].copy_from_slice(b"msg_");
+    for i in 0..32 {
+        buf[4 + i] = HEX[((id >> (124 - 4 * i)) & 0xF) as usize];
+    }
+    // Only ASCII was written.
+    std::str::from_utf8(buf).unwrap_or("msg_")
+}
+
+async fn send_wire(
+    conn: &mut Option<wire::Conn>,
+    addr: SocketAddr,
+    request: &[u8],
+    max_body: u64,
+    timeout: Duration,
+) -> Outcome {
+    let exchange = async {
+        let c = match conn {
+            Some(c) if c.is_reusable() => c,
+            _ => conn.insert(wire::Conn::connect(addr).await?),
+        };
+        c.exchange(request, max_body).await
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(answer)) => Outcome::Status(answer.status),
+        Ok(Err(err)) => Outcome::Error(err.kind()),
+        Err(_) => {
+            // The exchange was cut mid-way: the connection's state is unknown.
+            *conn = None;
+            Outcome::Error(ErrorKind::Timeout)
+        }
+    }
+}
+
+async fn send_hyper(plan: &Plan, conn: &mut Option<Connection>, buffers: &Buffers) -> Outcome {
+    let headers = header_pairs(&buffers.head);
+    let body = Bytes::copy_from_slice(&buffers.body);
+    let exchange = async {
+        let usable = match conn {
+            Some(Connection::Http1(s)) => !s.is_closed(),
+            Some(Connection::Http2(s)) => !s.is_closed(),
+            None => false,
+        };
+        if !usable {
+            *conn = Some(plan.client.connect(&plan.target).await?);
+        }
+        match conn {
+            Some(c) => {
+                plan.client
+                    .request(c, &plan.target, "POST", &headers, body)
+                    .await
+            }
+            None => Err(crate::client::SendError {
+                kind: ErrorKind::Connect,
+                detail: "no connection".into(),
+            }),
+        }
+    };
+    match tokio::time::timeout(plan.timeout, exchange).await {
+        Ok(Ok((status, _, _))) => Outcome::Status(status),
+        Ok(Err(err)) => {
+            *conn = None;
+            Outcome::Error(err.kind)
+        }
+        Err(_) => {
+            *conn = None;
+            Outcome::Error(ErrorKind::Timeout)
+        }
+    }
+}
+
+/// The `Name: value` lines of a built head, minus Content-Length (hyper
+/// sets it from the body).
+fn header_pairs(head: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(head)
+        .split("\r\n")
+        .filter_map(|line| line.split_once(": "))
+        .filter(|(n, _)| !transport_header(n))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_and_rejects() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 1, count: 3 }));
+        assert_eq!(Shard::parse("3/3").map(Shard::one_based), Ok((3, 3)));
+        assert!(Shard::parse("0/3").is_err());
+        assert!(Shard::parse("4/3").is_err());
+        assert!(Shard::parse("0/0").is_err());
+        assert!(Shard::parse("a/2").is_err());
+        assert!(Shard::parse("2").is_err());
+    }
+
+    #[test]
+    fn shard_id_and_seq_spaces_are_disjoint() {
+        let now = SystemTime::now();
+        let a = Ids::new(1, Shard { index: 0, count: 3 }, now);
+        let b = Ids::new(
+            1,
+            Shard { index: 1, count: 3 },
+            now + Duration::from_micros(7),
+        );
+        let c = Ids::new(
+            2,
+            Shard { index: 2, count: 3 },
+            now + Duration::from_millis(3),
+        );
+        let mut seqs = std::collections::HashSet::new();
+        let mut ids = std::collections::HashSet::new();
+        for t in 0..1000 {
+            for s in [a, b, c] {
+                assert!(seqs.insert(s.seq(t)));
+                assert!(ids.insert(s.id(t)));
+            }
+        }
+        // Each shard's seq increases.
+        assert!(a.seq(1) > a.seq(0));
+    }
+
+    #[test]
+    fn message_id_matches_the_generators_format() {
+        let mut buf = [0u8; 36];
+        let id = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        assert_eq!(message_id(id, &mut buf), generators::message_id(id));
+    }
+
+    #[test]
+    fn header_pairs_drop_transport_headers() {
+        let pairs = header_pairs(
+            b"Content-Type: application/json\r\nx-sig: abc\r\nContent-Length: 2\r\n\r\n",
+        );
+        assert_eq!(
+            pairs,
+            vec![
+                ("Content-Type".to_string(), "application/json".to_string()),
+                ("x-sig".to_string(), "abc".to_string())
+            ]
+        );
+    }
+}

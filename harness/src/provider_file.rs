@@ -1,0 +1,566 @@
+//! Custom provider files: a YAML file declaring a provider hookstorm does
+//! not ship — its event types with their JSON Schemas (inline or by path
+//! relative to the file), an optional shared envelope, a signature scheme
+//! chosen from the built-in ones with its parameters, the success rule,
+//! deadlines, redelivery and the dedupe/ordering/subject/type/timestamp
+//! key paths — turned into the same [`Profile`] and [`EventType`]s the
+//! built-in providers use.
+//!
+//! Mistakes are reported like scenario mistakes: all of them, each with
+//! file, line, column and a hint (`scenarios/custom-provider.yaml` is the
+//! commented example).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use generators::{
+    Catalog, EventType, JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule,
+    TimeFormat,
+};
+use serde_json::{Map, Value as Json};
+
+use crate::scenario::diagnostic::Diagnostic;
+use crate::scenario::parse::{finish, load_tree};
+use crate::scenario::walk::{Fields, Walker};
+use crate::scenario::yaml::{Node, Value};
+
+/// A provider declared in a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomProvider {
+    /// Its name (used in reports and `--provider-file` output).
+    pub name: String,
+    /// How it delivers.
+    pub profile: Profile,
+    /// The event types it sends, schemas already wrapped in the envelope.
+    pub types: Vec<EventType>,
+}
+
+impl CustomProvider {
+    /// A compiled catalog of its types.
+    pub fn catalog(&self) -> Result<Catalog, generators::Error> {
+        Catalog::from_types(self.types.clone())
+    }
+}
+
+/// Keys at the top of a provider file.
+pub const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "signature",
+    "success",
+    "deadline",
+    "blocking_deadline",
+    "blocking_total",
+    "redelivery",
+    "keys",
+    "envelope",
+    "types",
+];
+/// Keys of `signature`.
+pub const SIGNATURE_KEYS: &[&str] = &["scheme", "header", "alg", "kid", "key_form"];
+/// Signature schemes, as written in files.
+pub const SCHEMES: &[&str] = &["authgear-body", "fusionauth-jwt", "standard-webhooks", "bearer"];
+/// Keys of `redelivery`.
+pub const REDELIVERY_KEYS: &[&str] = &["max_resends", "fresh_message_id"];
+/// Keys of `keys`.
+pub const KEY_KEYS: &[&str] = &["dedupe", "ordering", "subject", "type", "timestamp"];
+/// Keys of `keys.timestamp`.
+pub const TIMESTAMP_KEYS: &[&str] = &["path", "format"];
+/// Keys of `envelope`.
+pub const ENVELOPE_KEYS: &[&str] = &["schema", "payload", "type_field"];
+/// Keys of one entry of `types`.
+pub const TYPE_KEYS: &[&str] = &["name", "description", "blocking", "schema"];
+
+/// Reads and checks a provider file.
+pub fn load_provider_file(path: &Path) -> Result<CustomProvider, Diagnostic> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::whole_file(
+            &file,
+            format!("cannot read the provider file: {e}"),
+            Some("check the path (relative paths start at the scenario's directory)".into()),
+        )
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse_provider(&text, &file, &base)
+}
+
+/// Checks provider-file `text` (named `file` in messages; schema paths
+/// resolve against `base`).
+pub fn parse_provider(text: &str, file: &str, base: &Path) -> Result<CustomProvider, Diagnostic> {
+    let root = load_tree(text, file)?;
+    let mut w = Walker::default();
+    let provider = read(&root, &mut w, base);
+    finish(w, text, file, None).map(|()| provider.expect("complete when no problems"))
+}
+
+fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
+    let top = w.map(root, "the provider file", TOP_KEYS)?;
+    let name = top.require(w, "name", "name: acme").and_then(|n| {
+        let name = w.string(n, "name", "acme")?;
+        if ProviderId::parse(&name).is_ok() {
+            w.error(
+                n,
+                format!("`{name}` is a built-in provider"),
+                Some("pick another name; use `provider: NAME` for the built-in one".into()),
+            );
+            return None;
+        }
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            w.error(n, format!("provider name `{name}` must be letters, digits, `-` or `_`"), None);
+            return None;
+        }
+        Some(name)
+    });
+    let scheme = top
+        .require(w, "signature", "signature: {scheme: standard-webhooks, key_form: base64-whsec}")
+        .and_then(|n| read_signature(n, w));
+    let success = match top.get("success") {
+        None => Some(SuccessRule::TwoXx),
+        Some(n) => w.choice(n, "success", &["2xx", "below-400"]).map(|s| {
+            if s == "2xx" {
+                SuccessRule::TwoXx
+            } else {
+                SuccessRule::Below400
+            }
+        }),
+    };
+    let ms = |d: Duration| d.as_millis() as u64;
+    let deadline = top
+        .require(w, "deadline", "deadline: 5s")
+        .and_then(|n| w.duration(n, "deadline"))
+        .map(ms);
+    let blocking_deadline = top.get("blocking_deadline").and_then(|n| w.duration(n, "blocking_deadline")).map(ms);
+    let blocking_total = top.get("blocking_total").and_then(|n| w.duration(n, "blocking_total")).map(ms);
+    let redelivery = match top.get("redelivery") {
+        None => Some(Redelivery {
+            max_resends: 0,
+            fresh_message_id: false,
+        }),
+        Some(n) => read_redelivery(n, w),
+    };
+    let keys = top.require(w, "keys", "keys: {dedupe: /id}").and_then(|n| read_keys(n, w));
+    let envelope = top.get("envelope").and_then(|n| read_envelope(n, w, base));
+    let types = top
+        .require(w, "types", "types: [{name: order.created, schema: schemas/order.created.json}]")
+        .map(|n| read_types(n, w, base, name.as_deref().unwrap_or("custom"), envelope.as_ref()))
+        .unwrap_or_default();
+    let keys = keys?;
+    let profile = Profile {
+        name: name.clone()?,
+        scheme: scheme?,
+        success: success?,
+        deadline_ms: deadline?,
+        blocking_deadline_ms: blocking_deadline,
+        blocking_total_ms: blocking_total,
+        redelivery: redelivery?,
+        dedupe_key: keys.dedupe,
+        ordering_key: keys.ordering,
+        subject_key: keys.subject,
+        type_key: keys.type_key,
+        timestamp_key: keys.timestamp,
+    };
+    Some(CustomProvider {
+        name: name?,
+        profile,
+        types,
+    })
+}
+
+fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
+    let f = w.map(node, "`signature`", SIGNATURE_KEYS)?;
+    let scheme = f.require(w, "scheme", "scheme: standard-webhooks").and_then(|n| w.choice(n, "scheme", SCHEMES))?;
+    // Parameters that belong to another scheme are mistakes, not ignored.
+    let allowed: &[&str] = match scheme {
+        "authgear-body" => &["scheme", "header"],
+        "fusionauth-jwt" => &["scheme", "header", "alg", "kid"],
+        "standard-webhooks" => &["scheme", "key_form"],
+        _ => &["scheme"],
+    };
+    for key in SIGNATURE_KEYS {
+        if let (Some(n), false) = (f.get(key), allowed.contains(key)) {
+            let key_node = node
+                .as_map()
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k))
+                .unwrap_or(n);
+            w.error(
+                key_node,
+                format!("`{key}` does not apply to the {scheme} scheme"),
+                Some(format!("{scheme} takes: {}", allowed.join(", "))),
+            );
+        }
+    }
+    let header = |w: &mut Walker, default: &str| -> Option<String> {
+        match f.get("header") {
+            None => Some(default.to_string()),
+            Some(n) => w.string(n, "header", default),
+        }
+    };
+    match scheme {
+        "authgear-body" => Some(Scheme::AuthgearBody {
+            header: header(w, "x-authgear-body-signature")?,
+        }),
+        "fusionauth-jwt" => {
+            let header = header(w, "X-FusionAuth-Signature-JWT");
+            let alg = match f.get("alg") {
+                None => Some(JwtAlg::HS256),
+                Some(n) => w.choice(n, "alg", &["HS256", "HS384", "HS512"]).map(|a| match a {
+                    "HS384" => JwtAlg::HS384,
+                    "HS512" => JwtAlg::HS512,
+                    _ => JwtAlg::HS256,
+                }),
+            };
+            let kid = match f.get("kid") {
+                None => Some("hookstorm-hmac".to_string()),
+                Some(n) => w.string(n, "kid", "my-key"),
+            };
+            Some(Scheme::FusionauthJwt {
+                header: header?,
+                alg: alg?,
+                kid: kid?,
+            })
+        }
+        "standard-webhooks" => {
+            let key_form = match f.get("key_form") {
+                None => Some(KeyForm::Base64Whsec),
+                Some(n) => w.choice(n, "key_form", &["base64-whsec", "raw-utf8"]).map(|k| {
+                    if k == "raw-utf8" {
+                        KeyForm::RawUtf8
+                    } else {
+                        KeyForm::Base64Whsec
+                    }
+                }),
+            };
+            Some(Scheme::StandardWebhooks { key_form: key_form? })
+        }
+        _ => Some(Scheme::Bearer),
+    }
+}
+
+fn read_redelivery(node: &Node, w: &mut Walker) -> Option<Redelivery> {
+    let f = w.map(node, "`redelivery`", REDELIVERY_KEYS)?;
+    let max_resends = match f.get("max_resends") {
+        None => Some(0),
+        Some(n) => w.count(n, "max_resends", "3").and_then(|v| {
+            let v = u32::try_from(v).ok();
+            if v.is_none() {
+                w.error(n, "`max_resends` is too large", Some("providers resend a handful of times, e.g. 3".into()));
+            }
+            v
+        }),
+    };
+    let fresh = match f.get("fresh_message_id") {
+        None => Some(false),
+        Some(n) => w.boolean(n, "fresh_message_id"),
+    };
+    Some(Redelivery {
+        max_resends: max_resends?,
+        fresh_message_id: fresh?,
+    })
+}
+
+struct Keys {
+    dedupe: String,
+    ordering: Option<String>,
+    subject: Option<String>,
+    type_key: Option<String>,
+    timestamp: Option<(String, TimeFormat)>,
+}
+
+/// A JSON pointer (`/event/id`) or a header (`header:webhook-id`).
+fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
+    let path = w.string(node, key, "/id")?;
+    let header_ok = path
+        .strip_prefix("header:")
+        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    if path.starts_with('/') || header_ok {
+        Some(path)
+    } else {
+        w.error(
+            node,
+            format!("`{key}` must be a JSON pointer into the body or a header, found `{path}`"),
+            Some("write e.g. `/data/id` (JSON pointer, starts with /) or `header:webhook-id`".into()),
+        );
+        None
+    }
+}
+
+fn read_keys(node: &Node, w: &mut Walker) -> Option<Keys> {
+    let f = w.map(node, "`keys`", KEY_KEYS)?;
+    let before = w.problems.len();
+    let dedupe = f.require(w, "dedupe", "dedupe: /id").and_then(|n| key_path(w, n, "dedupe"));
+    let ordering = f.get("ordering").and_then(|n| key_path(w, n, "ordering"));
+    let subject = f.get("subject").and_then(|n| key_path(w, n, "subject"));
+    let type_key = f.get("type").and_then(|n| key_path(w, n, "type"));
+    let timestamp = f.get("timestamp").and_then(|n| read_timestamp(n, w));
+    if w.problems.len() > before {
+        return None;
+    }
+    Some(Keys {
+        dedupe: dedupe?,
+        ordering,
+        subject,
+        type_key,
+        timestamp,
+    })
+}
+
+fn read_timestamp(node: &Node, w: &mut Walker) -> Option<(String, TimeFormat)> {
+    let f: Fields<'_> = w.map(node, "`keys.timestamp`", TIMESTAMP_KEYS)?;
+    let path = f.require(w, "path", "path: /created_at").and_then(|n| key_path(w, n, "path"));
+    let format = f
+        .require(w, "format", "format: unix-seconds")
+        .and_then(|n| w.choice(n, "format", &["unix-seconds", "unix-millis", "rfc3339"]))
+        .map(|s| match s {
+            "unix-seconds" => TimeFormat::UnixSeconds,
+            "unix-millis" => TimeFormat::UnixMillis,
+            _ => TimeFormat::Rfc3339,
+        });
+    Some((path?, format?))
+}
+
+/// The shared outer body: a schema, the property holding each type's
+/// payload, and the property naming the type.
+struct Envelope {
+    schema: Json,
+    payload: String,
+    type_field: Option<String>,
+}
+
+fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<Envelope> {
+    let f = w.map(node, "`envelope`", ENVELOPE_KEYS)?;
+    let schema = f.require(w, "schema", "schema: schemas/envelope.json").and_then(|n| read_schema(n, w, base));
+    let payload = f.require(w, "payload", "payload: data").and_then(|n| w.string(n, "payload", "data"));
+    let type_field = f.get("type_field").and_then(|n| w.string(n, "type_field", "type"));
+    if let Some(Json::Object(obj)) = &schema {
+        if obj.get("type").and_then(Json::as_str) != Some("object") {
+            w.error(
+                f.get("schema").unwrap_or(node),
+                "the envelope schema must describe an object (`type: object`)",
+                Some("the envelope is the JSON object every delivery's body is".into()),
+            );
+            return None;
+        }
+    }
+    Some(Envelope {
+        schema: schema?,
+        payload: payload?,
+        type_field,
+    })
+}
+
+/// A schema written inline (a mapping) or as a path to a JSON/YAML file.
+fn read_schema(node: &Node, w: &mut Walker, base: &Path) -> Option<Json> {
+    match &node.value {
+        Value::Map(_) => Some(to_json(node)),
+        Value::Str(rel) => {
+            let path: PathBuf = base.join(rel);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    w.error(
+                        node,
+                        format!("cannot read schema `{rel}`: {e}"),
+                        Some(format!("paths are relative to the provider file's directory ({})", base.display())),
+                    );
+                    return None;
+                }
+            };
+            let parsed = if rel.ends_with(".yaml") || rel.ends_with(".yml") {
+                crate::scenario::yaml::parse(&text).map(|n| to_json(&n)).map_err(|e| e.to_string())
+            } else {
+                serde_json::from_str::<Json>(&text).map_err(|e| e.to_string())
+            };
+            match parsed {
+                Ok(Json::Object(obj)) => Some(Json::Object(obj)),
+                Ok(_) => {
+                    w.error(node, format!("schema `{rel}` is not a JSON object"), None);
+                    None
+                }
+                Err(e) => {
+                    w.error(node, format!("schema `{rel}` is not valid: {e}"), None);
+                    None
+                }
+            }
+        }
+        other => {
+            w.error(
+                node,
+                format!("`schema` must be a mapping or a file path, found {}", other.kind()),
+                Some("write `schema: schemas/order.created.json` or an inline `schema: {type: object, ...}`".into()),
+            );
+            None
+        }
+    }
+}
+
+/// A positioned YAML node as plain JSON.
+pub fn to_json(node: &Node) -> Json {
+    match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let key = k.scalar_text().unwrap_or_default();
+                map.insert(key, to_json(v));
+            }
+            Json::Object(map)
+        }
+    }
+}
+
+/// The type's schema placed in the envelope: `properties[payload]` is the
+/// type's schema and `properties[type_field]` is pinned to the type name.
+fn wrap(envelope: &Envelope, name: &str, schema: Json) -> Json {
+    let mut outer = envelope.schema.clone();
+    let props = outer
+        .as_object_mut()
+        .map(|o| o.entry("properties").or_insert_with(|| Json::Object(Map::new())));
+    if let Some(Json::Object(props)) = props {
+        // $schema/$id belong on the outer document only.
+        let inner = match schema {
+            Json::Object(mut o) => {
+                o.remove("$schema");
+                o.remove("$id");
+                Json::Object(o)
+            }
+            other => other,
+        };
+        props.insert(envelope.payload.clone(), inner);
+        if let Some(field) = &envelope.type_field {
+            props.insert(field.clone(), serde_json::json!({"type": "string", "const": name}));
+        }
+    }
+    outer
+}
+
+fn read_types(node: &Node, w: &mut Walker, base: &Path, provider: &str, envelope: Option<&Envelope>) -> Vec<EventType> {
+    let Value::Seq(items) = &node.value else {
+        w.error(
+            node,
+            format!("`types` must be a list, found {}", node.value.kind()),
+            Some("write each type as a list item: `- name: order.created`".into()),
+        );
+        return Vec::new();
+    };
+    if items.is_empty() {
+        w.error(node, "`types` is empty", Some("declare at least one event type".into()));
+    }
+    let mut types: Vec<EventType> = Vec::new();
+    for item in items {
+        let Some(f) = w.map(item, "an event type", TYPE_KEYS) else { continue };
+        let name = f.require(w, "name", "name: order.created").and_then(|n| {
+            let name = w.string(n, "name", "order.created")?;
+            if types.iter().any(|t| t.name == name) {
+                w.error(n, format!("event type `{name}` is declared twice"), Some("keep one".into()));
+                return None;
+            }
+            Some(name)
+        });
+        let description = f.get("description").and_then(|n| w.string(n, "description", "...")).unwrap_or_default();
+        let blocking = f.get("blocking").and_then(|n| w.boolean(n, "blocking")).unwrap_or(false);
+        let schema_node = f.require(w, "schema", "schema: schemas/order.created.json");
+        let schema = schema_node.and_then(|n| read_schema(n, w, base));
+        let (Some(name), Some(schema), Some(schema_node)) = (name, schema, schema_node) else { continue };
+        let schema = match envelope {
+            Some(env) => wrap(env, &name, schema),
+            None => schema,
+        };
+        let ty = EventType {
+            provider: provider.to_string(),
+            name,
+            blocking,
+            description,
+            schema,
+        };
+        // Compile each schema alone so a broken one is reported at its place.
+        if let Err(e) = Catalog::from_types(vec![ty.clone()]) {
+            w.error(
+                schema_node,
+                format!("{e}"),
+                Some("schemas are JSON Schema draft 2020-12".into()),
+            );
+            continue;
+        }
+        types.push(ty);
+    }
+    types
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+name: acme
+signature:
+  scheme: standard-webhooks
+  key_form: raw-utf8
+success: below-400
+deadline: 3s
+redelivery: {max_resends: 2, fresh_message_id: true}
+keys:
+  dedupe: /id
+  ordering: /seq
+  subject: /data/customer
+  type: /type
+  timestamp: {path: /ts, format: unix-seconds}
+envelope:
+  schema:
+    type: object
+    required: [id, type, data]
+    properties:
+      id: {type: string}
+      seq: {type: integer}
+      ts: {type: integer}
+  payload: data
+  type_field: type
+types:
+  - name: invoice.paid
+    description: An invoice was paid.
+    schema:
+      type: object
+      required: [customer]
+      properties:
+        customer: {type: string}
+";
+
+    #[test]
+    fn a_good_file_becomes_a_profile_and_types() {
+        let p = parse_provider(GOOD, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(p.name, "acme");
+        assert_eq!(p.profile.scheme, Scheme::StandardWebhooks { key_form: KeyForm::RawUtf8 });
+        assert_eq!(p.profile.success, SuccessRule::Below400);
+        assert_eq!(p.profile.deadline_ms, 3000);
+        assert_eq!(p.profile.redelivery.max_resends, 2);
+        assert_eq!(p.profile.timestamp_key, Some(("/ts".into(), TimeFormat::UnixSeconds)));
+        let schema = &p.types[0].schema;
+        assert_eq!(schema["properties"]["type"]["const"], "invoice.paid");
+        assert_eq!(schema["properties"]["data"]["required"][0], "customer");
+        let catalog = p.catalog().unwrap();
+        let ok = serde_json::json!({"id": "1", "type": "invoice.paid", "data": {"customer": "c"}});
+        let wrong = serde_json::json!({"id": "1", "type": "invoice.sent", "data": {"customer": "c"}});
+        assert!(catalog.validate(&catalog.types()[0], &ok).is_ok());
+        assert!(catalog.validate(&catalog.types()[0], &wrong).is_err());
+    }
+
+    #[test]
+    fn mistakes_are_positioned() {
+        let text = GOOD
+            .replace("key_form: raw-utf8", "key_form: raw-utf9\n  header: x-sig")
+            .replace("dedupe: /id", "dedupe: id")
+            .replace("name: acme", "name: authgear");
+        let err = parse_provider(&text, "p.yaml", Path::new(".")).unwrap_err();
+        let plain = err.render_plain();
+        assert!(plain.contains("p.yaml:1:7: error: `authgear` is a built-in provider"), "{plain}");
+        assert!(plain.contains("p.yaml:4:13: error: unknown key_form `raw-utf9`"), "{plain}");
+        assert!(plain.contains("did you mean `raw-utf8`"), "{plain}");
+        assert!(plain.contains("p.yaml:5:3: error: `header` does not apply to the standard-webhooks scheme"), "{plain}");
+        assert!(plain.contains("p.yaml:10:11: error: `dedupe` must be a JSON pointer"), "{plain}");
+    }
+}

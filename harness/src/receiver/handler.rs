@@ -1,0 +1,389 @@
+//! One HTTP request through the reference receiver: routing (`/ledger`,
+//! `/healthz`, deliveries on any other path), then for a delivery the
+//! correct pipeline — size, signature, content type, JSON, event type,
+//! schema, dedupe, ordering, answer — with each injected fault bending
+//! exactly its one step.
+
+use bytes::Bytes;
+use generators::{Catalog, EventType, Verifier};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
+use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+use super::effect::{Effects, Event};
+use super::{blocking, overstrict, Fault, ReceiverConfig};
+
+/// In-flight deliveries above which `lose-under-load` stops recording.
+pub(crate) const LOSS_THRESHOLD: usize = 8;
+
+/// Why a connection was dropped without an answer; hyper closes the
+/// connection when a service returns an error.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Dropped {
+    /// The client stopped sending the body.
+    #[error("the client went away mid-body")]
+    ClientGone,
+    /// The `crash-on-unicode` fault.
+    #[error("crashed on a non-ASCII byte (crash-on-unicode fault)")]
+    Crash,
+    /// The `hang` fault, released by shutdown.
+    #[error("hung until shutdown (hang fault)")]
+    Hung,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+/// The request handler shared by every connection of one receiver.
+#[derive(Debug)]
+pub(crate) struct Handler {
+    config: ReceiverConfig,
+    /// `None` in sink mode, which checks nothing and needs no usable secret.
+    verifier: Option<Verifier>,
+    catalog: &'static Catalog,
+    effects: Arc<Effects>,
+    stopped: watch::Receiver<bool>,
+    in_flight: AtomicUsize,
+}
+
+/// Counts a delivery as in flight until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> InFlight<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Handler {
+    /// A handler for `config`, processing into `effects`, released by
+    /// `stopped`; fails when the secret cannot be used with the scheme.
+    pub fn new(
+        config: ReceiverConfig,
+        catalog: &'static Catalog,
+        effects: Arc<Effects>,
+        stopped: watch::Receiver<bool>,
+    ) -> Result<Handler, generators::Error> {
+        Ok(Handler {
+            verifier: if config.sink {
+                None
+            } else {
+                Some(Verifier::new(&config.profile.scheme, &config.secret)?)
+            },
+            config,
+            catalog,
+            effects,
+            stopped,
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: Request<Incoming>) -> Result<Reply, Dropped> {
+        if self.config.sink {
+            return sink(req).await;
+        }
+        match (req.method(), req.uri().path()) {
+            (&Method::GET, "/healthz") => {
+                Ok(reply(StatusCode::OK, Bytes::from_static(b"ok"), false))
+            }
+            (&Method::GET, "/ledger") => {
+                self.effects.settled(self.effects.settle_bound()).await;
+                Ok(reply(
+                    StatusCode::OK,
+                    Bytes::from(self.effects.ledger.to_json()),
+                    true,
+                ))
+            }
+            (&Method::POST, _) => self.delivery(req).await,
+            _ => {
+                let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "deliveries are POSTed");
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                Ok(r)
+            }
+        }
+    }
+
+    async fn delivery(&self, req: Request<Incoming>) -> Result<Reply, Dropped> {
+        let config = &self.config;
+        let _in_flight = InFlight::enter(&self.in_flight);
+        let (parts, body) = req.into_parts();
+
+        // 1. Size: refuse a declared oversize body before reading any of it,
+        //    and stop reading an undeclared one at the limit.
+        let max = config.max_body_bytes;
+        if body.size_hint().lower() > max as u64 {
+            return Ok(too_large(max));
+        }
+        let body = match Limited::new(body, max).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+                return Ok(too_large(max))
+            }
+            Err(_) => return Err(Dropped::ClientGone),
+        };
+
+        // 2. Signature, over the raw bytes, before anything trusts them.
+        if let (false, Some(verifier)) = (config.has(Fault::SkipSignature), &self.verifier) {
+            let header = |name: &str| header_str(&parts.headers, name).map(str::to_string);
+            let now = if config.has(Fault::AcceptStale) {
+                // Verifying "as of" the sender's own timestamp makes every
+                // timestamp current: the window check can never fail.
+                header_str(&parts.headers, "webhook-timestamp")
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+                    .unwrap_or_else(now_unix)
+            } else {
+                now_unix()
+            };
+            if let Err(err) = verifier.verify(&header, &body, now) {
+                return Ok(error(StatusCode::UNAUTHORIZED, &err.to_string()));
+            }
+        }
+
+        // 3. Content type.
+        let json_type = header_str(&parts.headers, CONTENT_TYPE.as_str()).is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        });
+        if !json_type {
+            return Ok(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected content-type application/json",
+            ));
+        }
+
+        if config.has(Fault::CrashOnUnicode) && !body.is_ascii() {
+            return Err(Dropped::Crash);
+        }
+
+        // 4. JSON.
+        let event: Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(err) if config.has(Fault::ServerErrorOnBadJson) => {
+                return Ok(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("unhandled: {err}"),
+                ));
+            }
+            Err(err) => {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("malformed JSON: {err}"),
+                ))
+            }
+        };
+
+        // 5. Event type and schema.
+        let event_type = match self.event_type(&parts.headers, &event) {
+            Ok(t) => t,
+            Err(msg) => return Ok(error(StatusCode::BAD_REQUEST, &msg)),
+        };
+        if let Err(problems) = self.catalog.validate(event_type, &event) {
+            let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a valid {}: {}", event_type.name, shown.join("; ")),
+            ));
+        }
+        if config.has(Fault::RejectUnknownFields) {
+            if let Some(at) = overstrict::unknown_field(&event_type.schema, &event) {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("unknown field {at}"),
+                ));
+            }
+        }
+        if config.has(Fault::RejectOptionalAbsent) {
+            if let Some(at) = overstrict::optional_absent(&event_type.schema, &event) {
+                return Ok(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("missing field {at}"),
+                ));
+            }
+        }
+
+        if config.has(Fault::Hang) {
+            let mut stopped = self.stopped.clone();
+            let _ = stopped.wait_for(|stop| *stop).await;
+            return Err(Dropped::Hung);
+        }
+
+        // 6. Effect: once per dedupe key, in the configured order.
+        let profile = &config.profile;
+        let id = match lookup(&profile.dedupe_key, &parts.headers, &event) {
+            Some(v) if !v.is_null() => key_string(v),
+            // No dedupe key (an Auth0 event without a transaction): the
+            // body itself identifies a re-delivery.
+            _ => hex::encode(Sha256::digest(&body)),
+        };
+        let first = config.has(Fault::DoubleProcess) || self.effects.claim(&id);
+        let losing = config.has(Fault::LoseUnderLoad)
+            && self.in_flight.load(Ordering::SeqCst) > LOSS_THRESHOLD;
+        if first && !losing {
+            let seq = profile
+                .ordering_key
+                .as_deref()
+                .and_then(|k| lookup(k, &parts.headers, &event))
+                .unwrap_or(Value::Null);
+            let subject = profile
+                .subject_key
+                .as_deref()
+                .and_then(|k| lookup(k, &parts.headers, &event))
+                .filter(|v| !v.is_null())
+                .map(key_string);
+            self.effects
+                .apply(Event { id, seq, subject }, config.has(Fault::OutOfOrder));
+        }
+
+        // 7. Answer (the same for a duplicate, so a retry sees what the
+        //    first delivery saw).
+        let answer = if event_type.blocking {
+            let body = blocking::answer(
+                &event_type.name,
+                &event,
+                config.has(Fault::BadBlockingResponse),
+            );
+            reply(StatusCode::OK, Bytes::from(body.to_string()), true)
+        } else {
+            reply(StatusCode::OK, Bytes::from_static(b"{}"), true)
+        };
+        if config.has(Fault::Slow) {
+            let mut stopped = self.stopped.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(config.slow_delay) => {}
+                _ = stopped.wait_for(|stop| *stop) => {}
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The catalog event type a body claims to be, by the profile's type
+    /// key (a profile without one has a single type).
+    fn event_type(&self, headers: &HeaderMap, event: &Value) -> Result<&'static EventType, String> {
+        let provider = self.config.provider.catalog_provider();
+        match &self.config.profile.type_key {
+            Some(key) => {
+                let Some(name) = lookup(key, headers, event) else {
+                    return Err(format!("no event type at {key}"));
+                };
+                let Some(name) = name.as_str() else {
+                    return Err(format!("the event type at {key} is not a string"));
+                };
+                self.catalog
+                    .get(provider.name(), name)
+                    .map_err(|e| e.to_string())
+            }
+            None => match self.catalog.of_provider(provider).as_slice() {
+                [only] => Ok(*only),
+                _ => Err(format!("{provider} bodies must name their event type")),
+            },
+        }
+    }
+}
+
+/// Sink mode: read and discard the body, answer 204. No checks and no
+/// allocation beyond hyper's own, so it measures the sender, not itself.
+async fn sink(req: Request<Incoming>) -> Result<Reply, Dropped> {
+    let mut body = req.into_body();
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            return Err(Dropped::ClientGone);
+        }
+    }
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}
+
+/// The value at `key`: `header:NAME` reads a header, anything else is a
+/// JSON pointer into the body.
+fn lookup(key: &str, headers: &HeaderMap, event: &Value) -> Option<Value> {
+    match key.strip_prefix("header:") {
+        Some(name) => header_str(headers, name).map(|v| Value::String(v.to_string())),
+        None => event.pointer(key).cloned(),
+    }
+}
+
+/// A key value as the string the ledger and the dedupe set use.
+fn key_string(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn reply(status: StatusCode, body: Bytes, json: bool) -> Reply {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    if json {
+        r.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    r
+}
+
+fn error(status: StatusCode, message: &str) -> Reply {
+    reply(
+        status,
+        Bytes::from(json!({ "error": message }).to_string()),
+        true,
+    )
+}
+
+fn too_large(max: usize) -> Reply {
+    let mut r = error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("body larger than {max} bytes"),
+    );
+    // The rest of the body is never read, so the connection cannot be
+    // reused: say so instead of letting the client find out.
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_headers_or_body_pointers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+        let event = json!({"event": {"id": "e1", "n": 5}});
+        assert_eq!(
+            lookup("header:webhook-id", &headers, &event),
+            Some(json!("msg_1"))
+        );
+        assert_eq!(lookup("/event/id", &headers, &event), Some(json!("e1")));
+        assert_eq!(lookup("/event/missing", &headers, &event), None);
+        assert_eq!(key_string(json!(5)), "5");
+        assert_eq!(key_string(json!("x")), "x");
+    }
+}

@@ -1,0 +1,234 @@
+//! QA scenario files (SPEC §7): a reviewed YAML plan of checks, load
+//! phases, capacity searches and waits against one receiver, with
+//! thresholds.
+//!
+//! Reading one is two passes: [`yaml`] keeps every node's position,
+//! [`parse`] walks that tree into a [`Scenario`] and collects *every*
+//! mistake as a [`Diagnostic`] (file, line, column, hint) before anything is
+//! sent. [`schema`] is the published JSON Schema of the same format, and
+//! [`run`] executes the steps into one report.
+
+pub mod diagnostic;
+pub mod walk;
+pub mod parse;
+pub mod run;
+pub mod schema;
+pub mod yaml;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use generators::{Profile, ProviderId};
+use reports::Threshold;
+
+use crate::ledger::OrderingPolicy;
+use crate::provider_file::CustomProvider;
+
+pub use diagnostic::{Diagnostic, Problem};
+pub use parse::{parse_file, parse_str, Options};
+
+/// A validated scenario: everything a run needs except the secret's value.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Short name (defaults to the file stem).
+    pub name: String,
+    /// What the scenario is for.
+    pub description: Option<String>,
+    /// The receiver's URL.
+    pub target: String,
+    /// Whose events, signatures and delivery semantics to use.
+    pub provider: ProviderRef,
+    /// The environment variable holding the secret (`${HOOK_SECRET}`).
+    pub secret_env: String,
+    /// Where the receiver's processing ledger comes from.
+    pub ledger: Option<Ledger>,
+    /// The ordering policy the receiver promises.
+    pub ordering: OrderingPolicy,
+    /// Override of the provider's response deadline.
+    pub deadline: Option<Duration>,
+    /// Generator seed (random when absent, printed either way).
+    pub seed: Option<u64>,
+    /// Thresholds over the load of all load steps together.
+    pub thresholds: Vec<Threshold>,
+    /// The steps, run in order.
+    pub steps: Vec<Step>,
+}
+
+/// A built-in provider or one declared in a provider file.
+#[derive(Clone, Debug)]
+pub enum ProviderRef {
+    /// A built-in provider.
+    Builtin(ProviderId),
+    /// A custom provider file (path resolved against the scenario's directory).
+    Custom {
+        /// The file it came from.
+        path: PathBuf,
+        /// What it declares.
+        provider: Box<CustomProvider>,
+    },
+}
+
+impl ProviderRef {
+    /// The provider's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ProviderRef::Builtin(id) => id.name(),
+            ProviderRef::Custom { provider, .. } => &provider.name,
+        }
+    }
+
+    /// The delivery profile.
+    pub fn profile(&self) -> Profile {
+        match self {
+            ProviderRef::Builtin(id) => id.profile(),
+            ProviderRef::Custom { provider, .. } => provider.profile.clone(),
+        }
+    }
+}
+
+/// The receiver's processing ledger (SPEC §4 ledger contract).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ledger {
+    /// `GET` this URL.
+    Url(String),
+    /// Run this shell command.
+    Cmd(String),
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Name shown in output and reports (defaults to `kind #index`).
+    pub name: String,
+    /// 1-based line of the step in the file (0 when unknown), for messages.
+    pub line: usize,
+    /// What the step does.
+    pub kind: StepKind,
+}
+
+/// What a step does.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    /// Run conformance checks.
+    Check(CheckStep),
+    /// Drive load.
+    Load(LoadStep),
+    /// Search the highest rate meeting an SLO.
+    Capacity(CapacityStep),
+    /// Pause (let the receiver drain or a dependency recover).
+    Wait(Duration),
+}
+
+impl StepKind {
+    /// `check`, `load`, `capacity` or `wait`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            StepKind::Check(_) => "check",
+            StepKind::Load(_) => "load",
+            StepKind::Capacity(_) => "capacity",
+            StepKind::Wait(_) => "wait",
+        }
+    }
+}
+
+/// A selection of conformance checks.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckStep {
+    /// Only these check ids (empty: all).
+    pub checks: Vec<String>,
+    /// Minus these check ids.
+    pub exclude: Vec<String>,
+    /// Only these event types (empty: every type of the provider).
+    pub types: Vec<String>,
+    /// Concurrent deliveries in the deadline and duplicate probes.
+    pub concurrency: Option<usize>,
+    /// Events in the `no_loss` burst.
+    pub burst: Option<usize>,
+}
+
+/// How requests arrive during a load step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrival {
+    /// Open model, constant arrival rate (requests per second).
+    Rate(f64),
+    /// Open model, ramping: each stage ramps linearly to its rate over its duration.
+    Stages(Vec<Stage>),
+    /// Closed model: this many concurrent senders.
+    Concurrency(usize),
+}
+
+/// One stage of a ramping load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// The arrival rate reached at its end (requests per second).
+    pub rate: f64,
+}
+
+/// A load phase.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadStep {
+    /// The arrival model.
+    pub arrival: Arrival,
+    /// How long to run (with `Rate`/`Concurrency`; stages carry their own).
+    pub duration: Option<Duration>,
+    /// Stop after this many requests.
+    pub requests: Option<u64>,
+    /// HTTP connections to keep open.
+    pub connections: Option<usize>,
+    /// Weighted event mix, `(type, weight)`; empty: every type equally.
+    pub mix: Vec<(String, f64)>,
+    /// Share of adversarial (still-valid and invalid) events, in `[0, 1]`.
+    pub adversarial: f64,
+    /// Pass/fail thresholds over this step's load.
+    pub thresholds: Vec<Threshold>,
+}
+
+/// A capacity search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapacityStep {
+    /// The SLO every tried rate must meet.
+    pub slo: Vec<Threshold>,
+    /// The first rate tried.
+    pub start_rate: f64,
+    /// The highest rate tried.
+    pub max_rate: f64,
+    /// How long each rate is held.
+    pub step_duration: Duration,
+    /// HTTP connections to keep open.
+    pub connections: Option<usize>,
+    /// Weighted event mix; empty: every type equally.
+    pub mix: Vec<(String, f64)>,
+    /// Thresholds over the load at the best rate found.
+    pub thresholds: Vec<Threshold>,
+}
+
+impl Scenario {
+    /// Multiplies every step duration (load, stages, waits, capacity steps)
+    /// by `factor`: `--scale 0.05` turns a 60 s plan into a 3 s smoke run.
+    /// Deadlines are the receiver's contract and are never scaled.
+    pub fn scale(&mut self, factor: f64) {
+        let scale = |d: &mut Duration| {
+            // At least 50 ms so a scaled step still sends something.
+            *d = Duration::from_secs_f64((d.as_secs_f64() * factor).max(0.05));
+        };
+        for step in &mut self.steps {
+            match &mut step.kind {
+                StepKind::Check(_) => {}
+                StepKind::Load(load) => {
+                    if let Some(d) = &mut load.duration {
+                        scale(d);
+                    }
+                    if let Arrival::Stages(stages) = &mut load.arrival {
+                        for stage in stages {
+                            scale(&mut stage.duration);
+                        }
+                    }
+                }
+                StepKind::Capacity(cap) => scale(&mut cap.step_duration),
+                StepKind::Wait(d) => scale(d),
+            }
+        }
+    }
+}

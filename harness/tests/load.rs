@@ -1,0 +1,635 @@
+//! Load emitter tests against real loopback servers: faults are counted as
+//! the right error kind while the rate holds, memory stays bounded and runs
+//! end on time; latency is coordinated-omission free; every request is a
+//! unique, correctly signed event; shard reports merge to the union; the
+//! lean HTTP/1.1 path reads hyper's and Python's answers correctly.
+//!
+//! Every server binds 127.0.0.1:0; every run is bounded in count and time.
+//! Wall-time bounds below are liveness bounds (the run ends), not speed
+//! assertions.
+
+#[path = "util/faulty_servers.rs"]
+mod faulty_servers;
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use generators::{Catalog, ProviderId, Secret, Signer};
+use harness::client::{Client, ClientOptions, Target};
+use harness::emitter::{self, Plan, Run, Shard};
+use harness::pacer::{Arrival, Schedule};
+use harness::pool::Pool;
+use harness::wire::{Answer, Conn};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Frame;
+use reports::{ErrorKind, LoadSection, Report, RunInfo};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A plan against `addr` with a small generated pool of `provider` events.
+fn plan(
+    provider: ProviderId,
+    addr: SocketAddr,
+    arrival: Arrival,
+    duration: Option<Duration>,
+    requests: Option<u64>,
+    connections: usize,
+    timeout: Duration,
+    shard: Shard,
+) -> Plan {
+    plan_with(
+        provider,
+        &format!("http://{addr}/hooks"),
+        false,
+        arrival,
+        duration,
+        requests,
+        connections,
+        timeout,
+        shard,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_with(
+    provider: ProviderId,
+    url: &str,
+    http2: bool,
+    arrival: Arrival,
+    duration: Option<Duration>,
+    requests: Option<u64>,
+    connections: usize,
+    timeout: Duration,
+    shard: Shard,
+) -> Plan {
+    let profile = provider.profile();
+    let types: Vec<_> = Catalog::builtin()
+        .of_provider(provider)
+        .into_iter()
+        .take(4)
+        .map(|t| (t, 1.0))
+        .collect();
+    let pool = Pool::generate(provider, &profile, &types, 11, 1_700_000_000_000, 32).expect("pool");
+    let target = Target::parse(url).expect("target");
+    let client = Client::new(ClientOptions {
+        http2,
+        max_response_bytes: 1 << 20,
+        ..ClientOptions::default()
+    })
+    .expect("client");
+    Plan {
+        fast_path: !target.https && !http2,
+        target,
+        client,
+        signer: Some(Signer::new(&profile.scheme, &Secret::new(SECRET.into())).expect("signer")),
+        profile,
+        pool: Arc::new(pool),
+        schedule: Schedule::new(&arrival, duration, requests, shard.share()).expect("schedule"),
+        connections,
+        timeout,
+        max_body: 1 << 20,
+        shard,
+        seed: 5,
+    }
+}
+
+async fn run(plan: Plan) -> Run {
+    emitter::run(Arc::new(plan), std::future::pending::<()>())
+        .await
+        .expect("run")
+}
+
+fn error_count(run: &Run, kind: ErrorKind) -> u64 {
+    run.stats
+        .error_kinds()
+        .find(|(k, _)| *k == kind)
+        .map_or(0, |(_, n)| n)
+}
+
+fn status_count(run: &Run, status: u16) -> u64 {
+    run.stats
+        .statuses()
+        .find(|(s, _)| *s == status)
+        .map_or(0, |(_, n)| n)
+}
+
+/// Runs 100/s for 2 s against `addr` and checks: every request ended as
+/// `kind`, the rate held (≥ 90 % of the 200 scheduled were sent), the run
+/// ended within its liveness bound and RSS grew less than 64 MiB.
+async fn fault_case(addr: SocketAddr, kind: ErrorKind) -> Run {
+    let rss_before = faulty_servers::rss_kib();
+    let started = Instant::now();
+    let run = run(plan(
+        ProviderId::Authgear,
+        addr,
+        Arrival::Open { rate: 100.0 },
+        Some(Duration::from_secs(2)),
+        None,
+        64,
+        Duration::from_millis(300),
+        Shard::WHOLE,
+    ))
+    .await;
+    let wall = started.elapsed();
+    let sent = run.stats.requests();
+    assert!(sent >= 180, "{kind:?}: only {sent} of 200 requests sent");
+    assert_eq!(
+        error_count(&run, kind),
+        sent,
+        "{kind:?}: {:?}",
+        run.stats.error_kinds().collect::<Vec<_>>()
+    );
+    assert!(
+        wall < Duration::from_secs(2 + 5),
+        "{kind:?}: run took {wall:?}"
+    );
+    let grown = faulty_servers::rss_kib().saturating_sub(rss_before);
+    assert!(grown < 64 * 1024, "{kind:?}: RSS grew {grown} KiB");
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_server_counts_timeouts_and_keeps_the_rate() {
+    let run = fault_case(faulty_servers::hanging().await, ErrorKind::Timeout).await;
+    // Service time of a timed-out request is the timeout.
+    assert!(run.stats.service().value_at_quantile(0.5) >= 290_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resetting_server_counts_resets() {
+    fault_case(faulty_servers::resetting().await, ErrorKind::Reset).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_port_counts_connect_errors() {
+    fault_case(faulty_servers::refusing().await, ErrorKind::Connect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gigabyte_answers_are_cut_at_the_body_limit() {
+    fault_case(faulty_servers::huge().await, ErrorKind::BodyTooLarge).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_server_is_measured_not_failed() {
+    let addr = faulty_servers::slow(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let run = run(plan(
+        ProviderId::Authgear,
+        addr,
+        Arrival::Open { rate: 100.0 },
+        Some(Duration::from_secs(2)),
+        None,
+        64,
+        Duration::from_secs(1),
+        Shard::WHOLE,
+    ))
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(7));
+    let sent = run.stats.requests();
+    assert!(sent >= 180, "{sent}");
+    assert_eq!(status_count(&run, 204), sent);
+    assert_eq!(run.stats.errors(), 0);
+    assert!(run.stats.service().value_at_quantile(0.5) >= 199_000);
+    // 64 connections cover 100/s × 0.2 s in flight: the rate is kept.
+    assert!(
+        run.stats.missed() <= sent / 50,
+        "missed {}",
+        run.stats.missed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_counts_from_the_intended_time() {
+    // 200/s for 3 s over 4 connections; the sink stalls every answer for
+    // 1 s once, starting 1 s in. Requests scheduled during the stall wait
+    // for a connection: their latency must show the wait, while service
+    // time (from the actual send) stays small for all but the few requests
+    // caught in flight.
+    let sink = faulty_servers::sink(Some((Duration::from_secs(1), Duration::from_secs(1)))).await;
+    let run = run(plan(
+        ProviderId::Authgear,
+        sink.addr,
+        Arrival::Open { rate: 200.0 },
+        Some(Duration::from_secs(3)),
+        None,
+        4,
+        Duration::from_secs(5),
+        Shard::WHOLE,
+    ))
+    .await;
+    let latency = run.stats.latency();
+    let service = run.stats.service();
+    assert!(latency.max() >= 900_000, "max latency {}", latency.max());
+    let slow = latency.count_between(500_000, u64::MAX);
+    assert!(slow >= 50, "only {slow} requests above 500 ms");
+    assert!(
+        service.value_at_quantile(0.90) < 100_000,
+        "service p90 {}",
+        service.value_at_quantile(0.90)
+    );
+    // The stall made the emitter late: it says so.
+    assert!(run.stats.missed() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_unique_and_correctly_signed() {
+    for provider in [
+        ProviderId::Authgear,
+        ProviderId::Fusionauth,
+        ProviderId::Infrahub,
+        ProviderId::StandardWebhooks,
+        ProviderId::Auth0,
+    ] {
+        let profile = provider.profile();
+        let (addr, verdicts) = faulty_servers::verifying(profile, Secret::new(SECRET.into())).await;
+        let run = run(plan(
+            provider,
+            addr,
+            Arrival::Closed { concurrency: 8 },
+            None,
+            Some(300),
+            8,
+            Duration::from_secs(5),
+            Shard::WHOLE,
+        ))
+        .await;
+        assert_eq!(run.stats.requests(), 300, "{provider}");
+        assert_eq!(status_count(&run, 204), 300, "{provider}");
+        let v = verdicts.lock().unwrap();
+        assert_eq!(
+            v.verified,
+            300,
+            "{provider}: {:?}",
+            &v.rejected[..v.rejected.len().min(3)]
+        );
+        if provider != ProviderId::Auth0 {
+            // Auth0's dedupe key (`transaction.id`) is optional in its schema;
+            // every other provider's key is in every event.
+            assert_eq!(v.missing_id, 0, "{provider}");
+        }
+        assert_eq!(v.duplicates, 0, "{provider}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_reports_merge_to_the_union() {
+    let (addr, verdicts) =
+        faulty_servers::verifying(ProviderId::Authgear.profile(), Secret::new(SECRET.into())).await;
+    let mut reports = Vec::new();
+    let mut handles = Vec::new();
+    for k in 0..3 {
+        let shard = Shard { index: k, count: 3 };
+        let plan = plan(
+            ProviderId::Authgear,
+            addr,
+            Arrival::Open { rate: 300.0 },
+            Some(Duration::from_secs(1)),
+            None,
+            16,
+            Duration::from_secs(2),
+            shard,
+        );
+        handles.push(tokio::spawn(async move { (shard, run(plan).await) }));
+    }
+    let mut sent = 0;
+    for h in handles {
+        let (shard, run) = h.await.unwrap();
+        assert_eq!(
+            run.stats.requests(),
+            100,
+            "each shard sends 1/3 of 300/s × 1 s"
+        );
+        sent += run.stats.requests();
+        let mut report = Report::new(RunInfo {
+            command: "load".into(),
+            provider: "authgear".into(),
+            target: format!("http://{addr}/hooks"),
+            seed: 5,
+            shard: Some(shard.one_based()),
+            scenario: None,
+        });
+        report.load = Some(LoadSection {
+            model: "open 100/s".into(),
+            requested_rate: run.stats.target_rate(),
+            duration_ms: run.elapsed.as_millis() as u64,
+            stats: run.stats,
+        });
+        reports.push(report);
+    }
+    let merged = reports::merge(&reports).expect("merge");
+    let stats = &merged.load.as_ref().unwrap().stats;
+    assert_eq!(stats.requests(), sent);
+    assert_eq!(stats.statuses().collect::<Vec<_>>(), vec![(204, 300)]);
+    let per_type: u64 = stats.types().map(|(_, t)| t.requests).sum();
+    assert_eq!(per_type, 300);
+    // The union at the receiver: 300 distinct events, none shared by two shards.
+    let v = verdicts.lock().unwrap();
+    assert_eq!(v.verified, 300);
+    assert_eq!(v.ids.len(), 300);
+    assert_eq!(v.duplicates, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_the_run_and_keeps_the_partial_result() {
+    let sink = faulty_servers::sink(None).await;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let plan = plan(
+        ProviderId::Authgear,
+        sink.addr,
+        Arrival::Open { rate: 200.0 },
+        Some(Duration::from_secs(30)),
+        None,
+        8,
+        Duration::from_secs(5),
+        Shard::WHOLE,
+    );
+    let started = Instant::now();
+    let task = tokio::spawn(emitter::run(Arc::new(plan), async move {
+        let _ = rx.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tx.send(()).unwrap();
+    let run = task.await.unwrap().unwrap();
+    assert!(run.interrupted);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let sent = run.stats.requests();
+    assert!(
+        (50..=150).contains(&sent),
+        "{sent} requests in ~0.5 s at 200/s"
+    );
+    assert_eq!(status_count(&run, 204), sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ramp_and_closed_models_send_what_they_schedule() {
+    let sink = faulty_servers::sink(None).await;
+    let ramp = Arrival::Ramp {
+        start: 0.0,
+        stages: vec![harness::pacer::Stage {
+            duration: Duration::from_secs(1),
+            target: 200.0,
+        }],
+    };
+    let run1 = run(plan(
+        ProviderId::Authgear,
+        sink.addr,
+        ramp,
+        None,
+        None,
+        8,
+        Duration::from_secs(2),
+        Shard::WHOLE,
+    ))
+    .await;
+    assert_eq!(run1.stats.requests(), 100);
+    let run2 = run(plan(
+        ProviderId::Authgear,
+        sink.addr,
+        Arrival::Closed { concurrency: 4 },
+        None,
+        Some(250),
+        4,
+        Duration::from_secs(2),
+        Shard::WHOLE,
+    ))
+    .await;
+    assert_eq!(run2.stats.requests(), 250);
+    assert_eq!(sink.count.load(std::sync::atomic::Ordering::Relaxed), 350);
+}
+
+/// A hyper HTTP/1.1 + HTTP/2 server with one route per framing.
+async fn hyper_server(http2: bool) -> SocketAddr {
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(async move {
+                let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let path = req.uri().path().to_string();
+                    let _ = req.into_body().collect().await;
+                    type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+                    let full = |s: &'static str| -> Body {
+                        Full::new(Bytes::from_static(s.as_bytes())).boxed()
+                    };
+                    let resp: Response<Body> = match path.as_str() {
+                        "/chunked" => Response::new(ThreeChunks(3).boxed()),
+                        "/close" => Response::builder()
+                            .header("connection", "close")
+                            .body(full("bye"))
+                            .unwrap(),
+                        "/big" => {
+                            Response::new(Full::new(Bytes::from(vec![b'x'; 2 << 20])).boxed())
+                        }
+                        _ => Response::builder().status(201).body(full("hello")).unwrap(),
+                    };
+                    Ok::<_, Infallible>(resp)
+                });
+                if http2 {
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(io, service)
+                    .await;
+                } else {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A body of three 4-byte frames with no length known up front, so hyper
+/// must send it chunked.
+struct ThreeChunks(u8);
+
+impl hyper::body::Body for ThreeChunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.0 -= 1;
+        std::task::Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"abcd")))))
+    }
+}
+
+fn request(path: &str) -> Vec<u8> {
+    format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}").into_bytes()
+}
+
+/// Drives the wire client through every route of a server and checks framing.
+async fn wire_routes(addr: SocketAddr, chunked_len: u64) {
+    let mut c = Conn::connect(addr).await.unwrap();
+    assert_eq!(
+        c.exchange(&request("/"), 1 << 20).await.unwrap(),
+        Answer {
+            status: 201,
+            body_len: 5
+        }
+    );
+    assert!(c.is_reusable());
+    assert_eq!(
+        c.exchange(&request("/chunked"), 1 << 20).await.unwrap(),
+        Answer {
+            status: 200,
+            body_len: chunked_len
+        }
+    );
+    assert!(c.is_reusable());
+    assert_eq!(
+        c.exchange(&request("/"), 1 << 20).await.unwrap().status,
+        201
+    );
+    assert_eq!(
+        c.exchange(&request("/close"), 1 << 20).await.unwrap(),
+        Answer {
+            status: 200,
+            body_len: 3
+        }
+    );
+    assert!(
+        !c.is_reusable(),
+        "Connection: close must retire the connection"
+    );
+    let mut c = Conn::connect(addr).await.unwrap();
+    let err = c.exchange(&request("/big"), 1 << 20).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+    assert!(!c.is_reusable());
+    // A fresh connection after the cut works.
+    let mut c = Conn::connect(addr).await.unwrap();
+    assert_eq!(
+        c.exchange(&request("/"), 1 << 20).await.unwrap().status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn wire_reads_hyper_answers() {
+    wire_routes(hyper_server(false).await, 12).await;
+}
+
+/// A Python stdlib HTTP/1.1 server with the same routes plus a 100-continue
+/// interim answer; prints its port on its first line.
+const PY_SERVER: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0")); self.rfile.read(n)
+        if self.path == "/chunked":
+            self.send_response_only(100); self.end_headers()
+            self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            for part in (b"hello", b" ", b"world"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\nX-Done: 1\r\n\r\n")
+        elif self.path == "/close":
+            self.send_response(200); self.send_header("Content-Length", "3"); self.send_header("Connection", "close"); self.end_headers()
+            self.wfile.write(b"bye"); self.close_connection = True
+        elif self.path == "/big":
+            self.send_response(200); self.send_header("Content-Length", str(2 << 20)); self.end_headers()
+            try:
+                self.wfile.write(b"x" * (2 << 20))
+            except OSError:
+                pass
+        else:
+            self.send_response(201); self.send_header("Content-Length", "5"); self.end_headers(); self.wfile.write(b"hello")
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct PyServer(Child);
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn wire_reads_python_answers() {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(PY_SERVER)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    let stdout = child.stdout.take().unwrap();
+    let server = PyServer(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let port: u16 = line.trim().parse().expect("port");
+    wire_routes(SocketAddr::from(([127, 0, 0, 1], port)), 11).await;
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_goes_through_hyper() {
+    let addr = hyper_server(true).await;
+    let run = run(plan_with(
+        ProviderId::Authgear,
+        &format!("http://{addr}/"),
+        true,
+        Arrival::Closed { concurrency: 4 },
+        None,
+        Some(100),
+        4,
+        Duration::from_secs(2),
+        Shard::WHOLE,
+    ))
+    .await;
+    assert_eq!(status_count(&run, 201), 100);
+}
+
+#[test]
+fn ids_do_not_repeat_across_runs() {
+    // Two runs of the same seed must not send the same ids (a receiver that
+    // remembers would see duplicates): ids mix in the start time.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let seen: Vec<HashSet<String>> = (0..2)
+        .map(|_| {
+            rt.block_on(async {
+                let (addr, verdicts) = faulty_servers::verifying(
+                    ProviderId::Authgear.profile(),
+                    Secret::new(SECRET.into()),
+                )
+                .await;
+                let _ = run(plan(
+                    ProviderId::Authgear,
+                    addr,
+                    Arrival::Closed { concurrency: 2 },
+                    None,
+                    Some(20),
+                    2,
+                    Duration::from_secs(2),
+                    Shard::WHOLE,
+                ))
+                .await;
+                let ids = verdicts.lock().unwrap().ids.clone();
+                ids
+            })
+        })
+        .collect();
+    assert_eq!(seen[0].len(), 20);
+    assert!(seen[0].is_disjoint(&seen[1]));
+}

@@ -1,0 +1,939 @@
+//! The reference receiver over real loopback HTTP: the correct receiver
+//! accepts every valid event of every provider and rejects every hostile or
+//! invalid one with the right 4xx, dedupes, orders and answers blocking
+//! hooks as specified; each fault changes exactly the behaviour it names;
+//! the `hookstorm receiver` binary and the Python stdlib receiver serve the
+//! same contract as separate processes.
+
+use base64::Engine;
+use bytes::Bytes;
+use generators::{
+    apply_case, envelope, message_id, signature_cases, validate_blocking_response, variants,
+    Catalog, Delivery, EventType, Expect, Family, Generator, ProviderId, Secret, Signer,
+};
+use harness::client::{send_one, Answer, ClientOptions, SendError, Target};
+use harness::ledger::{fetch_ledger, LedgerEntry, OrderingPolicy};
+use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn secret(provider: ProviderId) -> Secret {
+    match provider {
+        ProviderId::StandardWebhooks => Secret::new(format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(b"hookstorm-receiver-test-key-0123")
+        )),
+        _ => Secret::new("hookstorm-receiver-test-secret".to_string()),
+    }
+}
+
+fn catalog_type(provider: ProviderId, name: &str) -> &'static EventType {
+    Catalog::builtin()
+        .get(provider.catalog_provider().name(), name)
+        .expect("catalog type")
+}
+
+/// A receiver plus what a sender of its provider needs.
+struct Fixture {
+    rx: RunningReceiver,
+    provider: ProviderId,
+    signer: Signer,
+    gen: Generator,
+    next_msg: std::cell::Cell<u128>,
+}
+
+impl Fixture {
+    async fn new(config: ReceiverConfig) -> Fixture {
+        let provider = config.provider;
+        let signer = Signer::new(&config.profile.scheme, &config.secret).expect("signer");
+        let rx = start(config).await.expect("receiver starts");
+        Fixture {
+            rx,
+            provider,
+            signer,
+            gen: Generator::new(0x5eed ^ provider as u64, now_ms()),
+            next_msg: std::cell::Cell::new(1),
+        }
+    }
+
+    async fn correct(provider: ProviderId) -> Fixture {
+        Fixture::new(ReceiverConfig::new(provider, secret(provider))).await
+    }
+
+    async fn faulty(provider: ProviderId, fault: Fault) -> Fixture {
+        Fixture::new(ReceiverConfig::new(provider, secret(provider)).with_fault(fault)).await
+    }
+
+    /// A generated valid event of the provider's first type (or `name`).
+    fn event(&mut self, name: Option<&str>) -> Value {
+        let ty = match name {
+            Some(n) => catalog_type(self.provider, n),
+            None => Catalog::builtin().of_provider(self.provider)[0],
+        };
+        self.gen.valid(ty)
+    }
+
+    /// `body` signed now, with a fresh message id.
+    fn next_msg_id(&self) -> String {
+        self.next_msg.set(self.next_msg.get() + 1);
+        message_id(self.next_msg.get())
+    }
+
+    fn sign(&self, body: &[u8]) -> Delivery {
+        let ts = now_ms() / 1000;
+        envelope(
+            &self.provider.profile(),
+            &self.signer,
+            body.to_vec(),
+            &self.next_msg_id(),
+            ts,
+        )
+    }
+
+    fn sign_value(&self, value: &Value) -> Delivery {
+        self.sign(&serde_json::to_vec(value).unwrap())
+    }
+
+    /// A generated valid event, signed.
+    fn signed_event(&mut self, name: Option<&str>) -> Delivery {
+        let e = self.event(name);
+        self.sign_value(&e)
+    }
+
+    async fn post(&self, d: &Delivery) -> Answer {
+        self.try_post(d, TIMEOUT).await.expect("an answer")
+    }
+
+    async fn try_post(&self, d: &Delivery, timeout: Duration) -> Result<Answer, SendError> {
+        post_to(&self.rx.url(), d, timeout).await
+    }
+
+    async fn ledger(&self) -> Vec<LedgerEntry> {
+        fetch_ledger(&self.rx.ledger_url()).await.expect("ledger")
+    }
+}
+
+async fn post_to(url: &str, d: &Delivery, timeout: Duration) -> Result<Answer, SendError> {
+    let target = Target::parse(url).unwrap();
+    send_one(
+        &target,
+        &ClientOptions::default(),
+        "POST",
+        &d.headers,
+        Bytes::from(d.body.clone()),
+        timeout,
+    )
+    .await
+}
+
+fn without_header(mut d: Delivery, name: &str) -> Delivery {
+    d.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    d
+}
+
+fn with_header(d: Delivery, name: &str, value: &str) -> Delivery {
+    let mut d = without_header(d, name);
+    d.headers.push((name.to_string(), value.to_string()));
+    d
+}
+
+fn body_json(a: &Answer) -> Value {
+    serde_json::from_slice(&a.body).unwrap_or(Value::Null)
+}
+
+fn ids(ledger: &[LedgerEntry]) -> Vec<&str> {
+    ledger.iter().map(|e| e.id.as_str()).collect()
+}
+
+/// Three events about one subject with increasing `seq`, as Authgear sends.
+fn one_subject_events(f: &mut Fixture, n: usize) -> Vec<Value> {
+    let ty = catalog_type(ProviderId::Authgear, "user.authenticated");
+    let subject = f.gen.subject(ty);
+    let events: Vec<Value> = (0..n)
+        .map(|_| f.gen.valid_for_subject(ty, &subject))
+        .collect();
+    for w in events.windows(2) {
+        assert!(
+            w[0]["seq"].as_i64() < w[1]["seq"].as_i64(),
+            "generator seq increases"
+        );
+        assert_eq!(w[0]["context"]["user_id"], w[1]["context"]["user_id"]);
+    }
+    events
+}
+
+// ------------------------------------------------------------- correct
+
+#[tokio::test]
+async fn accepts_every_valid_event_type_of_every_provider_and_records_each_once() {
+    for provider in ProviderId::ALL {
+        let mut f = Fixture::correct(provider).await;
+        let types = Catalog::builtin().of_provider(provider);
+        assert!(!types.is_empty());
+        for ty in &types {
+            let value = f.gen.valid(ty);
+            let d = f.sign_value(&value);
+            let a = f.post(&d).await;
+            assert!(
+                provider.profile().success.is_success(a.status),
+                "{provider} {}: {} {}",
+                ty.name,
+                a.status,
+                String::from_utf8_lossy(&a.body)
+            );
+            if ty.blocking {
+                let answer = body_json(&a);
+                assert_eq!(
+                    validate_blocking_response(&answer),
+                    Ok(()),
+                    "{}: {answer}",
+                    ty.name
+                );
+            }
+        }
+        assert_eq!(f.ledger().await.len(), types.len(), "{provider}");
+        f.rx.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn every_signature_case_gets_the_expected_answer() {
+    for provider in ProviderId::ALL {
+        let mut f = Fixture::correct(provider).await;
+        let scheme = provider.profile().scheme;
+        let body = serde_json::to_vec(&f.event(None)).unwrap();
+        for case in signature_cases(&scheme) {
+            let d = apply_case(
+                &case,
+                &f.signer,
+                &secret(provider),
+                &body,
+                &f.next_msg_id(),
+                now_ms() / 1000,
+            );
+            let a = f.post(&d).await;
+            match case.expect {
+                Expect::Accept => assert_eq!(a.status, 200, "{provider} {}", case.label),
+                Expect::Reject => assert_eq!(a.status, 401, "{provider} {}", case.label),
+            }
+        }
+        // Whatever the rejected cases carried, only the body is recorded, once.
+        assert_eq!(f.ledger().await.len(), 1, "{provider}");
+        f.rx.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn every_adversarial_variant_is_accepted_or_rejected_with_a_4xx() {
+    for provider in [
+        ProviderId::Authgear,
+        ProviderId::Fusionauth,
+        ProviderId::Infrahub,
+    ] {
+        let mut f = Fixture::correct(provider).await;
+        let ty = Catalog::builtin().of_provider(provider)[0];
+        for variant in variants() {
+            let m = f.gen.mutate(ty, variant);
+            let d = with_header(f.sign(&m.body), "content-type", &m.content_type);
+            let a = f.post(&d).await;
+            match variant.family {
+                Family::StillValid => {
+                    assert_eq!(a.status, 200, "{provider} {}", variant.label)
+                }
+                Family::Invalid => assert!(
+                    (400..500).contains(&a.status),
+                    "{provider} {}: {}",
+                    variant.label,
+                    a.status
+                ),
+            }
+        }
+        f.rx.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_requests_get_the_specific_4xx() {
+    let mut f = Fixture::correct(ProviderId::Authgear).await;
+    let valid = f.event(Some("user.created"));
+
+    let malformed = f.sign(b"{\"id\" \"x\"}");
+    assert_eq!(f.post(&malformed).await.status, 400);
+
+    let mut missing = valid.clone();
+    missing.as_object_mut().unwrap().remove("seq");
+    assert_eq!(f.post(&f.sign_value(&missing)).await.status, 400);
+
+    let mut unknown_type = valid.clone();
+    unknown_type["type"] = json!("user.exploded");
+    let a = f.post(&f.sign_value(&unknown_type)).await;
+    assert_eq!(a.status, 400);
+    assert!(String::from_utf8_lossy(&a.body).contains("user.exploded"));
+
+    let plain = with_header(f.sign_value(&valid), "content-type", "text/plain");
+    assert_eq!(f.post(&plain).await.status, 415);
+    let charset = with_header(
+        f.sign_value(&valid),
+        "content-type",
+        "Application/JSON; charset=utf-8",
+    );
+    assert_eq!(f.post(&charset).await.status, 200);
+
+    assert_eq!(f.post(&f.sign(b"")).await.status, 400);
+
+    // Only the one valid delivery was processed.
+    assert_eq!(f.ledger().await.len(), 1);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_without_being_read() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear));
+    config.max_body_bytes = 4096;
+    let mut f = Fixture::new(config).await;
+
+    // Declared too large: the answer comes before any body byte is sent.
+    let mut s = TcpStream::connect(f.rx.addr()).await.unwrap();
+    s.write_all(
+        b"POST /hooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+
+    // Chunked, no length: reading stops at the limit.
+    let mut s = TcpStream::connect(f.rx.addr()).await.unwrap();
+    s.write_all(b"POST /hooks HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    let chunk = format!("1000\r\n{}\r\n", "a".repeat(4096));
+    for _ in 0..2 {
+        s.write_all(chunk.as_bytes()).await.unwrap();
+    }
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+
+    // Padded over the limit through the normal client: 413 as well.
+    let mut big = f.event(Some("user.created"));
+    big["pad"] = json!("x".repeat(5000));
+    assert_eq!(f.post(&f.sign_value(&big)).await.status, 413);
+    assert!(f.ledger().await.is_empty());
+    f.rx.shutdown().await;
+}
+
+async fn read_head(s: &mut TcpStream) -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") && Instant::now() < deadline {
+        match tokio::time::timeout(TIMEOUT, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn duplicates_are_acknowledged_and_processed_once_even_concurrently() {
+    let mut f = Fixture::correct(ProviderId::Authgear).await;
+    let d = f.signed_event(Some("user.created"));
+    assert_eq!(f.post(&d).await.status, 200);
+    assert_eq!(f.post(&d).await.status, 200);
+    assert_eq!(f.ledger().await.len(), 1);
+
+    let d = f.signed_event(Some("user.created"));
+    let url = f.rx.url();
+    let sends: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, d) = (url.clone(), d.clone());
+            tokio::spawn(async move { post_to(&url, &d, TIMEOUT).await.map(|a| a.status) })
+        })
+        .collect();
+    for s in sends {
+        assert_eq!(s.await.unwrap().unwrap(), 200);
+    }
+    let ledger = f.ledger().await;
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn dedupe_uses_each_providers_key() {
+    // Infrahub retries with a new webhook-id: the body id dedupes.
+    let mut f = Fixture::correct(ProviderId::Infrahub).await;
+    let body = serde_json::to_vec(&f.event(None)).unwrap();
+    let (a, b) = (f.sign(&body), f.sign(&body));
+    assert_ne!(a.header("webhook-id"), b.header("webhook-id"));
+    assert_eq!(f.post(&a).await.status, 200);
+    assert_eq!(f.post(&b).await.status, 200);
+    assert_eq!(f.ledger().await.len(), 1);
+    f.rx.shutdown().await;
+
+    // Standard Webhooks: the webhook-id header is the key.
+    let mut f = Fixture::correct(ProviderId::StandardWebhooks).await;
+    let body = serde_json::to_vec(&f.event(None)).unwrap();
+    let first = f.sign(&body);
+    assert_eq!(f.post(&first).await.status, 200);
+    assert_eq!(f.post(&first).await.status, 200);
+    assert_eq!(f.post(&f.sign(&body)).await.status, 200);
+    let ledger = f.ledger().await;
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(Some(ledger[0].id.as_str()), first.header("webhook-id"));
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn last_write_wins_applies_only_newer_events_per_subject() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear));
+    config.ordering = OrderingPolicy::LastWriteWins;
+    let mut f = Fixture::new(config).await;
+    let e = one_subject_events(&mut f, 4);
+    for i in [2, 0, 1] {
+        assert_eq!(f.post(&f.sign_value(&e[i])).await.status, 200);
+    }
+    let other = f.event(Some("user.created"));
+    assert_eq!(f.post(&f.sign_value(&other)).await.status, 200);
+    assert_eq!(f.post(&f.sign_value(&e[3])).await.status, 200);
+    let ledger = f.ledger().await;
+    let want = [&e[2]["id"], &other["id"], &e[3]["id"]];
+    assert_eq!(ids(&ledger), want.map(|v| v.as_str().unwrap()));
+    assert_eq!(ledger[0].seq, e[2]["seq"]);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn strict_holds_a_subject_and_processes_it_in_seq_order() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear));
+    config.ordering = OrderingPolicy::Strict;
+    config.settle = Duration::from_millis(1000);
+    let mut f = Fixture::new(config).await;
+    let e = one_subject_events(&mut f, 3);
+    for i in [2, 0, 1] {
+        assert_eq!(f.post(&f.sign_value(&e[i])).await.status, 200);
+    }
+    // Acknowledged but held for the settle window.
+    assert!(f.rx.ledger().is_empty());
+    // The ledger endpoint waits for the window to close.
+    let ledger = f.ledger().await;
+    let want: Vec<&str> = e.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids(&ledger), want);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_policy_processes_in_arrival_order() {
+    let mut f = Fixture::correct(ProviderId::Authgear).await;
+    let e = one_subject_events(&mut f, 3);
+    for i in [2, 0, 1] {
+        f.post(&f.sign_value(&e[i])).await;
+    }
+    let want: Vec<&str> = [2, 0, 1]
+        .iter()
+        .map(|&i| e[i]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids(&f.ledger().await), want);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn blocking_hooks_allow_with_allowed_mutations_and_deny_blocked_domains() {
+    let mut f = Fixture::correct(ProviderId::Authgear).await;
+    let mut pre_create = f.event(Some("user.pre_create"));
+    let a = body_json(&f.post(&f.sign_value(&pre_create)).await);
+    assert_eq!(validate_blocking_response(&a), Ok(()), "{a}");
+    assert_eq!(a["is_allowed"], true);
+    assert_eq!(
+        a["mutations"]["user"]["custom_attributes"]["hookstorm_checked"],
+        true
+    );
+
+    pre_create["id"] = json!(uuid::Uuid::new_v4().to_string());
+    pre_create["payload"]["user"]["standard_attributes"]["email"] =
+        json!("mallory@blocked.example");
+    let a = body_json(&f.post(&f.sign_value(&pre_create)).await);
+    assert_eq!(validate_blocking_response(&a), Ok(()), "{a}");
+    assert_eq!(a["is_allowed"], false);
+    assert!(a["title"].is_string() && a["reason"].is_string());
+
+    let jwt = f.event(Some("oidc.jwt.pre_create"));
+    let a = body_json(&f.post(&f.sign_value(&jwt)).await);
+    assert_eq!(validate_blocking_response(&a), Ok(()), "{a}");
+    assert_eq!(
+        a["mutations"]["jwt"]["payload"]["sub"],
+        jwt["payload"]["jwt"]["payload"]["sub"]
+    );
+
+    let plain = f.event(Some("user.created"));
+    let a = f.post(&f.sign_value(&plain)).await;
+    assert_eq!((a.status, body_json(&a)), (200, json!({})));
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_ledger_and_other_methods() {
+    let f = Fixture::correct(ProviderId::Auth0).await;
+    let base = format!("http://{}", f.rx.addr());
+    let get = |path: &str| {
+        let target = Target::parse(&format!("{base}{path}")).unwrap();
+        async move {
+            send_one(
+                &target,
+                &ClientOptions::default(),
+                "GET",
+                &[],
+                Bytes::new(),
+                TIMEOUT,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(get("/healthz").await.status, 200);
+    let ledger = get("/ledger").await;
+    assert_eq!((ledger.status, body_json(&ledger)), (200, json!([])));
+    assert_eq!(get("/hooks").await.status, 405);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn sink_answers_204_to_anything() {
+    let mut config = ReceiverConfig::new(ProviderId::StandardWebhooks, Secret::new(String::new()));
+    config.sink = true;
+    let rx = start(config).await.unwrap();
+    let junk = Delivery {
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: b"\xff\xfe not json".to_vec(),
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            post_to(&rx.url(), &junk, TIMEOUT).await.unwrap().status,
+            204
+        );
+    }
+    assert!(rx.ledger().is_empty());
+    rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unusable_secret_is_refused_at_start() {
+    let config = ReceiverConfig::new(
+        ProviderId::StandardWebhooks,
+        Secret::new("whsec_!!!".into()),
+    );
+    let err = start(config).await.unwrap_err();
+    assert!(format!("{err:#}").contains("secret"), "{err:#}");
+}
+
+// -------------------------------------------------------------- faults
+
+#[tokio::test]
+async fn fault_skip_signature_accepts_unsigned_requests() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::SkipSignature).await;
+    let unsigned = without_header(f.signed_event(None), "x-authgear-body-signature");
+    assert_eq!(f.post(&unsigned).await.status, 200);
+    // Everything after the signature still holds.
+    let plain = with_header(f.signed_event(None), "content-type", "text/plain");
+    assert_eq!(f.post(&plain).await.status, 415);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_accept_stale_ignores_only_the_timestamp_window() {
+    for fault in [None, Some(Fault::AcceptStale)] {
+        let p = ProviderId::StandardWebhooks;
+        let mut config = ReceiverConfig::new(p, secret(p));
+        config.faults.extend(fault);
+        let mut f = Fixture::new(config).await;
+        let body = serde_json::to_vec(&f.event(None)).unwrap();
+        let stale = envelope(
+            &p.profile(),
+            &f.signer,
+            body.clone(),
+            "msg_stale",
+            now_ms() / 1000 - 3600,
+        );
+        let expected = if fault.is_some() { 200 } else { 401 };
+        assert_eq!(f.post(&stale).await.status, expected, "{fault:?}");
+        let mut tampered = f.sign(&body);
+        tampered.body[0] = b' ';
+        assert_eq!(f.post(&tampered).await.status, 401, "{fault:?}");
+        f.rx.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn fault_reject_unknown_fields_refuses_additive_evolution() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::RejectUnknownFields).await;
+    let mut e = f.event(Some("user.created"));
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    e["id"] = json!(uuid::Uuid::new_v4().to_string());
+    e["context"]["tracking_id_v2"] = json!("new");
+    let a = f.post(&f.sign_value(&e)).await;
+    assert_eq!(a.status, 400);
+    assert!(String::from_utf8_lossy(&a.body).contains("/context/tracking_id_v2"));
+    f.rx.shutdown().await;
+
+    let f = Fixture::correct(ProviderId::Authgear).await;
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_reject_optional_absent_refuses_a_missing_always_sent_optional() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::RejectOptionalAbsent).await;
+    let mut e = f.event(Some("user.created"));
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    e["id"] = json!(uuid::Uuid::new_v4().to_string());
+    e["context"].as_object_mut().unwrap().remove("user_id");
+    let a = f.post(&f.sign_value(&e)).await;
+    assert_eq!(a.status, 400);
+    assert!(String::from_utf8_lossy(&a.body).contains("/context/user_id"));
+    f.rx.shutdown().await;
+
+    let f = Fixture::correct(ProviderId::Authgear).await;
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_reject_optional_absent_passes_ordinary_valid_traffic() {
+    // Valid events leave optionals out at random; the fault must not turn
+    // into "rejects valid events" or accepts_valid would catch it too.
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::RejectOptionalAbsent).await;
+    for ty in Catalog::builtin().of_provider(ProviderId::Authgear) {
+        for _ in 0..5 {
+            let e = f.gen.valid(ty);
+            let d = f.sign_value(&e);
+            assert_eq!(f.post(&d).await.status, 200, "{}", ty.name);
+        }
+    }
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_double_process_records_duplicates_again() {
+    let mut f = Fixture::faulty(ProviderId::Fusionauth, Fault::DoubleProcess).await;
+    let d = f.signed_event(None);
+    assert_eq!(f.post(&d).await.status, 200);
+    assert_eq!(f.post(&d).await.status, 200);
+    let ledger = f.ledger().await;
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[0], ledger[1]);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_out_of_order_ignores_the_policy() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear))
+        .with_fault(Fault::OutOfOrder);
+    config.ordering = OrderingPolicy::LastWriteWins;
+    let mut f = Fixture::new(config).await;
+    let e = one_subject_events(&mut f, 2);
+    f.post(&f.sign_value(&e[1])).await;
+    f.post(&f.sign_value(&e[0])).await;
+    let want = [e[1]["id"].as_str().unwrap(), e[0]["id"].as_str().unwrap()];
+    assert_eq!(ids(&f.ledger().await), want);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_slow_answers_after_the_delay() {
+    let mut config = ReceiverConfig::new(ProviderId::Fusionauth, secret(ProviderId::Fusionauth))
+        .with_fault(Fault::Slow);
+    config.slow_delay = Duration::from_millis(400);
+    let mut f = Fixture::new(config).await;
+    let d = f.signed_event(None);
+    let started = Instant::now();
+    assert_eq!(f.post(&d).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    f.rx.shutdown().await;
+
+    let mut f = Fixture::correct(ProviderId::Fusionauth).await;
+    let started = Instant::now();
+    let d = f.signed_event(None);
+    assert_eq!(f.post(&d).await.status, 200);
+    assert!(started.elapsed() < Duration::from_millis(400));
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_bad_blocking_response_breaks_only_blocking_answers() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::BadBlockingResponse).await;
+    for name in [
+        "user.pre_create",
+        "oidc.jwt.pre_create",
+        "user.pre_schedule_deletion",
+    ] {
+        let d = f.signed_event(Some(name));
+        let a = f.post(&d).await;
+        assert_eq!(a.status, 200);
+        assert!(
+            validate_blocking_response(&body_json(&a)).is_err(),
+            "{name}"
+        );
+    }
+    let d = f.signed_event(Some("user.created"));
+    let a = f.post(&d).await;
+    assert_eq!(body_json(&a), json!({}));
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_crash_on_unicode_drops_the_connection() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::CrashOnUnicode).await;
+    let mut e = f.event(Some("user.created"));
+    e["note"] = json!("ascii only");
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    e["id"] = json!(uuid::Uuid::new_v4().to_string());
+    e["note"] = json!("Zoë 日本語 \u{1F469}\u{200D}\u{1F467}");
+    let d = f.sign_value(&e);
+    assert!(f.try_post(&d, TIMEOUT).await.is_err(), "no answer at all");
+    f.rx.shutdown().await;
+
+    let f = Fixture::correct(ProviderId::Authgear).await;
+    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_5xx_on_bad_json_answers_500() {
+    let f = Fixture::faulty(ProviderId::Authgear, Fault::ServerErrorOnBadJson).await;
+    assert_eq!(f.post(&f.sign(b"{\"id\": ")).await.status, 500);
+    // Valid JSON that fails the schema is still a 400.
+    assert_eq!(f.post(&f.sign(b"{}")).await.status, 400);
+    f.rx.shutdown().await;
+}
+
+/// Opens `n` connections, sends each a whole request but its last byte,
+/// waits until all are in flight, then completes them together.
+async fn deliver_all_in_flight(addr: SocketAddr, deliveries: &[Delivery]) -> Vec<String> {
+    let mut streams = Vec::new();
+    for d in deliveries {
+        let mut req = format!(
+            "POST /hooks HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n",
+            d.body.len()
+        );
+        for (n, v) in &d.headers {
+            req.push_str(&format!("{n}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(&d.body);
+        let last = bytes.pop().unwrap();
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(&bytes).await.unwrap();
+        streams.push((s, last));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for (s, last) in &mut streams {
+        s.write_all(&[*last]).await.unwrap();
+    }
+    let mut heads = Vec::new();
+    for (s, _) in &mut streams {
+        heads.push(read_head(s).await);
+    }
+    heads
+}
+
+#[tokio::test]
+async fn fault_lose_under_load_acknowledges_but_does_not_record() {
+    for fault in [None, Some(Fault::LoseUnderLoad)] {
+        let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear));
+        config.faults.extend(fault);
+        let mut f = Fixture::new(config).await;
+        let deliveries: Vec<Delivery> = (0..12)
+            .map(|_| {
+                let e = f.event(Some("user.created"));
+                f.sign_value(&e)
+            })
+            .collect();
+        let heads = deliver_all_in_flight(f.rx.addr(), &deliveries).await;
+        for h in &heads {
+            assert!(h.starts_with("HTTP/1.1 200"), "{fault:?}: {h}");
+        }
+        let recorded = f.ledger().await.len();
+        match fault {
+            None => assert_eq!(recorded, 12),
+            Some(_) => assert!(recorded < 12, "lost none of 12"),
+        }
+        f.rx.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn fault_hang_never_answers_valid_requests_and_does_not_block_shutdown() {
+    let mut f = Fixture::faulty(ProviderId::Authgear, Fault::Hang).await;
+    let d = f.signed_event(None);
+    let url = f.rx.url();
+    let hung = tokio::spawn(async move { post_to(&url, &d, Duration::from_secs(30)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!hung.is_finished());
+    // Invalid requests are still answered.
+    let unsigned = without_header(f.signed_event(None), "x-authgear-body-signature");
+    assert_eq!(f.post(&unsigned).await.status, 401);
+    let started = Instant::now();
+    f.rx.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let answer = hung.await.unwrap();
+    assert!(answer.is_err(), "the hung request never got a status");
+}
+
+// ------------------------------------------------------- other processes
+
+/// Kills the child when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn first_line(child: &mut Child) -> String {
+    let out = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line).unwrap();
+    line.trim().to_string()
+}
+
+#[tokio::test]
+async fn python_stdlib_receiver_serves_the_same_contract() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py_receiver/receiver.py");
+    let spawn = |faults: &[&str]| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).args(["--port", "0"]);
+        for f in faults {
+            cmd.args(["--fault", f]);
+        }
+        let mut child = cmd
+            .env("HOOK_SECRET", secret(ProviderId::Authgear).expose())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let port: u16 = first_line(&mut child).parse().expect("the port on stdout");
+        (Reaper(child), format!("http://127.0.0.1:{port}"))
+    };
+    let p = ProviderId::Authgear;
+    // A fixture only for its generator and signer.
+    let mut f = Fixture::correct(p).await;
+
+    let (_child, base) = spawn(&[]);
+    let hooks = format!("{base}/hooks");
+    let d = f.signed_event(Some("user.created"));
+    assert_eq!(post_to(&hooks, &d, TIMEOUT).await.unwrap().status, 200);
+    assert_eq!(post_to(&hooks, &d, TIMEOUT).await.unwrap().status, 200);
+    let unsigned = without_header(d.clone(), "x-authgear-body-signature");
+    assert_eq!(
+        post_to(&hooks, &unsigned, TIMEOUT).await.unwrap().status,
+        401
+    );
+    assert_eq!(
+        post_to(&hooks, &f.sign(b"{nope"), TIMEOUT)
+            .await
+            .unwrap()
+            .status,
+        400
+    );
+    let blocking = f.signed_event(Some("user.pre_create"));
+    let a = post_to(&hooks, &blocking, TIMEOUT).await.unwrap();
+    assert_eq!(validate_blocking_response(&body_json(&a)), Ok(()));
+    let ledger = fetch_ledger(&format!("{base}/ledger")).await.unwrap();
+    assert_eq!(ledger.len(), 2, "one per distinct event: {ledger:?}");
+
+    let (_child, base) = spawn(&["double-process", "skip-signature"]);
+    let hooks = format!("{base}/hooks");
+    assert_eq!(
+        post_to(&hooks, &unsigned, TIMEOUT).await.unwrap().status,
+        200
+    );
+    assert_eq!(
+        post_to(&hooks, &unsigned, TIMEOUT).await.unwrap().status,
+        200
+    );
+    let ledger = fetch_ledger(&format!("{base}/ledger")).await.unwrap();
+    assert_eq!(ledger.len(), 2, "processed twice: {ledger:?}");
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn hookstorm_receiver_command_serves_until_sigterm() {
+    let bin = env!("CARGO_BIN_EXE_hookstorm");
+    let p = ProviderId::Infrahub;
+    let mut child = Command::new(bin)
+        .args(["receiver", "--provider", "infrahub", "--port", "0"])
+        .env("HOOK_SECRET", secret(p).expose())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut url = None;
+    for line in out.lines().take(4) {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("listening on ") {
+            url = Some(u.to_string());
+            break;
+        }
+    }
+    let mut child = Reaper(child);
+    let url = url.expect("the URL on stdout");
+    let mut f = Fixture::correct(p).await;
+    let d = f.signed_event(None);
+    assert_eq!(post_to(&url, &d, TIMEOUT).await.unwrap().status, 200);
+    let ledger_url = url.replace("/hooks", "/ledger");
+    assert_eq!(fetch_ledger(&ledger_url).await.unwrap().len(), 1);
+
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    f.rx.shutdown().await;
+}
+
+#[test]
+fn hookstorm_receiver_command_without_a_secret_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(["receiver", "--provider", "authgear", "--port", "0"])
+        .args(["--secret-env", "HOOKSTORM_TEST_UNSET_SECRET"])
+        .env_remove("HOOKSTORM_TEST_UNSET_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HOOKSTORM_TEST_UNSET_SECRET"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(["receiver", "--provider", "authgaer"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `authgear`"));
+}

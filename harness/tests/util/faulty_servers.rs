@@ -1,0 +1,300 @@
+//! Loopback HTTP/1.1 servers for the load tests, each wrong (or right) in
+//! one precise way: hangs, resets, refuses, answers 1 GiB, answers slowly,
+//! stalls once, or verifies every signature. Each binds 127.0.0.1:0 and
+//! runs on the test's runtime; dropping the runtime stops it.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use generators::{Profile, Secret};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+/// One request as a server read it.
+pub struct Request {
+    /// Header name (lowercase) and value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Raw body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// Header value by (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Reads one request (head + Content-Length body); `None` at end of stream.
+pub async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        if let Ok(httparse::Status::Complete(len)) = req.parse(buf) {
+            let headers: Vec<(String, String)> = req
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            let cl: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < len + cl {
+                let mut chunk = [0u8; 16 * 1024];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[len..len + cl].to_vec();
+            buf.drain(..len + cl);
+            return Some(Request { headers, body });
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Binds a loopback listener and serves each connection with `serve`.
+async fn listen<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream));
+        }
+    });
+    addr
+}
+
+/// Reads requests and never answers (connections stay open).
+pub async fn hanging() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        while read_request(&mut s, &mut buf).await.is_some() {}
+    })
+    .await
+}
+
+/// Reads a request, then resets the connection (SO_LINGER 0 → RST).
+pub async fn resetting() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        let _ = read_request(&mut s, &mut buf).await;
+        let _ = s.set_linger(Some(Duration::ZERO));
+        drop(s);
+    })
+    .await
+}
+
+/// A port nothing listens on (bound, then closed).
+pub async fn refusing() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    drop(listener);
+    addr
+}
+
+/// Answers every request with a 1 GiB chunked body, streamed in 64 KiB
+/// chunks from one reused buffer (never materialised).
+pub async fn huge() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+        framed.extend_from_slice(&chunk);
+        framed.extend_from_slice(b"\r\n");
+        while read_request(&mut s, &mut buf).await.is_some() {
+            if s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
+            for _ in 0..(1usize << 30) / chunk.len() {
+                if s.write_all(&framed).await.is_err() {
+                    return;
+                }
+            }
+            if s.write_all(b"0\r\n\r\n").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+/// Answers 204 after `delay`.
+pub async fn slow(delay: Duration) -> SocketAddr {
+    listen(move |mut s| async move {
+        let mut buf = Vec::new();
+        while read_request(&mut s, &mut buf).await.is_some() {
+            tokio::time::sleep(delay).await;
+            if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+/// A 204 sink that counts requests and, once `stall_after` has passed since
+/// its first request, stalls every answer until one `stall` has elapsed.
+pub struct Sink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Requests answered.
+    pub count: Arc<AtomicU64>,
+}
+
+/// Starts a [`Sink`]; `stall` = `Some((after, length))` stalls once.
+pub async fn sink(stall: Option<(Duration, Duration)>) -> Sink {
+    let count = Arc::new(AtomicU64::new(0));
+    let first: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let counted = count.clone();
+    let addr = listen(move |mut s| {
+        let count = counted.clone();
+        let first = first.clone();
+        async move {
+            let mut buf = Vec::new();
+            while read_request(&mut s, &mut buf).await.is_some() {
+                if let Some((after, length)) = stall {
+                    let start = *first.lock().unwrap().get_or_insert_with(Instant::now);
+                    let (from, to) = (start + after, start + after + length);
+                    let now = Instant::now();
+                    if now >= from && now < to {
+                        tokio::time::sleep_until(to).await;
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+                if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    Sink { addr, count }
+}
+
+/// What a verifying receiver saw.
+#[derive(Default)]
+pub struct Verdicts {
+    /// Requests whose signature verified.
+    pub verified: u64,
+    /// Requests whose signature did not verify, with the reason.
+    pub rejected: Vec<String>,
+    /// Dedupe-key values seen (duplicates show as `duplicates`).
+    pub ids: HashSet<String>,
+    /// Requests whose dedupe key was already seen.
+    pub duplicates: u64,
+    /// Requests without a dedupe key.
+    pub missing_id: u64,
+}
+
+/// A receiver that verifies every request's signature with
+/// `generators::sign::verify` and collects the dedupe key of each; answers
+/// 204 when the signature holds, 401 when not.
+pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mutex<Verdicts>>) {
+    let verdicts = Arc::new(Mutex::new(Verdicts::default()));
+    let shared = verdicts.clone();
+    let profile = Arc::new(profile);
+    let secret = Arc::new(secret);
+    let addr = listen(move |mut s| {
+        let verdicts = shared.clone();
+        let profile = profile.clone();
+        let secret = secret.clone();
+        async move {
+            let mut buf = Vec::new();
+            while let Some(req) = read_request(&mut s, &mut buf).await {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64;
+                let lookup = |name: &str| req.header(name);
+                let result =
+                    generators::sign::verify(&profile.scheme, &secret, &lookup, &req.body, now);
+                let id = match profile.dedupe_key.strip_prefix("header:") {
+                    Some(h) => req.header(h),
+                    None => serde_json::from_slice::<serde_json::Value>(&req.body)
+                        .ok()
+                        .and_then(|b| b.pointer(&profile.dedupe_key).map(|v| v.to_string())),
+                };
+                let ok = result.is_ok();
+                {
+                    let mut v = verdicts.lock().unwrap();
+                    match result {
+                        Ok(_) => v.verified += 1,
+                        Err(e) => v.rejected.push(format!("{e:?}")),
+                    }
+                    match id {
+                        Some(id) => {
+                            if !v.ids.insert(id) {
+                                v.duplicates += 1;
+                            }
+                        }
+                        None => v.missing_id += 1,
+                    }
+                }
+                let answer: &[u8] = if ok {
+                    b"HTTP/1.1 204 No Content\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                };
+                if s.write_all(answer).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, verdicts)
+}
+
+/// Resident set size of this process, KiB (from /proc/self/status).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,844 @@
+//! `LoadStats`: the `Recorder` a load run fills — overall latency and
+//! service-time HDR histograms, per-event-type histograms and counts, raw
+//! status counts, transport error counts, a per-second timeline, and the
+//! requests the emitter could not send on time — plus its exact merge and its
+//! JSON form (histograms as base64 HdrHistogram V2 deflate).
+//!
+//! Recording touches only preallocated memory: statuses index a fixed table,
+//! error kinds a fixed array, and the timeline a `Vec` indexed by second
+//! (which grows, and allocates a histogram, once per new second, never per
+//! sample; `reserve_timeline` moves even that before the clock starts).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::histogram::{self, HistogramError, SIGFIG, TIMELINE_SIGFIG};
+use crate::record::{ErrorKind, Outcome, Recorder, Sample};
+
+/// Status codes are counted in a table indexed by code; HTTP codes have three
+/// digits, so anything above is clamped into the last slot instead of
+/// growing the table from untrusted input.
+const STATUS_SLOTS: usize = 1_000;
+
+/// The timeline stops growing after a week of seconds: a sample claiming a
+/// later `at_ms` (a clock bug, hostile input) lands in the last second rather
+/// than allocating without bound.
+pub const MAX_TIMELINE_SECONDS: usize = 7 * 24 * 3_600;
+
+/// Why two `LoadStats` could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A histogram addition failed (different bounds or precision).
+    #[error("cannot add the {what} histograms: {detail}")]
+    Histogram {
+        /// Which histogram.
+        what: String,
+        /// What the histogram library reported.
+        detail: String,
+    },
+    /// The merged run would have more event types than a `Sample` can index.
+    #[error("merged run has {count} event types; at most {max} are supported", max = u16::MAX as usize + 1)]
+    TooManyTypes {
+        /// How many types the merge would need.
+        count: usize,
+    },
+}
+
+/// Counts and latency of one event type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeStats {
+    /// Requests sent for this type.
+    pub requests: u64,
+    /// Requests that ended in a transport error or a status >= 400.
+    pub failures: u64,
+    /// Latency (from the intended send time) of this type, in microseconds.
+    pub latency: Histogram<u64>,
+}
+
+impl TypeStats {
+    fn new() -> TypeStats {
+        TypeStats {
+            requests: 0,
+            failures: 0,
+            latency: histogram::latency_histogram(),
+        }
+    }
+}
+
+/// One second of the run, by intended send time.
+#[derive(Clone, Debug, Default)]
+pub struct Second {
+    /// Requests intended in this second.
+    pub requests: u64,
+    /// Of those, transport errors or statuses >= 400.
+    pub failures: u64,
+    /// Their latency (2 significant digits); `None` until the first sample.
+    pub latency: Option<Histogram<u64>>,
+}
+
+impl Second {
+    fn is_empty(&self) -> bool {
+        self.requests == 0 && self.latency.as_ref().is_none_or(Histogram::is_empty)
+    }
+}
+
+/// A reserved histogram that received nothing equals one never allocated:
+/// reservation is a speed concern, not a measurement.
+impl PartialEq for Second {
+    fn eq(&self, other: &Second) -> bool {
+        self.requests == other.requests
+            && self.failures == other.failures
+            && match (&self.latency, &other.latency) {
+                (Some(a), Some(b)) => a == b,
+                (Some(h), None) | (None, Some(h)) => h.is_empty(),
+                (None, None) => true,
+            }
+    }
+}
+
+/// Aggregated measurements of a load run; see the module docs.
+///
+/// Equality compares measurements: seconds reserved but never used do not
+/// make two stats differ.
+#[derive(Clone, Debug)]
+pub struct LoadStats {
+    /// Event type names; `Sample::type_index` indexes this list.
+    pub type_names: Vec<String>,
+    latency: Histogram<u64>,
+    service: Histogram<u64>,
+    types: Vec<TypeStats>,
+    status: Vec<u64>,
+    error_kinds: [u64; ErrorKind::ALL.len()],
+    timeline: Vec<Second>,
+    missed: u64,
+    window_us: Option<u64>,
+    started_unix_ms: Option<u64>,
+    ended_unix_ms: Option<u64>,
+    target_rate: Option<f64>,
+}
+
+impl LoadStats {
+    /// Empty statistics for a run over these event types.
+    pub fn new(type_names: Vec<String>) -> LoadStats {
+        let types = type_names.iter().map(|_| TypeStats::new()).collect();
+        LoadStats {
+            type_names,
+            latency: histogram::latency_histogram(),
+            service: histogram::latency_histogram(),
+            types,
+            status: vec![0; STATUS_SLOTS],
+            error_kinds: [0; ErrorKind::ALL.len()],
+            timeline: Vec::new(),
+            missed: 0,
+            window_us: None,
+            started_unix_ms: None,
+            ended_unix_ms: None,
+            target_rate: None,
+        }
+    }
+
+    /// Preallocates the timeline for a run of `duration`, so that recording
+    /// never allocates while the clock runs.
+    pub fn reserve_timeline(&mut self, duration: Duration) {
+        let seconds = (duration.as_secs() as usize + 1).min(MAX_TIMELINE_SECONDS);
+        if self.timeline.len() < seconds {
+            self.timeline.resize_with(seconds, Second::default);
+        }
+        for second in &mut self.timeline {
+            if second.latency.is_none() {
+                second.latency = Some(histogram::timeline_histogram());
+            }
+        }
+    }
+
+    /// Adds `other` into `self` exactly: histograms add bucket by bucket,
+    /// counts add, types are matched by name (new names are appended), the
+    /// timeline adds second by second. Shards run side by side, so the merged
+    /// window is the longest one, the target rates add, and the wall-clock
+    /// span covers both.
+    pub fn merge(&mut self, other: &LoadStats) -> Result<(), MergeError> {
+        let mut mapping = Vec::with_capacity(other.type_names.len());
+        for name in &other.type_names {
+            let index = match self.type_names.iter().position(|n| n == name) {
+                Some(i) => i,
+                None => {
+                    self.type_names.push(name.clone());
+                    self.type_names.len() - 1
+                }
+            };
+            mapping.push(index);
+        }
+        if self.type_names.len() > u16::MAX as usize + 1 {
+            return Err(MergeError::TooManyTypes {
+                count: self.type_names.len(),
+            });
+        }
+        while self.types.len() < self.type_names.len() {
+            self.types.push(TypeStats::new());
+        }
+        add(&mut self.latency, &other.latency, "latency")?;
+        add(&mut self.service, &other.service, "service")?;
+        for (from, &to) in other.types.iter().zip(&mapping) {
+            let into = &mut self.types[to];
+            into.requests += from.requests;
+            into.failures += from.failures;
+            add(&mut into.latency, &from.latency, "per-type latency")?;
+        }
+        for (into, from) in self.status.iter_mut().zip(&other.status) {
+            *into += from;
+        }
+        for (into, from) in self.error_kinds.iter_mut().zip(&other.error_kinds) {
+            *into += from;
+        }
+        if self.timeline.len() < other.timeline.len() {
+            self.timeline
+                .resize_with(other.timeline.len(), Second::default);
+        }
+        for (into, from) in self.timeline.iter_mut().zip(&other.timeline) {
+            into.requests += from.requests;
+            into.failures += from.failures;
+            if let Some(h) = &from.latency {
+                match &mut into.latency {
+                    Some(mine) => add(mine, h, "timeline latency")?,
+                    None => into.latency = Some(h.clone()),
+                }
+            }
+        }
+        self.missed += other.missed;
+        self.window_us = max_opt(self.window_us, other.window_us);
+        self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ended_unix_ms = max_opt(self.ended_unix_ms, other.ended_unix_ms);
+        self.target_rate = match (self.target_rate, other.target_rate) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        Ok(())
+    }
+
+    /// Counts `n` requests the emitter could not send at their intended time.
+    pub fn count_missed(&mut self, n: u64) {
+        self.missed += n;
+    }
+
+    /// Sets the measured duration of the run, used for the achieved rate.
+    pub fn set_window(&mut self, duration: Duration) {
+        self.window_us = Some(duration.as_micros().min(u64::MAX as u128) as u64);
+    }
+
+    /// Records the wall-clock start of the run.
+    pub fn set_started(&mut self, at: SystemTime) {
+        self.started_unix_ms = Some(unix_ms(at));
+    }
+
+    /// Records the wall-clock end of the run.
+    pub fn set_ended(&mut self, at: SystemTime) {
+        self.ended_unix_ms = Some(unix_ms(at));
+    }
+
+    /// Sets the arrival rate the run asked for (requests per second).
+    pub fn set_target_rate(&mut self, rate: Option<f64>) {
+        self.target_rate = rate;
+    }
+
+    /// Requests sent (every recorded sample).
+    pub fn requests(&self) -> u64 {
+        self.latency.len()
+    }
+
+    /// Requests that ended in a transport error (no HTTP status).
+    pub fn errors(&self) -> u64 {
+        self.error_kinds.iter().sum()
+    }
+
+    /// Share of requests that did not succeed: transport errors plus
+    /// statuses >= 400, over all requests (0 when nothing was sent).
+    pub fn error_rate(&self) -> f64 {
+        self.error_rate_with(|status| status < 400)
+    }
+
+    /// Share of requests that did not succeed, where `success` decides which
+    /// statuses count as success (Standard Webhooks: 2xx only; Infrahub:
+    /// < 400). Transport errors always count as failures.
+    pub fn error_rate_with(&self, success: impl Fn(u16) -> bool) -> f64 {
+        let total = self.requests();
+        if total == 0 {
+            return 0.0;
+        }
+        let bad_status: u64 = self
+            .statuses()
+            .filter(|(code, _)| !success(*code))
+            .map(|(_, n)| n)
+            .sum();
+        (self.errors() + bad_status) as f64 / total as f64
+    }
+
+    /// Requests per second actually sent: requests over the measured window,
+    /// or over the timeline's span when no window was set.
+    pub fn achieved_rate(&self) -> f64 {
+        let seconds = match self.window_us {
+            Some(us) if us > 0 => us as f64 / 1_000_000.0,
+            _ => self.timeline().len() as f64,
+        };
+        if seconds <= 0.0 {
+            0.0
+        } else {
+            self.requests() as f64 / seconds
+        }
+    }
+
+    /// Latency from the intended send time (coordinated-omission free), µs.
+    pub fn latency(&self) -> &Histogram<u64> {
+        &self.latency
+    }
+
+    /// Service time from the actual send, µs.
+    pub fn service(&self) -> &Histogram<u64> {
+        &self.service
+    }
+
+    /// Requests the emitter could not send on time.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// Missed requests over all intended requests (sent + missed).
+    pub fn missed_rate(&self) -> f64 {
+        let intended = self.requests() + self.missed;
+        if intended == 0 {
+            0.0
+        } else {
+            self.missed as f64 / intended as f64
+        }
+    }
+
+    /// The measured window, when set.
+    pub fn window(&self) -> Option<Duration> {
+        self.window_us.map(Duration::from_micros)
+    }
+
+    /// Wall-clock start, milliseconds since the UNIX epoch.
+    pub fn started_unix_ms(&self) -> Option<u64> {
+        self.started_unix_ms
+    }
+
+    /// Wall-clock end, milliseconds since the UNIX epoch.
+    pub fn ended_unix_ms(&self) -> Option<u64> {
+        self.ended_unix_ms
+    }
+
+    /// The requested arrival rate, when the run had one.
+    pub fn target_rate(&self) -> Option<f64> {
+        self.target_rate
+    }
+
+    /// Per-type statistics with their names, in type order.
+    pub fn types(&self) -> impl Iterator<Item = (&str, &TypeStats)> {
+        self.type_names
+            .iter()
+            .map(String::as_str)
+            .zip(self.types.iter())
+    }
+
+    /// `(status, count)` for every status seen, ascending.
+    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(code, n)| (code as u16, *n))
+    }
+
+    /// `(kind, count)` for every transport error kind seen, in report order.
+    pub fn error_kinds(&self) -> impl Iterator<Item = (ErrorKind, u64)> + '_ {
+        ErrorKind::ALL
+            .iter()
+            .zip(self.error_kinds.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (*k, *n))
+    }
+
+    /// The per-second timeline, index = second since the start, up to the
+    /// last second that saw a request (reserved seconds after it are hidden).
+    pub fn timeline(&self) -> &[Second] {
+        let used = self
+            .timeline
+            .iter()
+            .rposition(|s| !s.is_empty())
+            .map_or(0, |i| i + 1);
+        &self.timeline[..used]
+    }
+}
+
+impl PartialEq for LoadStats {
+    fn eq(&self, other: &LoadStats) -> bool {
+        self.type_names == other.type_names
+            && self.latency == other.latency
+            && self.service == other.service
+            && self.types == other.types
+            && self.status == other.status
+            && self.error_kinds == other.error_kinds
+            && self.timeline() == other.timeline()
+            && self.missed == other.missed
+            && self.window_us == other.window_us
+            && self.started_unix_ms == other.started_unix_ms
+            && self.ended_unix_ms == other.ended_unix_ms
+            && self.target_rate == other.target_rate
+    }
+}
+
+impl Recorder for LoadStats {
+    fn record(&mut self, sample: &Sample) {
+        self.latency.saturating_record(sample.latency_us);
+        self.service.saturating_record(sample.service_us);
+        let failed = match sample.outcome {
+            Outcome::Status(code) => {
+                self.status[(code as usize).min(STATUS_SLOTS - 1)] += 1;
+                code >= 400
+            }
+            Outcome::Error(kind) => {
+                self.error_kinds[kind as usize] += 1;
+                true
+            }
+        };
+        if let Some(t) = self.types.get_mut(sample.type_index as usize) {
+            t.requests += 1;
+            t.failures += u64::from(failed);
+            t.latency.saturating_record(sample.latency_us);
+        }
+        let index = ((sample.at_ms / 1_000) as usize).min(MAX_TIMELINE_SECONDS - 1);
+        if index >= self.timeline.len() {
+            self.timeline.resize_with(index + 1, Second::default);
+        }
+        let second = &mut self.timeline[index];
+        second.requests += 1;
+        second.failures += u64::from(failed);
+        second
+            .latency
+            .get_or_insert_with(histogram::timeline_histogram)
+            .saturating_record(sample.latency_us);
+    }
+}
+
+fn add(into: &mut Histogram<u64>, from: &Histogram<u64>, what: &str) -> Result<(), MergeError> {
+    into.add(from).map_err(|e| MergeError::Histogram {
+        what: what.to_string(),
+        detail: format!("{e:?}"),
+    })
+}
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis().min(u64::MAX as u128) as u64)
+        .unwrap_or(0)
+}
+
+/// The JSON form: counts in the clear for `jq` users, histograms encoded.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire {
+    type_names: Vec<String>,
+    requests: u64,
+    errors: u64,
+    missed: u64,
+    #[serde(default)]
+    window_us: Option<u64>,
+    #[serde(default)]
+    started_unix_ms: Option<u64>,
+    #[serde(default)]
+    ended_unix_ms: Option<u64>,
+    #[serde(default)]
+    target_rate: Option<f64>,
+    latency: String,
+    service: String,
+    types: Vec<TypeWire>,
+    status: BTreeMap<String, u64>,
+    error_kinds: BTreeMap<ErrorKind, u64>,
+    timeline: Vec<SecondWire>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeWire {
+    name: String,
+    requests: u64,
+    failures: u64,
+    latency: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondWire {
+    second: u64,
+    requests: u64,
+    failures: u64,
+    latency: String,
+}
+
+impl Wire {
+    fn from_stats(stats: &LoadStats) -> Result<Wire, HistogramError> {
+        let mut types = Vec::with_capacity(stats.types.len());
+        for (name, t) in stats.types() {
+            types.push(TypeWire {
+                name: name.to_string(),
+                requests: t.requests,
+                failures: t.failures,
+                latency: histogram::encode(&t.latency)?,
+            });
+        }
+        let mut timeline = Vec::new();
+        for (i, s) in stats.timeline().iter().enumerate() {
+            // Empty seconds (reserved but unused, or gaps) are implied by the
+            // indices of the ones written.
+            if let (Some(h), false) = (&s.latency, s.is_empty()) {
+                timeline.push(SecondWire {
+                    second: i as u64,
+                    requests: s.requests,
+                    failures: s.failures,
+                    latency: histogram::encode(h)?,
+                });
+            }
+        }
+        Ok(Wire {
+            type_names: stats.type_names.clone(),
+            requests: stats.requests(),
+            errors: stats.errors(),
+            missed: stats.missed,
+            window_us: stats.window_us,
+            started_unix_ms: stats.started_unix_ms,
+            ended_unix_ms: stats.ended_unix_ms,
+            target_rate: stats.target_rate,
+            latency: histogram::encode(&stats.latency)?,
+            service: histogram::encode(&stats.service)?,
+            types,
+            status: stats
+                .statuses()
+                .map(|(code, n)| (code.to_string(), n))
+                .collect(),
+            error_kinds: stats.error_kinds().collect(),
+            timeline,
+        })
+    }
+
+    fn into_stats(self) -> Result<LoadStats, String> {
+        let mut stats = LoadStats::new(self.type_names);
+        stats.latency =
+            histogram::decode(&self.latency, SIGFIG).map_err(|e| format!("latency: {e}"))?;
+        stats.service =
+            histogram::decode(&self.service, SIGFIG).map_err(|e| format!("service: {e}"))?;
+        if stats.latency.len() != self.requests {
+            return Err(format!(
+                "requests is {} but the latency histogram holds {} values",
+                self.requests,
+                stats.latency.len()
+            ));
+        }
+        for t in self.types {
+            let Some(i) = stats.type_names.iter().position(|n| *n == t.name) else {
+                return Err(format!(
+                    "types names {:?}, which is not in type_names",
+                    t.name
+                ));
+            };
+            stats.types[i] = TypeStats {
+                requests: t.requests,
+                failures: t.failures,
+                latency: histogram::decode(&t.latency, SIGFIG)
+                    .map_err(|e| format!("type {}: {e}", t.name))?,
+            };
+        }
+        for (code, n) in self.status {
+            let slot: usize = code
+                .parse()
+                .ok()
+                .filter(|c| *c < STATUS_SLOTS)
+                .ok_or_else(|| format!("status {code:?} is not an HTTP status code"))?;
+            stats.status[slot] = n;
+        }
+        for (kind, n) in self.error_kinds {
+            stats.error_kinds[kind as usize] = n;
+        }
+        if stats.errors() != self.errors {
+            return Err(format!(
+                "errors is {} but error_kinds add up to {}",
+                self.errors,
+                stats.errors()
+            ));
+        }
+        for s in self.timeline {
+            let index = usize::try_from(s.second)
+                .ok()
+                .filter(|i| *i < MAX_TIMELINE_SECONDS)
+                .ok_or_else(|| format!("timeline second {} is out of range", s.second))?;
+            if index >= stats.timeline.len() {
+                stats.timeline.resize_with(index + 1, Second::default);
+            }
+            stats.timeline[index] = Second {
+                requests: s.requests,
+                failures: s.failures,
+                latency: Some(
+                    histogram::decode(&s.latency, TIMELINE_SIGFIG)
+                        .map_err(|e| format!("timeline second {}: {e}", s.second))?,
+                ),
+            };
+        }
+        stats.missed = self.missed;
+        stats.window_us = self.window_us;
+        stats.started_unix_ms = self.started_unix_ms;
+        stats.ended_unix_ms = self.ended_unix_ms;
+        stats.target_rate = self.target_rate;
+        Ok(stats)
+    }
+}
+
+impl Serialize for LoadStats {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Wire::from_stats(self)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for LoadStats {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<LoadStats, D::Error> {
+        Wire::deserialize(deserializer)?
+            .into_stats()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("type.{i}")).collect()
+    }
+
+    fn sample(type_index: u16, latency_us: u64, outcome: Outcome, at_ms: u64) -> Sample {
+        Sample {
+            type_index,
+            latency_us,
+            service_us: latency_us / 2,
+            outcome,
+            at_ms,
+        }
+    }
+
+    fn outcome_strategy() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            prop::sample::select(vec![200u16, 201, 204, 302, 400, 401, 404, 500, 503])
+                .prop_map(Outcome::Status),
+            prop::sample::select(ErrorKind::ALL.to_vec()).prop_map(Outcome::Error),
+        ]
+    }
+
+    fn sample_strategy() -> impl Strategy<Value = Sample> {
+        (
+            0u16..4,
+            0u64..70_000_000,
+            0u64..70_000_000,
+            outcome_strategy(),
+            0u64..10_000,
+        )
+            .prop_map(
+                |(type_index, latency_us, service_us, outcome, at_ms)| Sample {
+                    type_index,
+                    latency_us,
+                    service_us,
+                    outcome,
+                    at_ms,
+                },
+            )
+    }
+
+    /// Every bucket of every histogram, compared explicitly (not only via
+    /// `PartialEq`), so a merge bug shows which bucket differs.
+    fn assert_buckets_equal(a: &Histogram<u64>, b: &Histogram<u64>, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: count");
+        let av: Vec<_> = a
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        let bv: Vec<_> = b
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        assert_eq!(av, bv, "{what}: buckets");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn merged_shards_equal_one_recorder_of_all_samples(
+            samples in prop::collection::vec(sample_strategy(), 0..300),
+            shards in 1usize..5,
+        ) {
+            let mut whole = LoadStats::new(names(4));
+            for s in &samples {
+                whole.record(s);
+            }
+            let mut parts: Vec<LoadStats> = (0..shards).map(|_| LoadStats::new(names(4))).collect();
+            for (i, s) in samples.iter().enumerate() {
+                parts[i % shards].record(s);
+            }
+            let mut merged = LoadStats::new(names(4));
+            for p in &parts {
+                merged.merge(p).unwrap();
+            }
+            prop_assert_eq!(merged.requests(), whole.requests());
+            prop_assert_eq!(merged.errors(), whole.errors());
+            prop_assert_eq!(merged.error_rate(), whole.error_rate());
+            assert_buckets_equal(merged.latency(), whole.latency(), "latency");
+            assert_buckets_equal(merged.service(), whole.service(), "service");
+            for ((_, a), (_, b)) in merged.types().zip(whole.types()) {
+                prop_assert_eq!(a.requests, b.requests);
+                prop_assert_eq!(a.failures, b.failures);
+                assert_buckets_equal(&a.latency, &b.latency, "per type");
+            }
+            prop_assert_eq!(merged.statuses().collect::<Vec<_>>(), whole.statuses().collect::<Vec<_>>());
+            prop_assert_eq!(merged.error_kinds().collect::<Vec<_>>(), whole.error_kinds().collect::<Vec<_>>());
+            prop_assert_eq!(merged.timeline().len(), whole.timeline().len());
+            for (a, b) in merged.timeline().iter().zip(whole.timeline()) {
+                prop_assert_eq!(a.requests, b.requests);
+                prop_assert_eq!(a.failures, b.failures);
+                match (&a.latency, &b.latency) {
+                    (Some(x), Some(y)) => assert_buckets_equal(x, y, "timeline"),
+                    (None, None) => {}
+                    _ => prop_assert!(false, "timeline histogram present in one only"),
+                }
+            }
+            prop_assert!(merged == whole);
+        }
+
+        #[test]
+        fn json_round_trip_is_exact(samples in prop::collection::vec(sample_strategy(), 0..200)) {
+            let mut stats = LoadStats::new(names(4));
+            for s in &samples {
+                stats.record(s);
+            }
+            stats.count_missed(3);
+            stats.set_window(Duration::from_millis(10_500));
+            stats.set_target_rate(Some(123.5));
+            stats.set_started(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            let json = serde_json::to_string(&stats).unwrap();
+            let back: LoadStats = serde_json::from_str(&json).unwrap();
+            prop_assert!(back == stats);
+        }
+    }
+
+    #[test]
+    fn counts_statuses_errors_and_rates() {
+        let mut stats = LoadStats::new(names(2));
+        stats.record(&sample(0, 1_000, Outcome::Status(200), 0));
+        stats.record(&sample(0, 2_000, Outcome::Status(302), 10));
+        stats.record(&sample(1, 3_000, Outcome::Status(500), 1_500));
+        stats.record(&sample(1, 4_000, Outcome::Error(ErrorKind::Timeout), 1_600));
+        assert_eq!(stats.requests(), 4);
+        assert_eq!(stats.errors(), 1);
+        assert_eq!(stats.error_rate(), 0.5);
+        // Standard Webhooks counts 3xx as failure too.
+        assert_eq!(stats.error_rate_with(|s| (200..300).contains(&s)), 0.75);
+        assert_eq!(
+            stats.statuses().collect::<Vec<_>>(),
+            vec![(200, 1), (302, 1), (500, 1)]
+        );
+        assert_eq!(
+            stats.error_kinds().collect::<Vec<_>>(),
+            vec![(ErrorKind::Timeout, 1)]
+        );
+        let per_type: Vec<_> = stats
+            .types()
+            .map(|(n, t)| (n, t.requests, t.failures))
+            .collect();
+        assert_eq!(per_type, vec![("type.0", 2, 0), ("type.1", 2, 2)]);
+        assert_eq!(stats.timeline().len(), 2);
+        assert_eq!(stats.timeline()[1].requests, 2);
+        assert_eq!(stats.timeline()[1].failures, 2);
+        // No window yet: the rate is over the timeline's two seconds.
+        assert_eq!(stats.achieved_rate(), 2.0);
+        stats.set_window(Duration::from_millis(500));
+        assert_eq!(stats.achieved_rate(), 8.0);
+        stats.count_missed(4);
+        assert_eq!(stats.missed_rate(), 0.5);
+    }
+
+    #[test]
+    fn hostile_samples_do_not_panic_or_allocate_without_bound() {
+        let mut stats = LoadStats::new(names(1));
+        stats.record(&sample(9, u64::MAX, Outcome::Status(u16::MAX), u64::MAX));
+        assert_eq!(stats.requests(), 1);
+        assert_eq!(stats.timeline().len(), MAX_TIMELINE_SECONDS);
+        assert_eq!(stats.types().next().unwrap().1.requests, 0);
+        assert_eq!(
+            stats.latency().max(),
+            stats.latency().highest_equivalent(60_000_000)
+        );
+        let empty = LoadStats::new(vec![]);
+        assert_eq!(empty.error_rate(), 0.0);
+        assert_eq!(empty.achieved_rate(), 0.0);
+    }
+
+    #[test]
+    fn merge_matches_types_by_name() {
+        let mut a = LoadStats::new(vec!["x".into(), "y".into()]);
+        a.record(&sample(1, 10, Outcome::Status(200), 0));
+        let mut b = LoadStats::new(vec!["z".into(), "y".into()]);
+        b.record(&sample(0, 20, Outcome::Status(200), 0));
+        b.record(&sample(1, 30, Outcome::Status(200), 0));
+        a.merge(&b).unwrap();
+        let per: Vec<_> = a
+            .types()
+            .map(|(n, t)| (n.to_string(), t.requests))
+            .collect();
+        assert_eq!(per, vec![("x".into(), 0), ("y".into(), 2), ("z".into(), 1)]);
+    }
+
+    #[test]
+    fn reserve_timeline_preallocates_histograms() {
+        let mut stats = LoadStats::new(names(1));
+        stats.reserve_timeline(Duration::from_secs(3));
+        assert!(stats.timeline.len() == 4);
+        assert!(stats.timeline.iter().all(|s| s.latency.is_some()));
+        assert!(stats.timeline().is_empty());
+        stats.record(&sample(0, 5, Outcome::Status(200), 2_500));
+        assert_eq!(stats.timeline()[2].requests, 1);
+        assert_eq!(stats.timeline().len(), 3, "reserved tail is hidden");
+        // Reserved-but-empty seconds are not written, and come back as gaps
+        // that compare equal.
+        let back: LoadStats =
+            serde_json::from_str(&serde_json::to_string(&stats).unwrap()).unwrap();
+        assert_eq!(back.timeline().len(), 3);
+        assert_eq!(back.timeline()[2].requests, 1);
+        assert!(back.timeline()[0].latency.is_none());
+        assert!(back == stats);
+    }
+
+    #[test]
+    fn deserialize_rejects_inconsistent_json() {
+        let stats = LoadStats::new(names(1));
+        let mut v = serde_json::to_value(&stats).unwrap();
+        v["requests"] = 5.into();
+        let err = serde_json::from_value::<LoadStats>(v)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("requests is 5"), "{err}");
+        let mut v = serde_json::to_value(&stats).unwrap();
+        v["status"] = serde_json::json!({"abc": 1});
+        assert!(serde_json::from_value::<LoadStats>(v).is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! Merging the reports of the shards of one run (`report merge`): load
+//! statistics add exactly, check results are concatenated with duplicates
+//! combined, thresholds are re-evaluated on the merged statistics, and the
+//! shard marker is cleared.
+
+use crate::load::LoadStats;
+use crate::report::{CheckOutcome, CheckResult, LoadSection, Report, ReportError};
+use crate::threshold;
+
+/// Merges shard reports into one report of the whole run.
+///
+/// The reports must agree on command, provider and target. Check results
+/// with the same id and event type are combined (fail wins over pass, pass
+/// over skip; cases, durations and failures add up). Load sections merge
+/// exactly (see `LoadStats::merge`); their requested rates add, since each
+/// shard drives its share of the rate, and the duration is the longest.
+/// Thresholds are evaluated again on the merged statistics, because a p99 of
+/// the whole is not any function of the shards' p99s. The first report's
+/// capacity section, if any, is kept. The seed is the first report's.
+pub fn merge(reports: &[Report]) -> Result<Report, ReportError> {
+    let (first, rest) = reports.split_first().ok_or(ReportError::NothingToMerge)?;
+    for other in rest {
+        same("command", &first.run.command, &other.run.command)?;
+        same("provider", &first.run.provider, &other.run.provider)?;
+        same("target", &first.run.target, &other.run.target)?;
+    }
+    let mut merged = first.clone();
+    merged.run.shard = None;
+    merged.checks = Vec::new();
+    for report in reports {
+        for check in &report.checks {
+            add_check(&mut merged.checks, check);
+        }
+    }
+    merged.load = None;
+    for report in reports {
+        let Some(load) = &report.load else { continue };
+        match &mut merged.load {
+            None => merged.load = Some(load.clone()),
+            Some(into) => {
+                into.stats.merge(&load.stats)?;
+                into.requested_rate = match (into.requested_rate, load.requested_rate) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                into.duration_ms = into.duration_ms.max(load.duration_ms);
+            }
+        }
+    }
+    if merged.capacity.is_none() {
+        merged.capacity = rest.iter().find_map(|r| r.capacity.clone());
+    }
+    let mut exprs: Vec<&str> = Vec::new();
+    for report in reports {
+        for t in &report.thresholds {
+            if !exprs.contains(&t.expr.as_str()) {
+                exprs.push(&t.expr);
+            }
+        }
+    }
+    let empty = LoadStats::new(Vec::new());
+    let stats = merged
+        .load
+        .as_ref()
+        .map_or(&empty, |l: &LoadSection| &l.stats);
+    merged.thresholds = exprs
+        .into_iter()
+        .map(|e| threshold::parse(e).map(|t| t.evaluate(stats)))
+        .collect::<Result<_, _>>()?;
+    Ok(merged)
+}
+
+fn same(field: &'static str, first: &str, other: &str) -> Result<(), ReportError> {
+    if first == other {
+        Ok(())
+    } else {
+        Err(ReportError::Mismatch {
+            field,
+            first: first.to_string(),
+            other: other.to_string(),
+        })
+    }
+}
+
+fn add_check(checks: &mut Vec<CheckResult>, check: &CheckResult) {
+    let Some(into) = checks
+        .iter_mut()
+        .find(|c| c.id == check.id && c.event_type == check.event_type)
+    else {
+        checks.push(check.clone());
+        return;
+    };
+    let rank = |o: CheckOutcome| match o {
+        CheckOutcome::Skip => 0,
+        CheckOutcome::Pass => 1,
+        CheckOutcome::Fail => 2,
+    };
+    if rank(check.outcome) > rank(into.outcome) {
+        into.outcome = check.outcome;
+        into.reason = check.reason.clone();
+    }
+    into.failures.extend(check.failures.iter().cloned());
+    into.cases = into.cases.saturating_add(check.cases);
+    into.duration_ms = into.duration_ms.saturating_add(check.duration_ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    #[test]
+    fn shards_merge_to_the_whole() {
+        let mut a = fixture::report();
+        let mut b = fixture::report();
+        a.run.shard = Some((1, 2));
+        b.run.shard = Some((2, 2));
+        b.load.as_mut().unwrap().stats = fixture::stats(3);
+        // Shard 2 saw the signature check pass for user.created.
+        b.checks[3].outcome = CheckOutcome::Pass;
+        b.checks[3].failures.clear();
+        b.checks.push(fixture::check(
+            "ordering",
+            "user.created",
+            CheckOutcome::Pass,
+        ));
+        let merged = merge(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(merged.run.shard, None);
+        let mut whole = a.load.as_ref().unwrap().stats.clone();
+        whole.merge(&b.load.as_ref().unwrap().stats).unwrap();
+        let load = merged.load.as_ref().unwrap();
+        assert!(load.stats == whole);
+        assert_eq!(load.stats.requests(), 6_000);
+        assert_eq!(load.requested_rate, Some(2_000.0));
+        assert_eq!(merged.checks.len(), a.checks.len() + 1);
+        let sig = &merged.checks[3];
+        assert_eq!(
+            (sig.outcome, sig.cases, sig.failures.len()),
+            (CheckOutcome::Fail, 20, 1)
+        );
+        // Thresholds re-evaluated on the merged stats, not copied.
+        let p99 = merged
+            .thresholds
+            .iter()
+            .find(|t| t.expr == "p99<250ms")
+            .unwrap();
+        let expected = threshold::parse("p99<250ms").unwrap().evaluate(&whole);
+        assert_eq!(p99, &expected);
+        assert_ne!(p99.actual, a.thresholds[0].actual, "shard 2 is 3x slower");
+    }
+
+    #[test]
+    fn refuses_mismatched_or_empty_input() {
+        assert!(matches!(merge(&[]), Err(ReportError::NothingToMerge)));
+        let a = fixture::report();
+        let mut b = fixture::report();
+        b.run.provider = "fusionauth".into();
+        let err = merge(&[a, b]).unwrap_err().to_string();
+        assert!(err.contains("provider differs"), "{err}");
+    }
+}

@@ -1,0 +1,161 @@
+//! `junit.xml` for CI test tabs: one testsuite per check id, one testcase
+//! per check × event type (failures carry the message and the `curl`
+//! reproduction, skips their reason), and a `thresholds` testsuite with one
+//! testcase per threshold.
+
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report as JUnitReport, TestCase, TestCaseStatus, TestSuite};
+
+use crate::report::{CheckOutcome, CheckResult, Report, ReportError};
+
+/// The report as JUnit XML.
+pub fn render(report: &Report) -> Result<String, ReportError> {
+    let mut junit = JUnitReport::new("hookstorm");
+    let mut ids: Vec<&str> = Vec::new();
+    for c in &report.checks {
+        if !ids.contains(&c.id.as_str()) {
+            ids.push(&c.id);
+        }
+    }
+    for id in ids {
+        let mut suite = TestSuite::new(id);
+        for c in report.checks.iter().filter(|c| c.id == id) {
+            suite.add_test_case(test_case(c));
+        }
+        junit.add_test_suite(suite);
+    }
+    if !report.thresholds.is_empty() {
+        let mut suite = TestSuite::new("thresholds");
+        for t in &report.thresholds {
+            let status = if t.passed {
+                TestCaseStatus::success()
+            } else {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!("{} not met: actual {}", t.expr, t.actual));
+                s.set_type("threshold");
+                s
+            };
+            let mut case = TestCase::new(t.expr.as_str(), status);
+            case.set_classname("thresholds");
+            case.add_property(("actual", t.actual.as_str()));
+            suite.add_test_case(case);
+        }
+        junit.add_test_suite(suite);
+    }
+    junit.to_string().map_err(|e| ReportError::Render {
+        what: "junit.xml",
+        detail: e.to_string(),
+    })
+}
+
+fn test_case(c: &CheckResult) -> TestCase {
+    let status = match c.outcome {
+        CheckOutcome::Pass => TestCaseStatus::success(),
+        CheckOutcome::Skip => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(c.reason.as_deref().unwrap_or("skipped"));
+            s
+        }
+        CheckOutcome::Fail => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let first = c.failures.first().map(|f| f.message.as_str());
+            s.set_message(c.reason.as_deref().or(first).unwrap_or("failed"));
+            s.set_type(c.id.as_str());
+            s.set_description(failure_text(c));
+            s
+        }
+    };
+    let mut case = TestCase::new(c.event_type.as_str(), status);
+    case.set_classname(c.id.as_str());
+    case.set_time(Duration::from_millis(c.duration_ms));
+    case.add_property(("rule", c.rule.as_str()));
+    case.add_property(("cases", c.cases.to_string().as_str()));
+    case
+}
+
+/// The body of a `<failure>`: each failing request with its response and
+/// the `curl` line that reproduces it.
+fn failure_text(c: &CheckResult) -> String {
+    let mut text = format!("{}\nrule: {}\n", c.description, c.rule);
+    for f in &c.failures {
+        text.push_str(&format!("\n[{}] {}\n", f.variant, f.message));
+        match (f.response_status, &f.error) {
+            (Some(status), _) => {
+                text.push_str(&format!("response: {status} {}\n", f.response_excerpt))
+            }
+            (None, Some(error)) => text.push_str(&format!("error: {error}\n")),
+            (None, None) => {}
+        }
+        text.push_str(&format!("reproduce:\n  {}\n", f.curl));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    #[test]
+    fn well_formed_with_expected_testcases() {
+        let report = fixture::report();
+        let xml = render(&report).unwrap();
+        // Well-formed: quick-junit's own parser reads it back.
+        let parsed = JUnitReport::deserialize_from_str(&xml).unwrap();
+        let suites: Vec<(&str, usize)> = parsed
+            .test_suites
+            .iter()
+            .map(|s| (s.name.as_str(), s.test_cases.len()))
+            .collect();
+        assert_eq!(
+            suites,
+            vec![
+                ("accepts_valid", 3),
+                ("rejects_bad_signature", 2),
+                ("duplicate_idempotent", 2),
+                ("thresholds", 2),
+            ]
+        );
+        assert_eq!(parsed.tests, report.checks.len() + report.thresholds.len());
+        let failed_thresholds = report.thresholds.iter().filter(|t| !t.passed).count();
+        assert_eq!(parsed.failures, 1 + failed_thresholds);
+        let failing = &parsed.test_suites[1].test_cases[0];
+        assert_eq!(failing.name.as_str(), "user.created");
+        match &failing.status {
+            TestCaseStatus::NonSuccess {
+                message,
+                description,
+                ..
+            } => {
+                assert_eq!(
+                    message.as_ref().unwrap().as_str(),
+                    "accepted a tampered body with 200"
+                );
+                let body = description.as_ref().unwrap().as_str();
+                assert!(body.contains("curl -sS -i -X POST"), "{body}");
+                assert!(body.contains("O'\\''Brien"), "curl quoting kept: {body}");
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(matches!(
+            parsed.test_suites[2].test_cases[0].status,
+            TestCaseStatus::Skipped { .. }
+        ));
+        // Characters that need escaping in XML are escaped.
+        assert!(
+            xml.contains("&lt;ok&gt; &amp; &quot;accepted&quot;")
+                || xml.contains("&lt;ok&gt; &amp; \"accepted\"")
+        );
+    }
+
+    #[test]
+    fn empty_report_is_still_valid_junit() {
+        let mut report = fixture::report();
+        report.checks.clear();
+        report.thresholds.clear();
+        let xml = render(&report).unwrap();
+        let parsed = JUnitReport::deserialize_from_str(&xml).unwrap();
+        assert_eq!(parsed.tests, 0);
+    }
+}

@@ -1,0 +1,268 @@
+//! `summary.md` for CI job summaries (GitHub `$GITHUB_STEP_SUMMARY`, GitLab
+//! notes): verdict line, checks table, failing checks with their `curl`
+//! reproduction, load percentiles, capacity steps and thresholds.
+
+use std::fmt::Write;
+
+use crate::histogram::{format_us, Percentiles};
+use crate::render::{check_rows, terminal::status_classes, verdict_word};
+use crate::report::{CheckOutcome, Report};
+use crate::threshold::format_share;
+
+/// The report as GitHub-flavoured Markdown.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let icon = if report.passed() { "✅" } else { "❌" };
+    let run = &report.run;
+    let _ = writeln!(
+        out,
+        "## {icon} hookstorm {}: {}\n",
+        run.command,
+        verdict_word(report)
+    );
+    let _ = write!(
+        out,
+        "`{}` · provider `{}` · target `{}` · seed `{}`",
+        report.tool,
+        code(&run.provider),
+        code(&run.target),
+        run.seed
+    );
+    if let Some(s) = &run.scenario {
+        let _ = write!(out, " · scenario `{}`", code(s));
+    }
+    out.push_str("\n\n");
+
+    if !report.checks.is_empty() {
+        let (pass, fail, skip) = report.check_counts();
+        let _ = writeln!(
+            out,
+            "### Checks: {pass} passed, {fail} failed, {skip} skipped\n"
+        );
+        out.push_str("| Check | Event type | Result | Cases | Reason |\n|---|---|---|---:|---|\n");
+        for r in check_rows(report) {
+            let result = match r.result {
+                "FAIL" => "❌ fail",
+                "skip" => "⏭️ skip",
+                _ => "✅ pass",
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {result} | {} | {} |",
+                r.id,
+                cell(&r.types),
+                r.cases,
+                cell(&r.reason)
+            );
+        }
+        out.push('\n');
+        let failing: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == CheckOutcome::Fail)
+            .collect();
+        if !failing.is_empty() {
+            out.push_str("### Failing checks\n\n");
+            for c in failing {
+                let _ = writeln!(out, "#### `{}` · `{}`\n", c.id, code(&c.event_type));
+                let _ = writeln!(out, "{} — rule: {}\n", text(&c.description), text(&c.rule));
+                if let Some(reason) = &c.reason {
+                    let _ = writeln!(out, "**{}**\n", text(reason));
+                }
+                for f in &c.failures {
+                    let status = f
+                        .response_status
+                        .map_or_else(|| f.error.clone().unwrap_or_default(), |s| s.to_string());
+                    let _ = writeln!(
+                        out,
+                        "- `{}`: {} (response: {})\n",
+                        code(&f.variant),
+                        text(&f.message),
+                        text(&status)
+                    );
+                    let _ = writeln!(
+                        out,
+                        "{}sh\n{}\n{}\n",
+                        fence(&f.curl),
+                        f.curl,
+                        fence(&f.curl)
+                    );
+                }
+            }
+        }
+    }
+
+    if let Some(load) = &report.load {
+        let stats = &load.stats;
+        let _ = writeln!(
+            out,
+            "### Load: {} requests, {:.1}/s achieved ({}), {} missed, error rate {}\n",
+            stats.requests(),
+            stats.achieved_rate(),
+            text(&load.model),
+            stats.missed(),
+            format_share(stats.error_rate())
+        );
+        out.push_str(
+            "| | p50 | p90 | p99 | p99.9 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for (label, h) in [("latency", stats.latency()), ("service", stats.service())] {
+            let p = Percentiles::of(h);
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {} | {} | {} | {} | {} |",
+                format_us(p.p50),
+                format_us(p.p90),
+                format_us(p.p99),
+                format_us(p.p999),
+                format_us(p.max),
+                format_us(p.mean.round() as u64)
+            );
+        }
+        let _ = writeln!(out, "\nStatus: {}\n", status_classes(stats));
+        let used: Vec<_> = stats.types().filter(|(_, t)| t.requests > 0).collect();
+        if used.len() > 1 {
+            out.push_str("| Event type | Requests | Failed | p50 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n");
+            for (name, t) in used {
+                let p = Percentiles::of(&t.latency);
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    code(name),
+                    t.requests,
+                    format_share(t.failures as f64 / t.requests as f64),
+                    format_us(p.p50),
+                    format_us(p.p99),
+                    format_us(p.max)
+                );
+            }
+            out.push('\n');
+        }
+    }
+
+    if let Some(cap) = &report.capacity {
+        let best = cap
+            .best_rate
+            .map_or("none".to_string(), |r| format!("{r:.1}/s"));
+        let _ = writeln!(
+            out,
+            "### Capacity: best {best} (SLO `{}`)\n",
+            code(&cap.slo.join(", "))
+        );
+        out.push_str(
+            "| Rate | Achieved | p50 | p99 | Error rate | SLO |\n|---:|---:|---:|---:|---:|---|\n",
+        );
+        for s in &cap.steps {
+            let _ = writeln!(
+                out,
+                "| {:.1}/s | {:.1}/s | {} | {} | {} | {} |",
+                s.rate,
+                s.achieved,
+                format_us(s.p50_us),
+                format_us(s.p99_us),
+                format_share(s.error_rate),
+                if s.passed { "✅" } else { "❌" }
+            );
+        }
+        out.push('\n');
+    }
+
+    if !report.thresholds.is_empty() {
+        out.push_str("### Thresholds\n\n| | Threshold | Actual |\n|---|---|---:|\n");
+        for t in &report.thresholds {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                if t.passed { "✅" } else { "❌" },
+                code(&t.expr),
+                cell(&t.actual)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Escapes text for a table cell: pipes would end the cell, newlines the row.
+fn cell(s: &str) -> String {
+    text(s).replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Escapes inline text so receiver-controlled strings cannot inject HTML or
+/// Markdown structure into the job summary.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '*' | '_' | '`' | '[' | ']' | '#' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside single backticks: a backtick would end the span, so it is
+/// replaced by a look-alike; pipes are escaped for tables.
+fn code(s: &str) -> String {
+    s.replace('`', "ˋ")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// A code fence longer than any backtick run inside `body`.
+fn fence(body: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    #[test]
+    fn summary_has_verdict_tables_and_curl() {
+        let report = fixture::report();
+        let md = render(&report);
+        assert!(md.starts_with("## ❌ hookstorm run: FAIL\n"), "{md}");
+        assert!(md.contains("### Checks: 4 passed, 1 failed, 2 skipped"));
+        assert!(md.contains("| `rejects_bad_signature` | user.created | ❌ fail | 10 | accepted a tampered body with 200 |"), "{md}");
+        assert!(
+            md.contains("| `accepts_valid` | (3 types) | ✅ pass | 30 |  |"),
+            "{md}"
+        );
+        assert!(md.contains("#### `rejects_bad_signature` · `user.created`"));
+        let curl = &report.checks[3].failures[0].curl;
+        assert!(md.contains(&format!("```sh\n{curl}\n```")), "{md}");
+        // Receiver-controlled text is escaped, not rendered as HTML.
+        assert!(md.contains("got 200 &lt;ok&gt; &amp;"), "{md}");
+        assert!(md.contains("| latency | "));
+        assert!(md.contains("### Load: 3000 requests, 1000.0/s achieved"));
+        assert!(md.contains("| `user.deleted` | 1500 |"));
+        assert!(md.contains("### Capacity: best 500.0/s"));
+        assert!(md.contains("| ❌ | `error_rate<0.1%` | 0.60% |"), "{md}");
+    }
+
+    #[test]
+    fn escaping_helpers() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(text("<script>*x*"), "&lt;script&gt;\\*x\\*");
+        assert_eq!(fence("no ticks"), "```");
+        assert_eq!(fence("a ```` b"), "`````");
+    }
+
+    #[test]
+    fn passing_report_says_pass() {
+        let mut report = fixture::report();
+        report.checks.retain(|c| c.outcome != CheckOutcome::Fail);
+        report.thresholds.retain(|t| t.passed);
+        assert!(render(&report).starts_with("## ✅ hookstorm run: PASS"));
+    }
+}

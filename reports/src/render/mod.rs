@@ -1,0 +1,339 @@
+//! Renderers: every output a report becomes (`report.json`, `junit.xml`,
+//! `summary.md`, `latency.hgrm`, `index.html`, terminal text), the one
+//! function writing a report directory, and the per-check aggregation the
+//! text renderers share.
+
+pub mod hgrm;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+use std::path::{Path, PathBuf};
+
+use crate::report::{CheckOutcome, CheckResult, Report, ReportError};
+
+/// Writes every output of `report` into `dir` (created if missing) and
+/// returns the paths written: `report.json`, `junit.xml`, `summary.md`,
+/// `index.html`, and `latency.hgrm` when the report has a load section.
+pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut outputs = vec![
+        ("report.json", json::render(report)?),
+        ("junit.xml", junit::render(report)?),
+        ("summary.md", markdown::render(report)),
+    ];
+    if let Some(load) = &report.load {
+        outputs.push(("latency.hgrm", hgrm::render(load.stats.latency())));
+    }
+    outputs.push(("index.html", html::render(report)?));
+    let mut written = Vec::with_capacity(outputs.len());
+    for (name, text) in outputs {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// One line of the aggregated checks table: a check id with its event types
+/// collapsed, or one failing event type of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckRow {
+    /// Check id.
+    pub id: String,
+    /// The event type, or `(n types)` / `(n other types)` when collapsed.
+    pub types: String,
+    /// `pass`, `FAIL`, `skip`, or `pass` with skips noted in the reason.
+    pub result: &'static str,
+    /// Whether this row is a failure.
+    pub failed: bool,
+    /// Cases sent, summed over the collapsed types.
+    pub cases: u64,
+    /// Short reason (failure reason, skip reason).
+    pub reason: String,
+}
+
+/// Longest reason shown in aggregated tables; the full text is in the
+/// report and in the failure details.
+const SHORT_REASON: usize = 72;
+
+/// Aggregates check results per check id, in order of first appearance:
+/// every failing event type gets its own row, the rest collapse into one.
+pub fn check_rows(report: &Report) -> Vec<CheckRow> {
+    let mut ids: Vec<&str> = Vec::new();
+    for c in &report.checks {
+        if !ids.contains(&c.id.as_str()) {
+            ids.push(&c.id);
+        }
+    }
+    let mut rows = Vec::new();
+    for id in ids {
+        let (failing, others): (Vec<&CheckResult>, Vec<&CheckResult>) = report
+            .checks
+            .iter()
+            .filter(|c| c.id == id)
+            .partition(|c| c.outcome == CheckOutcome::Fail);
+        for c in &failing {
+            rows.push(CheckRow {
+                id: id.to_string(),
+                types: c.event_type.clone(),
+                result: "FAIL",
+                failed: true,
+                cases: u64::from(c.cases),
+                reason: short(
+                    c.reason
+                        .as_deref()
+                        .unwrap_or_else(|| c.failures.first().map_or("", |f| f.message.as_str())),
+                ),
+            });
+        }
+        if others.is_empty() {
+            continue;
+        }
+        let types = match (others.len(), failing.is_empty()) {
+            (1, _) => others[0].event_type.clone(),
+            (n, true) => format!("({n} types)"),
+            (n, false) => format!("({n} other types)"),
+        };
+        let skipped: Vec<_> = others
+            .iter()
+            .filter(|c| c.outcome == CheckOutcome::Skip)
+            .collect();
+        let (result, reason) = if skipped.is_empty() {
+            ("pass", String::new())
+        } else {
+            let why = skipped[0].reason.as_deref().unwrap_or("");
+            if skipped.len() == others.len() {
+                ("skip", short(why))
+            } else {
+                ("pass", short(&format!("{} skipped: {why}", skipped.len())))
+            }
+        };
+        rows.push(CheckRow {
+            id: id.to_string(),
+            types,
+            result,
+            failed: false,
+            cases: others.iter().map(|c| u64::from(c.cases)).sum(),
+            reason,
+        });
+    }
+    rows
+}
+
+fn short(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() <= SHORT_REASON {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(SHORT_REASON - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `PASS` or `FAIL` for the whole report.
+pub fn verdict_word(report: &Report) -> &'static str {
+    if report.passed() {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! A realistic report used by the renderer tests: checks that pass, fail
+    //! and skip, a load section with several types, statuses and errors
+    //! over a few seconds, thresholds, and a capacity search.
+
+    use std::time::Duration;
+
+    use crate::load::LoadStats;
+    use crate::record::{ErrorKind, Outcome, Recorder, Sample};
+    use crate::report::*;
+    use crate::threshold::parse;
+
+    pub fn check(id: &str, event_type: &str, outcome: CheckOutcome) -> CheckResult {
+        let body = br#"{"id":"evt_1","type":"user.created","payload":{"name":"O'Brien"}}"#;
+        let headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "x-authgear-body-signature".to_string(),
+                "deadbeef".to_string(),
+            ),
+        ];
+        let failures = if outcome == CheckOutcome::Fail {
+            vec![Failure {
+                variant: "tampered_body".into(),
+                message: "expected 401/403, got 200 <ok> & \"accepted\"".into(),
+                request: RequestSummary {
+                    method: "POST".into(),
+                    url: "http://127.0.0.1:8080/hooks".into(),
+                    headers: headers.clone(),
+                    body_excerpt: excerpt(body, 64),
+                },
+                response_status: Some(200),
+                response_excerpt: "{\"ok\":true}".into(),
+                error: None,
+                curl: curl_command("POST", "http://127.0.0.1:8080/hooks", &headers, body),
+            }]
+        } else {
+            Vec::new()
+        };
+        CheckResult {
+            id: id.into(),
+            event_type: event_type.into(),
+            rule: "signature must be verified".into(),
+            description: format!("{id} holds"),
+            outcome,
+            reason: match outcome {
+                CheckOutcome::Pass => None,
+                CheckOutcome::Fail => Some("accepted a tampered body with 200".into()),
+                CheckOutcome::Skip => Some("no ledger: pass --ledger-url".into()),
+            },
+            failures,
+            cases: 10,
+            duration_ms: 42,
+        }
+    }
+
+    pub fn stats(scale: u64) -> LoadStats {
+        let names = vec!["user.created".to_string(), "user.deleted".to_string()];
+        let mut stats = LoadStats::new(names);
+        for i in 0..3_000u64 {
+            let outcome = match i % 500 {
+                7 => Outcome::Status(500),
+                9 => Outcome::Error(ErrorKind::Timeout),
+                11 => Outcome::Status(401),
+                _ => Outcome::Status(200),
+            };
+            let latency_us =
+                (200 + (i * 7919) % 5_000 + if i % 100 == 0 { 40_000 } else { 0 }) * scale;
+            stats.record(&Sample {
+                type_index: (i % 2) as u16,
+                latency_us,
+                service_us: latency_us * 3 / 4,
+                outcome,
+                at_ms: i,
+            });
+        }
+        stats.count_missed(5);
+        stats.set_window(Duration::from_secs(3));
+        stats.set_target_rate(Some(1_000.0));
+        stats
+    }
+
+    pub fn report() -> Report {
+        let mut report = Report::new(RunInfo {
+            command: "run".into(),
+            provider: "authgear".into(),
+            target: "http://127.0.0.1:8080/hooks".into(),
+            seed: 42,
+            shard: None,
+            scenario: Some("scenarios/signup-burst.yaml".into()),
+        });
+        report.checks = vec![
+            check("accepts_valid", "user.created", CheckOutcome::Pass),
+            check("accepts_valid", "user.deleted", CheckOutcome::Pass),
+            check("accepts_valid", "user.disabled", CheckOutcome::Pass),
+            check("rejects_bad_signature", "user.created", CheckOutcome::Fail),
+            check("rejects_bad_signature", "user.deleted", CheckOutcome::Pass),
+            check("duplicate_idempotent", "user.created", CheckOutcome::Skip),
+            check("duplicate_idempotent", "user.deleted", CheckOutcome::Skip),
+        ];
+        let stats = stats(1);
+        report.thresholds = ["p99<250ms", "error_rate<0.1%"]
+            .iter()
+            .map(|t| parse(t).unwrap().evaluate(&stats))
+            .collect();
+        report.load = Some(LoadSection {
+            stats,
+            model: "open 1000/s".into(),
+            requested_rate: Some(1_000.0),
+            duration_ms: 3_000,
+        });
+        report.capacity = Some(CapacitySection {
+            slo: vec!["p99<250ms".into()],
+            steps: vec![
+                CapacityStep {
+                    rate: 500.0,
+                    achieved: 499.5,
+                    p50_us: 900,
+                    p99_us: 4_000,
+                    error_rate: 0.0,
+                    passed: true,
+                },
+                CapacityStep {
+                    rate: 1_000.0,
+                    achieved: 990.0,
+                    p50_us: 1_500,
+                    p99_us: 400_000,
+                    error_rate: 0.002,
+                    passed: false,
+                },
+            ],
+            best_rate: Some(500.0),
+        });
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_rows_collapse_passes_and_list_failures() {
+        let rows = check_rows(&fixture::report());
+        let summary: Vec<_> = rows
+            .iter()
+            .map(|r| (r.id.as_str(), r.types.as_str(), r.result, r.cases))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("accepts_valid", "(3 types)", "pass", 30),
+                ("rejects_bad_signature", "user.created", "FAIL", 10),
+                ("rejects_bad_signature", "user.deleted", "pass", 10),
+                ("duplicate_idempotent", "(2 types)", "skip", 20),
+            ]
+        );
+        assert_eq!(rows[1].reason, "accepted a tampered body with 200");
+        assert_eq!(rows[3].reason, "no ledger: pass --ledger-url");
+    }
+
+    #[test]
+    fn write_dir_writes_every_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nested/run");
+        let report = fixture::report();
+        let written = write_dir(&report, &out).unwrap();
+        let names: Vec<_> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "report.json",
+                "junit.xml",
+                "summary.md",
+                "latency.hgrm",
+                "index.html"
+            ]
+        );
+        for p in &written {
+            assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
+        }
+        let back = Report::from_json(&std::fs::read_to_string(&written[0]).unwrap()).unwrap();
+        assert_eq!(back, report);
+    }
+}

@@ -1,0 +1,284 @@
+//! Terminal text: the short k6/oha-like summary printed after a run, and the
+//! aligned checks table. The harness prints these; it never formats.
+
+use std::fmt::Write;
+
+use crate::histogram::{format_us, Percentiles};
+use crate::load::LoadStats;
+use crate::render::{check_rows, verdict_word};
+use crate::report::{LoadSection, Report};
+use crate::threshold::format_share;
+
+/// Width of the label column of the summary.
+const LABEL: usize = 12;
+
+/// The run summary: run line, load figures (requests, rate, missed, latency
+/// and service percentiles, status classes, error kinds, per-type table when
+/// there are several types), capacity steps, thresholds with ✓/✗, check
+/// counts and the verdict.
+pub fn terminal_summary(report: &Report) -> String {
+    let mut out = String::new();
+    let run = &report.run;
+    let _ = write!(
+        out,
+        "{} · {} · {} → {} · seed {}",
+        report.tool, run.command, run.provider, run.target, run.seed
+    );
+    if let Some((k, n)) = run.shard {
+        let _ = write!(out, " · shard {k}/{n}");
+    }
+    out.push('\n');
+    if let Some(load) = &report.load {
+        load_summary(&mut out, load);
+    }
+    if let Some(cap) = &report.capacity {
+        let _ = writeln!(out, "{:<LABEL$}SLO {}", "capacity", cap.slo.join(", "));
+        for s in &cap.steps {
+            let _ = writeln!(
+                out,
+                "{:<LABEL$}{} {:>9.1}/s → {:>9.1}/s  p50 {:>8}  p99 {:>8}  errors {:>7}",
+                "",
+                if s.passed { "✓" } else { "✗" },
+                s.rate,
+                s.achieved,
+                format_us(s.p50_us),
+                format_us(s.p99_us),
+                format_share(s.error_rate)
+            );
+        }
+        let best = cap
+            .best_rate
+            .map_or("none met the SLO".to_string(), |r| format!("{r:.1}/s"));
+        let _ = writeln!(out, "{:<LABEL$}best {best}", "");
+    }
+    if !report.thresholds.is_empty() {
+        let width = report
+            .thresholds
+            .iter()
+            .map(|t| t.expr.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (i, t) in report.thresholds.iter().enumerate() {
+            let label = if i == 0 { "thresholds" } else { "" };
+            let _ = writeln!(
+                out,
+                "{label:<LABEL$}{} {:<width$}  {}",
+                if t.passed { "✓" } else { "✗" },
+                t.expr,
+                t.actual
+            );
+        }
+    }
+    if !report.checks.is_empty() {
+        let (pass, fail, skip) = report.check_counts();
+        let _ = writeln!(
+            out,
+            "{:<LABEL$}{pass} passed, {fail} failed, {skip} skipped",
+            "checks"
+        );
+    }
+    let _ = writeln!(out, "{:<LABEL$}{}", "verdict", verdict_word(report));
+    out
+}
+
+fn load_summary(out: &mut String, load: &LoadSection) {
+    let stats = &load.stats;
+    let _ = write!(
+        out,
+        "{:<LABEL$}{} in {:.1}s ({})",
+        "requests",
+        stats.requests(),
+        load.duration_ms as f64 / 1_000.0,
+        load.model
+    );
+    out.push('\n');
+    let _ = write!(out, "{:<LABEL$}{:.1}/s", "rate", stats.achieved_rate());
+    if let Some(target) = load.requested_rate.or(stats.target_rate()) {
+        let _ = write!(out, " of {target:.1}/s requested");
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{:<LABEL$}{} ({})",
+        "missed",
+        stats.missed(),
+        format_share(stats.missed_rate())
+    );
+    percentile_line(out, "latency", &Percentiles::of(stats.latency()));
+    percentile_line(out, "service", &Percentiles::of(stats.service()));
+    let _ = writeln!(out, "{:<LABEL$}{}", "status", status_classes(stats));
+    let kinds: Vec<String> = stats
+        .error_kinds()
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{:<LABEL$}{}  (error rate {})",
+        "errors",
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join("  ")
+        },
+        format_share(stats.error_rate())
+    );
+    let used: Vec<_> = stats.types().filter(|(_, t)| t.requests > 0).collect();
+    if used.len() > 1 {
+        let width = used
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(out, "{:<LABEL$}", "by type");
+        for (name, t) in used {
+            let p = Percentiles::of(&t.latency);
+            let failed = t.failures as f64 / t.requests as f64;
+            let _ = writeln!(
+                out,
+                "  {name:<width$}  {:>9}  {:>7} failed  p50 {:>8}  p99 {:>8}  max {:>8}",
+                t.requests,
+                format_share(failed),
+                format_us(p.p50),
+                format_us(p.p99),
+                format_us(p.max)
+            );
+        }
+    }
+}
+
+fn percentile_line(out: &mut String, label: &str, p: &Percentiles) {
+    let _ = writeln!(
+        out,
+        "{label:<LABEL$}p50 {:>8}  p90 {:>8}  p99 {:>8}  p99.9 {:>8}  max {:>8}",
+        format_us(p.p50),
+        format_us(p.p90),
+        format_us(p.p99),
+        format_us(p.p999),
+        format_us(p.max)
+    );
+}
+
+/// Counts per status class, `2xx 990  5xx 10`, or `none`.
+pub fn status_classes(stats: &LoadStats) -> String {
+    let mut classes = [0u64; 10];
+    for (code, n) in stats.statuses() {
+        classes[usize::from(code / 100).min(9)] += n;
+    }
+    let parts: Vec<String> = classes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| format!("{c}xx {n}"))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join("  ")
+    }
+}
+
+/// The aligned checks table: one row per check id with its event types
+/// collapsed, one row per failing event type.
+pub fn checks_table(report: &Report) -> String {
+    let rows = check_rows(report);
+    let header = ["CHECK", "EVENT TYPE", "RESULT", "CASES", "REASON"];
+    let w_id = rows
+        .iter()
+        .map(|r| r.id.chars().count())
+        .chain([header[0].len()])
+        .max()
+        .unwrap_or(0);
+    let w_ty = rows
+        .iter()
+        .map(|r| r.types.chars().count())
+        .chain([header[1].len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    let line = |id: &str, ty: &str, result: &str, cases: &str, reason: &str| {
+        format!("{id:<w_id$}  {ty:<w_ty$}  {result:<6}  {cases:>5}  {reason}")
+            .trim_end()
+            .to_string()
+    };
+    out.push_str(&line(header[0], header[1], header[2], header[3], header[4]));
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&line(
+            &r.id,
+            &r.types,
+            r.result,
+            &r.cases.to_string(),
+            &r.reason,
+        ));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture;
+
+    #[test]
+    fn summary_shows_load_thresholds_and_verdict() {
+        let report = fixture::report();
+        let text = terminal_summary(&report);
+        let stats = &report.load.as_ref().unwrap().stats;
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("hookstorm ")
+                && lines[0].contains("authgear → http://127.0.0.1:8080/hooks · seed 42")
+        );
+        let line = |label: &str| {
+            *lines
+                .iter()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("{label} in\n{text}"))
+        };
+        assert_eq!(line("requests"), "requests    3000 in 3.0s (open 1000/s)");
+        assert_eq!(line("rate"), "rate        1000.0/s of 1000.0/s requested");
+        assert_eq!(line("missed"), "missed      5 (0.17%)");
+        let p = Percentiles::of(stats.latency());
+        assert!(line("latency").contains(&format!("p99 {:>8}", format_us(p.p99))));
+        assert!(line("service").starts_with("service     p50 "));
+        assert_eq!(line("status"), "status      2xx 2982  4xx 6  5xx 6");
+        assert_eq!(line("errors"), "errors      timeout 6  (error rate 0.60%)");
+        assert!(text.contains("  user.created  "), "{text}");
+        assert!(text.contains("✓ p99<250ms"), "{text}");
+        assert!(text.contains("✗ error_rate<0.1%  0.60%"), "{text}");
+        assert!(text.contains("✓     500.0/s"), "{text}");
+        assert_eq!(line("checks"), "checks      4 passed, 1 failed, 2 skipped");
+        assert_eq!(*lines.last().unwrap(), "verdict     FAIL");
+        // Every latency-column line starts its values at the same column.
+        for label in [
+            "requests", "rate", "missed", "latency", "service", "status", "errors", "checks",
+        ] {
+            assert_eq!(
+                line(label).char_indices().nth(LABEL).map(|(_, c)| c != ' '),
+                Some(true),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
+    fn checks_table_is_aligned() {
+        let table = checks_table(&fixture::report());
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 5);
+        let col = lines[0].find("EVENT TYPE").unwrap();
+        let result_col = lines[0].find("RESULT").unwrap();
+        for l in &lines[1..] {
+            assert_ne!(l.as_bytes()[col], b' ', "{l}");
+            assert_eq!(&l[col - 2..col], "  ", "{l}");
+            assert!(
+                matches!(&l[result_col..result_col + 4], "pass" | "FAIL" | "skip"),
+                "{l}"
+            );
+        }
+        assert!(lines[2].starts_with("rejects_bad_signature  user.created"));
+        assert!(lines[2].ends_with("accepted a tampered body with 200"));
+        assert!(lines[1].contains("(3 types)"));
+    }
+}
