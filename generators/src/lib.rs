@@ -18,7 +18,7 @@ pub mod variant;
 
 pub use error::{did_you_mean, Error};
 pub use provider::{JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat};
-pub use sign::{Secret, Signer, Verified, VerifyError, Verifier, TIMESTAMP_TOLERANCE_SECS};
+pub use sign::{verify, Secret, Signer, Verified, VerifyError, Verifier, TIMESTAMP_TOLERANCE_SECS};
 pub use envelope::{envelope, message_id, Delivery};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};

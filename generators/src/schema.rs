@@ -63,6 +63,11 @@ fn i64_int(hint: &str) -> Value {
     json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "x-gen": hint})
 }
 
+fn with_presence(mut schema: Value, presence: f64) -> Value {
+    schema["x-presence"] = json!(presence);
+    schema
+}
+
 fn free_form() -> Value {
     json!({"type": "object", "x-free-form": true})
 }
@@ -84,10 +89,10 @@ fn authgear_user() -> Value {
             "is_anonymous": {"type": "boolean"},
             "is_verified": {"type": "boolean"},
             "is_disabled": {"type": "boolean"},
-            "disable_reason": text("sentence"),
+            "disable_reason": {"type": "string", "x-gen": "sentence", "x-presence": 0.05},
             "is_deactivated": {"type": "boolean"},
-            "delete_at": time("iso6-future"),
-            "anonymize_at": time("iso6-future"),
+            "delete_at": with_presence(time("iso6-future"), 0.05),
+            "anonymize_at": with_presence(time("iso6-future"), 0.05),
             "can_reauthenticate": {"type": "boolean"},
             "standard_attributes": {
                 "type": "object",
@@ -96,16 +101,16 @@ fn authgear_user() -> Value {
                     "sub": {"type": "string", "pattern": UUID_PATTERN, "x-gen": "uuid", "x-subject": true},
                     "email": text("email"),
                     "email_verified": {"type": "boolean"},
-                    "phone_number": text("phone"),
-                    "phone_number_verified": {"type": "boolean"},
-                    "preferred_username": text("username"),
-                    "given_name": text("given-name"),
-                    "family_name": text("family-name"),
-                    "name": text("full-name"),
-                    "nickname": text("given-name"),
-                    "picture": text("url"),
-                    "locale": text("locale"),
-                    "zoneinfo": text("zoneinfo"),
+                    "phone_number": {"type": "string", "x-gen": "phone", "x-presence": 0.4},
+                    "phone_number_verified": {"type": "boolean", "x-presence": 0.4},
+                    "preferred_username": {"type": "string", "x-gen": "username", "x-presence": 0.4},
+                    "given_name": {"type": "string", "x-gen": "given-name", "x-presence": 0.4},
+                    "family_name": {"type": "string", "x-gen": "family-name", "x-presence": 0.4},
+                    "name": {"type": "string", "x-gen": "full-name", "x-presence": 0.4},
+                    "nickname": {"type": "string", "x-gen": "given-name", "x-presence": 0.4},
+                    "picture": {"type": "string", "x-gen": "url", "x-presence": 0.4},
+                    "locale": {"type": "string", "x-gen": "locale", "x-presence": 0.4},
+                    "zoneinfo": {"type": "string", "x-gen": "zoneinfo", "x-presence": 0.4},
                     "updated_at": {"type": "integer", "x-gen": "unix-s-past"}
                 }
             },
@@ -173,7 +178,7 @@ fn authgear_identity(kind: &str) -> Value {
             "created_at": time("iso6-past"),
             "updated_at": time("iso6-recent"),
             "type": {"enum": ["login_id", "oauth", "anonymous", "biometric", "passkey", "siwe", "ldap"], "x-gen": ty},
-            "claims": {"type": "object", "x-presence": 1.0, "properties": claims, "x-free-form": true}
+            "claims": {"type": "object", "x-presence": 1.0, "properties": claims}
         }
     })
 }
@@ -854,19 +859,19 @@ fn auth0_post_login() -> Value {
         // dedupe key of the forwarded event (SPEC §3).
         "required": ["client", "connection", "request", "stats", "tenant", "user", "transaction"],
         "properties": {
-            "authentication": authentication_schema,
-            "authorization": {"type": "object", "required": ["roles"], "properties": {"roles": strings("word")}},
+            "authentication": with_presence(authentication_schema, 0.9),
+            "authorization": {"x-presence": 0.9, "type": "object", "required": ["roles"], "properties": {"roles": strings("word")}},
             "client": client_schema,
             "connection": connection_schema,
-            "custom_domain": {"type": "object", "properties": {"domain": text("hostname"), "domain_metadata": md()}},
-            "organization": organization_schema,
-            "prompt": {"type": "object", "properties": {"name": text("word")}},
-            "refresh_token": {"type": "object", "properties": {"id": text("alnum32"), "created_at": time("iso3-past"), "expires_at": time("iso3-future")}},
+            "custom_domain": {"x-presence": 0.1, "type": "object", "properties": {"domain": text("hostname"), "domain_metadata": md()}},
+            "organization": with_presence(organization_schema, 0.3),
+            "prompt": {"x-presence": 0.1, "type": "object", "properties": {"name": text("word")}},
+            "refresh_token": {"x-presence": 0.2, "type": "object", "properties": {"id": text("alnum32"), "created_at": time("iso3-past"), "expires_at": time("iso3-future")}},
             "request": request_schema,
-            "resource_server": {"type": "object", "required": ["identifier"], "properties": {"identifier": text("url")}},
-            "security_context": {"type": "object", "properties": {"ja3": text("hex32"), "ja4": text("hex32")}},
-            "session": session_schema,
-            "session_transfer_token": {"type": "object", "properties": {"client_id": text("alnum32"), "scope": strings("word")}},
+            "resource_server": {"x-presence": 0.5, "type": "object", "required": ["identifier"], "properties": {"identifier": text("url")}},
+            "security_context": {"x-presence": 0.5, "type": "object", "properties": {"ja3": text("hex32"), "ja4": text("hex32")}},
+            "session": with_presence(session_schema, 0.9),
+            "session_transfer_token": {"x-presence": 0.05, "type": "object", "properties": {"client_id": text("alnum32"), "scope": strings("word")}},
             "stats": {"type": "object", "required": ["logins_count"], "properties": {"logins_count": {"type": "integer", "minimum": 0, "maximum": 100000}}},
             "tenant": {"type": "object", "required": ["id"], "properties": {"id": text("word")}},
             "transaction": transaction_schema,

@@ -372,25 +372,48 @@ impl Tickets {
         }
     }
 
-    /// Waits for and claims the next ticket; `None` once closed and drained.
+    /// Waits for and claims the next ticket; `None` once closed or drained.
     pub async fn next(&self) -> Option<u64> {
         loop {
+            // Fast path: a ticket is ready, no waiter registration needed.
+            if let Some(t) = self.claim_and_pass_on() {
+                return Some(t);
+            }
+            if self.is_done() {
+                return None;
+            }
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(t) = self.try_claim() {
-                if self.claimed() < self.released() {
-                    self.notify.notify_one();
-                }
+            // Re-check after registering, so a release in between is not lost.
+            if let Some(t) = self.claim_and_pass_on() {
                 return Some(t);
             }
-            if self.is_closed() || self.claimed() >= self.total {
-                // Let the next waiter see the end too.
-                self.notify.notify_one();
+            if self.is_done() {
                 return None;
             }
             notified.await;
         }
+    }
+
+    /// Claims a ticket and, if more are ready, wakes another connection
+    /// (releases wake only one; each claimer passes the wake-up on).
+    fn claim_and_pass_on(&self) -> Option<u64> {
+        let t = self.try_claim()?;
+        if self.claimed() < self.released() {
+            self.notify.notify_one();
+        }
+        Some(t)
+    }
+
+    /// Closed, or every ticket of the run claimed; the next waiter is woken
+    /// so it sees the end too.
+    fn is_done(&self) -> bool {
+        let done = self.is_closed() || self.claimed() >= self.total;
+        if done {
+            self.notify.notify_one();
+        }
+        done
     }
 }
 

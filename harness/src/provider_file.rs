@@ -179,10 +179,7 @@ fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
     };
     for key in SIGNATURE_KEYS {
         if let (Some(n), false) = (f.get(key), allowed.contains(key)) {
-            let key_node = node
-                .as_map()
-                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k))
-                .unwrap_or(n);
+            let key_node = f.key(key).unwrap_or(n);
             w.error(
                 key_node,
                 format!("`{key}` does not apply to the {scheme} scheme"),

@@ -231,8 +231,19 @@ async fn every_signature_case_gets_the_expected_answer() {
                 Expect::Reject => assert_eq!(a.status, 401, "{provider} {}", case.label),
             }
         }
-        // Whatever the rejected cases carried, only the body is recorded, once.
-        assert_eq!(f.ledger().await.len(), 1, "{provider}");
+        // Rejected cases are never recorded. The accepted ones carry one
+        // body, recorded once, except where the dedupe key is the message
+        // id header (Standard Webhooks): each accepted case has its own.
+        let accepted = signature_cases(&scheme)
+            .iter()
+            .filter(|c| c.expect == Expect::Accept)
+            .count();
+        let want = if provider.profile().dedupe_key.starts_with("header:") {
+            accepted
+        } else {
+            1
+        };
+        assert_eq!(f.ledger().await.len(), want, "{provider}");
         f.rx.shutdown().await;
     }
 }
@@ -697,9 +708,12 @@ async fn fault_bad_blocking_response_breaks_only_blocking_answers() {
 #[tokio::test]
 async fn fault_crash_on_unicode_drops_the_connection() {
     let mut f = Fixture::faulty(ProviderId::Authgear, Fault::CrashOnUnicode).await;
+    // Generated events carry realistic unicode names: make one plain ASCII.
     let mut e = f.event(Some("user.created"));
-    e["note"] = json!("ascii only");
-    assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
+    ascii_only(&mut e);
+    let ascii = f.sign_value(&e);
+    assert!(ascii.body.is_ascii());
+    assert_eq!(f.post(&ascii).await.status, 200);
     e["id"] = json!(uuid::Uuid::new_v4().to_string());
     e["note"] = json!("Zoë 日本語 \u{1F469}\u{200D}\u{1F467}");
     let d = f.sign_value(&e);
@@ -709,6 +723,19 @@ async fn fault_crash_on_unicode_drops_the_connection() {
     let f = Fixture::correct(ProviderId::Authgear).await;
     assert_eq!(f.post(&f.sign_value(&e)).await.status, 200);
     f.rx.shutdown().await;
+}
+
+/// Replaces every non-ASCII string (names, user agents) with an ASCII one.
+fn ascii_only(v: &mut Value) {
+    match v {
+        Value::String(s) if !s.is_ascii() => *s = "ascii".to_string(),
+        Value::Array(items) => items.iter_mut().for_each(ascii_only),
+        Value::Object(obj) => {
+            obj.retain(|k, _| k.is_ascii());
+            obj.values_mut().for_each(ascii_only);
+        }
+        _ => {}
+    }
 }
 
 #[tokio::test]
@@ -883,6 +910,8 @@ async fn hookstorm_receiver_command_serves_until_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The reader is dropped after the URL line: the receiver must survive
+    // a closed stdout.
     let out = BufReader::new(child.stdout.take().unwrap());
     let mut url = None;
     for line in out.lines().take(4) {

@@ -43,6 +43,9 @@ fn sequence(provider: ProviderId) -> &'static [&'static str] {
     }
 }
 
+/// An event with the headers and body it is delivered with.
+type Signed = (Value, Vec<(String, String)>, Bytes);
+
 /// Runs the shuffled sequences and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let names = sequence(ctx.provider);
@@ -77,7 +80,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     for shuffle in SHUFFLES {
         let subject = ctx.fresh_uuid();
         let base = now_unix() - 60;
-        let events: Vec<(Value, Vec<(String, String)>, Bytes)> = types
+        let events: Vec<Signed> = types
             .iter()
             .enumerate()
             .map(|(i, ty)| {

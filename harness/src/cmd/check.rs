@@ -79,6 +79,34 @@ pub struct Args {
     pub quiet: bool,
 }
 
+impl Args {
+    /// Arguments for checking `target` as `provider`, every other setting at
+    /// its command-line default (for the demo, scenarios and tests).
+    pub fn new(provider: &str, target: &str) -> Args {
+        Args {
+            list: false,
+            provider: Some(provider.to_string()),
+            target: Some(target.to_string()),
+            secret_env: "HOOK_SECRET".into(),
+            checks: Vec::new(),
+            exclude: Vec::new(),
+            types: Vec::new(),
+            ledger_url: None,
+            ledger_cmd: None,
+            ordering: OrderingPolicy::LastWriteWins,
+            deadline: None,
+            concurrency: 8,
+            burst: 200,
+            settle: Duration::from_millis(400),
+            seed: None,
+            out: None,
+            ca_cert: None,
+            insecure: false,
+            quiet: true,
+        }
+    }
+}
+
 /// Runs `hookstorm check`.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     if args.list {

@@ -78,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
 }
 
 /// The checks for every provider, then the load phase.
-async fn demo(args: &Args, seed: u64) -> anyhow::Result<Report> {
+async fn demo(_args: &Args, seed: u64) -> anyhow::Result<Report> {
     let mut report = Report::new(RunInfo {
         command: "demo".into(),
         provider: "all".into(),
@@ -93,27 +93,9 @@ async fn demo(args: &Args, seed: u64) -> anyhow::Result<Report> {
         let mut config = ReceiverConfig::new(provider, secret.clone());
         config.ordering = OrderingPolicy::LastWriteWins;
         let running = receiver::start(config).await?;
-        let check_args = check::Args {
-            list: false,
-            provider: Some(provider.name().into()),
-            target: Some(running.url()),
-            secret_env: String::new(),
-            checks: Vec::new(),
-            exclude: Vec::new(),
-            types: Vec::new(),
-            ledger_url: Some(running.ledger_url()),
-            ledger_cmd: None,
-            ordering: OrderingPolicy::LastWriteWins,
-            deadline: None,
-            concurrency: 8,
-            burst: 200,
-            settle: Duration::from_millis(400),
-            seed: Some(seed),
-            out: None,
-            ca_cert: None,
-            insecure: false,
-            quiet: true,
-        };
+        let mut check_args = check::Args::new(provider.name(), &running.url());
+        check_args.ledger_url = Some(running.ledger_url());
+        check_args.seed = Some(seed);
         let result = check::execute(&check_args, secret).await;
         running.shutdown().await;
         let mut part = result?;

@@ -192,7 +192,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
                         "`{label}` is a signature case: add --signed (and --secret-env) to generate it"
                     )));
                 }
-                Chosen::Signature(case.clone())
+                Chosen::Signature(*case)
             } else {
                 let names: Vec<&str> = generators::variants()
                     .iter()

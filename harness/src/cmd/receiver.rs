@@ -55,10 +55,12 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         Ok(s) if !s.is_empty() => Secret::new(s),
         // The sink checks no signature, so it needs no secret.
         _ if args.sink => Secret::new(String::new()),
-        _ => return Err(usage(format!(
+        _ => {
+            return Err(usage(format!(
             "the signing secret is not set: export {} (or name another variable with --secret-env)",
             args.secret_env
-        ))),
+        )))
+        }
     };
     let mut config = ReceiverConfig::new(args.provider, secret);
     config.slow_delay = args
@@ -92,12 +94,15 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         let running = receiver::start(config)
             .await
             .map_err(|e| usage(format!("{e:#}")))?;
+        // A closed stdout (a script that read the URL and went away) must
+        // not stop the receiver: the banner is best effort.
+        let banner = format!(
+            "hookstorm receiver: {provider} ({mode})\nlistening on {}\nledger at {}\npress Ctrl-C to stop\n",
+            running.url(),
+            running.ledger_url()
+        );
         let mut out = std::io::stdout().lock();
-        writeln!(out, "hookstorm receiver: {provider} ({mode})")?;
-        writeln!(out, "listening on {}", running.url())?;
-        writeln!(out, "ledger at {}", running.ledger_url())?;
-        writeln!(out, "press Ctrl-C to stop")?;
-        out.flush()?;
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
         stop_signal().await?;
         running.shutdown().await;

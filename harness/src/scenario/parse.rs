@@ -140,14 +140,22 @@ pub fn load_tree(text: &str, file: &str) -> Result<Node, Diagnostic> {
 
 /// A YAML syntax error as a one-problem diagnostic.
 pub fn syntax_diagnostic(err: &serde_saphyr::Error, text: &str, file: &str) -> Diagnostic {
-    let message = err.without_snippet().to_string();
+    let inner = err.without_snippet();
+    let message = inner.to_string();
     let message = message.lines().next().unwrap_or("invalid YAML").to_string();
-    let origin = match err.location() {
-        Some(loc) => Origin::File {
-            line: loc.line() as usize,
-            column: loc.column() as usize,
-            offset: loc.span().byte_offset().unwrap_or(0) as usize,
-            len: loc.span().byte_len().unwrap_or(0) as usize,
+    let located = inner
+        .location()
+        .or_else(|| err.location())
+        .filter(|loc| loc.line() > 0)
+        .map(|loc| (loc.line() as usize, loc.column() as usize))
+        // Some parser errors only name the place in their text.
+        .or_else(|| line_column_in(&message));
+    let origin = match located {
+        Some((line, column)) => Origin::File {
+            line,
+            column,
+            offset: byte_offset(text, line, column),
+            len: 0,
         },
         None => Origin::File {
             line: 1,
@@ -165,6 +173,24 @@ pub fn syntax_diagnostic(err: &serde_saphyr::Error, text: &str, file: &str) -> D
             origin,
         }],
     }
+}
+
+/// `(line, column)` from a message saying `... at line 6, column 21`.
+fn line_column_in(message: &str) -> Option<(usize, usize)> {
+    let rest = &message[message.rfind("line ")? + 5..];
+    let (line, rest) = rest.split_once(", column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// The byte offset of a 1-based line and character column in `text`.
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let in_line = text[start.min(text.len())..]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    (start + in_line).min(text.len())
 }
 
 /// Turns collected problems into the result: sorted by position, with an
@@ -419,9 +445,9 @@ fn read_scenario(
 
 fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<ProviderRef> {
     match (top.get("provider"), top.get("provider_file")) {
-        (Some(_), Some(second)) => {
+        (Some(_), Some(_)) => {
             w.error(
-                second,
+                top.key("provider_file").unwrap_or(top.node),
                 "the scenario sets both `provider` and `provider_file`",
                 Some("use `provider:` for a built-in provider or `provider_file:` for your own, not both".into()),
             );
@@ -590,7 +616,7 @@ fn read_step(item: &Node, index: usize, w: &mut Walker, ctx: Option<&ProviderCtx
         }
         [first, second, ..] => {
             w.error(
-                fields.get(second).unwrap_or(item),
+                fields.key(second).unwrap_or(item),
                 format!("step {index} has both `{first}` and `{second}`"),
                 Some("one action per step: split it into two list items".into()),
             );

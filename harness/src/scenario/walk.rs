@@ -50,6 +50,11 @@ impl<'n> Fields<'n> {
         found
     }
 
+    /// The key node of `key` (for messages about the key itself).
+    pub fn key(&self, key: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k)
+    }
+
     /// Whether `key` is present.
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -328,7 +333,7 @@ impl Walker {
     pub fn at_most_one(&mut self, fields: &Fields<'_>, keys: &[&str]) -> usize {
         let present: Vec<&str> = keys.iter().copied().filter(|k| fields.has(k)).collect();
         if present.len() > 1 {
-            let second = fields.get(present[1]).unwrap_or(fields.node);
+            let second = fields.key(present[1]).unwrap_or(fields.node);
             self.error(
                 second,
                 format!(

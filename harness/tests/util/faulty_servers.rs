@@ -108,6 +108,9 @@ pub async fn resetting() -> SocketAddr {
     listen(|mut s| async move {
         let mut buf = Vec::new();
         let _ = read_request(&mut s, &mut buf).await;
+        // Linger 0 makes the close an RST. tokio deprecates set_linger
+        // because a positive linger blocks on drop; zero never blocks.
+        #[allow(deprecated)]
         let _ = s.set_linger(Some(Duration::ZERO));
         drop(s);
     })

@@ -1,0 +1,331 @@
+//! The `hookstorm` binary as a user runs it: exit codes, messages, the
+//! `events` commands, and `check` against targets that are not listening,
+//! hang, or reset connections.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn hookstorm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(args)
+        .env("HOOK_SECRET", "cli-test-secret")
+        .env("CI", "true")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_reads_like_a_tool() {
+    let o = hookstorm(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for word in ["check", "events", "demo", "Exit codes"] {
+        assert!(text.contains(word), "help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn events_list_has_all_48_types() {
+    let o = hookstorm(&["events", "list", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 48);
+    let expected = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/event-types.txt"
+    ));
+    if let Ok(expected) = expected {
+        for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+            let (provider, name) = line.split_once(' ').unwrap();
+            assert!(
+                rows.iter()
+                    .any(|r| r["provider"] == provider && r["type"] == name),
+                "{line} missing from `events list`"
+            );
+        }
+    }
+    let table = stdout(&hookstorm(&["events", "list", "--provider", "authgear"]));
+    assert!(table.contains("user.pre_create") && table.contains("yes"));
+    assert!(table.contains("44 event types"), "{table}");
+}
+
+#[test]
+fn events_schema_prints_json_schema() {
+    let o = hookstorm(&[
+        "events",
+        "schema",
+        "--provider",
+        "fusionauth",
+        "user.login.success",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(schema["$schema"].as_str().unwrap().contains("2020-12"));
+}
+
+#[test]
+fn unknown_names_get_did_you_mean_and_exit_2() {
+    for (args, hint) in [
+        (
+            &["events", "list", "--provider", "authgaer"][..],
+            "authgear",
+        ),
+        (
+            &["events", "schema", "--provider", "authgear", "user.craeted"][..],
+            "user.created",
+        ),
+        (
+            &[
+                "events",
+                "gen",
+                "--provider",
+                "authgear",
+                "--type",
+                "user.created",
+                "--variant",
+                "unknown-field-dep",
+            ][..],
+            "unknown-field-deep",
+        ),
+        (
+            &[
+                "check",
+                "--provider",
+                "fusionauht",
+                "--target",
+                "http://127.0.0.1:9/",
+            ][..],
+            "fusionauth",
+        ),
+        (
+            &[
+                "check",
+                "--provider",
+                "authgear",
+                "--target",
+                "http://127.0.0.1:9/",
+                "--checks",
+                "ordring",
+            ][..],
+            "ordering",
+        ),
+    ] {
+        let o = hookstorm(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("did you mean `{hint}`")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A wrong flag is a clap usage error: exit 2 too.
+    assert_eq!(
+        hookstorm(&["check", "--no-such-flag"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
+    let args = [
+        "events",
+        "gen",
+        "--provider",
+        "authgear",
+        "--all",
+        "--count",
+        "60",
+        "--seed",
+        "42",
+        "--now",
+        "1763900000000",
+    ];
+    let a = hookstorm(&args);
+    let b = hookstorm(&args);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(stdout(&a).lines().count(), 60);
+    let mut other = args;
+    other[8] = "43";
+    assert_ne!(hookstorm(&other).stdout, a.stdout);
+    // Signed records are reproducible too, and carry the signature header.
+    let signed = [
+        "events",
+        "gen",
+        "--provider",
+        "infrahub",
+        "--all",
+        "--count",
+        "4",
+        "--seed",
+        "9",
+        "--now",
+        "1763900000000",
+        "--signed",
+    ];
+    let s1 = hookstorm(&signed);
+    assert_eq!(s1.status.code(), Some(0), "{}", stderr(&s1));
+    assert_eq!(s1.stdout, hookstorm(&signed).stdout);
+    for line in stdout(&s1).lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(record["headers"]["webhook-signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("v1,"));
+        assert!(record["body"].is_string());
+    }
+}
+
+#[test]
+fn check_list_names_every_check_and_its_rule() {
+    let o = hookstorm(&["check", "--list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for id in [
+        "accepts_valid",
+        "rejects_jwt_alg_none",
+        "duplicate_idempotent",
+        "no_loss",
+    ] {
+        assert!(text.contains(id), "{id} missing");
+    }
+    assert!(text.matches("rule:").count() >= 14);
+}
+
+#[test]
+fn check_against_a_closed_port_exits_2_with_a_clear_message() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let o = hookstorm(&[
+        "check",
+        "-p",
+        "authgear",
+        "-t",
+        &format!("http://127.0.0.1:{port}/hooks"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("unreachable") && err.contains("is the receiver running"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn check_without_the_secret_variable_exits_2() {
+    let o = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args([
+            "check",
+            "-p",
+            "authgear",
+            "-t",
+            "http://127.0.0.1:9/",
+            "--secret-env",
+            "HOOKSTORM_NOT_SET",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("HOOKSTORM_NOT_SET is not set"));
+}
+
+/// A server that accepts connections and then does `behaviour` with each.
+fn serve(behaviour: fn(std::net::TcpStream)) -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        // Serve for a bounded time, then stop by itself.
+        let until = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    std::thread::spawn(move || behaviour(stream));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn check_against_a_hanging_target_ends_within_its_deadlines() {
+    let (url, _server) = serve(|mut s| {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let started = Instant::now();
+    let o = hookstorm(&[
+        "check",
+        "-p",
+        "authgear",
+        "-t",
+        &url,
+        "--deadline",
+        "300ms",
+        "--type",
+        "user.created",
+        "--checks",
+        "accepts_valid,within_deadline,rejects_invalid",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("accepts_valid") && out.contains("FAIL"),
+        "{out}"
+    );
+    assert!(out.contains("timeout"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn check_against_a_resetting_target_reports_server_failures() {
+    let (url, _server) = serve(|mut s| {
+        // Read a few bytes and close: closing with unread data in the
+        // receive buffer makes the kernel send RST, so the client sees a reset.
+        let mut buf = [0u8; 16];
+        let _ = s.read(&mut buf);
+        drop(s);
+    });
+    let o = hookstorm(&[
+        "check",
+        "-p",
+        "authgear",
+        "-t",
+        &url,
+        "--deadline",
+        "1s",
+        "--type",
+        "user.created",
+        "--checks",
+        "accepts_valid,no_server_error",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("no_server_error"), "{out}");
+    assert!(out.contains("reset") || out.contains("connection"), "{out}");
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,158 @@
+//! The conformance matrix: every check passes against the correct reference
+//! receiver for every provider, and every fault is caught by the check that
+//! exists to catch it (and the report names it). The matrix is printed.
+
+use std::time::Duration;
+
+use generators::{ProviderId, Secret};
+use harness::cmd::check::{self, Args};
+use harness::cmd::demo::demo_secret;
+use harness::ledger::OrderingPolicy;
+use harness::receiver::{self, Fault, ReceiverConfig};
+use reports::{CheckOutcome, Report};
+
+/// Starts a reference receiver (with `faults`), runs `configure`d checks
+/// against it with its ledger, and returns the report.
+async fn run_against(
+    provider: ProviderId,
+    faults: &[Fault],
+    slow_delay: Option<Duration>,
+    configure: impl FnOnce(&mut Args),
+) -> Report {
+    let secret: Secret = demo_secret(provider);
+    let mut config = ReceiverConfig::new(provider, secret.clone());
+    config.ordering = OrderingPolicy::LastWriteWins;
+    config.faults = faults.to_vec();
+    if let Some(d) = slow_delay {
+        config.slow_delay = d;
+    }
+    let running = receiver::start(config).await.expect("receiver starts");
+    let mut args = Args::new(provider.name(), &running.url());
+    args.ledger_url = Some(running.ledger_url());
+    args.seed = Some(7);
+    configure(&mut args);
+    let report = check::execute(&args, secret).await.expect("check runs");
+    running.shutdown().await;
+    report
+}
+
+fn failures(report: &Report) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .map(|c| {
+            format!(
+                "{} [{}]: {}",
+                c.id,
+                c.event_type,
+                c.reason.clone().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
+    println!(
+        "\n{:18} {:>6} {:>6} {:>7}",
+        "provider", "passed", "failed", "skipped"
+    );
+    for provider in ProviderId::ALL {
+        let report = run_against(provider, &[], None, |_| {}).await;
+        let (pass, fail, skip) = report.check_counts();
+        println!("{:18} {pass:>6} {fail:>6} {skip:>7}", provider.name());
+        assert!(
+            failures(&report).is_empty(),
+            "{provider}: the correct receiver failed:\n{}",
+            failures(&report).join("\n")
+        );
+        // Every check ran (skips are only the documented inapplicable ones).
+        for c in &report.checks {
+            if c.outcome == CheckOutcome::Skip {
+                let reason = c.reason.as_deref().unwrap_or_default();
+                assert!(
+                    reason.contains("no timestamp")
+                        || reason.contains("not JWTs")
+                        || reason.contains("no blocking hooks")
+                        || reason.contains("no ordering key"),
+                    "{provider}: unexpected skip of {} [{}]: {reason}",
+                    c.id,
+                    c.event_type
+                );
+            }
+        }
+    }
+}
+
+/// The provider on which a fault is observable: timestamp faults need a
+/// scheme with timestamps.
+fn provider_for(fault: Fault) -> ProviderId {
+    match fault {
+        Fault::AcceptStale => ProviderId::StandardWebhooks,
+        _ => ProviderId::Authgear,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_caught_by_its_check() {
+    let mut matrix = Vec::new();
+    for fault in Fault::ALL {
+        let provider = provider_for(fault);
+        let target_check = fault.caught_by();
+        let configure = |args: &mut Args| {
+            args.checks = vec![target_check.to_string()];
+            // The ordering sequence and a blocking hook, not all 44 types.
+            args.types = [
+                "user.created",
+                "user.profile.updated",
+                "user.disabled",
+                "user.deleted",
+                "user.pre_create",
+            ]
+            .map(String::from)
+            .to_vec();
+            args.deadline = Some(Duration::from_millis(800));
+        };
+        let faulty = run_against(
+            provider,
+            &[fault],
+            Some(Duration::from_millis(1500)),
+            configure,
+        )
+        .await;
+        let caught = faulty
+            .checks
+            .iter()
+            .any(|c| c.id == target_check && c.outcome == CheckOutcome::Fail);
+        // The same narrowed run passes on the correct receiver: the failure
+        // is the fault's doing, not the configuration's.
+        let correct = run_against(provider, &[], None, configure).await;
+        let clean = failures(&correct).is_empty();
+        matrix.push((fault.name(), provider.name(), target_check, caught, clean));
+        assert!(
+            clean,
+            "{target_check} fails on the correct receiver: {:?}",
+            failures(&correct)
+        );
+    }
+    println!(
+        "\n{:24} {:18} {:28} {}",
+        "fault", "provider", "caught by", "result"
+    );
+    for (fault, provider, check, caught, _) in &matrix {
+        println!(
+            "{fault:24} {provider:18} {check:28} {}",
+            if *caught {
+                "FAIL (caught)"
+            } else {
+                "pass (MISSED)"
+            }
+        );
+    }
+    let missed: Vec<_> = matrix.iter().filter(|r| !r.3).map(|r| r.0).collect();
+    assert!(
+        missed.is_empty(),
+        "faults not caught by their check: {missed:?}"
+    );
+}
