@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use generators::{
-    find_variant, shrink, validate_blocking_response, variants, Catalog, EventType, Family, Generator, ProviderId,
-    MAX_BODY_BYTES,
+    find_variant, shrink, validate_blocking_response, variants, Catalog, EventType, Family,
+    Generator, ProviderId, MAX_BODY_BYTES,
 };
 use serde_json::{json, Value};
 
@@ -34,12 +34,19 @@ fn catalog_has_exactly_the_48_pairs_of_event_types_txt() {
         })
         .collect();
     assert_eq!(expected.len(), 48);
-    let actual: BTreeSet<(String, String)> =
-        Catalog::builtin().types().iter().map(|t| (t.provider.clone(), t.name.clone())).collect();
+    let actual: BTreeSet<(String, String)> = Catalog::builtin()
+        .types()
+        .iter()
+        .map(|t| (t.provider.clone(), t.name.clone()))
+        .collect();
     assert_eq!(actual, expected);
     assert_eq!(Catalog::builtin().types().len(), 48, "no duplicates");
-    let blocking: BTreeSet<&str> =
-        Catalog::builtin().types().iter().filter(|t| t.blocking).map(|t| t.name.as_str()).collect();
+    let blocking: BTreeSet<&str> = Catalog::builtin()
+        .types()
+        .iter()
+        .filter(|t| t.blocking)
+        .map(|t| t.name.as_str())
+        .collect();
     let want: BTreeSet<&str> = [
         "user.pre_create",
         "user.profile.pre_update",
@@ -49,10 +56,18 @@ fn catalog_has_exactly_the_48_pairs_of_event_types_txt() {
     ]
     .into();
     assert_eq!(blocking, want);
-    assert_eq!(Catalog::builtin().of_provider(ProviderId::StandardWebhooks).len(), 44);
+    assert_eq!(
+        Catalog::builtin()
+            .of_provider(ProviderId::StandardWebhooks)
+            .len(),
+        44
+    );
     for t in Catalog::builtin().types() {
         assert!(!t.description.is_empty(), "{} {}", t.provider, t.name);
-        assert_eq!(t.schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        assert_eq!(
+            t.schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
     }
 }
 
@@ -64,7 +79,10 @@ fn every_type_generates_256_valid_events() {
         for i in 0..256 {
             let e = g.valid(ty);
             if let Err(errors) = catalog.validate(ty, &e) {
-                panic!("{} {} event #{i} invalid: {errors:?}\n{e:#}", ty.provider, ty.name);
+                panic!(
+                    "{} {} event #{i} invalid: {errors:?}\n{e:#}",
+                    ty.provider, ty.name
+                );
             }
         }
     }
@@ -80,13 +98,31 @@ fn still_valid_variants_validate_for_every_type() {
                 let m = g.mutate(ty, v);
                 assert_eq!(m.label, v.label);
                 assert_eq!(m.content_type, "application/json");
-                let parsed: Value = serde_json::from_slice(&m.body)
-                    .unwrap_or_else(|e| panic!("{} on {} {}: body not JSON: {e}", v.label, ty.provider, ty.name));
-                assert_eq!(Some(&parsed), m.value.as_ref(), "{}: value and body disagree", v.label);
+                let parsed: Value = serde_json::from_slice(&m.body).unwrap_or_else(|e| {
+                    panic!(
+                        "{} on {} {}: body not JSON: {e}",
+                        v.label, ty.provider, ty.name
+                    )
+                });
+                assert_eq!(
+                    Some(&parsed),
+                    m.value.as_ref(),
+                    "{}: value and body disagree",
+                    v.label
+                );
                 if let Err(errors) = catalog.validate(ty, &parsed) {
-                    panic!("{} on {} {} does not validate: {errors:?}", v.label, ty.provider, ty.name);
+                    panic!(
+                        "{} on {} {} does not validate: {errors:?}",
+                        v.label, ty.provider, ty.name
+                    );
                 }
-                assert!(m.body.len() <= MAX_BODY_BYTES, "{} on {}: {} bytes", v.label, ty.name, m.body.len());
+                assert!(
+                    m.body.len() <= MAX_BODY_BYTES,
+                    "{} on {}: {} bytes",
+                    v.label,
+                    ty.name,
+                    m.body.len()
+                );
             }
         }
     }
@@ -98,23 +134,45 @@ fn still_valid_variants_make_their_change() {
     let catalog = Catalog::builtin();
     let ty = catalog.get("authgear", "user.created").unwrap();
     let mut g = Generator::new(11, NOW_MS);
-    let body = |label: &str, g: &mut Generator| g.mutate(ty, find_variant(label).unwrap()).value.unwrap();
+    let body =
+        |label: &str, g: &mut Generator| g.mutate(ty, find_variant(label).unwrap()).value.unwrap();
 
-    assert!(body("unknown-field-top", &mut g).get("x_hookstorm_unknown").is_some());
+    assert!(body("unknown-field-top", &mut g)
+        .get("x_hookstorm_unknown")
+        .is_some());
     let deep = body("unknown-field-deep", &mut g);
-    assert!(deep["payload"]["user"].as_object().unwrap().keys().any(|k| k.starts_with("x_hookstorm_unknown_")));
+    assert!(deep["payload"]["user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.starts_with("x_hookstorm_unknown_")));
     let absent = body("optional-absent", &mut g);
     let user = absent["payload"]["user"].as_object().unwrap();
-    assert!(!user.contains_key("standard_attributes") && !user.contains_key("last_login_at"), "{absent}");
+    assert!(
+        !user.contains_key("standard_attributes") && !user.contains_key("last_login_at"),
+        "{absent}"
+    );
     assert!(absent["context"].get("ip_address").is_none());
     let null = body("optional-null", &mut g);
     assert_eq!(null["context"]["geo_location_code"], Value::Null);
     assert_eq!(null["context"]["user_id"], Value::Null);
     let uni = body("unicode-extreme", &mut g);
-    let name = uni["payload"]["user"]["standard_attributes"]["name"].as_str().unwrap();
-    assert!(name.contains('\u{202E}') && name.contains('\u{1F469}') && !name.contains('\0'), "{name}");
+    let name = uni["payload"]["user"]["standard_attributes"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(
+        name.contains('\u{202E}') && name.contains('\u{1F469}') && !name.contains('\0'),
+        "{name}"
+    );
     let long = body("max-length", &mut g);
-    assert_eq!(long["payload"]["user"]["standard_attributes"]["name"].as_str().unwrap().chars().count(), 4096);
+    assert_eq!(
+        long["payload"]["user"]["standard_attributes"]["name"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        4096
+    );
     let edges = body("i64-edges", &mut g);
     assert_eq!(edges["seq"], json!(i64::MAX));
     assert_eq!(edges["context"]["timestamp"], json!(i64::MIN));
@@ -127,11 +185,24 @@ fn still_valid_variants_make_their_change() {
     }
     assert_eq!(depth, 64);
     let large = body("large-array", &mut g);
-    assert!(large["context"]["preferred_languages"].as_array().unwrap().len() >= 500, "{}", large["context"]);
+    assert!(
+        large["context"]["preferred_languages"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 500,
+        "{}",
+        large["context"]
+    );
 
     let fa = catalog.get("fusionauth", "user.login.success").unwrap();
-    let nested = g.mutate(fa, find_variant("deep-nesting").unwrap()).value.unwrap();
-    assert!(nested["event"]["info"]["data"].get("x_hookstorm_nested").is_some());
+    let nested = g
+        .mutate(fa, find_variant("deep-nesting").unwrap())
+        .value
+        .unwrap();
+    assert!(nested["event"]["info"]["data"]
+        .get("x_hookstorm_nested")
+        .is_some());
 }
 
 #[test]
@@ -149,21 +220,35 @@ fn invalid_variants_fail_for_their_labelled_reason() {
                     assert!(m.value.is_none(), "{what}");
                 }
                 "wrong-type" | "missing-required" => {
-                    let keyword = if v.label == "wrong-type" { "[type]" } else { "[required]" };
+                    let keyword = if v.label == "wrong-type" {
+                        "[type]"
+                    } else {
+                        "[required]"
+                    };
                     let errors = catalog.validate(ty, &parsed.unwrap()).expect_err(&what);
-                    assert!(errors.iter().any(|e| e.contains(keyword)), "{what}: {errors:?}");
+                    assert!(
+                        errors.iter().any(|e| e.contains(keyword)),
+                        "{what}: {errors:?}"
+                    );
                 }
                 "wrong-event-type" => {
                     let value = parsed.unwrap();
                     assert!(catalog.validate(ty, &value).is_err(), "{what}: validates");
                     let provider = ProviderId::parse(&ty.provider).unwrap();
                     if provider != ProviderId::Auth0 {
-                        assert_eq!(catalog.type_of(provider, &value).map(|t| &t.name), Some(&ty.name), "{what}");
+                        assert_eq!(
+                            catalog.type_of(provider, &value).map(|t| &t.name),
+                            Some(&ty.name),
+                            "{what}"
+                        );
                     }
                 }
                 "wrong-content-type" => {
                     assert!(m.content_type.starts_with("text/plain"), "{what}");
-                    assert!(catalog.validate(ty, &parsed.unwrap()).is_ok(), "{what}: only the content type is wrong");
+                    assert!(
+                        catalog.validate(ty, &parsed.unwrap()).is_ok(),
+                        "{what}: only the content type is wrong"
+                    );
                 }
                 "oversized-body" => {
                     assert_eq!(m.body.len(), MAX_BODY_BYTES + 1024, "{what}");
@@ -183,7 +268,12 @@ fn same_seed_same_output_and_different_seed_different_output() {
         let mut out = Vec::new();
         for ty in catalog.types() {
             out.push(serde_json::to_vec(&g.valid(ty)).unwrap());
-            out.push(serde_json::to_vec(&g.valid_for_subject(ty, "338deafa-400b-4589-a922-2c92d670b757")).unwrap());
+            out.push(
+                serde_json::to_vec(
+                    &g.valid_for_subject(ty, "338deafa-400b-4589-a922-2c92d670b757"),
+                )
+                .unwrap(),
+            );
             out.push(g.mutate(ty, find_variant("wrong-type").unwrap()).body);
         }
         out
@@ -204,7 +294,10 @@ fn ids_are_unique_and_seq_strictly_increases() {
     let authgear = catalog.of_provider(ProviderId::Authgear);
     for i in 0..20_000 {
         let e = g.valid(authgear[i % authgear.len()]);
-        assert!(ids.insert(e["id"].as_str().unwrap().to_string()), "duplicate id at {i}");
+        assert!(
+            ids.insert(e["id"].as_str().unwrap().to_string()),
+            "duplicate id at {i}"
+        );
         let seq = e["seq"].as_i64().unwrap();
         assert!(seq > last_seq, "seq {seq} after {last_seq}");
         last_seq = seq;
@@ -218,7 +311,10 @@ fn ids_are_unique_and_seq_strictly_increases() {
         let mut ids = HashSet::new();
         for _ in 0..5_000 {
             let e = g.valid(ty);
-            assert!(ids.insert(e.pointer(pointer).unwrap().as_str().unwrap().to_string()), "{provider}");
+            assert!(
+                ids.insert(e.pointer(pointer).unwrap().as_str().unwrap().to_string()),
+                "{provider}"
+            );
         }
     }
 }
@@ -234,8 +330,19 @@ fn timestamps_are_near_now_in_each_providers_unit() {
         let fa = g.valid(catalog.get("fusionauth", "user.login.success").unwrap());
         let ci = fa["event"]["createInstant"].as_i64().unwrap();
         assert!((NOW_MS - 2_000..=NOW_MS).contains(&ci), "{ci}");
-        let ih = g.valid(catalog.get("infrahub", "infrahub.account.logged_in").unwrap());
-        assert!(ih["occured_at"].as_str().unwrap().starts_with("2025-11-23T"), "{}", ih["occured_at"]);
+        let ih = g.valid(
+            catalog
+                .get("infrahub", "infrahub.account.logged_in")
+                .unwrap(),
+        );
+        assert!(
+            ih["occured_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2025-11-23T"),
+            "{}",
+            ih["occured_at"]
+        );
     }
 }
 
@@ -243,18 +350,38 @@ fn timestamps_are_near_now_in_each_providers_unit() {
 fn subject_lands_in_every_subject_field() {
     let catalog = Catalog::builtin();
     let mut g = Generator::new(3, NOW_MS);
-    for provider in [ProviderId::Authgear, ProviderId::Fusionauth, ProviderId::Infrahub, ProviderId::Auth0] {
+    for provider in [
+        ProviderId::Authgear,
+        ProviderId::Fusionauth,
+        ProviderId::Infrahub,
+        ProviderId::Auth0,
+    ] {
         let pointer = provider.profile().subject_key.unwrap();
         for ty in catalog.of_provider(provider) {
-            if ty.name == "authentication.identity.login_id.failed" || ty.name == "bot_protection.verification.failed" {
+            if ty.name == "authentication.identity.login_id.failed"
+                || ty.name == "bot_protection.verification.failed"
+            {
                 continue; // no user yet: Authgear sends no subject
             }
             let subject = g.subject(ty);
             let e = g.valid_for_subject(ty, &subject);
-            assert_eq!(e.pointer(&pointer).and_then(Value::as_str), Some(subject.as_str()), "{} {}", ty.provider, ty.name);
-            assert!(catalog.validate(ty, &e).is_ok(), "{} {}", ty.provider, ty.name);
+            assert_eq!(
+                e.pointer(&pointer).and_then(Value::as_str),
+                Some(subject.as_str()),
+                "{} {}",
+                ty.provider,
+                ty.name
+            );
+            assert!(
+                catalog.validate(ty, &e).is_ok(),
+                "{} {}",
+                ty.provider,
+                ty.name
+            );
             match provider {
-                ProviderId::Authgear => assert_eq!(e["payload"]["user"]["id"], e["context"]["user_id"]),
+                ProviderId::Authgear => {
+                    assert_eq!(e["payload"]["user"]["id"], e["context"]["user_id"])
+                }
                 ProviderId::Infrahub => assert_eq!(e["data"]["account_id"], e["account_id"]),
                 _ => {}
             }
@@ -291,7 +418,8 @@ fn provider_examples_validate() {
         }
     }
     for file in ["allowed", "denied", "jwt"] {
-        let v = read_json(&shared().join(format!("examples/authgear.blocking-response.{file}.json")));
+        let v =
+            read_json(&shared().join(format!("examples/authgear.blocking-response.{file}.json")));
         assert!(validate_blocking_response(&v).is_ok(), "{file}");
     }
     let allowed = read_json(&shared().join("examples/authgear.blocking-response.allowed.json"));
@@ -335,7 +463,9 @@ fn shape(v: &Value) -> &'static str {
 fn leaves(v: &Value, path: String, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
     out.entry(path.clone()).or_default().insert(shape(v));
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, c)| leaves(c, format!("{path}/{k}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, c)| leaves(c, format!("{path}/{k}"), out)),
         Value::Array(a) => a.iter().for_each(|c| leaves(c, format!("{path}/[]"), out)),
         _ => {}
     }
@@ -353,12 +483,20 @@ fn generated_events_look_like_the_provider_examples() {
             leaves(&g.valid(ty), String::new(), &mut got);
         }
         for (path, shapes) in &want {
-            let seen = got.get(path).unwrap_or_else(|| panic!("{file}: {path} never generated"));
+            let seen = got
+                .get(path)
+                .unwrap_or_else(|| panic!("{file}: {path} never generated"));
             for s in shapes.iter().filter(|s| **s != "null") {
-                assert!(seen.contains(s), "{file}: {path} is {s} in the example, generated {seen:?}");
+                assert!(
+                    seen.contains(s),
+                    "{file}: {path} is {s} in the example, generated {seen:?}"
+                );
                 // A field is one kind of thing: ids stay UUIDs, instants keep their unit.
                 if matches!(*s, "uuid" | "iso8601" | "epoch-ms" | "epoch-s") {
-                    assert!(seen.iter().all(|x| x == s || *x == "null"), "{file}: {path} {s} vs {seen:?}");
+                    assert!(
+                        seen.iter().all(|x| x == s || *x == "null"),
+                        "{file}: {path} {s} vs {seen:?}"
+                    );
                 }
             }
         }
@@ -384,7 +522,10 @@ fn shrinking_keeps_events_valid_and_reaches_a_small_failing_form() {
         &mut tree,
         |v| {
             checked += 1;
-            assert!(catalog.validate(ty, v).is_ok(), "shrinking produced an invalid event: {v}");
+            assert!(
+                catalog.validate(ty, v).is_ok(),
+                "shrinking produced an invalid event: {v}"
+            );
             fails(v)
         },
         2_000,
@@ -393,16 +534,28 @@ fn shrinking_keeps_events_valid_and_reaches_a_small_failing_form() {
     assert!(catalog.validate(ty, &smallest).is_ok());
     let after = serde_json::to_vec(&smallest).unwrap().len();
     assert!(after < before, "{after} >= {before}");
-    assert!(smallest["context"].get("ip_address").is_none(), "{smallest:#}");
-    assert!(smallest["payload"]["user"].get("last_login_at").is_none(), "{smallest:#}");
+    assert!(
+        smallest["context"].get("ip_address").is_none(),
+        "{smallest:#}"
+    );
+    assert!(
+        smallest["payload"]["user"].get("last_login_at").is_none(),
+        "{smallest:#}"
+    );
     assert!(checked > 0);
 }
 
 #[test]
 fn unknown_names_suggest_the_closest() {
     let c = Catalog::builtin();
-    let e = c.get("infrahub", "infrahub.account.loged_in").unwrap_err().to_string();
-    assert!(e.contains("did you mean `infrahub.account.logged_in`"), "{e}");
+    let e = c
+        .get("infrahub", "infrahub.account.loged_in")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("did you mean `infrahub.account.logged_in`"),
+        "{e}"
+    );
     let e = c.get("auht0", "post-login").unwrap_err().to_string();
     assert!(e.contains("did you mean `auth0`"), "{e}");
     let e = find_variant("truncated").unwrap_err().to_string();
@@ -440,7 +593,11 @@ fn custom_types_generate_from_their_schema_alone() {
     }
     for v in variants().iter().filter(|v| v.family == Family::StillValid) {
         let m = g.mutate(&ty, v);
-        assert!(catalog.validate(&ty, m.value.as_ref().unwrap()).is_ok(), "{}", v.label);
+        assert!(
+            catalog.validate(&ty, m.value.as_ref().unwrap()).is_ok(),
+            "{}",
+            v.label
+        );
     }
     let m = g.mutate(&ty, find_variant("missing-required").unwrap());
     assert!(catalog.validate(&ty, m.value.as_ref().unwrap()).is_err());

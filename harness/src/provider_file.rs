@@ -1,4 +1,4 @@
-//! Custom provider files: a YAML file declaring a provider hookstorm does
+//! Custom provider files: a YAML or TOML file declaring a provider hookstorm does
 //! not ship — its event types with their JSON Schemas (inline or by path
 //! relative to the file), an optional shared envelope, a signature scheme
 //! chosen from the built-in ones with its parameters, the success rule,
@@ -21,6 +21,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::parse::{finish, load_tree};
+use crate::scenario::toml_tree;
 use crate::scenario::walk::{Fields, Walker};
 use crate::scenario::yaml::{Node, Value};
 
@@ -59,7 +60,12 @@ pub const TOP_KEYS: &[&str] = &[
 /// Keys of `signature`.
 pub const SIGNATURE_KEYS: &[&str] = &["scheme", "header", "alg", "kid", "key_form"];
 /// Signature schemes, as written in files.
-pub const SCHEMES: &[&str] = &["authgear-body", "fusionauth-jwt", "standard-webhooks", "bearer"];
+pub const SCHEMES: &[&str] = &[
+    "authgear-body",
+    "fusionauth-jwt",
+    "standard-webhooks",
+    "bearer",
+];
 /// Keys of `redelivery`.
 pub const REDELIVERY_KEYS: &[&str] = &["max_resends", "fresh_message_id"];
 /// Keys of `keys`.
@@ -88,10 +94,36 @@ pub fn load_provider_file(path: &Path) -> Result<CustomProvider, Diagnostic> {
 /// Checks provider-file `text` (named `file` in messages; schema paths
 /// resolve against `base`).
 pub fn parse_provider(text: &str, file: &str, base: &Path) -> Result<CustomProvider, Diagnostic> {
-    let root = load_tree(text, file)?;
+    let root = if file.ends_with(".toml") {
+        toml_root(text, file)?
+    } else {
+        load_tree(text, file)?
+    };
     let mut w = Walker::default();
     let provider = read(&root, &mut w, base);
     finish(w, text, file, None).map(|()| provider.expect("complete when no problems"))
+}
+
+/// A TOML provider file as a positioned tree; syntax errors become a diagnostic.
+fn toml_root(text: &str, file: &str) -> Result<Node, Diagnostic> {
+    toml_tree::parse(text).map_err(|e| {
+        let span = e.span.unwrap_or(0..0);
+        let (line, column) = toml_tree::line_column(text, span.start);
+        Diagnostic {
+            file: file.to_string(),
+            source: text.to_string(),
+            problems: vec![crate::scenario::Problem {
+                message: format!("invalid TOML: {}", e.message),
+                hint: Some("check the quoting, `key = value` and the [table] headers here".into()),
+                origin: crate::scenario::yaml::Origin::File {
+                    line,
+                    column,
+                    offset: span.start,
+                    len: span.end.saturating_sub(span.start),
+                },
+            }],
+        }
+    })
 }
 
 fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
@@ -106,14 +138,26 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
             );
             return None;
         }
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            w.error(n, format!("provider name `{name}` must be letters, digits, `-` or `_`"), None);
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            w.error(
+                n,
+                format!("provider name `{name}` must be letters, digits, `-` or `_`"),
+                None,
+            );
             return None;
         }
         Some(name)
     });
     let scheme = top
-        .require(w, "signature", "signature: {scheme: standard-webhooks, key_form: base64-whsec}")
+        .require(
+            w,
+            "signature",
+            "signature: {scheme: standard-webhooks, key_form: base64-whsec}",
+        )
         .and_then(|n| read_signature(n, w));
     let success = match top.get("success") {
         None => Some(SuccessRule::TwoXx),
@@ -130,8 +174,14 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
         .require(w, "deadline", "deadline: 5s")
         .and_then(|n| w.duration(n, "deadline"))
         .map(ms);
-    let blocking_deadline = top.get("blocking_deadline").and_then(|n| w.duration(n, "blocking_deadline")).map(ms);
-    let blocking_total = top.get("blocking_total").and_then(|n| w.duration(n, "blocking_total")).map(ms);
+    let blocking_deadline = top
+        .get("blocking_deadline")
+        .and_then(|n| w.duration(n, "blocking_deadline"))
+        .map(ms);
+    let blocking_total = top
+        .get("blocking_total")
+        .and_then(|n| w.duration(n, "blocking_total"))
+        .map(ms);
     let redelivery = match top.get("redelivery") {
         None => Some(Redelivery {
             max_resends: 0,
@@ -139,11 +189,25 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
         }),
         Some(n) => read_redelivery(n, w),
     };
-    let keys = top.require(w, "keys", "keys: {dedupe: /id}").and_then(|n| read_keys(n, w));
+    let keys = top
+        .require(w, "keys", "keys: {dedupe: /id}")
+        .and_then(|n| read_keys(n, w));
     let envelope = top.get("envelope").and_then(|n| read_envelope(n, w, base));
     let types = top
-        .require(w, "types", "types: [{name: order.created, schema: schemas/order.created.json}]")
-        .map(|n| read_types(n, w, base, name.as_deref().unwrap_or("custom"), envelope.as_ref()))
+        .require(
+            w,
+            "types",
+            "types: [{name: order.created, schema: schemas/order.created.json}]",
+        )
+        .map(|n| {
+            read_types(
+                n,
+                w,
+                base,
+                name.as_deref().unwrap_or("custom"),
+                envelope.as_ref(),
+            )
+        })
         .unwrap_or_default();
     let keys = keys?;
     let profile = Profile {
@@ -169,7 +233,9 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
 
 fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
     let f = w.map(node, "`signature`", SIGNATURE_KEYS)?;
-    let scheme = f.require(w, "scheme", "scheme: standard-webhooks").and_then(|n| w.choice(n, "scheme", SCHEMES))?;
+    let scheme = f
+        .require(w, "scheme", "scheme: standard-webhooks")
+        .and_then(|n| w.choice(n, "scheme", SCHEMES))?;
     // Parameters that belong to another scheme are mistakes, not ignored.
     let allowed: &[&str] = match scheme {
         "authgear-body" => &["scheme", "header"],
@@ -201,11 +267,13 @@ fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
             let header = header(w, "X-FusionAuth-Signature-JWT");
             let alg = match f.get("alg") {
                 None => Some(JwtAlg::HS256),
-                Some(n) => w.choice(n, "alg", &["HS256", "HS384", "HS512"]).map(|a| match a {
-                    "HS384" => JwtAlg::HS384,
-                    "HS512" => JwtAlg::HS512,
-                    _ => JwtAlg::HS256,
-                }),
+                Some(n) => w
+                    .choice(n, "alg", &["HS256", "HS384", "HS512"])
+                    .map(|a| match a {
+                        "HS384" => JwtAlg::HS384,
+                        "HS512" => JwtAlg::HS512,
+                        _ => JwtAlg::HS256,
+                    }),
             };
             let kid = match f.get("kid") {
                 None => Some("hookstorm-hmac".to_string()),
@@ -220,15 +288,19 @@ fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
         "standard-webhooks" => {
             let key_form = match f.get("key_form") {
                 None => Some(KeyForm::Base64Whsec),
-                Some(n) => w.choice(n, "key_form", &["base64-whsec", "raw-utf8"]).map(|k| {
-                    if k == "raw-utf8" {
-                        KeyForm::RawUtf8
-                    } else {
-                        KeyForm::Base64Whsec
-                    }
-                }),
+                Some(n) => w
+                    .choice(n, "key_form", &["base64-whsec", "raw-utf8"])
+                    .map(|k| {
+                        if k == "raw-utf8" {
+                            KeyForm::RawUtf8
+                        } else {
+                            KeyForm::Base64Whsec
+                        }
+                    }),
             };
-            Some(Scheme::StandardWebhooks { key_form: key_form? })
+            Some(Scheme::StandardWebhooks {
+                key_form: key_form?,
+            })
         }
         _ => Some(Scheme::Bearer),
     }
@@ -241,7 +313,11 @@ fn read_redelivery(node: &Node, w: &mut Walker) -> Option<Redelivery> {
         Some(n) => w.count(n, "max_resends", "3").and_then(|v| {
             let v = u32::try_from(v).ok();
             if v.is_none() {
-                w.error(n, "`max_resends` is too large", Some("providers resend a handful of times, e.g. 3".into()));
+                w.error(
+                    n,
+                    "`max_resends` is too large",
+                    Some("providers resend a handful of times, e.g. 3".into()),
+                );
             }
             v
         }),
@@ -267,16 +343,20 @@ struct Keys {
 /// A JSON pointer (`/event/id`) or a header (`header:webhook-id`).
 fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
     let path = w.string(node, key, "/id")?;
-    let header_ok = path
-        .strip_prefix("header:")
-        .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let header_ok = path.strip_prefix("header:").is_some_and(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
     if path.starts_with('/') || header_ok {
         Some(path)
     } else {
         w.error(
             node,
             format!("`{key}` must be a JSON pointer into the body or a header, found `{path}`"),
-            Some("write e.g. `/data/id` (JSON pointer, starts with /) or `header:webhook-id`".into()),
+            Some(
+                "write e.g. `/data/id` (JSON pointer, starts with /) or `header:webhook-id`".into(),
+            ),
         );
         None
     }
@@ -285,7 +365,9 @@ fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
 fn read_keys(node: &Node, w: &mut Walker) -> Option<Keys> {
     let f = w.map(node, "`keys`", KEY_KEYS)?;
     let before = w.problems.len();
-    let dedupe = f.require(w, "dedupe", "dedupe: /id").and_then(|n| key_path(w, n, "dedupe"));
+    let dedupe = f
+        .require(w, "dedupe", "dedupe: /id")
+        .and_then(|n| key_path(w, n, "dedupe"));
     let ordering = f.get("ordering").and_then(|n| key_path(w, n, "ordering"));
     let subject = f.get("subject").and_then(|n| key_path(w, n, "subject"));
     let type_key = f.get("type").and_then(|n| key_path(w, n, "type"));
@@ -304,7 +386,9 @@ fn read_keys(node: &Node, w: &mut Walker) -> Option<Keys> {
 
 fn read_timestamp(node: &Node, w: &mut Walker) -> Option<(String, TimeFormat)> {
     let f: Fields<'_> = w.map(node, "`keys.timestamp`", TIMESTAMP_KEYS)?;
-    let path = f.require(w, "path", "path: /created_at").and_then(|n| key_path(w, n, "path"));
+    let path = f
+        .require(w, "path", "path: /created_at")
+        .and_then(|n| key_path(w, n, "path"));
     let format = f
         .require(w, "format", "format: unix-seconds")
         .and_then(|n| w.choice(n, "format", &["unix-seconds", "unix-millis", "rfc3339"]))
@@ -326,9 +410,15 @@ struct Envelope {
 
 fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<Envelope> {
     let f = w.map(node, "`envelope`", ENVELOPE_KEYS)?;
-    let schema = f.require(w, "schema", "schema: schemas/envelope.json").and_then(|n| read_schema(n, w, base));
-    let payload = f.require(w, "payload", "payload: data").and_then(|n| w.string(n, "payload", "data"));
-    let type_field = f.get("type_field").and_then(|n| w.string(n, "type_field", "type"));
+    let schema = f
+        .require(w, "schema", "schema: schemas/envelope.json")
+        .and_then(|n| read_schema(n, w, base));
+    let payload = f
+        .require(w, "payload", "payload: data")
+        .and_then(|n| w.string(n, "payload", "data"));
+    let type_field = f
+        .get("type_field")
+        .and_then(|n| w.string(n, "type_field", "type"));
     if let Some(Json::Object(obj)) = &schema {
         if obj.get("type").and_then(Json::as_str) != Some("object") {
             w.error(
@@ -358,13 +448,18 @@ fn read_schema(node: &Node, w: &mut Walker, base: &Path) -> Option<Json> {
                     w.error(
                         node,
                         format!("cannot read schema `{rel}`: {e}"),
-                        Some(format!("paths are relative to the provider file's directory ({})", base.display())),
+                        Some(format!(
+                            "paths are relative to the provider file's directory ({})",
+                            base.display()
+                        )),
                     );
                     return None;
                 }
             };
             let parsed = if rel.ends_with(".yaml") || rel.ends_with(".yml") {
-                crate::scenario::yaml::parse(&text).map(|n| to_json(&n)).map_err(|e| e.to_string())
+                crate::scenario::yaml::parse(&text)
+                    .map(|n| to_json(&n))
+                    .map_err(|e| e.to_string())
             } else {
                 serde_json::from_str::<Json>(&text).map_err(|e| e.to_string())
             };
@@ -415,9 +510,10 @@ pub fn to_json(node: &Node) -> Json {
 /// type's schema and `properties[type_field]` is pinned to the type name.
 fn wrap(envelope: &Envelope, name: &str, schema: Json) -> Json {
     let mut outer = envelope.schema.clone();
-    let props = outer
-        .as_object_mut()
-        .map(|o| o.entry("properties").or_insert_with(|| Json::Object(Map::new())));
+    let props = outer.as_object_mut().map(|o| {
+        o.entry("properties")
+            .or_insert_with(|| Json::Object(Map::new()))
+    });
     if let Some(Json::Object(props)) = props {
         // $schema/$id belong on the outer document only.
         let inner = match schema {
@@ -430,13 +526,22 @@ fn wrap(envelope: &Envelope, name: &str, schema: Json) -> Json {
         };
         props.insert(envelope.payload.clone(), inner);
         if let Some(field) = &envelope.type_field {
-            props.insert(field.clone(), serde_json::json!({"type": "string", "const": name}));
+            props.insert(
+                field.clone(),
+                serde_json::json!({"type": "string", "const": name}),
+            );
         }
     }
     outer
 }
 
-fn read_types(node: &Node, w: &mut Walker, base: &Path, provider: &str, envelope: Option<&Envelope>) -> Vec<EventType> {
+fn read_types(
+    node: &Node,
+    w: &mut Walker,
+    base: &Path,
+    provider: &str,
+    envelope: Option<&Envelope>,
+) -> Vec<EventType> {
     let Value::Seq(items) = &node.value else {
         w.error(
             node,
@@ -446,24 +551,42 @@ fn read_types(node: &Node, w: &mut Walker, base: &Path, provider: &str, envelope
         return Vec::new();
     };
     if items.is_empty() {
-        w.error(node, "`types` is empty", Some("declare at least one event type".into()));
+        w.error(
+            node,
+            "`types` is empty",
+            Some("declare at least one event type".into()),
+        );
     }
     let mut types: Vec<EventType> = Vec::new();
     for item in items {
-        let Some(f) = w.map(item, "an event type", TYPE_KEYS) else { continue };
+        let Some(f) = w.map(item, "an event type", TYPE_KEYS) else {
+            continue;
+        };
         let name = f.require(w, "name", "name: order.created").and_then(|n| {
             let name = w.string(n, "name", "order.created")?;
             if types.iter().any(|t| t.name == name) {
-                w.error(n, format!("event type `{name}` is declared twice"), Some("keep one".into()));
+                w.error(
+                    n,
+                    format!("event type `{name}` is declared twice"),
+                    Some("keep one".into()),
+                );
                 return None;
             }
             Some(name)
         });
-        let description = f.get("description").and_then(|n| w.string(n, "description", "...")).unwrap_or_default();
-        let blocking = f.get("blocking").and_then(|n| w.boolean(n, "blocking")).unwrap_or(false);
+        let description = f
+            .get("description")
+            .and_then(|n| w.string(n, "description", "..."))
+            .unwrap_or_default();
+        let blocking = f
+            .get("blocking")
+            .and_then(|n| w.boolean(n, "blocking"))
+            .unwrap_or(false);
         let schema_node = f.require(w, "schema", "schema: schemas/order.created.json");
         let schema = schema_node.and_then(|n| read_schema(n, w, base));
-        let (Some(name), Some(schema), Some(schema_node)) = (name, schema, schema_node) else { continue };
+        let (Some(name), Some(schema), Some(schema_node)) = (name, schema, schema_node) else {
+            continue;
+        };
         let schema = match envelope {
             Some(env) => wrap(env, &name, schema),
             None => schema,
@@ -531,19 +654,74 @@ types:
     fn a_good_file_becomes_a_profile_and_types() {
         let p = parse_provider(GOOD, "p.yaml", Path::new(".")).unwrap();
         assert_eq!(p.name, "acme");
-        assert_eq!(p.profile.scheme, Scheme::StandardWebhooks { key_form: KeyForm::RawUtf8 });
+        assert_eq!(
+            p.profile.scheme,
+            Scheme::StandardWebhooks {
+                key_form: KeyForm::RawUtf8
+            }
+        );
         assert_eq!(p.profile.success, SuccessRule::Below400);
         assert_eq!(p.profile.deadline_ms, 3000);
         assert_eq!(p.profile.redelivery.max_resends, 2);
-        assert_eq!(p.profile.timestamp_key, Some(("/ts".into(), TimeFormat::UnixSeconds)));
+        assert_eq!(
+            p.profile.timestamp_key,
+            Some(("/ts".into(), TimeFormat::UnixSeconds))
+        );
         let schema = &p.types[0].schema;
         assert_eq!(schema["properties"]["type"]["const"], "invoice.paid");
         assert_eq!(schema["properties"]["data"]["required"][0], "customer");
         let catalog = p.catalog().unwrap();
         let ok = serde_json::json!({"id": "1", "type": "invoice.paid", "data": {"customer": "c"}});
-        let wrong = serde_json::json!({"id": "1", "type": "invoice.sent", "data": {"customer": "c"}});
+        let wrong =
+            serde_json::json!({"id": "1", "type": "invoice.sent", "data": {"customer": "c"}});
         assert!(catalog.validate(&catalog.types()[0], &ok).is_ok());
         assert!(catalog.validate(&catalog.types()[0], &wrong).is_err());
+    }
+
+    #[test]
+    fn toml_files_read_the_same_and_are_positioned() {
+        let text = r#"
+name = "acme"
+deadline = "3s"
+success = "2xx"
+
+[signature]
+scheme = "fusionauth-jwt"
+alg = "HS384"
+
+[keys]
+dedupe = "/id"
+
+[[types]]
+name = "invoice.paid"
+schema = { type = "object", required = ["id"] }
+"#;
+        let p = parse_provider(text, "p.toml", Path::new(".")).unwrap();
+        assert_eq!(p.profile.deadline_ms, 3000);
+        assert!(matches!(
+            p.profile.scheme,
+            Scheme::FusionauthJwt {
+                alg: JwtAlg::HS384,
+                ..
+            }
+        ));
+        assert_eq!(p.types[0].schema["required"][0], "id");
+        let broken = text
+            .replace("\"HS384\"", "\"HS385\"")
+            .replace("deadline = \"3s\"", "deadline = \"3 s\"");
+        let plain = parse_provider(&broken, "p.toml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(plain.contains("p.toml:3:12: error: `deadline`"), "{plain}");
+        assert!(
+            plain.contains("p.toml:8:7: error: unknown alg `HS385`"),
+            "{plain}"
+        );
+        let syntax = parse_provider("name = \n", "p.toml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(syntax.starts_with("p.toml:1:"), "{syntax}");
+        assert!(syntax.contains("invalid TOML"), "{syntax}");
     }
 
     #[test]
@@ -554,10 +732,24 @@ types:
             .replace("name: acme", "name: authgear");
         let err = parse_provider(&text, "p.yaml", Path::new(".")).unwrap_err();
         let plain = err.render_plain();
-        assert!(plain.contains("p.yaml:1:7: error: `authgear` is a built-in provider"), "{plain}");
-        assert!(plain.contains("p.yaml:4:13: error: unknown key_form `raw-utf9`"), "{plain}");
+        assert!(
+            plain.contains("p.yaml:1:7: error: `authgear` is a built-in provider"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:4:13: error: unknown key_form `raw-utf9`"),
+            "{plain}"
+        );
         assert!(plain.contains("did you mean `raw-utf8`"), "{plain}");
-        assert!(plain.contains("p.yaml:5:3: error: `header` does not apply to the standard-webhooks scheme"), "{plain}");
-        assert!(plain.contains("p.yaml:10:11: error: `dedupe` must be a JSON pointer"), "{plain}");
+        assert!(
+            plain.contains(
+                "p.yaml:5:3: error: `header` does not apply to the standard-webhooks scheme"
+            ),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:10:11: error: `dedupe` must be a JSON pointer"),
+            "{plain}"
+        );
     }
 }

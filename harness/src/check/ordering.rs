@@ -80,26 +80,34 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     for shuffle in SHUFFLES {
         let subject = ctx.fresh_uuid();
         let base = now_unix() - 60;
-        let events: Vec<Signed> = types
+        let mut generated: Vec<Value> = types
             .iter()
-            .enumerate()
-            .map(|(i, ty)| {
-                let mut event = ctx
-                    .generator
+            .map(|ty| {
+                ctx.generator
                     .lock()
                     .expect("generator lock")
-                    .valid_for_subject(ty, &subject);
-                set_order(&mut event, &key, i as i64, base);
-                // The subject key may be nullable in the schema (Infrahub's
-                // top-level account_id): pin it, or there is no order to judge.
-                if let Some(slot) = ctx
-                    .profile
-                    .subject_key
-                    .as_deref()
-                    .and_then(|k| event.pointer_mut(k))
-                {
-                    *slot = Value::String(subject.clone());
-                }
+                    .valid_for_subject(ty, &subject)
+            })
+            .collect();
+        // Every key counts up from the first event's, whatever the
+        // generator chose for each.
+        let start = generated[0].pointer(&key).cloned();
+        for (i, event) in generated.iter_mut().enumerate() {
+            set_order(event, &key, i as i64, base, start.as_ref());
+            // The subject key may be nullable in the schema (Infrahub's
+            // top-level account_id): pin it, or there is no order to judge.
+            if let Some(slot) = ctx
+                .profile
+                .subject_key
+                .as_deref()
+                .and_then(|k| event.pointer_mut(k))
+            {
+                *slot = Value::String(subject.clone());
+            }
+        }
+        let events: Vec<Signed> = generated
+            .into_iter()
+            .map(|event| {
                 let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON"));
                 (event, headers, body)
             })
@@ -197,16 +205,17 @@ fn probes_order(probes: &[Probe]) -> Vec<usize> {
 }
 
 /// Sets the ordering key of the `i`-th event so the sequence is strictly
-/// increasing whatever the generator chose: integers count up from the
-/// first event's value, timestamps advance one second per event.
-fn set_order(event: &mut Value, key: &str, i: i64, base_unix: i64) {
+/// increasing whatever the generator chose: integers count up from `start`
+/// (the first event's value), timestamps advance one second per event.
+fn set_order(event: &mut Value, key: &str, i: i64, base_unix: i64, start: Option<&Value>) {
     let Some(slot) = event.pointer_mut(key) else {
         return;
     };
     let next = match &*slot {
         Value::String(_) => Value::String(rfc3339(base_unix + i)),
         Value::Number(n) => {
-            let start = n.as_i64().unwrap_or(0).clamp(0, i64::MAX / 2);
+            let first = start.and_then(Value::as_i64).or_else(|| n.as_i64());
+            let start = first.unwrap_or(0).clamp(0, i64::MAX / 2);
             // Millisecond keys (FusionAuth createInstant) step by a second too.
             let step = if start > 100_000_000_000 { 1000 } else { 1 };
             Value::from(start + i * step)
@@ -262,10 +271,12 @@ mod tests {
     #[test]
     fn order_keys_increase() {
         let mut a = serde_json::json!({"seq": 10});
-        set_order(&mut a, "/seq", 2, 0);
+        set_order(&mut a, "/seq", 2, 0, None);
         assert_eq!(a["seq"], 12);
-        let mut b = serde_json::json!({"t": 1_700_000_000_000i64});
-        set_order(&mut b, "/t", 1, 0);
+        // Later events count from the first event's value, not their own.
+        let first = serde_json::json!(1_700_000_000_000i64);
+        let mut b = serde_json::json!({"t": 1_500_000_000_000i64});
+        set_order(&mut b, "/t", 1, 0, Some(&first));
         assert_eq!(b["t"], 1_700_000_001_000i64);
     }
 }

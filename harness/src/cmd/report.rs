@@ -51,7 +51,9 @@ pub fn parse_tolerance(text: &str) -> Result<f64, String> {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => t.parse::<f64>(),
     }
-    .map_err(|_| format!("invalid tolerance `{text}`: write a percentage like 10% or a fraction like 0.1"))?;
+    .map_err(|_| {
+        format!("invalid tolerance `{text}`: write a percentage like 10% or a fraction like 0.1")
+    })?;
     if !value.is_finite() || value < 0.0 {
         return Err(format!("invalid tolerance `{text}`: it must be 0 or more"));
     }
@@ -77,11 +79,16 @@ pub fn run(command: ReportCommand) -> anyhow::Result<Verdict> {
     match command {
         ReportCommand::Render { report, out } => {
             let parsed = read_report(&report)?;
-            let dir = out.unwrap_or_else(|| report.parent().map(Path::to_path_buf).unwrap_or_default());
+            let dir =
+                out.unwrap_or_else(|| report.parent().map(Path::to_path_buf).unwrap_or_default());
             write(&parsed, &dir)?;
             Ok(Verdict::Pass)
         }
-        ReportCommand::Diff { base, new, tolerance } => {
+        ReportCommand::Diff {
+            base,
+            new,
+            tolerance,
+        } => {
             let base_report = read_report(&base)?;
             let new_report = read_report(&new)?;
             let diff = reports::diff(&base_report, &new_report, tolerance);
@@ -89,8 +96,14 @@ pub fn run(command: ReportCommand) -> anyhow::Result<Verdict> {
             print!("{}", diff.render_table());
             Ok(Verdict::from_ok(!diff.is_regression()))
         }
-        ReportCommand::Merge { reports: paths, out } => {
-            let parts = paths.iter().map(|p| read_report(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        ReportCommand::Merge {
+            reports: paths,
+            out,
+        } => {
+            let parts = paths
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let merged = reports::merge(&parts).map_err(|e| usage(format!("cannot merge: {e}")))?;
             print!("{}", reports::terminal_summary(&merged));
             write(&merged, &out)?;

@@ -40,7 +40,10 @@ pub struct Args {
 /// Runs `hookstorm run`.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     if !(args.scale.is_finite() && args.scale > 0.0) {
-        return Err(usage(format!("--scale must be a number above 0, got {}", args.scale)));
+        return Err(usage(format!(
+            "--scale must be a number above 0, got {}",
+            args.scale
+        )));
     }
     let options = Options {
         sets: args.sets.clone(),
@@ -50,7 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         Ok(plan) => plan,
         Err(diag) => {
             print_diagnostic(&diag);
-            return Err(usage(format!("{} is invalid; nothing was sent", args.file.display())));
+            return Err(usage(format!(
+                "{} is invalid; nothing was sent",
+                args.file.display()
+            )));
         }
     };
     plan.scale(args.scale);
@@ -80,5 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
             println!("report: {} ({} files)", dir.display(), written.len());
         }
     }
-    Ok(Verdict::from_ok(outcome.report.passed() && outcome.capacity_met))
+    Ok(Verdict::from_ok(
+        outcome.report.passed() && outcome.capacity_met,
+    ))
 }

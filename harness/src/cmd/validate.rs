@@ -68,8 +68,8 @@ pub fn print_diagnostic(diag: &Diagnostic) {
     eprint!("{}", diag.render_fancy(stderr.is_terminal()));
 }
 
-/// Checks one file: a provider file when its top level declares `types`
-/// and a `signature` but no `steps`, a scenario otherwise.
+/// Checks one file: a provider file when it is TOML or its top level
+/// declares `types` and a `signature` but no `steps`, a scenario otherwise.
 pub fn check_file(path: &Path, sets: &[String]) -> Result<Checked, Diagnostic> {
     if is_provider_file(path) {
         let p = load_provider_file(path)?;
@@ -86,21 +86,37 @@ pub fn check_file(path: &Path, sets: &[String]) -> Result<Checked, Diagnostic> {
 }
 
 fn is_provider_file(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
-    let Ok(root) = yaml::parse(&text) else { return false };
+    // Scenarios are YAML only; a TOML file can only be a provider file.
+    if path.extension().is_some_and(|e| e == "toml") {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(root) = yaml::parse(&text) else {
+        return false;
+    };
     root.get("steps").is_none() && root.get("types").is_some() && root.get("signature").is_some()
 }
 
 /// `provider authgear, 3 steps: check, load, wait`.
 pub fn describe(s: &Scenario) -> String {
     let kinds: Vec<&str> = s.steps.iter().map(|st| st.kind.word()).collect();
-    let loads = s.steps.iter().filter(|st| matches!(st.kind, StepKind::Load(_))).count();
+    let loads = s
+        .steps
+        .iter()
+        .filter(|st| matches!(st.kind, StepKind::Load(_)))
+        .count();
     format!(
         "provider {}, {} step{}: {}{}",
         s.provider.name(),
         s.steps.len(),
         if s.steps.len() == 1 { "" } else { "s" },
         kinds.join(", "),
-        if loads > 1 { " (load steps are merged into one load section)" } else { "" }
+        if loads > 1 {
+            " (load steps are merged into one load section)"
+        } else {
+            ""
+        }
     )
 }

@@ -22,6 +22,10 @@ pub(crate) struct Event {
     pub subject: Option<String>,
 }
 
+/// The most events `strict` holds for one subject before processing them
+/// without waiting for a pause, which bounds its memory.
+pub(crate) const MAX_HELD_PER_SUBJECT: usize = 1024;
+
 /// The events `strict` holds for one subject until its settle window ends.
 #[derive(Debug, Default)]
 struct Held {
@@ -122,6 +126,14 @@ impl Effects {
             slot.events.push(event);
             slot.generation += 1;
             self.pending.fetch_add(1, AtomicOrdering::SeqCst);
+            if slot.events.len() >= MAX_HELD_PER_SUBJECT {
+                // A subject that never pauses would otherwise be held (and
+                // grow) forever: process what it has now.
+                if let Some(slot) = held.remove(&subject) {
+                    self.release(slot.events);
+                }
+                return;
+            }
             slot.generation
         };
         let me = Arc::clone(self);
@@ -137,10 +149,14 @@ impl Effects {
             // A later arrival re-armed the window; its timer flushes.
             return;
         }
-        let Some(slot) = held.remove(subject) else {
-            return;
-        };
-        let mut events = slot.events;
+        if let Some(slot) = held.remove(subject) {
+            self.release(slot.events);
+        }
+    }
+
+    /// Processes one subject's held events in ordering-key order (called
+    /// with the `held` lock taken, so batches never interleave).
+    fn release(&self, mut events: Vec<Event>) {
         // Stable sort: events whose values cannot be compared keep their
         // arrival order.
         events.sort_by(|a, b| order_cmp(&a.seq, &b.seq).unwrap_or(Ordering::Equal));
@@ -163,6 +179,53 @@ impl Effects {
         // A subject keeps re-arming its window while events keep arriving;
         // give up after a few windows rather than block the reader forever.
         self.settle * 4 + Duration::from_millis(500)
+    }
+}
+
+impl Effects {
+    /// Records `event` again on arrival, bypassing dedupe and ordering (the
+    /// `double-process` fault's duplicate).
+    pub fn reprocess(&self, event: Event) {
+        self.ledger.push(entry(event));
+    }
+}
+
+/// How many deliveries the `lose-under-load` fault's work queue holds.
+pub(crate) const BACKLOG_CAPACITY: f64 = 8.0;
+/// How fast that queue drains, in deliveries per second.
+pub(crate) const BACKLOG_DRAIN_PER_SEC: f64 = 200.0;
+
+/// The `lose-under-load` fault's bounded work queue, as a leaky bucket: a
+/// receiver that acknowledges first and queues the work, dropping what does
+/// not fit. Traffic slower than the drain rate never loses anything; a burst
+/// of more than [`BACKLOG_CAPACITY`] deliveries at once always does.
+#[derive(Debug)]
+pub(crate) struct Backlog {
+    state: Mutex<(f64, Instant)>,
+}
+
+impl Backlog {
+    /// An empty queue.
+    pub fn new() -> Backlog {
+        Backlog {
+            state: Mutex::new((0.0, Instant::now())),
+        }
+    }
+
+    /// Whether one more delivery fits (and then it takes a slot).
+    pub fn admit(&self) -> bool {
+        let mut state = lock(&self.state);
+        let (level, last) = &mut *state;
+        let now = Instant::now();
+        let drained = now.duration_since(*last).as_secs_f64() * BACKLOG_DRAIN_PER_SEC;
+        *level = (*level - drained).max(0.0);
+        *last = now;
+        if *level + 1.0 > BACKLOG_CAPACITY {
+            false
+        } else {
+            *level += 1.0;
+            true
+        }
     }
 }
 
@@ -213,6 +276,16 @@ mod tests {
 
     const DEFAULT: Duration = Duration::from_millis(50);
 
+    #[test]
+    fn backlog_drops_a_burst_beyond_its_capacity_and_recovers() {
+        let backlog = Backlog::new();
+        let admitted = (0..20).filter(|_| backlog.admit()).count();
+        // A few may drain while the loop runs, never many.
+        assert!((8..12).contains(&admitted), "{admitted}");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(backlog.admit(), "drained after 60 ms at 200/s");
+    }
+
     #[tokio::test]
     async fn last_write_wins_drops_older_per_subject() {
         let effects = Arc::new(Effects::new(OrderingPolicy::LastWriteWins, DEFAULT));
@@ -232,6 +305,21 @@ mod tests {
         assert!(ids(&effects).is_empty(), "held during the window");
         effects.settled(Duration::from_secs(2)).await;
         assert_eq!(ids(&effects), ["t1", "t2", "t3"]);
+    }
+
+    #[tokio::test]
+    async fn strict_releases_a_subject_that_never_pauses() {
+        let effects = Arc::new(Effects::new(
+            OrderingPolicy::Strict,
+            Duration::from_secs(60),
+        ));
+        for i in (0..MAX_HELD_PER_SUBJECT).rev() {
+            effects.apply(ev(&i.to_string(), json!(i), "busy"), false);
+        }
+        let ledger = effects.ledger.snapshot();
+        assert_eq!(ledger.len(), MAX_HELD_PER_SUBJECT);
+        assert_eq!(ledger[0].id, "0");
+        assert_eq!(effects.pending.load(AtomicOrdering::SeqCst), 0);
     }
 
     #[tokio::test]

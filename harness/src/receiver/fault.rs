@@ -28,7 +28,7 @@ pub enum Fault {
     CrashOnUnicode,
     /// Answers 500 to malformed JSON.
     ServerErrorOnBadJson,
-    /// Acknowledges but does not record events while many are in flight.
+    /// Acknowledges but does not record events that overflow its work queue.
     LoseUnderLoad,
     /// Never answers valid requests.
     Hang,
@@ -111,7 +111,8 @@ impl Fault {
             }
             Fault::ServerErrorOnBadJson => "answers 500 instead of 400 to malformed JSON",
             Fault::LoseUnderLoad => {
-                "acknowledges but does not record events while more than 8 requests are in flight"
+                "acknowledges but does not record deliveries that overflow a work queue of 8 \
+                 draining 200 per second (any burst of more than 8 at once loses some)"
             }
             Fault::Hang => "never answers valid requests",
         }

@@ -6,22 +6,18 @@
 
 use bytes::Bytes;
 use generators::{Catalog, EventType, Verifier};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-use super::effect::{Effects, Event};
+use super::effect::{Backlog, Effects, Event};
 use super::{blocking, overstrict, Fault, ReceiverConfig};
-
-/// In-flight deliveries above which `lose-under-load` stops recording.
-pub(crate) const LOSS_THRESHOLD: usize = 8;
 
 /// Why a connection was dropped without an answer; hyper closes the
 /// connection when a service returns an error.
@@ -49,23 +45,7 @@ pub(crate) struct Handler {
     catalog: &'static Catalog,
     effects: Arc<Effects>,
     stopped: watch::Receiver<bool>,
-    in_flight: AtomicUsize,
-}
-
-/// Counts a delivery as in flight until dropped.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(counter: &'a AtomicUsize) -> InFlight<'a> {
-        counter.fetch_add(1, Ordering::SeqCst);
-        InFlight(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    backlog: Backlog,
 }
 
 impl Handler {
@@ -87,7 +67,7 @@ impl Handler {
             catalog,
             effects,
             stopped,
-            in_flight: AtomicUsize::new(0),
+            backlog: Backlog::new(),
         })
     }
 
@@ -120,22 +100,29 @@ impl Handler {
 
     async fn delivery(&self, req: Request<Incoming>) -> Result<Reply, Dropped> {
         let config = &self.config;
-        let _in_flight = InFlight::enter(&self.in_flight);
         let (parts, body) = req.into_parts();
 
-        // 1. Size: refuse a declared oversize body before reading any of it,
-        //    and stop reading an undeclared one at the limit.
-        let max = config.max_body_bytes;
-        if body.size_hint().lower() > max as u64 {
-            return Ok(too_large(max));
+        // 1. Size: bodies over the limit get 413. The excess is drained
+        //    (bounded) first: answering while the sender is still writing
+        //    makes its kernel see a reset instead of our 413.
+        let max = config.max_body_bytes as u64;
+        let mut body = body;
+        if body.size_hint().lower() > max {
+            drain(&mut body, 0).await;
+            return Ok(too_large(max as usize));
         }
-        let body = match Limited::new(body, max).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-                return Ok(too_large(max))
+        let mut collected = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| Dropped::ClientGone)?;
+            if let Ok(data) = frame.into_data() {
+                if (collected.len() + data.len()) as u64 > max {
+                    drain(&mut body, collected.len() + data.len()).await;
+                    return Ok(too_large(max as usize));
+                }
+                collected.extend_from_slice(&data);
             }
-            Err(_) => return Err(Dropped::ClientGone),
-        };
+        }
+        let body = Bytes::from(collected);
 
         // 2. Signature, over the raw bytes, before anything trusts them.
         if let (false, Some(verifier)) = (config.has(Fault::SkipSignature), &self.verifier) {
@@ -231,10 +218,10 @@ impl Handler {
             // body itself identifies a re-delivery.
             _ => hex::encode(Sha256::digest(&body)),
         };
-        let first = config.has(Fault::DoubleProcess) || self.effects.claim(&id);
-        let losing = config.has(Fault::LoseUnderLoad)
-            && self.in_flight.load(Ordering::SeqCst) > LOSS_THRESHOLD;
-        if first && !losing {
+        let first = self.effects.claim(&id);
+        let process = first || config.has(Fault::DoubleProcess);
+        let lost = process && config.has(Fault::LoseUnderLoad) && !self.backlog.admit();
+        if process && !lost {
             let seq = profile
                 .ordering_key
                 .as_deref()
@@ -246,8 +233,15 @@ impl Handler {
                 .and_then(|k| lookup(k, &parts.headers, &event))
                 .filter(|v| !v.is_null())
                 .map(key_string);
-            self.effects
-                .apply(Event { id, seq, subject }, config.has(Fault::OutOfOrder));
+            let event = Event { id, seq, subject };
+            if first {
+                self.effects.apply(event, config.has(Fault::OutOfOrder));
+            } else {
+                // `double-process`: a receiver without dedupe applies the
+                // re-delivery again, whatever its ordering rule would say
+                // about an event it has already seen.
+                self.effects.reprocess(event);
+            }
         }
 
         // 7. Answer (the same for a duplicate, so a retry sees what the
@@ -354,6 +348,30 @@ fn error(status: StatusCode, message: &str) -> Reply {
         Bytes::from(json!({ "error": message }).to_string()),
         true,
     )
+}
+
+/// How much of an oversized body is read and discarded before the 413, and
+/// for how long: enough for any sender that merely overshoots the limit,
+/// bounded so a 1 GiB upload cannot hold the connection.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and discards the rest of `body`, up to [`DRAIN_BYTES`] in total
+/// (counting `seen`) and [`DRAIN_TIME`].
+async fn drain(body: &mut Incoming, mut seen: usize) {
+    let reading = async {
+        while seen <= DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        seen += data.len();
+                    }
+                }
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
 }
 
 fn too_large(max: usize) -> Reply {

@@ -32,7 +32,7 @@ use crate::ledger::{LedgerEntry, OrderingPolicy};
 use effect::Effects;
 
 /// The default settle window of the `strict` ordering policy.
-pub const DEFAULT_SETTLE: Duration = Duration::from_millis(200);
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
 
 /// How long [`RunningReceiver::shutdown`] lets open requests finish before
 /// it drops their connections.

@@ -76,9 +76,10 @@ impl Diagnostic {
         let mut out = String::new();
         for p in &self.problems {
             match &p.origin {
-                Origin::File { line, column, .. } => {
-                    out.push_str(&format!("{}:{line}:{column}: error: {}\n", self.file, p.message))
-                }
+                Origin::File { line, column, .. } => out.push_str(&format!(
+                    "{}:{line}:{column}: error: {}\n",
+                    self.file, p.message
+                )),
                 Origin::Set(setting) => {
                     out.push_str(&format!("--set {setting}: error: {}\n", p.message))
                 }
@@ -147,7 +148,8 @@ impl Snippet {
                     message: problem.message.clone(),
                     help: problem.hint.clone(),
                     source: Some(
-                        NamedSource::new(diag.file.clone(), diag.source.clone()).with_language("yaml"),
+                        NamedSource::new(diag.file.clone(), diag.source.clone())
+                            .with_language("yaml"),
                     ),
                     span: Some(SourceSpan::new(offset.into(), len)),
                 }
@@ -178,17 +180,18 @@ impl std::error::Error for Snippet {}
 
 impl miette::Diagnostic for Snippet {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let span = self.span?;
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
-            Some("here".into()),
-            span,
-        ))))
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some("here".into()), span),
+        )))
     }
 }
 
@@ -208,7 +211,10 @@ mod tests {
             problems: vec![Problem::at(node, "bad duration", Some("write 10s".into()))],
         };
         let plain = diag.render_plain();
-        assert_eq!(plain, "s.yaml:2:7: error: bad duration\n  hint: write 10s\n");
+        assert_eq!(
+            plain,
+            "s.yaml:2:7: error: bad duration\n  hint: write 10s\n"
+        );
         let fancy = diag.render_fancy(false);
         assert!(fancy.contains("s.yaml:2:7"), "{fancy}");
         assert!(fancy.contains("write 10s"), "{fancy}");

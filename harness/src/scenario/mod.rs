@@ -9,10 +9,11 @@
 //! [`run`] executes the steps into one report.
 
 pub mod diagnostic;
-pub mod walk;
 pub mod parse;
 pub mod run;
 pub mod schema;
+pub mod toml_tree;
+pub mod walk;
 pub mod yaml;
 
 use std::path::PathBuf;

@@ -169,7 +169,9 @@ pub fn syntax_diagnostic(err: &serde_saphyr::Error, text: &str, file: &str) -> D
         source: text.to_string(),
         problems: vec![Problem {
             message: format!("invalid YAML: {message}"),
-            hint: Some("check the indentation, the `key: value` spacing and the quoting here".into()),
+            hint: Some(
+                "check the indentation, the `key: value` spacing and the quoting here".into(),
+            ),
             origin,
         }],
     }
@@ -185,7 +187,11 @@ fn line_column_in(message: &str) -> Option<(usize, usize)> {
 
 /// The byte offset of a 1-based line and character column in `text`.
 fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let in_line = text[start.min(text.len())..]
         .char_indices()
         .nth(column.saturating_sub(1))
@@ -241,23 +247,36 @@ fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
         w.error(
             &set_node,
             "an override must be `key=value`",
-            Some("e.g. --set target=http://127.0.0.1:8080/hooks or --set steps.2.load.rate=50".into()),
+            Some(
+                "e.g. --set target=http://127.0.0.1:8080/hooks or --set steps.2.load.rate=50"
+                    .into(),
+            ),
         );
         return;
     };
-    // The value is read as YAML so `seed=7` is a number and `rate=50` too.
+    // The value is read as YAML so `seed=7` is a number, `rate=50` too and
+    // `checks=[accepts_valid]` a list; its nodes point at the override.
     let value = match yaml::parse(raw) {
-        Ok(node) if !matches!(node.value, Value::Map(_) | Value::Seq(_)) => node.value,
-        _ => Value::Str(raw.to_string()),
+        Ok(mut node) => {
+            reorigin(&mut node, setting);
+            node.value
+        }
+        Err(_) => Value::Str(raw.to_string()),
     };
-    let value = if raw.is_empty() { Value::Str(String::new()) } else { value };
+    let value = if raw.is_empty() {
+        Value::Str(String::new())
+    } else {
+        value
+    };
     let mut current = root;
     let segments: Vec<&str> = path.trim().split('.').collect();
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
         let next = match &mut current.value {
             Value::Map(entries) => {
-                let found = entries.iter().position(|(k, _)| k.as_str() == Some(segment));
+                let found = entries
+                    .iter()
+                    .position(|(k, _)| k.as_str() == Some(segment));
                 match (found, last) {
                     (Some(at), _) => &mut entries[at].1,
                     (None, true) => {
@@ -269,7 +288,8 @@ fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
                         &mut entries[at].1
                     }
                     (None, false) => {
-                        let keys: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
+                        let keys: Vec<&str> =
+                            entries.iter().filter_map(|(k, _)| k.as_str()).collect();
                         let hint = did_you_mean(segment, keys.iter().copied())
                             .map(|s| format!("did you mean `{s}`?"));
                         w.error(&set_node, format!("`{segment}` is not in the file"), hint);
@@ -285,20 +305,39 @@ fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
                         w.error(
                             &set_node,
                             format!("`{segment}` is not an item number (1..={})", items.len()),
-                            Some("list items are numbered from 1, e.g. steps.2.load.rate=50".into()),
+                            Some(
+                                "list items are numbered from 1, e.g. steps.2.load.rate=50".into(),
+                            ),
                         );
                         return;
                     }
                 }
             }
             _ => {
-                w.error(&set_node, format!("cannot set `{segment}` inside a plain value"), None);
+                w.error(
+                    &set_node,
+                    format!("cannot set `{segment}` inside a plain value"),
+                    None,
+                );
                 return;
             }
         };
         current = next;
     }
     *current = Node::from_set(value, setting);
+}
+
+/// Marks `node` and everything under it as coming from `--set setting`.
+fn reorigin(node: &mut Node, setting: &str) {
+    node.origin = Origin::Set(setting.to_string());
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| reorigin(n, setting)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            reorigin(k, setting);
+            reorigin(v, setting);
+        }),
+        _ => {}
+    }
 }
 
 /// `${NAME}` → `NAME`.
@@ -324,7 +363,9 @@ impl ProviderCtx {
                         generators::Error::UnknownName {
                             suggestion: Some(s),
                             ..
-                        } => format!("did you mean `{s}`? `hookstorm events list` prints every type"),
+                        } => {
+                            format!("did you mean `{s}`? `hookstorm events list` prints every type")
+                        }
                         _ => "`hookstorm events list` prints every type".to_string(),
                     };
                     w.error(
@@ -339,7 +380,11 @@ impl ProviderCtx {
                     let names = provider.types.iter().map(|t| t.name.as_str());
                     let hint = match did_you_mean(name, names) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("the types declared in {} are: {}", path.display(), type_list(provider)),
+                        None => format!(
+                            "the types declared in {} are: {}",
+                            path.display(),
+                            type_list(provider)
+                        ),
                     };
                     w.error(
                         node,
@@ -353,7 +398,12 @@ impl ProviderCtx {
 }
 
 fn type_list(provider: &crate::provider_file::CustomProvider) -> String {
-    provider.types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+    provider
+        .types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_scenario(
@@ -370,7 +420,9 @@ fn read_scenario(
         .and_then(|n| w.string(n, "name", "signup-burst"))
         .or_else(|| stem.map(str::to_string))
         .unwrap_or_else(|| "scenario".into());
-    let description = top.get("description").and_then(|n| w.string(n, "description", "..."));
+    let description = top
+        .get("description")
+        .and_then(|n| w.string(n, "description", "..."));
 
     let target = top
         .require(w, "target", "target: http://127.0.0.1:8080/hooks")
@@ -382,7 +434,10 @@ fn read_scenario(
                     w.error(
                         n,
                         format!("{e:#}"),
-                        Some("write an http:// or https:// URL, e.g. http://127.0.0.1:8080/hooks".into()),
+                        Some(
+                            "write an http:// or https:// URL, e.g. http://127.0.0.1:8080/hooks"
+                                .into(),
+                        ),
                     );
                     None
                 }
@@ -421,7 +476,10 @@ fn read_scenario(
         .unwrap_or(OrderingPolicy::LastWriteWins);
     let deadline = top.get("deadline").and_then(|n| w.duration(n, "deadline"));
     let seed = top.get("seed").and_then(|n| w.count(n, "seed", "42"));
-    let thresholds = top.get("thresholds").map(|n| w.thresholds(n, "thresholds")).unwrap_or_default();
+    let thresholds = top
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
 
     let ctx = provider.map(|provider| ProviderCtx { provider });
     let steps = match top.require(w, "steps", "steps: [{check: {}}]") {
@@ -470,7 +528,10 @@ fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<Provid
                 Ok(id) => Some(ProviderRef::Builtin(id)),
                 Err(_) => {
                     let hint = match did_you_mean(&name, ProviderId::ALL.iter().map(|p| p.name())) {
-                        Some(s) => format!("did you mean `{s}`? built-in providers: {}", provider_names()),
+                        Some(s) => format!(
+                            "did you mean `{s}`? built-in providers: {}",
+                            provider_names()
+                        ),
                         None => format!(
                             "built-in providers: {}; declare another one with `provider_file:`",
                             provider_names()
@@ -499,7 +560,10 @@ fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<Provid
                             "provider file `{rel}` has {n} mistake{}: {first}",
                             if n == 1 { "" } else { "s" }
                         ),
-                        Some(format!("`hookstorm validate {}` lists every mistake in it", path.display())),
+                        Some(format!(
+                            "`hookstorm validate {}` lists every mistake in it",
+                            path.display()
+                        )),
                     );
                     None
                 }
@@ -509,7 +573,11 @@ fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<Provid
 }
 
 fn provider_names() -> String {
-    ProviderId::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+    ProviderId::ALL
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_secret(
@@ -523,7 +591,11 @@ fn read_secret(
          read from the environment so it never lands in version control, logs or reports"
     ));
     let Some(text) = node.as_str() else {
-        w.error(node, "`secret` must name an environment variable like ${HOOK_SECRET}", hint);
+        w.error(
+            node,
+            "`secret` must name an environment variable like ${HOOK_SECRET}",
+            hint,
+        );
         return None;
     };
     match env_reference(text) {
@@ -542,7 +614,11 @@ fn read_secret(
                 *secret_span = Some((offset, len));
             }
             // Never echo the value: it is (or looks like) a real secret.
-            w.error(node, "inline secret: `secret` must reference an environment variable", hint);
+            w.error(
+                node,
+                "inline secret: `secret` must reference an environment variable",
+                hint,
+            );
             None
         }
     }
@@ -584,12 +660,19 @@ fn read_steps(node: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Vec<Ste
         w.error(
             node,
             format!("`steps` must be a list, found {}", node.value.kind()),
-            Some("write each step as a list item: `- check: {}`, `- load: {...}`, `- wait: 5s`".into()),
+            Some(
+                "write each step as a list item: `- check: {}`, `- load: {...}`, `- wait: 5s`"
+                    .into(),
+            ),
         );
         return Vec::new();
     };
     if items.is_empty() {
-        w.error(node, "`steps` is empty", Some("add at least one step, e.g. `- check: {}`".into()));
+        w.error(
+            node,
+            "`steps` is empty",
+            Some("add at least one step, e.g. `- check: {}`".into()),
+        );
     }
     let mut steps = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -651,12 +734,17 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<
     let mut ok = true;
     for key in ["checks", "exclude"] {
         if let Some(n) = f.get(key) {
-            for (id, item) in w.strings(n, key, "accepts_valid, rejects_bad_signature").unwrap_or_default() {
+            for (id, item) in w
+                .strings(n, key, "accepts_valid, rejects_bad_signature")
+                .unwrap_or_default()
+            {
                 if crate::check::info(&id).is_none() {
                     ok = false;
                     let ids = crate::check::CATALOG.iter().map(|c| c.id);
                     let hint = match did_you_mean(&id, ids) {
-                        Some(s) => format!("did you mean `{s}`? `hookstorm check --list` prints every check"),
+                        Some(s) => format!(
+                            "did you mean `{s}`? `hookstorm check --list` prints every check"
+                        ),
                         None => "`hookstorm check --list` prints every check id".into(),
                     };
                     w.error(&item, format!("unknown check `{id}`"), Some(hint));
@@ -680,7 +768,10 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<
         .get("concurrency")
         .and_then(|n| w.at_least_one(n, "concurrency", "8"))
         .map(|n| n as usize);
-    step.burst = f.get("burst").and_then(|n| w.at_least_one(n, "burst", "200")).map(|n| n as usize);
+    step.burst = f
+        .get("burst")
+        .and_then(|n| w.at_least_one(n, "burst", "200"))
+        .map(|n| n as usize);
     ok.then_some(step)
 }
 
@@ -688,14 +779,19 @@ fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Vec<(Stri
     let Some(entries) = node.as_map() else {
         w.error(
             node,
-            format!("`mix` must map event types to weights, found {}", node.value.kind()),
+            format!(
+                "`mix` must map event types to weights, found {}",
+                node.value.kind()
+            ),
             Some("e.g. `mix: {user.created: 3, user.authenticated: 1}`".into()),
         );
         return Vec::new();
     };
     let mut mix = Vec::new();
     for (key, value) in entries {
-        let Some(ty) = w.string(key, "mix", "user.created") else { continue };
+        let Some(ty) = w.string(key, "mix", "user.created") else {
+            continue;
+        };
         if let Some(ctx) = ctx {
             ctx.check_type(w, &ty, key);
         }
@@ -726,13 +822,16 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<L
                 read_stages(n, w).map(Arrival::Stages)
             } else {
                 let n = f.get("concurrency")?;
-                w.at_least_one(n, "concurrency", "8").map(|c| Arrival::Concurrency(c as usize))
+                w.at_least_one(n, "concurrency", "8")
+                    .map(|c| Arrival::Concurrency(c as usize))
             }
         }
         _ => None,
     };
     let duration = f.get("duration").and_then(|n| w.duration(n, "duration"));
-    let requests = f.get("requests").and_then(|n| w.at_least_one(n, "requests", "10000"));
+    let requests = f
+        .get("requests")
+        .and_then(|n| w.at_least_one(n, "requests", "10000"));
     match &arrival {
         Some(Arrival::Stages(_)) => {
             if let Some(n) = f.get("duration") {
@@ -754,9 +853,18 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<L
         .get("connections")
         .and_then(|n| w.at_least_one(n, "connections", "64"))
         .map(|n| n as usize);
-    let mix = f.get("mix").map(|n| read_mix(n, w, ctx)).unwrap_or_default();
-    let adversarial = f.get("adversarial").and_then(|n| w.share(n, "adversarial")).unwrap_or(0.0);
-    let thresholds = f.get("thresholds").map(|n| w.thresholds(n, "thresholds")).unwrap_or_default();
+    let mix = f
+        .get("mix")
+        .map(|n| read_mix(n, w, ctx))
+        .unwrap_or_default();
+    let adversarial = f
+        .get("adversarial")
+        .and_then(|n| w.share(n, "adversarial"))
+        .unwrap_or(0.0);
+    let thresholds = f
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
     if w.problems.len() > before {
         return None;
     }
@@ -781,7 +889,11 @@ fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
         return None;
     };
     if items.is_empty() {
-        w.error(node, "`stages` is empty", Some("add at least one `{duration: 10s, rate: 50}`".into()));
+        w.error(
+            node,
+            "`stages` is empty",
+            Some("add at least one `{duration: 10s, rate: 50}`".into()),
+        );
         return None;
     }
     let mut stages = Vec::new();
@@ -791,12 +903,18 @@ fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
             ok = false;
             continue;
         };
-        let duration = f.require(w, "duration", "duration: 10s").and_then(|n| w.duration(n, "duration"));
+        let duration = f
+            .require(w, "duration", "duration: 10s")
+            .and_then(|n| w.duration(n, "duration"));
         let rate = f.require(w, "rate", "rate: 50").and_then(|n| {
             // A stage may ramp down to 0; only negative rates are impossible.
             let r = w.number(n, "rate", "50")?;
             if r < 0.0 {
-                w.error(n, format!("`rate` must not be negative, found {r}"), Some("write e.g. `rate: 50`".into()));
+                w.error(
+                    n,
+                    format!("`rate` must not be negative, found {r}"),
+                    Some("write e.g. `rate: 50`".into()),
+                );
                 return None;
             }
             Some(r)
@@ -807,7 +925,11 @@ fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
         }
     }
     if ok && stages.iter().all(|s| s.rate <= 0.0) {
-        w.error(node, "every stage has rate 0: nothing would be sent", Some("give at least one stage a rate above 0".into()));
+        w.error(
+            node,
+            "every stage has rate 0: nothing would be sent",
+            Some("give at least one stage a rate above 0".into()),
+        );
         return None;
     }
     ok.then_some(stages)
@@ -821,9 +943,16 @@ fn read_capacity(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Opti
         .map(|n| w.thresholds(n, "slo"))
         .unwrap_or_default();
     if slo.is_empty() && w.problems.len() == before {
-        w.error(f.get("slo").unwrap_or(body), "`slo` is empty", Some("e.g. `slo: [p99<250ms]`".into()));
+        w.error(
+            f.get("slo").unwrap_or(body),
+            "`slo` is empty",
+            Some("e.g. `slo: [p99<250ms]`".into()),
+        );
     }
-    let start_rate = f.get("start_rate").and_then(|n| w.positive(n, "start_rate", "50")).unwrap_or(50.0);
+    let start_rate = f
+        .get("start_rate")
+        .and_then(|n| w.positive(n, "start_rate", "50"))
+        .unwrap_or(50.0);
     let max_rate = f
         .require(w, "max_rate", "max_rate: 5000")
         .and_then(|n| w.positive(n, "max_rate", "5000"));
@@ -844,8 +973,14 @@ fn read_capacity(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Opti
         .get("connections")
         .and_then(|n| w.at_least_one(n, "connections", "64"))
         .map(|n| n as usize);
-    let mix = f.get("mix").map(|n| read_mix(n, w, ctx)).unwrap_or_default();
-    let thresholds = f.get("thresholds").map(|n| w.thresholds(n, "thresholds")).unwrap_or_default();
+    let mix = f
+        .get("mix")
+        .map(|n| read_mix(n, w, ctx))
+        .unwrap_or_default();
+    let thresholds = f
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
     if w.problems.len() > before {
         return None;
     }
@@ -923,15 +1058,28 @@ steps:
         assert_eq!(s.secret_env, "HOOK_SECRET");
         assert_eq!(s.ordering, OrderingPolicy::Strict);
         assert_eq!(s.seed, Some(7));
-        assert_eq!(s.ledger, Some(Ledger::Url("http://127.0.0.1:8080/ledger".into())));
+        assert_eq!(
+            s.ledger,
+            Some(Ledger::Url("http://127.0.0.1:8080/ledger".into()))
+        );
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[1].name, "ramp");
         assert_eq!(s.steps[1].line, 12);
-        let StepKind::Load(load) = &s.steps[1].kind else { panic!("not a load step") };
+        let StepKind::Load(load) = &s.steps[1].kind else {
+            panic!("not a load step")
+        };
         assert_eq!(load.adversarial, 0.05);
-        assert_eq!(load.mix, vec![("user.pre_create".to_string(), 3.0), ("user.created".to_string(), 1.0)]);
+        assert_eq!(
+            load.mix,
+            vec![
+                ("user.pre_create".to_string(), 3.0),
+                ("user.created".to_string(), 1.0)
+            ]
+        );
         assert_eq!(load.thresholds.len(), 2);
-        let StepKind::Capacity(cap) = &s.steps[3].kind else { panic!("not a capacity step") };
+        let StepKind::Capacity(cap) = &s.steps[3].kind else {
+            panic!("not a capacity step")
+        };
         assert_eq!(cap.max_rate, 400.0);
     }
 
@@ -943,25 +1091,67 @@ steps:
             .replace("adversarial: 5%", "adversarail: 5%");
         let err = parse(&text, &[]).unwrap_err();
         let plain = err.render_plain();
-        assert!(plain.contains("t.yaml:5:11: error: unknown ordering `strikt`"), "{plain}");
+        assert!(
+            plain.contains("t.yaml:5:11: error: unknown ordering `strikt`"),
+            "{plain}"
+        );
         assert!(plain.contains("did you mean `strict`"), "{plain}");
-        assert!(plain.contains("t.yaml:6:11: error: `deadline`: unknown unit"), "{plain}");
-        assert!(plain.contains("t.yaml:18:7: error: unknown key `adversarail` in a load step"), "{plain}");
+        assert!(
+            plain.contains("t.yaml:6:11: error: `deadline`: unknown unit"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("t.yaml:18:7: error: unknown key `adversarail` in a load step"),
+            "{plain}"
+        );
         assert!(plain.contains("did you mean `adversarial`"), "{plain}");
         assert_eq!(err.problems.len(), 3, "{plain}");
     }
 
     #[test]
     fn set_overrides_scalars_and_nested_values() {
-        let s = parse(GOOD, &["target=http://127.0.0.1:9/x", "seed=99", "steps.4.capacity.max_rate=800"]).unwrap();
+        let s = parse(
+            GOOD,
+            &[
+                "target=http://127.0.0.1:9/x",
+                "seed=99",
+                "steps.4.capacity.max_rate=800",
+                "steps.1.check.checks=[no_loss, ordering]",
+            ],
+        )
+        .unwrap();
+        let StepKind::Check(check) = &s.steps[0].kind else {
+            panic!()
+        };
+        assert_eq!(check.checks, ["no_loss", "ordering"]);
         assert_eq!(s.target, "http://127.0.0.1:9/x");
         assert_eq!(s.seed, Some(99));
-        let StepKind::Capacity(cap) = &s.steps[3].kind else { panic!() };
+        let StepKind::Capacity(cap) = &s.steps[3].kind else {
+            panic!()
+        };
         assert_eq!(cap.max_rate, 800.0);
-        let err = parse(GOOD, &["steps.9.load.rate=1", "seed"]).unwrap_err();
+        let err = parse(
+            GOOD,
+            &[
+                "steps.9.load.rate=1",
+                "seed",
+                "steps.1.check.checks=[no_los]",
+            ],
+        )
+        .unwrap_err();
         let plain = err.render_plain();
-        assert!(plain.contains("--set steps.9.load.rate=1: error: `9` is not an item number"), "{plain}");
-        assert!(plain.contains("--set seed: error: an override must be `key=value`"), "{plain}");
+        assert!(
+            plain.contains("--set steps.9.load.rate=1: error: `9` is not an item number"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("--set seed: error: an override must be `key=value`"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("--set steps.1.check.checks=[no_los]: error: unknown check `no_los`"),
+            "{plain}"
+        );
     }
 
     #[test]
@@ -969,7 +1159,10 @@ steps:
         let text = GOOD.replace("${HOOK_SECRET}", "hunter2-topsecret");
         let err = parse(&text, &[]).unwrap_err();
         let plain = err.render_plain();
-        assert!(plain.contains("t.yaml:3:9: error: inline secret"), "{plain}");
+        assert!(
+            plain.contains("t.yaml:3:9: error: inline secret"),
+            "{plain}"
+        );
         let fancy = err.render_fancy(false);
         assert!(!fancy.contains("hunter2"), "{fancy}");
         assert!(!plain.contains("hunter2"), "{plain}");
@@ -981,10 +1174,16 @@ steps:
         let mut s = parse(GOOD, &[]).unwrap();
         s.scale(0.5);
         assert_eq!(s.deadline, Some(std::time::Duration::from_secs(2)));
-        let StepKind::Load(load) = &s.steps[1].kind else { panic!() };
-        let Arrival::Stages(stages) = &load.arrival else { panic!() };
+        let StepKind::Load(load) = &s.steps[1].kind else {
+            panic!()
+        };
+        let Arrival::Stages(stages) = &load.arrival else {
+            panic!()
+        };
         assert_eq!(stages[1].duration, std::time::Duration::from_secs(2));
-        let StepKind::Wait(d) = s.steps[2].kind else { panic!() };
+        let StepKind::Wait(d) = s.steps[2].kind else {
+            panic!()
+        };
         assert_eq!(d, std::time::Duration::from_millis(500));
     }
 }

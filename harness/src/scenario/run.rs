@@ -92,7 +92,11 @@ pub async fn execute(
             scenario.name,
             scenario.steps.len(),
             if settings.shard.count > 1 {
-                format!(" · shard {}/{}", settings.shard.index + 1, settings.shard.count)
+                format!(
+                    " · shard {}/{}",
+                    settings.shard.index + 1,
+                    settings.shard.count
+                )
             } else {
                 String::new()
             }
@@ -124,7 +128,12 @@ pub async fn execute(
             break;
         }
         if !settings.quiet {
-            eprintln!("▶ step {}/{total}: {} ({})", i + 1, step.name, step.kind.word());
+            eprintln!(
+                "▶ step {}/{total}: {} ({})",
+                i + 1,
+                step.name,
+                step.kind.word()
+            );
         }
         match &step.kind {
             StepKind::Check(check) => {
@@ -134,7 +143,10 @@ pub async fn execute(
                     }
                     continue;
                 }
-                let checked = ctx.check(check).await.with_context(|| format!("step {}: {}", i + 1, step.name))?;
+                let checked = ctx
+                    .check(check)
+                    .await
+                    .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 report.checks.extend(checked.checks);
             }
             StepKind::Load(load_step) => {
@@ -219,8 +231,11 @@ fn merge_into(merged: &mut Option<LoadSection>, section: LoadSection) -> anyhow:
     match merged {
         None => *merged = Some(section),
         Some(into) => {
-            let window = into.stats.window().unwrap_or_default() + section.stats.window().unwrap_or_default();
-            into.stats.merge(&section.stats).context("cannot merge load statistics")?;
+            let window = into.stats.window().unwrap_or_default()
+                + section.stats.window().unwrap_or_default();
+            into.stats
+                .merge(&section.stats)
+                .context("cannot merge load statistics")?;
             into.stats.set_window(window);
             into.stats.set_target_rate(None);
             into.model = format!("{}; then {}", into.model, section.model);
@@ -234,9 +249,11 @@ fn merge_into(merged: &mut Option<LoadSection>, section: LoadSection) -> anyhow:
 /// Fails fast, with exit code 2, when nothing listens at the target.
 async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()> {
     match client.connect(target).await {
-        Err(e) if e.kind == reports::ErrorKind::Connect || e.kind == reports::ErrorKind::Tls => Err(usage(format!(
-            "target {target} is unreachable ({e}); is the receiver running? nothing was sent"
-        ))),
+        Err(e) if e.kind == reports::ErrorKind::Connect || e.kind == reports::ErrorKind::Tls => {
+            Err(usage(format!(
+                "target {target} is unreachable ({e}); is the receiver running? nothing was sent"
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -355,7 +372,11 @@ impl StepContext<'_> {
         })?;
         let catalog = Catalog::builtin();
         let weighted: Vec<(&EventType, f64)> = if mix.is_empty() {
-            catalog.of_provider(self.provider).into_iter().map(|t| (t, 1.0)).collect()
+            catalog
+                .of_provider(self.provider)
+                .into_iter()
+                .map(|t| (t, 1.0))
+                .collect()
         } else {
             mix.iter()
                 .map(|(name, w)| {
@@ -371,9 +392,23 @@ impl StepContext<'_> {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let pool = if adversarial > 0.0 {
-            adversarial_pool(self.provider, &profile, &weighted, adversarial, seed, now_ms)?
+            adversarial_pool(
+                self.provider,
+                &profile,
+                &weighted,
+                adversarial,
+                seed,
+                now_ms,
+            )?
         } else {
-            Pool::generate(self.provider, &profile, &weighted, seed, now_ms, DEFAULT_POOL_SIZE)?
+            Pool::generate(
+                self.provider,
+                &profile,
+                &weighted,
+                seed,
+                now_ms,
+                DEFAULT_POOL_SIZE,
+            )?
         };
         let signer = Signer::new(&profile.scheme, &self.secret)
             .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?;
@@ -402,7 +437,12 @@ impl StepContext<'_> {
         let base = self.base(&step.mix, step.adversarial, seed)?;
         let model = load::describe(&arrival, &schedule);
         let requested_rate = schedule.target_rate();
-        let plan = base.plan(schedule, step.connections.unwrap_or(64), MAX_BODY, self.settings.shard);
+        let plan = base.plan(
+            schedule,
+            step.connections.unwrap_or(64),
+            MAX_BODY,
+            self.settings.shard,
+        );
         let run = load::run_plan(plan, self.settings.quiet, stopped(stop)).await?;
         let results = load::thresholds(&args.thresholds, &run.stats, &base.profile)?;
         let section = LoadSection {
@@ -432,8 +472,13 @@ impl StepContext<'_> {
             if *stop.borrow() {
                 break;
             }
-            let schedule = Schedule::new(&PacerArrival::Open { rate }, Some(step.step_duration), None, share)
-                .map_err(|e| usage(e.to_string()))?;
+            let schedule = Schedule::new(
+                &PacerArrival::Open { rate },
+                Some(step.step_duration),
+                None,
+                share,
+            )
+            .map_err(|e| usage(e.to_string()))?;
             let plan = base.plan(schedule, connections, MAX_BODY, self.settings.shard);
             let run = load::run_plan(plan, true, stopped(stop.clone())).await?;
             if run.interrupted {
@@ -509,7 +554,10 @@ fn adversarial_pool(
     seed: u64,
     now_ms: i64,
 ) -> anyhow::Result<Pool> {
-    let still_valid: Vec<_> = variants().iter().filter(|v| v.family == Family::StillValid).collect();
+    let still_valid: Vec<_> = variants()
+        .iter()
+        .filter(|v| v.family == Family::StillValid)
+        .collect();
     let total: f64 = mix.iter().map(|(_, w)| w).sum();
     let size = DEFAULT_POOL_SIZE.max(mix.len());
     let mut generator = Generator::new(seed, now_ms);
@@ -521,11 +569,15 @@ fn adversarial_pool(
         let mut lines = Vec::with_capacity(count);
         for i in 0..count {
             // Spread the adversarial events evenly through the type's run.
-            let is_adversarial = adversarial > 0 && i * adversarial / count != (i + 1) * adversarial / count;
+            let is_adversarial =
+                adversarial > 0 && i * adversarial / count != (i + 1) * adversarial / count;
             let value = if is_adversarial {
                 let variant = still_valid[variant_at % still_valid.len()];
                 variant_at += 1;
-                generator.mutate(ty, variant).value.unwrap_or_else(|| generator.valid(ty))
+                generator
+                    .mutate(ty, variant)
+                    .value
+                    .unwrap_or_else(|| generator.valid(ty))
             } else {
                 generator.valid(ty)
             };

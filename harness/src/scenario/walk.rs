@@ -52,7 +52,10 @@ impl<'n> Fields<'n> {
 
     /// The key node of `key` (for messages about the key itself).
     pub fn key(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, _)| k)
     }
 
     /// Whether `key` is present.
@@ -78,11 +81,19 @@ impl Walker {
 
     /// Checks that `node` is a mapping with only `allowed` keys (each at
     /// most once); unknown keys get a "did you mean".
-    pub fn map<'n>(&mut self, node: &'n Node, what: &'static str, allowed: &[&str]) -> Option<Fields<'n>> {
+    pub fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &'static str,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let Some(entries) = node.as_map() else {
             self.error(
                 node,
-                format!("{what} must be a mapping of keys, found {}", node.value.kind()),
+                format!(
+                    "{what} must be a mapping of keys, found {}",
+                    node.value.kind()
+                ),
                 Some(format!("keys allowed here: {}", allowed.join(", "))),
             );
             return None;
@@ -90,21 +101,36 @@ impl Walker {
         let mut seen: Vec<&str> = Vec::new();
         for (key, _) in entries {
             let Some(name) = key.as_str() else {
-                self.error(key, format!("keys must be strings, found {}", key.value.kind()), None);
+                self.error(
+                    key,
+                    format!("keys must be strings, found {}", key.value.kind()),
+                    None,
+                );
                 continue;
             };
             if !allowed.contains(&name) {
                 let hint = match did_you_mean(name, allowed.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? keys allowed here: {}", allowed.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? keys allowed here: {}",
+                        allowed.join(", ")
+                    ),
                     None => format!("keys allowed here: {}", allowed.join(", ")),
                 };
                 self.error(key, format!("unknown key `{name}` in {what}"), Some(hint));
             } else if seen.contains(&name) {
-                self.error(key, format!("`{name}` is given twice in {what}"), Some("keep one".into()));
+                self.error(
+                    key,
+                    format!("`{name}` is given twice in {what}"),
+                    Some("keep one".into()),
+                );
             }
             seen.push(name);
         }
-        Some(Fields { node, what, entries })
+        Some(Fields {
+            node,
+            what,
+            entries,
+        })
     }
 
     /// A string.
@@ -123,7 +149,12 @@ impl Walker {
     }
 
     /// A list of strings (a single string is taken as a one-item list).
-    pub fn strings(&mut self, node: &Node, key: &str, example: &str) -> Option<Vec<(String, Node)>> {
+    pub fn strings(
+        &mut self,
+        node: &Node,
+        key: &str,
+        example: &str,
+    ) -> Option<Vec<(String, Node)>> {
         match &node.value {
             Value::Str(s) => Some(vec![(s.clone(), node.clone())]),
             Value::Seq(items) => {
@@ -241,7 +272,10 @@ impl Walker {
             };
             self.error(
                 node,
-                format!("`{key}` must be a duration, found {}{extra}", node.value.kind()),
+                format!(
+                    "`{key}` must be a duration, found {}{extra}",
+                    node.value.kind()
+                ),
                 hint,
             );
             return None;
@@ -264,7 +298,9 @@ impl Walker {
 
     /// A share: `5%` or a fraction `0.05`, within `[0, 1]`.
     pub fn share(&mut self, node: &Node, key: &str) -> Option<f64> {
-        let hint = Some(format!("write a percentage or a fraction, e.g. `{key}: 5%` or `{key}: 0.05`"));
+        let hint = Some(format!(
+            "write a percentage or a fraction, e.g. `{key}: 5%` or `{key}: 0.05`"
+        ));
         let value = match &node.value {
             Value::Str(s) => match s.trim().strip_suffix('%') {
                 Some(p) => p.trim().parse::<f64>().ok().map(|p| p / 100.0),

@@ -224,13 +224,17 @@ mod tests {
         assert_eq!(pos(&entries[0].0), (1, 1));
         assert_eq!(pos(&entries[0].1), (1, 9));
         let steps = root.get("steps").unwrap();
-        let Value::Seq(items) = &steps.value else { panic!("not a list") };
+        let Value::Seq(items) = &steps.value else {
+            panic!("not a list")
+        };
         let load = items[0].get("load").unwrap();
         let (key, value) = &load.as_map().unwrap()[0];
         assert_eq!(pos(key), (4, 7));
         assert_eq!(pos(value), (4, 13));
         assert_eq!(value.as_str(), Some("10 sec"));
-        let Origin::File { offset, len, .. } = value.origin else { panic!() };
+        let Origin::File { offset, len, .. } = value.origin else {
+            panic!()
+        };
         assert_eq!(&text[offset..offset + len], "10 sec");
     }
 
