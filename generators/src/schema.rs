@@ -218,7 +218,7 @@ fn authgear_context(has_user: bool, oauth: bool) -> Value {
         "type": "object",
         "required": ["timestamp", "triggered_by", "preferred_languages"],
         "properties": {
-            "timestamp": i64_int("unix-ms"),
+            "timestamp": i64_int("unix-s"),
             "user_id": user_id,
             "triggered_by": {"enum": ["user", "admin_api", "system", "portal", "site_admin"]},
             "preferred_languages": strings("locale"),

@@ -33,6 +33,7 @@ use reports::{ErrorKind, LoadSection, Report, RunInfo};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A plan against `addr` with a small generated pool of `provider` events.
+#[allow(clippy::too_many_arguments)]
 fn plan(
     provider: ProviderId,
     addr: SocketAddr,

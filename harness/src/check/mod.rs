@@ -161,8 +161,10 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
 
 /// Everything a check run needs, built once by `cmd::check`.
 pub struct Context {
-    /// The provider whose semantics apply.
-    pub provider: ProviderId,
+    /// The provider's name (a built-in one or a provider file's).
+    pub provider: String,
+    /// The built-in provider, when it is one (custom providers have none).
+    pub builtin: Option<ProviderId>,
     /// Its delivery profile.
     pub profile: Profile,
     /// The event types to exercise.
@@ -249,7 +251,8 @@ impl Context {
     /// Builds a context; the journal starts empty.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        provider: ProviderId,
+        provider: &str,
+        builtin: Option<ProviderId>,
         profile: Profile,
         types: Vec<EventType>,
         catalog: &'static Catalog,
@@ -260,7 +263,8 @@ impl Context {
         seed: u64,
     ) -> Context {
         Context {
-            provider,
+            provider: provider.to_string(),
+            builtin,
             profile,
             types,
             catalog,

@@ -18,9 +18,17 @@ use crate::ledger::OrderingPolicy;
 /// different from the natural order.
 const SHUFFLES: &[&[usize]] = &[&[3, 2, 1, 0], &[2, 0, 3, 1], &[1, 3, 0, 2]];
 
-/// The event types of one subject's life, in order.
-fn sequence(provider: ProviderId) -> &'static [&'static str] {
-    match provider.catalog_provider() {
+/// The event types of one subject's life, in order; a custom provider's
+/// first type, four times.
+fn sequence(ctx: &Context) -> Vec<&str> {
+    let Some(provider) = ctx.builtin else {
+        return ctx
+            .types
+            .first()
+            .map(|t| vec![t.name.as_str(); 4])
+            .unwrap_or_default();
+    };
+    let names: &'static [&'static str] = match provider.catalog_provider() {
         ProviderId::Authgear => &[
             "user.created",
             "user.profile.updated",
@@ -40,7 +48,8 @@ fn sequence(provider: ProviderId) -> &'static [&'static str] {
             "infrahub.account.logged_out",
         ],
         _ => &[],
-    }
+    };
+    names.to_vec()
 }
 
 /// An event with the headers and body it is delivered with.
@@ -48,7 +57,7 @@ type Signed = (Value, Vec<(String, String)>, Bytes);
 
 /// Runs the shuffled sequences and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
-    let names = sequence(ctx.provider);
+    let names = sequence(ctx);
     let label = if names.is_empty() {
         "*".to_string()
     } else {

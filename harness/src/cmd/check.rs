@@ -24,8 +24,11 @@ pub struct Args {
     #[arg(long)]
     pub list: bool,
     /// Provider whose events, signatures and delivery semantics to use.
-    #[arg(long, short = 'p', required_unless_present = "list")]
+    #[arg(long, short = 'p', required_unless_present_any = ["list", "provider_file"], conflicts_with = "provider_file")]
     pub provider: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<PathBuf>,
     /// The receiver's URL, e.g. http://127.0.0.1:8080/hooks.
     #[arg(long, short = 't', required_unless_present = "list")]
     pub target: Option<String>,
@@ -86,6 +89,7 @@ impl Args {
         Args {
             list: false,
             provider: Some(provider.to_string()),
+            provider_file: None,
             target: Some(target.to_string()),
             secret_env: "HOOK_SECRET".into(),
             checks: Vec::new(),
@@ -148,24 +152,31 @@ pub fn secret_from_env(var: &str) -> anyhow::Result<Secret> {
 
 /// Runs the suite described by `args` and returns the report (no printing).
 pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
-    let provider_name = args.provider.as_deref().unwrap_or_default();
-    let provider = ProviderId::parse(provider_name).map_err(|e| usage(e.to_string()))?;
     let target_url = args.target.as_deref().unwrap_or_default();
     let target = Target::parse(target_url)?;
     let selected = check::select(&args.checks, &args.exclude)?;
-    let catalog = Catalog::builtin();
-    let mut types: Vec<_> = catalog.of_provider(provider).into_iter().cloned().collect();
+    let resolved = resolve_provider(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let (name, builtin, profile, catalog) = (
+        resolved.name.clone(),
+        resolved.builtin,
+        resolved.profile.clone(),
+        resolved.catalog,
+    );
+    let mut types: Vec<_> = catalog
+        .of_provider_name(&resolved.catalog_name)
+        .into_iter()
+        .cloned()
+        .collect();
     if !args.types.is_empty() {
         let mut chosen = Vec::new();
-        for name in &args.types {
+        for type_name in &args.types {
             let ty = catalog
-                .get(provider.catalog_provider().name(), name)
+                .get(&resolved.catalog_name, type_name)
                 .map_err(|e| usage(e.to_string()))?;
             chosen.push(ty.clone());
         }
         types = chosen;
     }
-    let profile = provider.profile();
     let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(format!("{e}")))?;
     let client = Client::new(ClientOptions {
         ca_cert: args.ca_cert.clone(),
@@ -176,13 +187,14 @@ pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
     let seed = args.seed.unwrap_or_else(random_seed);
     if !args.quiet {
         eprintln!(
-            "hookstorm check: provider {provider}, target {target}, {} event types, {} checks, seed {seed}",
+            "hookstorm check: provider {name}, target {target}, {} event types, {} checks, seed {seed}",
             types.len(),
             selected.len()
         );
     }
     let mut ctx = Context::new(
-        provider,
+        &name,
+        builtin,
         profile,
         types,
         catalog,
@@ -205,7 +217,7 @@ pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
     let results = check::run(&ctx, &selected).await;
     let mut report = Report::new(RunInfo {
         command: "check".into(),
-        provider: provider.name().into(),
+        provider: name.clone(),
         target: target.url(),
         seed,
         shard: None,
@@ -213,6 +225,59 @@ pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
     });
     report.checks = results;
     Ok(report)
+}
+
+/// A provider resolved from `--provider` or `--provider-file`.
+pub struct ResolvedProvider {
+    /// The name shown in output and reports.
+    pub name: String,
+    /// The built-in provider, if it is one.
+    pub builtin: Option<ProviderId>,
+    /// How it delivers.
+    pub profile: generators::Profile,
+    /// Where its event types are.
+    pub catalog: &'static Catalog,
+    /// The provider name its types are filed under in `catalog`.
+    pub catalog_name: String,
+}
+
+/// Resolves `--provider NAME` or `--provider-file FILE` (exactly one).
+pub fn resolve_provider(
+    name: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<ResolvedProvider> {
+    match (name, file) {
+        (_, Some(path)) => {
+            let custom =
+                crate::provider_file::load_provider_file(path).map_err(|d| usage(d.to_string()))?;
+            let catalog = custom
+                .catalog()
+                .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            // A command runs for one provider for its whole life: leaking
+            // its catalog gives it the built-in catalog's lifetime.
+            let catalog: &'static Catalog = Box::leak(Box::new(catalog));
+            Ok(ResolvedProvider {
+                name: custom.name.clone(),
+                builtin: None,
+                profile: custom.profile,
+                catalog,
+                catalog_name: custom.name,
+            })
+        }
+        (Some(name), None) => {
+            let id = ProviderId::parse(name).map_err(|e| usage(e.to_string()))?;
+            Ok(ResolvedProvider {
+                name: id.name().to_string(),
+                builtin: Some(id),
+                profile: id.profile(),
+                catalog: Catalog::builtin(),
+                catalog_name: id.catalog_provider().name().to_string(),
+            })
+        }
+        (None, None) => Err(usage(
+            "choose a provider: --provider NAME or --provider-file FILE",
+        )),
+    }
 }
 
 /// Fails fast, with exit code 2, when nothing listens at the target.

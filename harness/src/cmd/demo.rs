@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use generators::{ProviderId, Secret};
-use reports::{Report, RunInfo};
+use reports::{LoadSection, Report, RunInfo};
 
-use crate::cmd::check;
+use crate::cmd::{check, load};
+use crate::emitter::Shard;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, ReceiverConfig};
 use crate::verdict::{usage, Verdict};
@@ -50,11 +51,13 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
     let started = Instant::now();
     let seed = args.seed.unwrap_or_else(check::random_seed);
     println!("hookstorm demo — reference receiver on 127.0.0.1, seed {seed}\n");
+    // The load phase reads its secret from the environment like `load`
+    // does; set it before the runtime starts any thread.
+    std::env::set_var(DEMO_SECRET_ENV, demo_secret(ProviderId::Authgear).expose());
     let runtime = check::runtime()?;
     let report = runtime.block_on(demo(&args, seed))?;
     print!("{}", check::render_outcome(&report, true));
-    if let Some(load) = &report.load {
-        let _ = load;
+    if report.load.is_some() {
         println!("\n{}", reports::render::terminal::terminal_summary(&report));
     }
     let written = reports::render::write_dir(&report, &args.out).map_err(|e| {
@@ -78,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
 }
 
 /// The checks for every provider, then the load phase.
-async fn demo(_args: &Args, seed: u64) -> anyhow::Result<Report> {
+async fn demo(args: &Args, seed: u64) -> anyhow::Result<Report> {
     let mut report = Report::new(RunInfo {
         command: "demo".into(),
         provider: "all".into(),
@@ -111,5 +114,70 @@ async fn demo(_args: &Args, seed: u64) -> anyhow::Result<Report> {
         report.checks.append(&mut part.checks);
     }
     println!();
+    load_phase(args, seed, &mut report).await?;
     Ok(report)
+}
+
+/// The environment variable the demo's load phase takes its secret from.
+const DEMO_SECRET_ENV: &str = "HOOKSTORM_DEMO_SECRET";
+
+/// A short open-model load of every Authgear type against a fresh
+/// reference receiver, with the thresholds a team would start from.
+async fn load_phase(args: &Args, seed: u64, report: &mut Report) -> anyhow::Result<()> {
+    let provider = ProviderId::Authgear;
+    let mut config = ReceiverConfig::new(provider, demo_secret(provider));
+    config.ordering = OrderingPolicy::LastWriteWins;
+    let running = receiver::start(config).await?;
+    let load_args = load::Args {
+        common: load::Common {
+            provider: provider.name().into(),
+            target: running.url(),
+            secret_env: DEMO_SECRET_ENV.into(),
+            types: Vec::new(),
+            mix: None,
+            events: None,
+            verbatim: false,
+            connections: Some(16),
+            http2: false,
+            ca_cert: None,
+            insecure: false,
+            timeout: None,
+            max_body: 1 << 20,
+            seed: Some(seed),
+            pool_size: crate::pool::DEFAULT_POOL_SIZE,
+            threads: None,
+            out: None,
+            quiet: true,
+        },
+        rate: Some(args.load_rate),
+        stages: Vec::new(),
+        concurrency: None,
+        duration: Some(args.load_duration),
+        requests: None,
+        thresholds: vec!["p99<250ms".into(), "error_rate<0.1%".into()],
+        shard: None,
+    };
+    println!(
+        "  load: {} req/s for {:.0} s, every authgear type, signed, 16 connections",
+        args.load_rate,
+        args.load_duration.as_secs_f64()
+    );
+    let shard = Shard::WHOLE;
+    let arrival = load_args.arrival()?;
+    let schedule = load_args.schedule(shard)?;
+    let model = load::describe(&arrival, &schedule);
+    let requested_rate = schedule.target_rate();
+    let base = load_args.common.base()?;
+    let plan = base.plan(schedule, 16, load_args.common.max_body, shard);
+    let run = load::run_plan(plan, true, std::future::pending::<()>()).await;
+    running.shutdown().await;
+    let run = run?;
+    report.thresholds = load::thresholds(&load_args.thresholds, &run.stats, &base.profile)?;
+    report.load = Some(LoadSection {
+        stats: run.stats,
+        model,
+        requested_rate,
+        duration_ms: run.elapsed.as_millis() as u64,
+    });
+    Ok(())
 }

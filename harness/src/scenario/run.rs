@@ -277,6 +277,7 @@ impl StepContext<'_> {
         let args = crate::cmd::check::Args {
             list: false,
             provider: Some(self.provider.name().to_string()),
+            provider_file: None,
             target: Some(s.target.clone()),
             secret_env: s.secret_env.clone(),
             checks: step.checks.clone(),
