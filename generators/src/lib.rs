@@ -16,11 +16,13 @@ pub mod strategy;
 pub mod template;
 pub mod variant;
 
-pub use error::{did_you_mean, Error};
-pub use provider::{JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat};
-pub use sign::{verify, Secret, Signer, Verified, VerifyError, Verifier, TIMESTAMP_TOLERANCE_SECS};
-pub use envelope::{envelope, message_id, Delivery};
-pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
+pub use envelope::{envelope, message_id, Delivery};
+pub use error::{did_you_mean, Error};
+pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
+pub use provider::{
+    JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
+};
+pub use sign::{verify, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS};
 pub use strategy::{shrink, EventStrategy, EventTree, Generator};
 pub use variant::{find_variant, variants, Family, Mutated, Variant, MAX_BODY_BYTES};

@@ -334,6 +334,9 @@ mod tests {
         let p = ProviderId::Infrahub.profile();
         assert!(p.success.is_success(302));
         assert!(!p.success.is_success(400));
-        assert!(!ProviderId::StandardWebhooks.profile().success.is_success(302));
+        assert!(!ProviderId::StandardWebhooks
+            .profile()
+            .success
+            .is_success(302));
     }
 }

@@ -21,7 +21,7 @@ fn template(provider: ProviderId) -> Template {
     let body = generator.valid(ty);
     Template::new(
         &body,
-        &harness::pool::slot_keys(provider, &provider.profile()),
+        &harness::pool::slot_keys(Some(provider), &provider.profile()),
         true,
     )
     .expect("template")

@@ -4,21 +4,21 @@
 //! library so the end-to-end tests can drive commands and receivers
 //! in-process.
 
+pub mod check;
 pub mod cli;
 pub mod client;
-pub mod check;
 pub mod cmd;
 pub mod duration;
+pub mod emitter;
 pub mod ledger;
-pub mod provider_file;
-pub mod scenario;
-pub mod receiver;
-pub mod verdict;
-pub mod wire;
 pub mod pacer;
 pub mod pool;
-pub mod emitter;
 pub mod progress;
+pub mod provider_file;
+pub mod receiver;
+pub mod scenario;
 pub mod shutdown;
+pub mod verdict;
+pub mod wire;
 
 pub use verdict::{usage, UsageError, Verdict};

@@ -57,7 +57,7 @@ impl Pool {
 
     /// Generates `size` valid events of the weighted `mix` (type, weight).
     pub fn generate(
-        provider: ProviderId,
+        provider: Option<ProviderId>,
         profile: &Profile,
         mix: &[(&EventType, f64)],
         seed: u64,
@@ -94,7 +94,7 @@ impl Pool {
     /// the signature redone); verbatim records are sent byte for byte.
     pub fn from_jsonl(
         text: &str,
-        provider: ProviderId,
+        provider: Option<ProviderId>,
         profile: &Profile,
         verbatim: bool,
     ) -> Result<Pool> {
@@ -174,14 +174,14 @@ fn is_delivery(value: &Value) -> bool {
 
 /// The type name a body declares (by the profile's type key), or the
 /// provider's only type.
-fn type_name_of(provider: ProviderId, profile: &Profile, body: &Value) -> Option<String> {
+fn type_name_of(provider: Option<ProviderId>, profile: &Profile, body: &Value) -> Option<String> {
     if let Some(key) = &profile.type_key {
         return body
             .pointer(key)
             .and_then(Value::as_str)
             .map(str::to_string);
     }
-    match Catalog::builtin().of_provider(provider).as_slice() {
+    match Catalog::builtin().of_provider(provider?).as_slice() {
         [only] => Some(only.name.clone()),
         _ => None,
     }
@@ -190,9 +190,9 @@ fn type_name_of(provider: ProviderId, profile: &Profile, body: &Value) -> Option
 /// The body slots of `profile`; a wrapper scheme whose dedupe key is a
 /// header (Standard Webhooks) still gets the wrapped provider's body id
 /// patched, so bodies are unique too.
-pub fn slot_keys(provider: ProviderId, profile: &Profile) -> SlotKeys {
+pub fn slot_keys(provider: Option<ProviderId>, profile: &Profile) -> SlotKeys {
     let mut keys = SlotKeys::of_profile(profile);
-    if keys.id.is_none() {
+    if let (None, Some(provider)) = (&keys.id, provider) {
         keys.id = SlotKeys::of_profile(&provider.catalog_provider().profile()).id;
     }
     keys
@@ -353,7 +353,7 @@ mod tests {
         let b = catalog.get("authgear", "user.deleted").unwrap();
         let profile = ProviderId::Authgear.profile();
         let pool = Pool::generate(
-            ProviderId::Authgear,
+            Some(ProviderId::Authgear),
             &profile,
             &[(a, 3.0), (b, 1.0)],
             7,
@@ -392,17 +392,19 @@ mod tests {
             r#"{"id":"b","seq":2,"type":"user.deleted","context":{"timestamp":1}}"#,
             "\n"
         );
-        let pool = Pool::from_jsonl(text, ProviderId::Authgear, &profile, false).unwrap();
+        let pool = Pool::from_jsonl(text, Some(ProviderId::Authgear), &profile, false).unwrap();
         assert_eq!(pool.type_names, vec!["user.created", "user.deleted"]);
         assert_eq!(pool.entry(0).template.slots().count(), 3);
-        let verbatim = Pool::from_jsonl(text, ProviderId::Authgear, &profile, true).unwrap();
+        let verbatim = Pool::from_jsonl(text, Some(ProviderId::Authgear), &profile, true).unwrap();
         let e = verbatim.entry(0);
         assert_eq!(
             e.verbatim_headers.as_ref().unwrap()[0].0,
             "x-authgear-body-signature"
         );
         assert_eq!(e.template.slots().count(), 0);
-        assert!(Pool::from_jsonl("not json\n", ProviderId::Authgear, &profile, false).is_err());
-        assert!(Pool::from_jsonl("\n", ProviderId::Authgear, &profile, false).is_err());
+        assert!(
+            Pool::from_jsonl("not json\n", Some(ProviderId::Authgear), &profile, false).is_err()
+        );
+        assert!(Pool::from_jsonl("\n", Some(ProviderId::Authgear), &profile, false).is_err());
     }
 }

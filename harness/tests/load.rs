@@ -76,7 +76,8 @@ fn plan_with(
         .take(4)
         .map(|t| (t, 1.0))
         .collect();
-    let pool = Pool::generate(provider, &profile, &types, 11, 1_700_000_000_000, 32).expect("pool");
+    let pool =
+        Pool::generate(Some(provider), &profile, &types, 11, 1_700_000_000_000, 32).expect("pool");
     let target = Target::parse(url).expect("target");
     let client = Client::new(ClientOptions {
         http2,

@@ -58,7 +58,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new(config: ReceiverConfig) -> Fixture {
-        let provider = config.provider;
+        let provider = config.provider.expect("built-in provider");
         let signer = Signer::new(&config.profile.scheme, &config.secret).expect("signer");
         let rx = start(config).await.expect("receiver starts");
         Fixture {

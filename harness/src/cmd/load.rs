@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use generators::{Catalog, EventType, Profile, ProviderId, Secret, Signer};
+use generators::{Catalog, EventType, Profile, ProviderId, Signer};
 use reports::{LoadSection, Report, RunInfo, Threshold};
 
 use crate::client::{Client, ClientOptions, Target};
+use crate::cmd::check::{random_seed, resolve_provider, secret_from_env};
 use crate::duration::parse_duration;
 use crate::emitter::{self, Live, Plan, Run, Shard};
 use crate::pacer::{Arrival, Schedule, Stage};
@@ -26,8 +27,16 @@ use crate::verdict::{usage, Verdict};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
     /// Provider whose events, signatures and success rule to use.
-    #[arg(long, short = 'p')]
-    pub provider: String,
+    #[arg(
+        long,
+        short = 'p',
+        required_unless_present = "provider_file",
+        conflicts_with = "provider_file"
+    )]
+    pub provider: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<PathBuf>,
     /// The receiver's URL (http:// or https://).
     #[arg(long, short = 't')]
     pub target: String,
@@ -129,8 +138,10 @@ pub fn parse_stage(text: &str) -> Result<Stage, String> {
 /// Everything a run needs except its schedule, built once from [`Common`].
 #[derive(Debug)]
 pub struct Base {
-    /// The provider.
-    pub provider: ProviderId,
+    /// The built-in provider (`None` for a provider file's).
+    pub provider: Option<ProviderId>,
+    /// The provider's name, for reports.
+    pub name: String,
     /// Its delivery profile.
     pub profile: Profile,
     /// Where to send.
@@ -152,8 +163,9 @@ pub struct Base {
 impl Common {
     /// Validates the flags and builds the pool (before any clock starts).
     pub fn base(&self) -> Result<Base> {
-        let provider = ProviderId::parse(&self.provider).map_err(|e| usage(e.to_string()))?;
-        let profile = provider.profile();
+        let resolved = resolve_provider(self.provider.as_deref(), self.provider_file.as_deref())?;
+        let provider = resolved.builtin;
+        let profile = resolved.profile.clone();
         let target = Target::parse(&self.target).map_err(|e| usage(format!("{e:#}")))?;
         let timeout = self.timeout.unwrap_or_else(|| {
             Duration::from_millis(profile.deadline_ms).min(Duration::from_secs(10))
@@ -179,23 +191,24 @@ impl Common {
                 .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
             Pool::from_jsonl(&text, provider, &profile, self.verbatim)?
         } else {
-            let catalog = Catalog::builtin();
+            let catalog = resolved.catalog;
+            let provider_name = resolved.catalog_name.as_str();
             let mix: Vec<(&EventType, f64)> = if let Some(path) = &self.mix {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| usage(format!("cannot read --mix {}: {e}", path.display())))?;
                 pool::parse_mix(&text)?
                     .into_iter()
                     .filter(|(_, w)| *w > 0.0)
-                    .map(|(name, w)| lookup(catalog, provider, &name).map(|t| (t, w)))
+                    .map(|(name, w)| lookup(catalog, provider_name, &name).map(|t| (t, w)))
                     .collect::<Result<_>>()?
             } else if !self.types.is_empty() {
                 self.types
                     .iter()
-                    .map(|name| lookup(catalog, provider, name).map(|t| (t, 1.0)))
+                    .map(|name| lookup(catalog, provider_name, name).map(|t| (t, 1.0)))
                     .collect::<Result<_>>()?
             } else {
                 catalog
-                    .of_provider(provider)
+                    .of_provider_name(provider_name)
                     .into_iter()
                     .map(|t| (t, 1.0))
                     .collect()
@@ -216,6 +229,7 @@ impl Common {
         };
         Ok(Base {
             provider,
+            name: resolved.name,
             profile,
             fast_path: !target.https && !self.http2,
             target,
@@ -274,7 +288,7 @@ impl Base {
     pub fn report(&self, command: &str, shard: Shard) -> Report {
         Report::new(RunInfo {
             command: command.to_string(),
-            provider: self.provider.name().to_string(),
+            provider: self.name.clone(),
             target: self.target.url(),
             seed: self.seed,
             shard: (shard.count > 1).then(|| shard.one_based()),
@@ -283,29 +297,10 @@ impl Base {
     }
 }
 
-fn lookup<'a>(catalog: &'a Catalog, provider: ProviderId, name: &str) -> Result<&'a EventType> {
+fn lookup<'a>(catalog: &'a Catalog, provider: &str, name: &str) -> Result<&'a EventType> {
     catalog
-        .get(provider.name(), name)
+        .get(provider, name)
         .map_err(|e| usage(e.to_string()))
-}
-
-/// Reads the shared secret from `var`; a missing variable is a usage error.
-fn secret_from_env(var: &str) -> Result<Secret> {
-    match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-        _ => Err(usage(format!(
-            "environment variable {var} is not set: export the secret your receiver verifies with \
-             (e.g. `export {var}=...`), or name another variable with --secret-env"
-        ))),
-    }
-}
-
-fn random_seed() -> u64 {
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (u64::from(std::process::id()) << 32)
 }
 
 /// Splits `n` over the shards: shard k gets its fair part, the remainder

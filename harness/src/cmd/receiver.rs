@@ -16,8 +16,11 @@ use crate::verdict::{usage, Verdict};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Provider whose deliveries to receive (authgear, fusionauth, infrahub, auth0, standard-webhooks).
-    #[arg(long, value_parser = parse_provider)]
-    pub provider: ProviderId,
+    #[arg(long, value_parser = parse_provider, required_unless_present = "provider_file", conflicts_with = "provider_file")]
+    pub provider: Option<ProviderId>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<std::path::PathBuf>,
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
@@ -33,7 +36,7 @@ pub struct Args {
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     pub faults: Vec<Fault>,
     /// What to do with events of one subject that arrive out of order.
-    #[arg(long, value_enum, default_value_t = OrderingPolicy::None)]
+    #[arg(long, value_enum, default_value_t = OrderingPolicy::LastWriteWins)]
     pub ordering: OrderingPolicy,
     /// Answer 204 to everything without any check (a benchmark sink).
     #[arg(long)]
@@ -62,7 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         )))
         }
     };
-    let mut config = ReceiverConfig::new(args.provider, secret);
+    let mut config = match (args.provider, &args.provider_file) {
+        (Some(provider), _) => ReceiverConfig::new(provider, secret),
+        (None, path) => {
+            let resolved = crate::cmd::check::resolve_provider(None, path.as_deref())?;
+            ReceiverConfig::custom(&resolved.name, resolved.profile, resolved.catalog, secret)
+        }
+    };
     config.slow_delay = args
         .slow_delay
         .unwrap_or_else(|| default_slow_delay(&config.profile));
@@ -90,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
                 config.ordering.name()
             )
         };
-        let provider = config.provider;
+        let provider = config.name.clone();
         let running = receiver::start(config)
             .await
             .map_err(|e| usage(format!("{e:#}")))?;

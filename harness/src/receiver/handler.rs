@@ -269,7 +269,7 @@ impl Handler {
     /// The catalog event type a body claims to be, by the profile's type
     /// key (a profile without one has a single type).
     fn event_type(&self, headers: &HeaderMap, event: &Value) -> Result<&'static EventType, String> {
-        let provider = self.config.provider.catalog_provider();
+        let provider = &self.config.catalog_name;
         match &self.config.profile.type_key {
             Some(key) => {
                 let Some(name) = lookup(key, headers, event) else {
@@ -278,11 +278,9 @@ impl Handler {
                 let Some(name) = name.as_str() else {
                     return Err(format!("the event type at {key} is not a string"));
                 };
-                self.catalog
-                    .get(provider.name(), name)
-                    .map_err(|e| e.to_string())
+                self.catalog.get(provider, name).map_err(|e| e.to_string())
             }
-            None => match self.catalog.of_provider(provider).as_slice() {
+            None => match self.catalog.of_provider_name(provider).as_slice() {
                 [only] => Ok(*only),
                 _ => Err(format!("{provider} bodies must name their event type")),
             },

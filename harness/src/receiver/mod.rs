@@ -41,8 +41,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Everything a reference receiver is configured with.
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
-    /// The provider whose deliveries it receives.
-    pub provider: ProviderId,
+    /// The built-in provider whose deliveries it receives (`None` for a
+    /// provider declared in a file).
+    pub provider: Option<ProviderId>,
+    /// The provider's name, for messages.
+    pub name: String,
+    /// Where the provider's event types are (the built-in catalog, or a
+    /// provider file's).
+    pub catalog: &'static Catalog,
+    /// The provider name its types are filed under in `catalog`.
+    pub catalog_name: String,
     /// The delivery profile (usually `provider.profile()`).
     pub profile: Profile,
     /// The signing secret (or bearer token) deliveries are verified with.
@@ -71,7 +79,36 @@ impl ReceiverConfig {
         let profile = provider.profile();
         let slow_delay = default_slow_delay(&profile);
         ReceiverConfig {
-            provider,
+            provider: Some(provider),
+            name: provider.name().to_string(),
+            catalog: Catalog::builtin(),
+            catalog_name: provider.catalog_provider().name().to_string(),
+            profile,
+            secret,
+            faults: Vec::new(),
+            ordering: OrderingPolicy::default(),
+            sink: false,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            max_body_bytes: generators::MAX_BODY_BYTES,
+            settle: DEFAULT_SETTLE,
+            slow_delay,
+        }
+    }
+
+    /// A correct receiver for a provider declared in a file (see
+    /// `cmd::check::resolve_provider`).
+    pub fn custom(
+        name: &str,
+        profile: Profile,
+        catalog: &'static Catalog,
+        secret: Secret,
+    ) -> ReceiverConfig {
+        let slow_delay = default_slow_delay(&profile);
+        ReceiverConfig {
+            provider: None,
+            name: name.to_string(),
+            catalog,
+            catalog_name: name.to_string(),
             profile,
             secret,
             faults: Vec::new(),
@@ -143,7 +180,7 @@ impl RunningReceiver {
 
 /// Binds `config.addr` and starts serving on the current tokio runtime.
 pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
-    let catalog = Catalog::builtin();
+    let catalog = config.catalog;
     let (stop, stopped) = watch::channel(false);
     let effects = Arc::new(Effects::new(config.ordering, config.settle));
     let handler = handler::Handler::new(
@@ -152,12 +189,7 @@ pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
         Arc::clone(&effects),
         stopped.clone(),
     )
-    .with_context(|| {
-        format!(
-            "cannot verify {} signatures with this secret",
-            config.provider
-        )
-    })?;
+    .with_context(|| format!("cannot verify {} signatures with this secret", config.name))?;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

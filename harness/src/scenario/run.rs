@@ -114,7 +114,6 @@ pub async fn execute(
         scenario,
         provider,
         secret,
-        seed,
         settings,
     };
     let mut merged: Option<LoadSection> = None;
@@ -143,8 +142,11 @@ pub async fn execute(
                     }
                     continue;
                 }
+                // Each step its own seed (as load steps have): two check
+                // steps with one seed would send the same event ids, which
+                // a correct receiver rightly dedupes as redeliveries.
                 let checked = ctx
-                    .check(check)
+                    .check(check, seed.wrapping_add(i as u64))
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 report.checks.extend(checked.checks);
@@ -262,12 +264,11 @@ struct StepContext<'a> {
     scenario: &'a Scenario,
     provider: ProviderId,
     secret: Secret,
-    seed: u64,
     settings: &'a RunSettings,
 }
 
 impl StepContext<'_> {
-    async fn check(&self, step: &CheckStep) -> anyhow::Result<Report> {
+    async fn check(&self, step: &CheckStep, seed: u64) -> anyhow::Result<Report> {
         let s = self.scenario;
         let (ledger_url, ledger_cmd) = match &s.ledger {
             Some(Ledger::Url(u)) => (Some(u.clone()), None),
@@ -290,7 +291,7 @@ impl StepContext<'_> {
             concurrency: step.concurrency.unwrap_or(8),
             burst: step.burst.unwrap_or(200),
             settle: Duration::from_millis(400),
-            seed: Some(self.seed),
+            seed: Some(seed),
             out: None,
             ca_cert: None,
             insecure: false,
@@ -336,7 +337,8 @@ impl StepContext<'_> {
 
     fn common(&self, connections: Option<usize>, seed: u64) -> Common {
         Common {
-            provider: self.provider.name().to_string(),
+            provider: Some(self.provider.name().to_string()),
+            provider_file: None,
             target: self.scenario.target.clone(),
             secret_env: self.scenario.secret_env.clone(),
             types: Vec::new(),
@@ -403,7 +405,7 @@ impl StepContext<'_> {
             )?
         } else {
             Pool::generate(
-                self.provider,
+                Some(self.provider),
                 &profile,
                 &weighted,
                 seed,
@@ -414,7 +416,8 @@ impl StepContext<'_> {
         let signer = Signer::new(&profile.scheme, &self.secret)
             .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?;
         Ok(Base {
-            provider: self.provider,
+            provider: Some(self.provider),
+            name: self.provider.name().to_string(),
             profile,
             fast_path: !target.https,
             target,
@@ -596,5 +599,5 @@ fn adversarial_pool(
             }
         }
     }
-    Pool::from_jsonl(&text, provider, profile, false)
+    Pool::from_jsonl(&text, Some(provider), profile, false)
 }

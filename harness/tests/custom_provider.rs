@@ -1,0 +1,131 @@
+//! A provider that is not built in (`scenarios/custom-provider.yaml`,
+//! "acme-billing"): the reference receiver serves it, `check` passes on the
+//! correct receiver and catches a fault, and `load` drives it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use generators::Secret;
+use harness::cmd::check::{self, resolve_provider, Args};
+use harness::receiver::{self, Fault, ReceiverConfig};
+use reports::CheckOutcome;
+
+const SECRET: &str = "acme-test-secret";
+
+fn provider_file() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/custom-provider.yaml"
+    ))
+}
+
+async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
+    let resolved = resolve_provider(None, Some(&provider_file())).expect("provider file loads");
+    assert_eq!(resolved.name, "acme-billing");
+    assert!(resolved.builtin.is_none());
+    let mut config = ReceiverConfig::custom(
+        &resolved.name,
+        resolved.profile,
+        resolved.catalog,
+        Secret::new(SECRET.into()),
+    );
+    config.faults = faults.to_vec();
+    receiver::start(config).await.expect("receiver starts")
+}
+
+fn args_for(running: &receiver::RunningReceiver) -> Args {
+    let mut args = Args::new("", &running.url());
+    args.provider = None;
+    args.provider_file = Some(provider_file());
+    args.ledger_url = Some(running.ledger_url());
+    args.seed = Some(3);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_fault() {
+    let running = receiver_for(&[]).await;
+    let report = check::execute(&args_for(&running), Secret::new(SECRET.into()))
+        .await
+        .expect("check runs");
+    running.shutdown().await;
+    assert_eq!(report.run.provider, "acme-billing");
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let passed = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == CheckOutcome::Pass)
+        .count();
+    assert!(passed >= 10, "only {passed} checks passed");
+    for id in [
+        "accepts_valid",
+        "rejects_invalid",
+        "duplicate_idempotent",
+        "ordering",
+        "no_loss",
+    ] {
+        assert!(
+            report
+                .checks
+                .iter()
+                .any(|c| c.id == id && c.outcome == CheckOutcome::Pass),
+            "{id} did not pass"
+        );
+    }
+
+    let faulty = receiver_for(&[Fault::SkipSignature]).await;
+    let report = check::execute(&args_for(&faulty), Secret::new(SECRET.into()))
+        .await
+        .expect("check runs");
+    faulty.shutdown().await;
+    assert!(report
+        .checks
+        .iter()
+        .any(|c| c.id == "rejects_missing_signature" && c.outcome == CheckOutcome::Fail));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_drives_a_custom_provider() {
+    let running = receiver_for(&[]).await;
+    let url = running.url();
+    let file = provider_file();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+            .args(["load", "--provider-file"])
+            .arg(&file)
+            .args([
+                "--target",
+                &url,
+                "--rate",
+                "200",
+                "--duration",
+                "1s",
+                "--quiet",
+            ])
+            .args(["--threshold", "error_rate<1%", "--seed", "5"])
+            .env("HOOK_SECRET", SECRET)
+            .env("CI", "true")
+            .output()
+            .expect("hookstorm runs")
+    })
+    .await
+    .unwrap();
+    let ledger = running.ledger();
+    running.shutdown().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("2xx"), "{stdout}");
+    // Every request was a unique, correctly signed, schema-valid event.
+    assert!(ledger.len() >= 180, "ledger holds {} events", ledger.len());
+}
