@@ -1194,7 +1194,8 @@ fn collect_edits(v: &Value, node: &Node, path: &mut Vec<Seg>, out: &mut EditList
     }
 }
 
-fn shape_matches(node: &Node, v: &Value) -> bool {
+/// Whether `v` has the JSON kind `node` describes (to pick a union branch).
+pub(crate) fn shape_matches(node: &Node, v: &Value) -> bool {
     matches!(
         (node, v),
         (Node::Object(_), Value::Object(_))

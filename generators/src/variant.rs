@@ -131,24 +131,15 @@ fn walk_mut(v: &mut Value, node: &Node, depth: usize, f: &mut dyn FnMut(&mut Val
             }
         }
         (Node::Union(branches, _), v) => {
-            if let Some(b) = branches.iter().find(|b| same_shape(b, v)) {
+            if let Some(b) = branches
+                .iter()
+                .find(|b| crate::strategy::shape_matches(b, v))
+            {
                 walk_mut(v, b, depth, f);
             }
         }
         _ => {}
     }
-}
-
-fn same_shape(node: &Node, v: &Value) -> bool {
-    matches!(
-        (node, v),
-        (Node::Object(_), Value::Object(_))
-            | (Node::Array(_), Value::Array(_))
-            | (Node::Str(_), Value::String(_))
-            | (Node::Int(_), Value::Number(_))
-            | (Node::Num(_), Value::Number(_))
-            | (Node::Bool, Value::Bool(_))
-    )
 }
 
 /// Paths of required fields reachable through required parents, with their nodes.

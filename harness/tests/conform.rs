@@ -36,6 +36,46 @@ async fn run_against(
     report
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
+    // 5xx-on-bad-json leaves valid events alone; crash-on-unicode fails
+    // those with non-ASCII text, which the generator's names often have.
+    let report = run_against(
+        ProviderId::Authgear,
+        &[Fault::CrashOnUnicode],
+        None,
+        |args| {
+            args.checks = vec!["accepts_valid".into()];
+            args.types = vec!["user.created".into(), "user.profile.updated".into()];
+        },
+    )
+    .await;
+    let shrunk: Vec<(usize, usize)> = report
+        .checks
+        .iter()
+        .flat_map(|c| &c.failures)
+        .filter_map(|f| {
+            let m = f.message.split("shrunk from ").nth(1)?;
+            let mut nums = m
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|s| !s.is_empty());
+            Some((nums.next()?.parse().ok()?, nums.next()?.parse().ok()?))
+        })
+        .collect();
+    assert!(
+        !shrunk.is_empty(),
+        "no shrunk failure: {:?}",
+        failures(&report)
+    );
+    for (from, to) in &shrunk {
+        assert!(
+            to < from,
+            "shrinking did not reduce the event: {from} -> {to} bytes"
+        );
+    }
+    println!("shrunk (bytes): {shrunk:?}");
+}
+
 fn failures(report: &Report) -> Vec<String> {
     report
         .checks

@@ -35,31 +35,20 @@ pub async fn accepts_valid(ctx: &Context) -> Vec<CheckResult> {
                 v.pass();
                 continue;
             }
-            let (_smallest, probe) = shrink(ctx, ty, &mut tree, probe).await;
+            let original = probe.body.len();
+            let (probe, steps) = shrink(ctx, ty, &mut tree, probe).await;
             v.fail(ctx.failure(
                 &probe,
                 format!(
-                    "valid {} event not accepted: {} (shrunk to its smallest failing form)",
+                    "valid {} event not accepted: {} (shrunk from {original} to {} bytes in {steps} steps)",
                     ty.name,
-                    probe.outcome_text()
+                    probe.outcome_text(),
+                    probe.body.len()
                 ),
             ));
             break;
         }
-        for label in EDGE_FORMS {
-            let Some(probe) = send_variant(ctx, ty, label).await else {
-                continue;
-            };
-            v.expect(ctx.is_success(&probe), || {
-                ctx.failure(
-                    &probe,
-                    format!(
-                        "still-valid form `{label}` not accepted: {}",
-                        probe.outcome_text()
-                    ),
-                )
-            });
-        }
+        expect_accepted(ctx, ty, EDGE_FORMS, &mut v).await;
         v.finish()
     })
     .await
@@ -73,23 +62,28 @@ pub async fn still_valid(
 ) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
         let mut v = Verdicts::new(id, &ty.name);
-        for label in labels {
-            let Some(probe) = send_variant(ctx, ty, label).await else {
-                continue;
-            };
-            v.expect(ctx.is_success(&probe), || {
-                ctx.failure(
-                    &probe,
-                    format!(
-                        "still-valid form `{label}` not accepted: {}",
-                        probe.outcome_text()
-                    ),
-                )
-            });
-        }
+        expect_accepted(ctx, ty, labels, &mut v).await;
         v.finish()
     })
     .await
+}
+
+/// Sends each still-valid variant in `labels`; each must be accepted.
+async fn expect_accepted(ctx: &Context, ty: &EventType, labels: &[&str], v: &mut Verdicts) {
+    for label in labels {
+        let Some(probe) = send_variant(ctx, ty, label).await else {
+            continue;
+        };
+        v.expect(ctx.is_success(&probe), || {
+            ctx.failure(
+                &probe,
+                format!(
+                    "still-valid form `{label}` not accepted: {}",
+                    probe.outcome_text()
+                ),
+            )
+        });
+    }
 }
 
 /// `rejects_invalid`: every invalid variant must get a 4xx.
@@ -192,31 +186,34 @@ pub(super) async fn send_variant(ctx: &Context, ty: &EventType, label: &str) -> 
 
 /// Shrinks a failing valid event with proptest's value tree: simplify while
 /// the receiver still fails, complicate back when it starts passing. Every
-/// candidate gets a fresh id so it is not deduplicated away.
+/// candidate gets a fresh id so it is not deduplicated away. Returns the
+/// probe of the smallest failing form (its body is in the failure report)
+/// and the number of requests shrinking took.
 async fn shrink(
     ctx: &Context,
     ty: &EventType,
     tree: &mut generators::EventTree,
     first: Probe,
-) -> (serde_json::Value, Probe) {
-    let mut best = (tree.current(), first);
+) -> (Probe, usize) {
+    let mut best = first;
     if !tree.simplify() {
-        return best;
+        return (best, 0);
     }
-    for _ in 0..SHRINK_STEPS {
+    let mut steps = 0;
+    while steps < SHRINK_STEPS {
+        steps += 1;
         let mut candidate = tree.current();
         ctx.reidentify(&mut candidate);
         let probe = send_value(ctx, ty, "valid (shrunk)", &candidate).await;
-        let still_fails = !ctx.is_success(&probe);
-        let more = if still_fails {
-            best = (candidate, probe);
-            tree.simplify()
-        } else {
+        let more = if ctx.is_success(&probe) {
             tree.complicate()
+        } else {
+            best = probe;
+            tree.simplify()
         };
         if !more {
             break;
         }
     }
-    best
+    (best, steps)
 }

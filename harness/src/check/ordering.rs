@@ -234,26 +234,10 @@ fn set_order(event: &mut Value, key: &str, i: i64, base_unix: i64, start: Option
     *slot = next;
 }
 
-/// Formats UNIX seconds as `YYYY-MM-DDTHH:MM:SS.000000Z` (UTC).
+/// Formats UNIX seconds as `YYYY-MM-DDTHH:MM:SS.000000Z` (UTC), the way
+/// Infrahub writes `occured_at`.
 pub fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000000Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    generators::fake::rfc3339_micros(unix.saturating_mul(1_000_000), 6)
 }
 
 #[cfg(test)]
