@@ -1,8 +1,10 @@
 //! The emitter: the one send loop every load model runs through.
 //!
 //! A [`Plan`] (target, pool, signer, schedule, connections) is run by
-//! [`run`]: connections are opened before the clock starts, the pacer
-//! releases tickets as they fall due, and each connection claims a ticket,
+//! [`run`]: connections are opened before the clock starts, tickets are
+//! released as they fall due (by the [`Pacer`] thread, or by a connection
+//! that finds one due when it finishes a request), and each connection
+//! claims a ticket,
 //! patches the next pooled event with a fresh id/seq/timestamp, re-signs
 //! it, sends it, and records a [`Sample`] whose latency counts from the
 //! ticket's *intended* time (coordinated-omission free) and whose service
@@ -25,7 +27,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::client::{Client, Connection, Target};
-use crate::pacer::{self, Schedule, Tickets};
+use crate::pacer::{Pacer, Schedule, Tickets};
 use crate::pool::Pool;
 use crate::wire;
 
@@ -308,6 +310,10 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     let started_wall = SystemTime::now();
     let ids = Ids::new(plan.seed, plan.shard, started_wall);
     let start = Instant::now();
+    // Dropped on every way out of this function: closes the tickets and
+    // ends the pacer thread.
+    let pacer = Pacer::spawn(plan.schedule.clone(), start, tickets.clone(), CLAIM_GRACE)
+        .context("cannot start the pacer thread")?;
     let mut workers = JoinSet::new();
     for (i, link) in links.into_iter().enumerate() {
         let link = link.unwrap_or(if plan.fast_path {
@@ -326,11 +332,6 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
             ids,
         ));
     }
-    let pacer_plan = plan.clone();
-    let pacer_tickets = tickets.clone();
-    let pacer = tokio::spawn(async move {
-        pacer::pace(&pacer_plan.schedule, start, &pacer_tickets, CLAIM_GRACE).await;
-    });
 
     tokio::pin!(shutdown);
     let mut stopped_at: Option<Instant> = None;
@@ -352,7 +353,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
             }
         }
     }
-    pacer.abort();
+    pacer.stop();
     let ended = Instant::now();
     let elapsed = ended - start;
     let interrupted = stopped_at.is_some();
@@ -434,10 +435,17 @@ async fn sender(
         request: Vec::with_capacity(8192),
     };
     let base_head = request_head(&plan.target);
-    while let Some(ticket) = tickets.next().await {
-        let now = Instant::now();
+    loop {
+        if !closed_model {
+            // Release what fell due since the pacer last woke: under load
+            // the next ticket is taken here, with no wake-up.
+            tickets.catch_up(plan.schedule.due_by(start.elapsed()));
+        }
+        let Some(ticket) = tickets.next().await else {
+            break;
+        };
         let intended = if closed_model {
-            now
+            Instant::now()
         } else {
             start + plan.schedule.intended(ticket)
         };

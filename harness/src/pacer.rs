@@ -3,23 +3,35 @@
 //! Every load flag becomes an [`Arrival`] (open constant rate, ramping
 //! stages, or closed with N concurrent senders), which becomes one
 //! [`Schedule`]: a pure function from a request's index to its intended
-//! send time. The pacer releases request indexes ("tickets") as they fall
+//! send time. Request indexes ("tickets") become claimable as they fall
 //! due; connections claim them from [`Tickets`] with an atomic counter.
-//! A central pacer is used rather than a sleep per connection because
-//! tokio's timer ticks at 1 ms: per-connection sleeps bunch requests and
-//! fall behind at high rates, while one pacer that sleeps until ~1.5 ms
-//! before the next arrival and then yields in a loop releases each ticket
-//! within microseconds of its time.
+//!
+//! Two things release tickets. A connection that finishes a request
+//! releases whatever is due by now before claiming the next one
+//! ([`Tickets::catch_up`]), so under load tickets go out within
+//! microseconds of their time without any wake-up. When connections are
+//! idle, the [`Pacer`] releases them: it runs on its own OS thread and naps
+//! with `park_timeout` until the next arrival (at least 50 µs, so at
+//! high rates it wakes every ~0.1 ms and releases a batch), then wakes one
+//! waiting connection. tokio's timer ticks at 1 ms and would bunch
+//! requests; a pacer that spins until each arrival burns a core. Either way
+//! a ticket's latency counts from its intended time, not its release.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// How close to an arrival the pacer stops sleeping and starts yielding.
-const SPIN_WINDOW: Duration = Duration::from_micros(1_500);
+/// The pacer's shortest nap. At high rates it releases what fell due in
+/// batches rather than waking for every ticket; with Linux's default 50 µs
+/// timer slack a ticket is released at most ~0.1 ms after its time.
+const MIN_NAP: Duration = Duration::from_micros(50);
+/// The pacer's longest nap: how late it notices a close without an unpark.
+const MAX_NAP: Duration = Duration::from_millis(20);
 
 /// One ramping stage: the rate moves linearly to `target` over `duration`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -329,6 +341,13 @@ impl Tickets {
         }
     }
 
+    /// Makes tickets `0..n` claimable without waking anyone: for a
+    /// connection about to claim one itself (it wakes another connection
+    /// if more are left, see `next`).
+    pub fn catch_up(&self, n: u64) {
+        self.released.fetch_max(n, Ordering::AcqRel);
+    }
+
     /// Stops the run: nothing more can be claimed, waiting connections
     /// return `None`; released but unclaimed tickets stay unsent.
     pub fn close(&self) {
@@ -421,40 +440,115 @@ impl Tickets {
 /// the schedule ends or every ticket is out, then closes `tickets` after
 /// `grace` (so due tickets can still be claimed by idle connections).
 /// The closed model needs no pacing: everything is released at once.
-pub async fn pace(schedule: &Schedule, start: Instant, tickets: &Tickets, grace: Duration) {
-    if schedule.concurrency().is_some() {
+///
+/// This blocks the calling thread (it naps with `park_timeout`, so an
+/// `unpark` wakes it at once): run it on its own thread, as [`Pacer`] does.
+/// It returns early once `tickets` is closed by someone else.
+pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, grace: Duration) {
+    // Closes the tickets however this ends, so connections never wait on a
+    // pacer that is gone.
+    struct CloseOnExit<'a>(&'a Tickets);
+    impl Drop for CloseOnExit<'_> {
+        fn drop(&mut self) {
+            self.0.close();
+        }
+    }
+    let _close = CloseOnExit(tickets);
+    let until = if schedule.concurrency().is_some() {
         tickets.release_to(schedule.total());
-        let until = start.checked_add(schedule.end()).unwrap_or_else(far_future);
-        tokio::time::sleep_until(until).await;
-        tickets.close();
-        return;
+        start.checked_add(schedule.end())
+    } else {
+        loop {
+            if tickets.is_closed() {
+                return;
+            }
+            let now = std::time::Instant::now();
+            let elapsed = now.saturating_duration_since(start);
+            let due = schedule.due_by(elapsed);
+            tickets.release_to(due);
+            if due >= schedule.total() || elapsed >= schedule.end() {
+                break;
+            }
+            let next = schedule.intended(due);
+            if next >= schedule.end() {
+                break;
+            }
+            // At high rates the next ticket is always close: nap at least
+            // MIN_NAP and release what fell due meanwhile in one batch
+            // (connections that finish a request claim due tickets
+            // themselves in between, see `Tickets::catch_up`).
+            let wait = next.saturating_sub(elapsed);
+            std::thread::park_timeout(wait.clamp(MIN_NAP, MAX_NAP));
+        }
+        start
+            .checked_add(schedule.end())
+            .and_then(|t| t.checked_add(grace))
+    };
+    // Wait for the end (`None`: never, until closed), in naps short enough
+    // to notice a close even without an unpark.
+    while !tickets.is_closed() {
+        let now = std::time::Instant::now();
+        let left = match until {
+            Some(t) if t <= now => break,
+            Some(t) => t - now,
+            None => MAX_NAP,
+        };
+        std::thread::park_timeout(left.min(MAX_NAP));
     }
-    loop {
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(start);
-        let due = schedule.due_by(elapsed);
-        tickets.release_to(due);
-        if due >= schedule.total() || elapsed >= schedule.end() {
-            break;
-        }
-        let next_at = start + schedule.intended(due);
-        if next_at >= start + schedule.end() {
-            break;
-        }
-        let wait = next_at.saturating_duration_since(now);
-        if wait > SPIN_WINDOW {
-            tokio::time::sleep_until(next_at - SPIN_WINDOW).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    }
-    tokio::time::sleep_until(start + schedule.end() + grace).await;
-    tickets.close();
 }
 
-fn far_future() -> Instant {
-    // About 30 years: effectively never, and safe from Instant overflow.
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+/// The pacer running on its own OS thread, so that it can nap with
+/// microsecond precision (tokio's timer ticks at 1 ms) without spinning
+/// on the runtime's threads.
+///
+/// Dropping it (or [`Pacer::stop`]) closes the tickets and waits for the
+/// thread to end; [`Pacer::join`] waits for the schedule to end instead.
+#[derive(Debug)]
+pub struct Pacer {
+    tickets: Arc<Tickets>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pacer {
+    /// Starts pacing `schedule` from `start` into `tickets` (see [`pace`]).
+    pub fn spawn(
+        schedule: Schedule,
+        start: Instant,
+        tickets: Arc<Tickets>,
+        grace: Duration,
+    ) -> std::io::Result<Pacer> {
+        let start = start.into_std();
+        let shared = tickets.clone();
+        let thread = std::thread::Builder::new()
+            .name("hookstorm-pacer".into())
+            .spawn(move || pace(&schedule, start, &shared, grace))?;
+        Ok(Pacer {
+            tickets,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits (blocking) until the pacer ends on its own: the schedule's end
+    /// plus the grace, or a close of the tickets.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            // A panic in the pacer already closed the tickets.
+            let _ = thread.join();
+        }
+    }
+
+    /// Closes the tickets and ends the pacer thread (the same as dropping).
+    pub fn stop(self) {}
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.tickets.close();
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Runs `work` until it ends (`Some(output)`) or `shutdown` resolves (`None`).
@@ -589,19 +683,24 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pacer_releases_every_ticket_once_then_closes() {
         let s =
             Schedule::new(&Arrival::Open { rate: 2_000.0 }, Some(secs(0.2)), None, 1.0).unwrap();
         let tickets = Arc::new(Tickets::new(s.total()));
         let start = Instant::now();
         let mut workers = Vec::new();
-        for _ in 0..4 {
+        for w in 0..4 {
             let tickets = tickets.clone();
             let s = s.clone();
             workers.push(tokio::spawn(async move {
                 let mut got = Vec::new();
-                while let Some(t) = tickets.next().await {
+                loop {
+                    // Half the workers also release due tickets themselves.
+                    if w % 2 == 0 {
+                        tickets.catch_up(s.due_by(start.elapsed()));
+                    }
+                    let Some(t) = tickets.next().await else { break };
                     // A ticket is never handed out before its time.
                     assert!(Instant::now() >= start + s.intended(t));
                     got.push(t);
@@ -609,12 +708,43 @@ mod tests {
                 got
             }));
         }
-        pace(&s, start, &tickets, Duration::from_millis(20)).await;
+        let pacer = Pacer::spawn(s.clone(), start, tickets.clone(), Duration::from_millis(20))
+            .expect("pacer thread");
+        tokio::task::spawn_blocking(move || pacer.join())
+            .await
+            .unwrap();
+        assert!(tickets.is_closed());
         let mut all = Vec::new();
         for w in workers {
             all.extend(w.await.unwrap());
         }
         all.sort_unstable();
         assert_eq!(all, (0..400).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_pacer_closes_the_tickets() {
+        // A long, slow schedule and a closed model without an end: dropping
+        // the pacer ends its thread and wakes waiting connections.
+        for arrival in [
+            Arrival::Open { rate: 0.5 },
+            Arrival::Closed { concurrency: 1 },
+        ] {
+            let s = Schedule::new(&arrival, None, Some(1_000), 1.0).unwrap();
+            let tickets = Arc::new(Tickets::new(s.total()));
+            let pacer = Pacer::spawn(s, Instant::now(), tickets.clone(), Duration::from_secs(60))
+                .expect("pacer thread");
+            let waiter = {
+                let tickets = tickets.clone();
+                tokio::spawn(async move { while tickets.next().await.is_some() {} })
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            pacer.stop();
+            assert!(tickets.is_closed());
+            tokio::time::timeout(Duration::from_secs(10), waiter)
+                .await
+                .expect("waiting connection ends")
+                .unwrap();
+        }
     }
 }

@@ -129,3 +129,51 @@ async fn load_drives_a_custom_provider() {
     // Every request was a unique, correctly signed, schema-valid event.
     assert!(ledger.len() >= 180, "ledger holds {} events", ledger.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_with_a_provider_file_runs_checks_and_load() {
+    let running = receiver_for(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("acme.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: acme-gate\ntarget: {}\nprovider_file: {}\nsecret: ${{HOOK_SECRET}}\n\
+             ledger: {{url: {}}}\nsteps:\n  - check:\n      checks: [accepts_valid, rejects_invalid, duplicate_idempotent]\n\
+             \x20 - load:\n      rate: 100\n      duration: 1s\n      thresholds: [error_rate<1%]\n",
+            running.url(),
+            provider_file().display(),
+            running.ledger_url()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("report");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+            .arg("run")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&out)
+            .arg("--quiet")
+            .env("HOOK_SECRET", SECRET)
+            .env("CI", "true")
+            .output()
+            .expect("hookstorm runs")
+    })
+    .await
+    .unwrap();
+    running.shutdown().await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["run"]["provider"], "acme-billing");
+    assert!(report["load"].is_object(), "no load section");
+    assert!(!text.contains(SECRET), "the secret leaked into the output");
+}

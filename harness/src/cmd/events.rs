@@ -3,7 +3,11 @@
 
 use std::io::{self, BufWriter, Write};
 
-use generators::{Catalog, EventType, Generator, ProviderId, Signer};
+use std::path::{Path, PathBuf};
+
+use generators::{Catalog, EventType, Generator, Signer};
+
+use super::check::{resolve_provider, ResolvedProvider};
 
 use crate::verdict::{usage, Verdict};
 
@@ -31,8 +35,11 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Only this provider's types.
-    #[arg(long, short = 'p')]
+    #[arg(long, short = 'p', conflicts_with = "provider_file")]
     pub provider: Option<String>,
+    /// List the types of a provider declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -42,8 +49,16 @@ pub struct ListArgs {
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
     /// The provider.
-    #[arg(long, short = 'p')]
-    pub provider: String,
+    #[arg(
+        long,
+        short = 'p',
+        required_unless_present = "provider_file",
+        conflicts_with = "provider_file"
+    )]
+    pub provider: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<PathBuf>,
     /// The event type, e.g. user.created.
     #[arg(value_name = "TYPE")]
     pub event_type: String,
@@ -53,8 +68,16 @@ pub struct SchemaArgs {
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
     /// The provider.
-    #[arg(long, short = 'p')]
-    pub provider: String,
+    #[arg(
+        long,
+        short = 'p',
+        required_unless_present = "provider_file",
+        conflicts_with = "provider_file"
+    )]
+    pub provider: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub provider_file: Option<PathBuf>,
     /// Event types to generate (repeatable), taken round-robin.
     #[arg(
         long = "type",
@@ -96,15 +119,17 @@ pub fn run(cmd: EventsCommand) -> anyhow::Result<Verdict> {
     }
 }
 
-fn provider(name: &str) -> anyhow::Result<ProviderId> {
-    ProviderId::parse(name).map_err(|e| usage(e.to_string()))
+/// The provider named by `--provider` or `--provider-file`.
+fn resolve(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<ResolvedProvider> {
+    resolve_provider(name, file)
 }
 
 fn list(args: ListArgs) -> anyhow::Result<Verdict> {
-    let catalog = Catalog::builtin();
-    let types: Vec<&EventType> = match &args.provider {
-        Some(name) => catalog.of_provider(provider(name)?),
-        None => catalog.types().iter().collect(),
+    let types: Vec<&EventType> = if args.provider.is_none() && args.provider_file.is_none() {
+        Catalog::builtin().types().iter().collect()
+    } else {
+        let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+        p.catalog.of_provider_name(&p.catalog_name)
     };
     let out = match args.format {
         Format::Json => {
@@ -151,9 +176,10 @@ fn list(args: ListArgs) -> anyhow::Result<Verdict> {
 }
 
 fn schema(args: SchemaArgs) -> anyhow::Result<Verdict> {
-    let p = provider(&args.provider)?;
-    let ty = Catalog::builtin()
-        .get(p.catalog_provider().name(), &args.event_type)
+    let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let ty = p
+        .catalog
+        .get(&p.catalog_name, &args.event_type)
         .map_err(|e| usage(e.to_string()))?;
     let text = serde_json::to_string_pretty(&ty.schema)? + "\n";
     write_stdout(text.as_bytes())?;
@@ -168,18 +194,18 @@ enum Chosen {
 }
 
 fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
-    let p = provider(&args.provider)?;
-    let catalog = Catalog::builtin();
+    let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let catalog = p.catalog;
     let types: Vec<&EventType> = if args.all {
-        catalog.of_provider(p)
+        catalog.of_provider_name(&p.catalog_name)
     } else {
         args.types
             .iter()
-            .map(|name| catalog.get(p.catalog_provider().name(), name))
+            .map(|name| catalog.get(&p.catalog_name, name))
             .collect::<Result<_, _>>()
             .map_err(|e| usage(e.to_string()))?
     };
-    let profile = p.profile();
+    let profile = p.profile.clone();
     let chosen = match &args.variant {
         None => Chosen::Valid,
         Some(label) => {

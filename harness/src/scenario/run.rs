@@ -20,13 +20,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use generators::variant::{variants, Family};
-use generators::{Catalog, EventType, Generator, ProviderId, Secret, Signer};
+use generators::{EventType, Generator, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 use tokio::sync::watch;
 
 use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, StepKind};
 use crate::client::{Client, ClientOptions, Target};
 use crate::cmd::capacity::Search;
+use crate::cmd::check::{resolve_provider, ResolvedProvider};
 use crate::cmd::load::{self, Base, Common};
 use crate::emitter::Shard;
 use crate::pacer::{Arrival as PacerArrival, Schedule, Stage as PacerStage};
@@ -70,16 +71,10 @@ pub async fn execute(
     settings: &RunSettings,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Outcome> {
-    let provider = match &scenario.provider {
-        ProviderRef::Builtin(id) => *id,
-        ProviderRef::Custom { path, provider } => {
-            return Err(usage(format!(
-                "{}: custom provider `{}` ({}) validates, but `run` cannot drive it yet: the check \
-                 suite and the emitter only take built-in providers",
-                settings.file,
-                provider.name,
-                path.display()
-            )))
+    let (provider, provider_file) = match &scenario.provider {
+        ProviderRef::Builtin(id) => (resolve_provider(Some(id.name()), None)?, None),
+        ProviderRef::Custom { path, .. } => {
+            (resolve_provider(None, Some(path))?, Some(path.clone()))
         }
     };
     let target = Target::parse(&scenario.target)?;
@@ -88,8 +83,9 @@ pub async fn execute(
     ensure_reachable(&client, &target).await?;
     if !settings.quiet {
         eprintln!(
-            "hookstorm run: {} · provider {provider} · target {target} · {} steps · seed {seed}{}",
+            "hookstorm run: {} · provider {} · target {target} · {} steps · seed {seed}{}",
             scenario.name,
+            provider.name,
             scenario.steps.len(),
             if settings.shard.count > 1 {
                 format!(
@@ -104,7 +100,7 @@ pub async fn execute(
     }
     let mut report = Report::new(RunInfo {
         command: "run".into(),
-        provider: provider.name().into(),
+        provider: provider.name.clone(),
         target: target.url(),
         seed,
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
@@ -113,6 +109,7 @@ pub async fn execute(
     let ctx = StepContext {
         scenario,
         provider,
+        provider_file,
         secret,
         settings,
     };
@@ -262,7 +259,8 @@ async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()
 
 struct StepContext<'a> {
     scenario: &'a Scenario,
-    provider: ProviderId,
+    provider: ResolvedProvider,
+    provider_file: Option<std::path::PathBuf>,
     secret: Secret,
     settings: &'a RunSettings,
 }
@@ -277,8 +275,8 @@ impl StepContext<'_> {
         };
         let args = crate::cmd::check::Args {
             list: false,
-            provider: Some(self.provider.name().to_string()),
-            provider_file: None,
+            provider: self.provider.builtin.map(|p| p.name().to_string()),
+            provider_file: self.provider_file.clone(),
             target: Some(s.target.clone()),
             secret_env: s.secret_env.clone(),
             checks: step.checks.clone(),
@@ -337,8 +335,8 @@ impl StepContext<'_> {
 
     fn common(&self, connections: Option<usize>, seed: u64) -> Common {
         Common {
-            provider: Some(self.provider.name().to_string()),
-            provider_file: None,
+            provider: self.provider.builtin.map(|p| p.name().to_string()),
+            provider_file: self.provider_file.clone(),
             target: self.scenario.target.clone(),
             secret_env: self.scenario.secret_env.clone(),
             types: Vec::new(),
@@ -362,7 +360,7 @@ impl StepContext<'_> {
     /// Everything a load run needs: client, signer and the event pool of
     /// the step's mix (with its adversarial share), built before the clock.
     fn base(&self, mix: &[(String, f64)], adversarial: f64, seed: u64) -> anyhow::Result<Base> {
-        let mut profile = self.provider.profile();
+        let mut profile = self.provider.profile.clone();
         if let Some(d) = self.scenario.deadline {
             profile.deadline_ms = d.as_millis() as u64;
         }
@@ -373,10 +371,11 @@ impl StepContext<'_> {
             max_response_bytes: MAX_BODY as usize,
             ..ClientOptions::default()
         })?;
-        let catalog = Catalog::builtin();
+        let catalog = self.provider.catalog;
+        let catalog_name = self.provider.catalog_name.as_str();
         let weighted: Vec<(&EventType, f64)> = if mix.is_empty() {
             catalog
-                .of_provider(self.provider)
+                .of_provider_name(catalog_name)
                 .into_iter()
                 .map(|t| (t, 1.0))
                 .collect()
@@ -384,7 +383,7 @@ impl StepContext<'_> {
             mix.iter()
                 .map(|(name, w)| {
                     catalog
-                        .get(self.provider.name(), name)
+                        .get(catalog_name, name)
                         .map(|t| (t, *w))
                         .map_err(|e| usage(e.to_string()))
                 })
@@ -396,7 +395,7 @@ impl StepContext<'_> {
             .unwrap_or(0);
         let pool = if adversarial > 0.0 {
             adversarial_pool(
-                self.provider,
+                self.provider.builtin,
                 &profile,
                 &weighted,
                 adversarial,
@@ -405,7 +404,7 @@ impl StepContext<'_> {
             )?
         } else {
             Pool::generate(
-                Some(self.provider),
+                self.provider.builtin,
                 &profile,
                 &weighted,
                 seed,
@@ -416,8 +415,8 @@ impl StepContext<'_> {
         let signer = Signer::new(&profile.scheme, &self.secret)
             .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?;
         Ok(Base {
-            provider: Some(self.provider),
-            name: self.provider.name().to_string(),
+            provider: self.provider.builtin,
+            name: self.provider.name.clone(),
             profile,
             fast_path: !target.https,
             target,
@@ -551,7 +550,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 /// accept them, so they count toward the error rate like valid events.
 /// Types are interleaved in proportion to their weights.
 fn adversarial_pool(
-    provider: ProviderId,
+    provider: Option<ProviderId>,
     profile: &generators::Profile,
     mix: &[(&EventType, f64)],
     share: f64,
@@ -599,5 +598,5 @@ fn adversarial_pool(
             }
         }
     }
-    Pool::from_jsonl(&text, Some(provider), profile, false)
+    Pool::from_jsonl(&text, provider, profile, false)
 }
