@@ -76,6 +76,90 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
     println!("shrunk (bytes): {shrunk:?}");
 }
 
+/// Kills the child process when dropped.
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the Python standard-library receiver (`tests/py_receiver`) with
+/// `faults`, returning it and its base URL.
+fn python_receiver(faults: &[&str]) -> (Reaper, String) {
+    use std::io::BufRead;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py_receiver/receiver.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(script).args(["--port", "0"]);
+    for f in faults {
+        cmd.args(["--fault", f]);
+    }
+    let mut child = cmd
+        .env("HOOK_SECRET", demo_secret(ProviderId::Authgear).expose())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().expect("the port on stdout");
+    (Reaper(child), format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_catches_a_python_receiver_failing_and_passing() {
+    // What the small Python receiver implements: signatures, JSON, dedupe
+    // by id, a ledger (it does not validate schemas, so rejects_invalid is
+    // not asked of it).
+    let checks = [
+        "accepts_valid",
+        "rejects_missing_signature",
+        "rejects_bad_signature",
+        "duplicate_idempotent",
+        "no_server_error",
+    ];
+    let run = |base: String| {
+        let mut args = Args::new("authgear", &format!("{base}/hooks"));
+        args.ledger_url = Some(format!("{base}/ledger"));
+        args.checks = checks.map(String::from).to_vec();
+        args.types = vec!["user.created".into(), "user.pre_create".into()];
+        args.seed = Some(11);
+        args
+    };
+    let secret = demo_secret(ProviderId::Authgear);
+
+    let (_correct, base) = python_receiver(&[]);
+    let report = check::execute(&run(base), secret.clone()).await.unwrap();
+    assert!(
+        failures(&report).is_empty(),
+        "the correct Python receiver failed: {:?}",
+        failures(&report)
+    );
+    assert!(report
+        .checks
+        .iter()
+        .any(|c| c.id == "duplicate_idempotent" && c.outcome == CheckOutcome::Pass));
+
+    for (fault, check_id) in [
+        ("skip-signature", "rejects_missing_signature"),
+        ("double-process", "duplicate_idempotent"),
+    ] {
+        let (_faulty, base) = python_receiver(&[fault]);
+        let report = check::execute(&run(base), secret.clone()).await.unwrap();
+        assert!(
+            report
+                .checks
+                .iter()
+                .any(|c| c.id == check_id && c.outcome == CheckOutcome::Fail),
+            "Python receiver with {fault}: {check_id} did not fail: {:?}",
+            failures(&report)
+        );
+    }
+}
+
 fn failures(report: &Report) -> Vec<String> {
     report
         .checks
