@@ -45,10 +45,10 @@ pub enum OrderingPolicy {
     Strict,
     /// Apply an event only if its ordering value is greater than the last
     /// applied one for its subject; older ones are acknowledged and dropped.
-    /// The default, as `hookstorm check --ordering` assumes.
-    #[default]
+    /// (The command-line default of `check` and `receiver`.)
     LastWriteWins,
-    /// Process in arrival order.
+    /// Process in arrival order (the library default).
+    #[default]
     None,
 }
 
