@@ -30,6 +30,8 @@ async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
         Secret::new(SECRET.into()),
     );
     config.faults = faults.to_vec();
+    // The policy `check` assumes by default.
+    config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
     receiver::start(config).await.expect("receiver starts")
 }
 
