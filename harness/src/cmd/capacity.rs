@@ -5,7 +5,7 @@
 //! `--start-rate` until a step fails (or `--max-rate` is reached), then
 //! bisects between the last passing and the first failing rate until they
 //! are within 10 % of each other. A step passes when every SLO holds and the
-//! emitter kept the rate (at most 1 % of requests missed). The whole search
+//! emitter kept the rate (at most 1 % of requests, or 10, missed). The whole search
 //! stops within `--max-time`.
 
 use std::time::Duration;
@@ -27,6 +27,11 @@ use crate::verdict::{usage, Verdict};
 /// Share of a step's requests that may be missed (not sent on time) for
 /// the step to count as sustained.
 const MAX_MISSED: f64 = 0.01;
+
+/// Late requests a step may have whatever its size: one scheduler hiccup
+/// on a busy machine makes a few requests >10 ms late, which is 1.5 % of a
+/// short 200-request step but says nothing about the rate being sustained.
+const MISSED_FLOOR: u64 = 10;
 /// The bisection stops when the failing rate is within this factor of the
 /// passing one.
 const PRECISION: f64 = 1.1;
@@ -165,7 +170,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             }
             let stats = run.stats;
             let results = thresholds(&args.slo, &stats, &base.profile)?;
-            let sustained = stats.missed_rate() <= MAX_MISSED;
+            let sustained = stats.missed_rate() <= MAX_MISSED || stats.missed() <= MISSED_FLOOR;
             let passed = sustained && results.iter().all(|r| r.passed);
             let step = CapacityStep {
                 rate,
