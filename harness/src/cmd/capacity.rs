@@ -28,6 +28,13 @@ use crate::verdict::{usage, Verdict};
 /// the step to count as sustained.
 const MAX_MISSED: f64 = 0.01;
 
+/// Whether a capacity step kept its rate: at most 1 % of its requests, or
+/// [`MISSED_FLOOR`] of them, were not sent on time. `capacity` and scenario
+/// capacity steps judge by this one rule.
+pub fn sustained(stats: &reports::LoadStats) -> bool {
+    stats.missed_rate() <= MAX_MISSED || stats.missed() <= MISSED_FLOOR
+}
+
 /// Late requests a step may have whatever its size: one scheduler hiccup
 /// on a busy machine makes a few requests >10 ms late, which is 1.5 % of a
 /// short 200-request step but says nothing about the rate being sustained.
@@ -170,7 +177,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             }
             let stats = run.stats;
             let results = thresholds(&args.slo, &stats, &base.profile)?;
-            let sustained = stats.missed_rate() <= MAX_MISSED || stats.missed() <= MISSED_FLOOR;
+            let sustained = sustained(&stats);
             let passed = sustained && results.iter().all(|r| r.passed);
             let step = CapacityStep {
                 rate,

@@ -36,8 +36,6 @@ use crate::verdict::usage;
 
 /// Largest response body a load step reads.
 const MAX_BODY: u64 = 1 << 20;
-/// Share of a capacity step's requests that may miss their send time.
-const MAX_MISSED: f64 = 0.01;
 /// A capacity search tries at most this many rates.
 const MAX_CAPACITY_STEPS: usize = 24;
 
@@ -489,7 +487,8 @@ impl StepContext<'_> {
             }
             let stats = run.stats;
             let results = load::thresholds(&slo, &stats, &base.profile)?;
-            let passed = stats.missed_rate() <= MAX_MISSED && results.iter().all(|r| r.passed);
+            let passed =
+                crate::cmd::capacity::sustained(&stats) && results.iter().all(|r| r.passed);
             let success = |s| base.profile.success.is_success(s);
             let tried = reports::CapacityStep {
                 rate,
