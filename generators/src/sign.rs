@@ -33,6 +33,7 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::provider::{JwtAlg, KeyForm, Scheme};
+use crate::template::fmt_i64;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -480,25 +481,6 @@ fn b64_into<E: Engine>(engine: &E, input: &[u8], out: &mut Vec<u8>) {
     out.resize(start + input.len().div_ceil(3) * 4, 0);
     let written = engine.encode_slice(input, &mut out[start..]).unwrap_or(0);
     out.truncate(start + written);
-}
-
-/// Decimal digits of `v` in `buf`, without allocating.
-fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// What a successful verification learned from the headers.

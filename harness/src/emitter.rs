@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,7 +25,7 @@ use bytes::Bytes;
 use generators::{Profile, Signer};
 use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::client::{Client, Connection, Target};
 use crate::pacer::{Pacer, Schedule, Tickets};
@@ -235,6 +236,8 @@ struct Ids {
     high: u64,
     shard: Shard,
     seq_base: i64,
+    /// The run's start on the wall clock, µs since the Unix epoch.
+    wall_start_us: i64,
 }
 
 impl Ids {
@@ -251,6 +254,7 @@ impl Ids {
             // A multiple of N: shard K's numbers are all ≡ K (mod N), so
             // shards never collide even when started at different times.
             seq_base: us / n * n,
+            wall_start_us: us,
         }
     }
 
@@ -282,7 +286,6 @@ enum Link {
 struct Buffers {
     body: Vec<u8>,
     head: Vec<u8>,
-    request: Vec<u8>,
 }
 
 /// Runs `plan`, recording into `live` (which a progress display may read).
@@ -432,28 +435,39 @@ async fn sender(
     let mut buffers = Buffers {
         body: Vec::with_capacity(4096),
         head: Vec::with_capacity(512),
-        request: Vec::with_capacity(8192),
     };
     let base_head = request_head(&plan.target);
+    let wall_start_us = ids.wall_start_us;
+    // One timer per sender, moved forward before each request: extending a
+    // registered timer is an atomic update, where a fresh `timeout()` per
+    // request costs a timer-wheel insert and remove.
+    let deadline = tokio::time::sleep_until(start + plan.timeout.min(FAR));
+    tokio::pin!(deadline);
+    // The clock is read three times per request: when the ticket is
+    // claimed, at the send, and when the answer is in; the last one doubles
+    // as "now" for releasing the next due tickets and, in the closed model,
+    // as the next request's intended time.
+    let mut now = Instant::now();
     loop {
         if !closed_model {
             // Release what fell due since the pacer last woke: under load
             // the next ticket is taken here, with no wake-up.
-            tickets.catch_up(plan.schedule.due_by(start.elapsed()));
+            tickets.catch_up(plan.schedule.due_by(now.saturating_duration_since(start)));
         }
         let Some(ticket) = tickets.next().await else {
             break;
         };
+        let claimed = Instant::now();
         let intended = if closed_model {
-            Instant::now()
+            // A closed-model request is due as soon as its sender is free.
+            now
         } else {
             start + plan.schedule.intended(ticket)
         };
         let entry = plan.pool.entry(ticket);
-        let wall_us = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        // Wall time from the monotonic clock: one clock read fewer, and
+        // timestamps that never step backwards within a run.
+        let wall_us = wall_start_us + micros(claimed.saturating_duration_since(start)) as i64;
         let patch = generators::template::Patch {
             id: ids.id(ticket),
             seq: ids.seq(ticket),
@@ -473,18 +487,17 @@ async fn sender(
         if sent.saturating_duration_since(intended) > LATE_AFTER {
             live.late.fetch_add(1, Ordering::Relaxed);
         }
+        deadline.as_mut().reset(sent + plan.timeout.min(FAR));
         let outcome = match (&mut link, addr) {
             (Link::Wire(conn), Some(addr)) => {
-                buffers.request.clear();
-                buffers.request.extend_from_slice(&base_head);
-                buffers.request.extend_from_slice(&buffers.head);
-                buffers.request.extend_from_slice(&buffers.body);
-                send_wire(conn, addr, &buffers.request, plan.max_body, plan.timeout).await
+                let parts = [&base_head[..], &buffers.head, &buffers.body];
+                send_wire(conn, addr, &parts, plan.max_body, deadline.as_mut()).await
             }
-            (Link::Hyper(conn), _) => send_hyper(&plan, conn, &buffers).await,
+            (Link::Hyper(conn), _) => send_hyper(&plan, conn, &buffers, deadline.as_mut()).await,
             (Link::Wire(_), None) => Outcome::Error(ErrorKind::Other),
         };
         let done = Instant::now();
+        now = done;
         let failed = match outcome {
             Outcome::Status(code) => !plan.profile.success.is_success(code),
             Outcome::Error(_) => true,
@@ -501,6 +514,21 @@ async fn sender(
         if failed {
             live.failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Longest per-request timeout a timer is armed for (a year: "never" for
+/// any run, and far from `Instant` overflow).
+const FAR: Duration = Duration::from_secs(86_400 * 365);
+
+/// Runs `exchange` until it ends or `deadline` fires (`None`).
+async fn before<T>(deadline: Pin<&mut Sleep>, exchange: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        // The exchange first: an answer that is in wins over a timer that
+        // fired at the same wake-up.
+        biased;
+        out = exchange => Some(out),
+        () = deadline => None,
     }
 }
 
@@ -557,7 +585,9 @@ fn write_headers(
         }
         (None, None) => head.extend_from_slice(b"Content-Type: application/json\r\n"),
     }
-    let _ = write!(head, "Content-Length: {}\r\n\r\n", buffers.body.len());
+    head.extend_from_slice(b"Content-Length: ");
+    generators::template::push_i64(head, buffers.body.len() as i64);
+    head.extend_from_slice(b"\r\n\r\n");
 }
 
 /// `msg_<32 hex>` (as `generators::message_id`) without allocating.
@@ -574,21 +604,21 @@ fn message_id(id: u128, buf: &mut [u8; 36]) -> &str {
 async fn send_wire(
     conn: &mut Option<wire::Conn>,
     addr: SocketAddr,
-    request: &[u8],
+    parts: &[&[u8]],
     max_body: u64,
-    timeout: Duration,
+    deadline: Pin<&mut Sleep>,
 ) -> Outcome {
     let exchange = async {
         let c = match conn {
             Some(c) if c.is_reusable() => c,
             _ => conn.insert(wire::Conn::connect(addr).await?),
         };
-        c.exchange(request, max_body).await
+        c.exchange_parts(parts, max_body).await
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(answer)) => Outcome::Status(answer.status),
-        Ok(Err(err)) => Outcome::Error(err.kind()),
-        Err(_) => {
+    match before(deadline, exchange).await {
+        Some(Ok(answer)) => Outcome::Status(answer.status),
+        Some(Err(err)) => Outcome::Error(err.kind()),
+        None => {
             // The exchange was cut mid-way: the connection's state is unknown.
             *conn = None;
             Outcome::Error(ErrorKind::Timeout)
@@ -596,7 +626,12 @@ async fn send_wire(
     }
 }
 
-async fn send_hyper(plan: &Plan, conn: &mut Option<Connection>, buffers: &Buffers) -> Outcome {
+async fn send_hyper(
+    plan: &Plan,
+    conn: &mut Option<Connection>,
+    buffers: &Buffers,
+    deadline: Pin<&mut Sleep>,
+) -> Outcome {
     let headers = header_pairs(&buffers.head);
     let body = Bytes::copy_from_slice(&buffers.body);
     let exchange = async {
@@ -620,13 +655,13 @@ async fn send_hyper(plan: &Plan, conn: &mut Option<Connection>, buffers: &Buffer
             }),
         }
     };
-    match tokio::time::timeout(plan.timeout, exchange).await {
-        Ok(Ok((status, _, _))) => Outcome::Status(status),
-        Ok(Err(err)) => {
+    match before(deadline, exchange).await {
+        Some(Ok((status, _, _))) => Outcome::Status(status),
+        Some(Err(err)) => {
             *conn = None;
             Outcome::Error(err.kind)
         }
-        Err(_) => {
+        None => {
             *conn = None;
             Outcome::Error(ErrorKind::Timeout)
         }

@@ -10,7 +10,7 @@
 //! bytes the peer sends beyond the answer make the connection unusable).
 //! TLS and HTTP/2 go through hyper (`client.rs`).
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 
 use reports::ErrorKind;
@@ -23,6 +23,8 @@ const MAX_HEAD: usize = 64 * 1024;
 const INITIAL_BUF: usize = 8 * 1024;
 /// Most headers one response may carry.
 const MAX_HEADERS: usize = 96;
+/// Request parts written with one vectored write.
+const MAX_PARTS: usize = 4;
 
 /// Why an exchange produced no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +144,49 @@ impl ReadBuf {
     }
 }
 
+/// Writes every byte of `parts`, in order, with vectored writes (one
+/// syscall for a whole request on loopback; partial writes resume where
+/// they stopped).
+async fn write_all_parts(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<()> {
+    let mut part = 0;
+    let mut offset = 0;
+    loop {
+        // Skip exhausted (or empty) parts; done when none is left.
+        while part < parts.len() && parts[part].len() == offset {
+            part += 1;
+            offset = 0;
+        }
+        if part == parts.len() {
+            return Ok(());
+        }
+        let slices: [IoSlice<'_>; MAX_PARTS] = std::array::from_fn(|i| {
+            let j = part + i;
+            match parts.get(j) {
+                Some(p) if i == 0 => IoSlice::new(&p[offset..]),
+                Some(p) => IoSlice::new(p),
+                None => IoSlice::new(&[]),
+            }
+        });
+        let used = (parts.len() - part).min(MAX_PARTS);
+        let mut n = stream.write_vectored(&slices[..used]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        // Advance past what was written.
+        while n > 0 && part < parts.len() {
+            let left = parts[part].len() - offset;
+            if n >= left {
+                n -= left;
+                part += 1;
+                offset = 0;
+            } else {
+                offset += n;
+                n = 0;
+            }
+        }
+    }
+}
+
 /// How the body of an answer is delimited.
 enum Framing {
     None,
@@ -181,14 +226,28 @@ impl Conn {
     /// is left unusable; cancelling the future (a timeout) leaves it in an
     /// unknown state, so callers drop it then.
     pub async fn exchange(&mut self, request: &[u8], max_body: u64) -> Result<Answer, WireError> {
-        let result = self.exchange_inner(request, max_body).await;
+        self.exchange_parts(&[request], max_body).await
+    }
+
+    /// As [`exchange`](Self::exchange), with the request given as parts
+    /// written in order with one vectored write (no copy into one buffer).
+    pub async fn exchange_parts(
+        &mut self,
+        parts: &[&[u8]],
+        max_body: u64,
+    ) -> Result<Answer, WireError> {
+        let result = self.exchange_inner(parts, max_body).await;
         if result.is_err() {
             self.reusable = false;
         }
         result
     }
 
-    async fn exchange_inner(&mut self, request: &[u8], max_body: u64) -> Result<Answer, WireError> {
+    async fn exchange_inner(
+        &mut self,
+        parts: &[&[u8]],
+        max_body: u64,
+    ) -> Result<Answer, WireError> {
         if !self.reusable {
             return Err(WireError::Reset);
         }
@@ -196,8 +255,7 @@ impl Conn {
         // not speak request/response with us; never mistake them for this
         // request's answer.
         self.buf.clear();
-        self.stream
-            .write_all(request)
+        write_all_parts(&mut self.stream, parts)
             .await
             .map_err(WireError::from_io)?;
         let (status, framing) = self.read_head().await?;
@@ -478,6 +536,30 @@ mod tests {
         let mut c = Conn::connect(addr).await.unwrap();
         let r = c.exchange(REQ, max_body).await;
         (r, c.is_reusable())
+    }
+
+    #[tokio::test]
+    async fn parts_are_written_whole_and_in_order_across_partial_writes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // 6 MiB is far past a loopback socket buffer, so the vectored write
+        // returns short and must resume mid-part; empty parts are skipped.
+        let big: Vec<u8> = (0..6 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let parts: [&[u8]; 5] = [b"", b"head|", &big, b"", b"|tail"];
+        let expected: Vec<u8> = parts.concat();
+        let reader = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        write_all_parts(&mut stream, &parts).await.unwrap();
+        write_all_parts(&mut stream, &[b"", b""]).await.unwrap();
+        drop(stream);
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "bytes differ");
     }
 
     #[tokio::test]
