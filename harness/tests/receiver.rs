@@ -548,6 +548,56 @@ async fn sink_answers_204_to_anything() {
     rx.shutdown().await;
 }
 
+/// The sink is served by its own lean HTTP/1.1 code: a client not written
+/// in Rust (Python's `http.client`) keeps one connection alive across
+/// Content-Length and chunked POSTs and a GET, and sees 204 each time.
+#[tokio::test]
+async fn sink_serves_a_python_http_client_on_one_connection() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, Secret::new(String::new()));
+    config.sink = true;
+    let rx = start(config).await.unwrap();
+    let script = r#"
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+out = []
+for i in range(3):
+    c.request("POST", "/hooks", body=b'{"n":%d}' % i, headers={"Content-Type": "application/json"})
+    r = c.getresponse(); r.read(); out.append(r.status)
+    if i == 0:
+        first = c.sock
+def chunks():
+    yield b'{"big":"'
+    yield b"x" * 100000
+    yield b'"}'
+c.request("POST", "/hooks", body=chunks(), encode_chunked=True)
+r = c.getresponse(); r.read(); out.append(r.status)
+c.request("GET", "/ledger")
+r = c.getresponse(); r.read(); out.append(r.status)
+# http.client reconnects silently if the server closed: insist on one socket.
+out.append(c.sock is first)
+print(" ".join(map(str, out)))
+"#;
+    let port = rx.addr().port().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(["-c", script, &port])
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "204 204 204 204 204 True"
+    );
+    rx.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_unusable_secret_is_refused_at_start() {
     let config = ReceiverConfig::new(

@@ -40,7 +40,8 @@ type Reply = Response<Full<Bytes>>;
 #[derive(Debug)]
 pub(crate) struct Handler {
     config: ReceiverConfig,
-    /// `None` in sink mode, which checks nothing and needs no usable secret.
+    /// `None` in sink mode (served by `sink.rs`, not this handler), which
+    /// needs no usable secret.
     verifier: Option<Verifier>,
     catalog: &'static Catalog,
     effects: Arc<Effects>,
@@ -73,9 +74,6 @@ impl Handler {
 
     /// Answers one request.
     pub async fn handle(&self, req: Request<Incoming>) -> Result<Reply, Dropped> {
-        if self.config.sink {
-            return sink(req).await;
-        }
         match (req.method(), req.uri().path()) {
             (&Method::GET, "/healthz") => {
                 Ok(reply(StatusCode::OK, Bytes::from_static(b"ok"), false))
@@ -286,20 +284,6 @@ impl Handler {
             },
         }
     }
-}
-
-/// Sink mode: read and discard the body, answer 204. No checks and no
-/// allocation beyond hyper's own, so it measures the sender, not itself.
-async fn sink(req: Request<Incoming>) -> Result<Reply, Dropped> {
-    let mut body = req.into_body();
-    while let Some(frame) = body.frame().await {
-        if frame.is_err() {
-            return Err(Dropped::ClientGone);
-        }
-    }
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    Ok(r)
 }
 
 /// The value at `key`: `header:NAME` reads a header, anything else is a

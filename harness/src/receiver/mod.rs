@@ -14,6 +14,7 @@ mod effect;
 mod fault;
 mod handler;
 mod overstrict;
+mod sink;
 
 pub use fault::Fault;
 
@@ -194,7 +195,11 @@ pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr().context("no local address")?;
-    let server = tokio::spawn(serve(listener, Arc::new(handler), stopped));
+    let server = if config.sink {
+        tokio::spawn(sink::serve(listener, stopped))
+    } else {
+        tokio::spawn(serve(listener, Arc::new(handler), stopped))
+    };
     Ok(RunningReceiver {
         addr,
         effects,
