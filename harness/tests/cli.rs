@@ -329,3 +329,96 @@ fn check_against_a_resetting_target_reports_server_failures() {
     assert!(out.contains("reset") || out.contains("connection"), "{out}");
     let _ = std::io::stdout().flush();
 }
+
+/// Starts `hookstorm receiver --sink` on a free port; the child and the
+/// URL it prints. The child is killed on drop.
+fn sink_process() -> (KillOnDrop, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args([
+            "receiver",
+            "--provider",
+            "authgear",
+            "--sink",
+            "--port",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the receiver starts");
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let url = out
+        .lines()
+        .take(4)
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string));
+    let child = KillOnDrop(child);
+    (child, url.expect("the URL on stdout"))
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `hookstorm capacity` end to end: it doubles from the start rate to the
+/// maximum when every step meets the SLO (exit 0, best rate = max), and
+/// stops after the first step when nothing can (exit 1, no best rate);
+/// both write the steps to report.json.
+#[test]
+fn capacity_climbs_to_the_max_rate_or_reports_none() {
+    let (_sink, url) = sink_process();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |slo: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = hookstorm(&[
+            "capacity",
+            "--provider",
+            "authgear",
+            "--target",
+            &url,
+            "--secret-env",
+            "HOOK_SECRET",
+            "--slo",
+            slo,
+            "--start-rate",
+            "50",
+            "--max-rate",
+            "200",
+            "--step-duration",
+            "400ms",
+            "--max-time",
+            "20s",
+            "--connections",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        (o, report["capacity"].clone())
+    };
+
+    let (o, capacity) = run("error_rate<1%", "ok");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rates: Vec<f64> = capacity["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(rates, vec![50.0, 100.0, 200.0], "{capacity}");
+    assert_eq!(capacity["best_rate"], 200.0);
+    assert!(stdout(&o).contains("200"), "{}", stdout(&o));
+
+    // No loopback answer takes under a microsecond at the 99th percentile.
+    let (o, capacity) = run("p99<1us", "none");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(capacity["steps"].as_array().unwrap().len(), 1, "{capacity}");
+    assert!(capacity["best_rate"].is_null(), "{capacity}");
+}

@@ -17,7 +17,7 @@ use reports::{CapacitySection, CapacityStep, LoadSection};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::cmd::load::{thresholds, write_out, Common};
+use crate::cmd::load::{thresholds, write_out, Base, Common};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::pacer::{Arrival, Schedule};
@@ -150,85 +150,154 @@ pub fn run(args: Args) -> Result<Verdict> {
     }
     let runtime = args.common.runtime()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let outcome = runtime.block_on(async {
+    let bounds = Bounds {
+        start_rate: args.start_rate,
+        max_rate: args.max_rate,
+        step_duration: args.step_duration,
+        connections,
+        max_body: args.common.max_body,
+        shard: Shard::WHOLE,
+        max_time: args.max_time,
+        max_steps: usize::MAX,
+    };
+    let found = runtime.block_on(async {
         tokio::spawn(async move {
             shutdown::ctrl_c().await;
             let _ = stop_tx.send(true);
         });
-        let began = Instant::now();
-        let mut search = Search::new(args.max_rate);
-        let mut steps = Vec::new();
-        let mut best_load: Option<LoadSection> = None;
-        let mut rate = args.start_rate;
-        loop {
-            if began.elapsed() + args.step_duration > args.max_time || *stop_rx.borrow() {
-                break;
-            }
-            let schedule = Schedule::new(&Arrival::Open { rate }, Some(args.step_duration), None, 1.0)
-                .map_err(|e| usage(e.to_string()))?;
-            let plan = base.plan(schedule, connections, args.common.max_body, Shard::WHOLE);
-            let mut stop = stop_rx.clone();
-            let run = crate::cmd::load::run_plan(plan, quiet, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await?;
-            if run.interrupted {
-                break;
-            }
-            let stats = run.stats;
-            let results = thresholds(&args.slo, &stats, &base.profile)?;
-            let sustained = sustained(&stats);
-            let passed = sustained && results.iter().all(|r| r.passed);
-            let step = CapacityStep {
-                rate,
-                achieved: stats.achieved_rate(),
-                p50_us: stats.latency().value_at_quantile(0.5),
-                p99_us: stats.latency().value_at_quantile(0.99),
-                error_rate: stats.error_rate_with(|s| base.profile.success.is_success(s)),
-                passed,
-            };
-            if !quiet {
-                eprintln!(
-                    "{} {:>10.1}/s → {:>10.1}/s  p50 {:>8}  p99 {:>8}  errors {:>7}  missed {:>6}{}",
-                    if passed { "✓" } else { "✗" },
-                    step.rate,
-                    step.achieved,
-                    format_us(step.p50_us),
-                    format_us(step.p99_us),
-                    format_share(step.error_rate),
-                    stats.missed(),
-                    if sustained { "" } else { "  (rate not kept)" }
-                );
-            }
-            steps.push(step);
-            search.record(rate, passed);
-            if passed && search.pass == Some(rate) {
-                best_load = Some(LoadSection {
-                    model: format!("open {rate}/s for {:.1}s", args.step_duration.as_secs_f64()),
-                    requested_rate: Some(rate),
-                    duration_ms: run.elapsed.as_millis() as u64,
-                    stats,
-                });
-            }
-            match search.next(rate) {
-                Some(next) => rate = next,
-                None => break,
-            }
-            tokio::time::sleep(SETTLE).await;
-        }
-        anyhow::Ok((search, steps, best_load))
+        search(&base, &bounds, &args.slo, quiet, stop_rx).await
     })?;
-    let (search, steps, best_load) = outcome;
     let mut report = base.report("capacity", Shard::WHOLE);
-    report.capacity = Some(CapacitySection {
-        slo: args.slo.clone(),
-        steps,
-        best_rate: search.pass,
-    });
-    report.load = best_load;
+    let best_rate = found.section.best_rate;
+    report.capacity = Some(found.section);
+    report.load = found.best;
     print!("{}", reports::terminal_summary(&report));
     write_out(&report, args.common.out.as_ref(), quiet)?;
-    Ok(Verdict::from_ok(search.pass.is_some()))
+    Ok(Verdict::from_ok(best_rate.is_some()))
+}
+
+/// The rates, step length and cost limits of one capacity search.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    /// The first rate tried, per second.
+    pub start_rate: f64,
+    /// No rate above this is tried.
+    pub max_rate: f64,
+    /// How long each step runs.
+    pub step_duration: Duration,
+    /// Connections each step opens.
+    pub connections: usize,
+    /// Response body limit in bytes.
+    pub max_body: u64,
+    /// Which part of a sharded run this is (each step takes its share).
+    pub shard: Shard,
+    /// No step starts that would end after this much time in the search.
+    pub max_time: Duration,
+    /// At most this many steps.
+    pub max_steps: usize,
+}
+
+/// What a capacity search found.
+#[derive(Debug)]
+pub struct Found {
+    /// Every step, the SLO and the best rate.
+    pub section: CapacitySection,
+    /// The measurements of the step at the best rate.
+    pub best: Option<LoadSection>,
+}
+
+/// Runs the step-then-bisect search against `base`'s target: the one loop
+/// behind `hookstorm capacity` and scenario `capacity` steps. Ends early,
+/// keeping what it measured, when `stop` turns true.
+pub async fn search(
+    base: &Base,
+    bounds: &Bounds,
+    slo: &[String],
+    quiet: bool,
+    stop: watch::Receiver<bool>,
+) -> Result<Found> {
+    let began = Instant::now();
+    let mut search = Search::new(bounds.max_rate);
+    let mut steps = Vec::new();
+    let mut best: Option<LoadSection> = None;
+    let mut rate = bounds.start_rate;
+    for _ in 0..bounds.max_steps {
+        if began.elapsed() + bounds.step_duration > bounds.max_time || *stop.borrow() {
+            break;
+        }
+        let schedule = Schedule::new(
+            &Arrival::Open { rate },
+            Some(bounds.step_duration),
+            None,
+            bounds.shard.share(),
+        )
+        .map_err(|e| usage(e.to_string()))?;
+        let plan = base.plan(schedule, bounds.connections, bounds.max_body, bounds.shard);
+        let mut step_stop = stop.clone();
+        let run = crate::cmd::load::run_plan(plan, true, async move {
+            // A dropped sender means nobody can stop the run: never resolve.
+            if step_stop.wait_for(|s| *s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await?;
+        if run.interrupted {
+            break;
+        }
+        let stats = run.stats;
+        let results = thresholds(slo, &stats, &base.profile)?;
+        let kept = sustained(&stats);
+        let passed = kept && results.iter().all(|r| r.passed);
+        let step = CapacityStep {
+            rate,
+            achieved: stats.achieved_rate(),
+            p50_us: stats.latency().value_at_quantile(0.5),
+            p99_us: stats.latency().value_at_quantile(0.99),
+            error_rate: stats.error_rate_with(|s| base.profile.success.is_success(s)),
+            passed,
+        };
+        if !quiet {
+            eprintln!(
+                "  {} {:>10.1}/s → {:>10.1}/s  p50 {:>8}  p99 {:>8}  errors {:>7}  missed {:>6}{}",
+                if passed { "✓" } else { "✗" },
+                step.rate,
+                step.achieved,
+                format_us(step.p50_us),
+                format_us(step.p99_us),
+                format_share(step.error_rate),
+                stats.missed(),
+                if kept { "" } else { "  (rate not kept)" }
+            );
+        }
+        steps.push(step);
+        search.record(rate, passed);
+        if passed && search.pass == Some(rate) {
+            best = Some(LoadSection {
+                model: format!(
+                    "open {rate}/s for {:.1}s",
+                    bounds.step_duration.as_secs_f64()
+                ),
+                requested_rate: Some(rate),
+                duration_ms: run.elapsed.as_millis() as u64,
+                stats,
+            });
+        }
+        match search.next(rate) {
+            Some(next) => rate = next,
+            None => break,
+        }
+        // Let the previous step's connections close and the receiver drain
+        // before the next rate is measured.
+        tokio::time::sleep(SETTLE).await;
+    }
+    Ok(Found {
+        section: CapacitySection {
+            slo: slo.to_vec(),
+            steps,
+            best_rate: search.pass,
+        },
+        best,
+    })
 }
 
 #[cfg(test)]

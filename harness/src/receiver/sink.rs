@@ -157,10 +157,10 @@ impl Parser {
                     };
                 }
                 State::Body(remaining) => {
-                    let take = remaining.min(avail.len() as u64);
-                    at += take as usize;
-                    if take < remaining {
-                        self.state = State::Body(remaining - take);
+                    let (taken, left) = skip(remaining, avail);
+                    at += taken;
+                    if left > 0 {
+                        self.state = State::Body(left);
                         return Fed::More(at);
                     }
                     self.state = State::Head;
@@ -184,10 +184,10 @@ impl Parser {
                     }
                 },
                 State::ChunkData(remaining) => {
-                    let take = remaining.min(avail.len() as u64);
-                    at += take as usize;
-                    if take < remaining {
-                        self.state = State::ChunkData(remaining - take);
+                    let (taken, left) = skip(remaining, avail);
+                    at += taken;
+                    if left > 0 {
+                        self.state = State::ChunkData(left);
                         return Fed::More(at);
                     }
                     self.state = State::ChunkEnd;
@@ -233,6 +233,14 @@ impl Parser {
             }
         }
     }
+}
+
+/// Skips up to `remaining` body bytes of `avail`: how many were taken and
+/// how many are still to come.
+fn skip(remaining: u64, avail: &[u8]) -> (usize, u64) {
+    // Bounded by `avail.len()`, so the cast back to usize is lossless.
+    let taken = remaining.min(avail.len() as u64);
+    (taken as usize, remaining - taken)
 }
 
 /// How a request's body is delimited.

@@ -26,11 +26,11 @@ use tokio::sync::watch;
 
 use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, StepKind};
 use crate::client::{Client, ClientOptions, Target};
-use crate::cmd::capacity::Search;
+use crate::cmd::capacity;
 use crate::cmd::check::{resolve_provider, ResolvedProvider};
 use crate::cmd::load::{self, Base, Common};
 use crate::emitter::Shard;
-use crate::pacer::{Arrival as PacerArrival, Schedule, Stage as PacerStage};
+use crate::pacer::Stage as PacerStage;
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::verdict::usage;
 
@@ -462,77 +462,25 @@ impl StepContext<'_> {
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(CapacitySection, Option<LoadSection>, Vec<ThresholdResult>)> {
         let base = self.base(&step.mix, 0.0, seed)?;
-        let connections = step.connections.unwrap_or(256);
         let slo: Vec<String> = step.slo.iter().map(|t| t.expr.clone()).collect();
-        let mut search = Search::new(step.max_rate);
-        let mut steps = Vec::new();
-        let mut best: Option<LoadSection> = None;
-        let mut rate = step.start_rate;
-        let share = self.settings.shard.share();
-        for _ in 0..MAX_CAPACITY_STEPS {
-            if *stop.borrow() {
-                break;
-            }
-            let schedule = Schedule::new(
-                &PacerArrival::Open { rate },
-                Some(step.step_duration),
-                None,
-                share,
-            )
-            .map_err(|e| usage(e.to_string()))?;
-            let plan = base.plan(schedule, connections, MAX_BODY, self.settings.shard);
-            let run = load::run_plan(plan, true, stopped(stop.clone())).await?;
-            if run.interrupted {
-                break;
-            }
-            let stats = run.stats;
-            let results = load::thresholds(&slo, &stats, &base.profile)?;
-            let passed =
-                crate::cmd::capacity::sustained(&stats) && results.iter().all(|r| r.passed);
-            let success = |s| base.profile.success.is_success(s);
-            let tried = reports::CapacityStep {
-                rate,
-                achieved: stats.achieved_rate(),
-                p50_us: stats.latency().value_at_quantile(0.5),
-                p99_us: stats.latency().value_at_quantile(0.99),
-                error_rate: stats.error_rate_with(success),
-                passed,
-            };
-            if !self.settings.quiet {
-                eprintln!(
-                    "  {} {:>9.1}/s → {:>9.1}/s  p99 {}",
-                    if passed { "✓" } else { "✗" },
-                    tried.rate,
-                    tried.achieved,
-                    reports::histogram::format_us(tried.p99_us)
-                );
-            }
-            steps.push(tried);
-            search.record(rate, passed);
-            if passed && search.pass == Some(rate) {
-                best = Some(LoadSection {
-                    model: format!("open {rate}/s for {:.1}s", step.step_duration.as_secs_f64()),
-                    requested_rate: Some(rate),
-                    duration_ms: run.elapsed.as_millis() as u64,
-                    stats,
-                });
-            }
-            match search.next(rate) {
-                Some(next) => rate = next,
-                None => break,
-            }
-        }
+        let bounds = capacity::Bounds {
+            start_rate: step.start_rate,
+            max_rate: step.max_rate,
+            step_duration: step.step_duration,
+            connections: step.connections.unwrap_or(256),
+            max_body: MAX_BODY,
+            shard: self.settings.shard,
+            max_time: Duration::MAX,
+            max_steps: MAX_CAPACITY_STEPS,
+        };
+        let found = capacity::search(&base, &bounds, &slo, self.settings.quiet, stop).await?;
+        let best = found.best;
         let exprs: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
         let results = match &best {
             Some(b) => load::thresholds(&exprs, &b.stats, &base.profile)?,
             None => load::thresholds(&exprs, &LoadStats::new(Vec::new()), &base.profile)?,
         };
-        let section = CapacitySection {
-            slo,
-            steps,
-            best_rate: search.pass,
-        };
-        Ok((section, best, results))
+        Ok((found.section, best, results))
     }
 }
 
