@@ -398,6 +398,13 @@ async fn example_fusionauth_login_storm() {
     let load = r.load.as_ref().unwrap();
     // Two load steps, merged into one section.
     assert!(load.model.contains("; then "), "{}", load.model);
+    // One after the other on the timeline (3 s of login threads, a 0.25 s
+    // drain, a 2 s spike at this scale), not overlaid: at least 5 seconds,
+    // and every request in some second.
+    let timeline = load.stats.timeline();
+    assert!(timeline.len() >= 5, "{} seconds", timeline.len());
+    let in_timeline: u64 = timeline.iter().map(|s| s.requests).sum();
+    assert_eq!(in_timeline, load.stats.requests());
     assert!(check_ids(&r).contains("no_loss"));
 }
 

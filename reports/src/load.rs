@@ -160,6 +160,20 @@ impl LoadStats {
     /// window is the longest one, the target rates add, and the wall-clock
     /// span covers both.
     pub fn merge(&mut self, other: &LoadStats) -> Result<(), MergeError> {
+        self.add_counts(other)?;
+        self.add_timeline(other, 0)?;
+        self.window_us = max_opt(self.window_us, other.window_us);
+        self.target_rate = match (self.target_rate, other.target_rate) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        Ok(())
+    }
+
+    /// Everything [`merge`](Self::merge) adds but the timeline, the window
+    /// and the target rate (which side-by-side and successive runs combine
+    /// differently).
+    fn add_counts(&mut self, other: &LoadStats) -> Result<(), MergeError> {
         let mut mapping = Vec::with_capacity(other.type_names.len());
         for name in &other.type_names {
             let index = match self.type_names.iter().position(|n| n == name) {
@@ -193,11 +207,45 @@ impl LoadStats {
         for (into, from) in self.error_kinds.iter_mut().zip(&other.error_kinds) {
             *into += from;
         }
-        if self.timeline.len() < other.timeline.len() {
-            self.timeline
-                .resize_with(other.timeline.len(), Second::default);
-        }
-        for (into, from) in self.timeline.iter_mut().zip(&other.timeline) {
+        self.missed += other.missed;
+        self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ended_unix_ms = max_opt(self.ended_unix_ms, other.ended_unix_ms);
+        Ok(())
+    }
+
+    /// Adds `other`, a run that started after this one (the next load step
+    /// of a scenario): counts and histograms add as in [`merge`](Self::merge),
+    /// but `other`'s timeline is placed at its own start (the seconds
+    /// between the two starts, or after this timeline when either start is
+    /// unknown), the sending windows add, and the target rate is cleared
+    /// (the runs may have had different ones).
+    pub fn append(&mut self, other: &LoadStats) -> Result<(), MergeError> {
+        let offset = match (self.started_unix_ms, other.started_unix_ms) {
+            (Some(a), Some(b)) if b >= a => ((b - a) / 1_000) as usize,
+            _ => self.timeline().len(),
+        };
+        self.add_counts(other)?;
+        self.add_timeline(other, offset)?;
+        self.window_us = match (self.window_us, other.window_us) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.target_rate = None;
+        Ok(())
+    }
+
+    /// Adds `other`'s timeline into this one, `offset` seconds later
+    /// (capped, like recording, at [`MAX_TIMELINE_SECONDS`]).
+    fn add_timeline(&mut self, other: &LoadStats, offset: usize) -> Result<(), MergeError> {
+        for (i, from) in other.timeline.iter().enumerate() {
+            let index = (offset + i).min(MAX_TIMELINE_SECONDS - 1);
+            if index >= self.timeline.len() {
+                self.timeline.resize_with(index + 1, Second::default);
+            }
+            let into = &mut self.timeline[index];
             into.requests += from.requests;
             into.failures += from.failures;
             if let Some(h) = &from.latency {
@@ -207,17 +255,6 @@ impl LoadStats {
                 }
             }
         }
-        self.missed += other.missed;
-        self.window_us = max_opt(self.window_us, other.window_us);
-        self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.ended_unix_ms = max_opt(self.ended_unix_ms, other.ended_unix_ms);
-        self.target_rate = match (self.target_rate, other.target_rate) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
         Ok(())
     }
 
@@ -678,6 +715,42 @@ mod tests {
             .map(|v| (v.value_iterated_to(), v.count_at_value()))
             .collect();
         assert_eq!(av, bv, "{what}: buckets");
+    }
+
+    #[test]
+    fn append_places_the_later_run_at_its_own_start() {
+        let started = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let run = |start_offset_s: u64, seconds: u64| {
+            let mut stats = LoadStats::new(names(1));
+            for s in 0..seconds {
+                stats.record(&sample(0, 100 + s, Outcome::Status(200), s * 1_000));
+            }
+            stats.set_started(started + Duration::from_secs(start_offset_s));
+            stats.set_window(Duration::from_secs(seconds));
+            stats.set_target_rate(Some(1.0));
+            stats
+        };
+        // Two seconds of load, then (after a 3 s wait) two more.
+        let mut first = run(0, 2);
+        first.append(&run(5, 2)).unwrap();
+        let per_second: Vec<u64> = first.timeline().iter().map(|s| s.requests).collect();
+        assert_eq!(per_second, vec![1, 1, 0, 0, 0, 1, 1]);
+        assert_eq!(first.requests(), 4);
+        assert_eq!(first.window(), Some(Duration::from_secs(4)));
+        assert_eq!(first.target_rate(), None);
+        // Without start times the later run follows the earlier timeline.
+        let mut a = LoadStats::new(names(1));
+        a.record(&sample(0, 1, Outcome::Status(200), 0));
+        let mut b = LoadStats::new(names(1));
+        b.record(&sample(0, 1, Outcome::Status(200), 0));
+        a.append(&b).unwrap();
+        let per_second: Vec<u64> = a.timeline().iter().map(|s| s.requests).collect();
+        assert_eq!(per_second, vec![1, 1]);
+        // `merge` (side-by-side shards) still overlays.
+        let mut c = run(0, 2);
+        c.merge(&run(0, 2)).unwrap();
+        let per_second: Vec<u64> = c.timeline().iter().map(|s| s.requests).collect();
+        assert_eq!(per_second, vec![2, 2]);
     }
 
     proptest! {

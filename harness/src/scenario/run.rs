@@ -223,18 +223,14 @@ fn print_thresholds(results: &[ThresholdResult]) {
 
 /// Adds a step's load section to the run's: exact histogram and count
 /// addition. The steps ran one after another, so the sending windows add
-/// (the merge itself assumes side-by-side shards and keeps the longest).
+/// and the step's timeline goes where it ran, after the earlier ones.
 fn merge_into(merged: &mut Option<LoadSection>, section: LoadSection) -> anyhow::Result<()> {
     match merged {
         None => *merged = Some(section),
         Some(into) => {
-            let window = into.stats.window().unwrap_or_default()
-                + section.stats.window().unwrap_or_default();
             into.stats
-                .merge(&section.stats)
+                .append(&section.stats)
                 .context("cannot merge load statistics")?;
-            into.stats.set_window(window);
-            into.stats.set_target_rate(None);
             into.model = format!("{}; then {}", into.model, section.model);
             into.requested_rate = None;
             into.duration_ms += section.duration_ms;
