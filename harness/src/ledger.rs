@@ -2,11 +2,11 @@
 //! order, as a JSON array of `{"id": ..., "seq": ...}`.
 //!
 //! The reference receiver keeps one ([`Ledger`]); a user's receiver exposes
-//! one through `--ledger-url URL` (fetched with [`fetch_ledger`]) or
-//! `--ledger-cmd CMD` (run with [`run_ledger_cmd`]). The effect checks
-//! (`duplicate_idempotent`, `ordering`, `no_loss`) judge receivers by it, and
-//! [`order_cmp`] is the one comparison of ordering values they and the
-//! receiver share.
+//! one through `--ledger-url URL` (fetched with [`fetch_ledger_with`], under
+//! the command's `--ca-cert`/`--insecure`) or `--ledger-cmd CMD` (run with
+//! [`run_ledger_cmd`]). The effect checks (`duplicate_idempotent`,
+//! `ordering`, `no_loss`) judge receivers by it, and [`order_cmp`] is the
+//! one comparison of ordering values they and the receiver share.
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
@@ -158,7 +158,8 @@ pub fn parse_ledger(bytes: &[u8]) -> anyhow::Result<Vec<LedgerEntry>> {
 }
 
 /// Fetches a receiver's ledger with `GET url` (http or https, default
-/// client options).
+/// client options: web roots only). Commands with `--ca-cert`/`--insecure`
+/// use [`fetch_ledger_with`].
 pub async fn fetch_ledger(url: &str) -> anyhow::Result<Vec<LedgerEntry>> {
     fetch_ledger_with(url, &ClientOptions::default()).await
 }

@@ -24,7 +24,7 @@ use generators::{Catalog, EventType, Generator, Profile, ProviderId, Secret, Sig
 use reports::{CheckOutcome, CheckResult, Failure, RequestSummary};
 use serde_json::Value;
 
-use crate::client::{Answer, Client, SendError, Target};
+use crate::client::{Answer, Client, ClientOptions, SendError, Target};
 use crate::ledger::{LedgerEntry, OrderingPolicy};
 
 /// One entry of the check catalog.
@@ -122,10 +122,12 @@ pub enum LedgerSource {
 }
 
 impl LedgerSource {
-    /// Reads the ledger (bounded in time and size by `crate::ledger`).
-    pub async fn read(&self) -> anyhow::Result<Vec<LedgerEntry>> {
+    /// Reads the ledger (bounded in time and size by `crate::ledger`); a
+    /// URL is fetched with `options`, so `--ca-cert` and `--insecure` apply
+    /// to it as to the target.
+    pub async fn read(&self, options: &ClientOptions) -> anyhow::Result<Vec<LedgerEntry>> {
         match self {
-            LedgerSource::Url(url) => crate::ledger::fetch_ledger(url).await,
+            LedgerSource::Url(url) => crate::ledger::fetch_ledger_with(url, options).await,
             LedgerSource::Cmd(cmd) => {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || crate::ledger::run_ledger_cmd(&cmd)).await?
@@ -426,7 +428,7 @@ impl Context {
     pub async fn read_ledger(&self) -> anyhow::Result<Vec<LedgerEntry>> {
         tokio::time::sleep(self.settle).await;
         match &self.ledger {
-            Some(source) => source.read().await,
+            Some(source) => source.read(self.client.options()).await,
             None => anyhow::bail!("no ledger configured"),
         }
     }
