@@ -422,3 +422,65 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
     assert_eq!(capacity["steps"].as_array().unwrap().len(), 1, "{capacity}");
     assert!(capacity["best_rate"].is_null(), "{capacity}");
 }
+
+/// Ctrl-C (SIGINT) ends a long `load` at once, and the partial result is
+/// still printed and written.
+#[test]
+fn sigint_stops_load_and_keeps_the_partial_report() {
+    let (_sink, url) = sink_process();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("partial");
+    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args([
+            "load",
+            "--provider",
+            "authgear",
+            "--target",
+            &url,
+            "--secret-env",
+            "HOOK_SECRET",
+            "--rate",
+            "200",
+            "--duration",
+            "60s",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("HOOK_SECRET", "cli-test-secret")
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "load did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // No thresholds: the partial run is judged like a whole one.
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("interrupted"), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let requests = report["load"]["stats"]["requests"].as_u64().unwrap();
+    // About 1.5 s of 200/s: well above zero, far below the 12,000 planned.
+    assert!((100..2_000).contains(&requests), "{requests}");
+}
