@@ -333,16 +333,18 @@ fn check_against_a_resetting_target_reports_server_failures() {
 /// Starts `hookstorm receiver --sink` on a free port; the child and the
 /// URL it prints. The child is killed on drop.
 fn sink_process() -> (KillOnDrop, String) {
+    receiver_process(&["--provider", "authgear", "--sink"])
+}
+
+/// Starts `hookstorm receiver ARGS --port 0` (secret `cli-test-secret` in
+/// HOOK_SECRET); the child, killed on drop, and the URL it prints.
+fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
-        .args([
-            "receiver",
-            "--provider",
-            "authgear",
-            "--sink",
-            "--port",
-            "0",
-        ])
+        .arg("receiver")
+        .args(args)
+        .args(["--port", "0"])
+        .env("HOOK_SECRET", "cli-test-secret")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -483,4 +485,111 @@ fn sigint_stops_load_and_keeps_the_partial_report() {
     let requests = report["load"]["stats"]["requests"].as_u64().unwrap();
     // About 1.5 s of 200/s: well above zero, far below the 12,000 planned.
     assert!((100..2_000).contains(&requests), "{requests}");
+}
+
+/// The pipeline vegeta and oha users ask for: `events gen --signed` writes
+/// JSONL, `load --events` sends it. Verbatim, the recorded events arrive
+/// byte for byte (the reference receiver verifies each signature and
+/// records each once); without `--verbatim` every send is patched into a
+/// new event and re-signed, so the ledger grows by every request; with the
+/// wrong secret the re-signed events are all refused.
+#[test]
+fn events_gen_output_loads_verbatim_and_re_signed() {
+    let (_receiver, url) = receiver_process(&["--provider", "authgear"]);
+    let ledger_url = url.replace("/hooks", "/ledger");
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let o = hookstorm(&[
+        "events",
+        "gen",
+        "--provider",
+        "authgear",
+        "--type",
+        "user.created",
+        "--type",
+        "user.profile.updated",
+        "--count",
+        "10",
+        "--seed",
+        "3",
+        "--signed",
+        "--secret-env",
+        "HOOK_SECRET",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::write(&events, &o.stdout).unwrap();
+    let records = stdout(&o).lines().count();
+    assert!(records >= 10, "{records} records");
+
+    let load = |extra: &[&str], secret: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+            .args([
+                "load",
+                "--provider",
+                "authgear",
+                "--target",
+                &url,
+                "--secret-env",
+                "HOOK_SECRET",
+                "--events",
+                events.to_str().unwrap(),
+                "--concurrency",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .args(extra)
+            .env("HOOK_SECRET", secret)
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        (o, report["load"]["stats"].clone())
+    };
+    let ledger_len = || {
+        let o = Command::new("python3")
+            .args([
+                "-c",
+                "import json,sys,urllib.request; print(len(json.load(urllib.request.urlopen(sys.argv[1]))))",
+                &ledger_url,
+            ])
+            .output()
+            .expect("python3 runs");
+        stdout(&o).trim().parse::<usize>().expect("a ledger length")
+    };
+
+    let n = records.to_string();
+    let (o, stats) = load(
+        &[
+            "--verbatim",
+            "--requests",
+            &n,
+            "--threshold",
+            "error_rate<0.01%",
+        ],
+        "cli-test-secret",
+        "verbatim",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{stats}", stderr(&o));
+    assert_eq!(stats["requests"], records as u64);
+    assert_eq!(ledger_len(), records);
+
+    let (o, stats) = load(
+        &["--requests", "30", "--threshold", "error_rate<0.01%"],
+        "cli-test-secret",
+        "re-signed",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{stats}", stderr(&o));
+    assert_eq!(ledger_len(), records + 30);
+
+    let (o, stats) = load(
+        &["--requests", "5", "--threshold", "error_rate<0.01%"],
+        "not-the-receivers-secret",
+        "wrong-secret",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{stats}", stderr(&o));
+    assert_eq!(stats["status"]["401"], 5, "{stats}");
+    assert_eq!(ledger_len(), records + 30);
 }
