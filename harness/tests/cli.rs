@@ -593,3 +593,51 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     assert_eq!(stats["status"]["401"], 5, "{stats}");
     assert_eq!(ledger_len(), records + 30);
 }
+
+/// A k6-style ramp (`--stage`) with an event mix file (`--mix`): the
+/// schedule sends the ramp's integral (0→200/s over 1 s, then back to 0:
+/// 200 requests) and the types follow the weights (3:1).
+#[test]
+fn stages_and_mix_shape_the_load() {
+    let (_sink, url) = sink_process();
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.txt");
+    std::fs::write(&mix, "# weights\nuser.created: 3\nuser.deleted: 1\n").unwrap();
+    let out = dir.path().join("ramp");
+    let o = hookstorm(&[
+        "load",
+        "--provider",
+        "authgear",
+        "--target",
+        &url,
+        "--secret-env",
+        "HOOK_SECRET",
+        "--mix",
+        mix.to_str().unwrap(),
+        "--rate",
+        "0",
+        "--stage",
+        "1s:200",
+        "--stage",
+        "1s:0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let stats = &report["load"]["stats"];
+    let requests = stats["requests"].as_u64().unwrap();
+    assert!((198..=201).contains(&requests), "{requests}");
+    let count = |name: &str| {
+        stats["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map_or(0, |t| t["requests"].as_u64().unwrap())
+    };
+    let (created, deleted) = (count("user.created"), count("user.deleted"));
+    assert_eq!(created + deleted, requests);
+    assert!((140..=160).contains(&created), "{created} / {deleted}");
+}
