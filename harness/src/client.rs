@@ -435,25 +435,12 @@ fn tls_config(options: &ClientOptions) -> anyhow::Result<rustls::ClientConfig> {
             .with_custom_certificate_verifier(Arc::new(insecure::NoVerification(provider)))
             .with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
+        let mut roots = match &options.ca_cert {
+            Some(path) => read_ca_certs(path)
+                .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?,
+            None => rustls::RootCertStore::empty(),
+        };
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = &options.ca_cert {
-            use rustls_pki_types::pem::PemObject;
-            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-                .map_err(|e| usage(format!("cannot read --ca-cert {}: {e}", path.display())))?;
-            let mut added = 0;
-            for cert in certs {
-                let cert =
-                    cert.map_err(|e| usage(format!("invalid PEM in {}: {e}", path.display())))?;
-                roots.add(cert).map_err(|e| {
-                    usage(format!("invalid certificate in {}: {e}", path.display()))
-                })?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err(usage(format!("no certificate found in {}", path.display())));
-            }
-        }
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     config.alpn_protocols = if options.http2 {
@@ -462,6 +449,32 @@ fn tls_config(options: &ClientOptions) -> anyhow::Result<rustls::ClientConfig> {
         vec![b"http/1.1".to_vec()]
     };
     Ok(config)
+}
+
+/// Reads the PEM CA certificate(s) in `path` (a `--ca-cert` or a scenario's
+/// `tls.ca_cert`) into a root store. The error says what is wrong with the
+/// file, without naming it: `cannot be read: ...`, `is not valid PEM: ...`,
+/// `holds no PEM certificate`, `holds an invalid certificate: ...`.
+pub fn read_ca_certs(path: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+    use rustls_pki_types::pem::{self, PemObject};
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| match e {
+        pem::Error::Io(io) => format!("cannot be read: {io}"),
+        other => format!("is not valid PEM: {other}"),
+    })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        let cert = cert.map_err(|e| match e {
+            pem::Error::Io(io) => format!("cannot be read: {io}"),
+            other => format!("is not valid PEM: {other}"),
+        })?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("holds an invalid certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into());
+    }
+    Ok(roots)
 }
 
 /// `--insecure`: accept any server certificate (still checks signatures of

@@ -13,6 +13,7 @@ use reports::{CheckOutcome, Report, RunInfo};
 
 use crate::check::{self, Context, LedgerSource};
 use crate::client::{Client, ClientOptions, Target};
+use crate::cmd::load::TlsArgs;
 use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::verdict::{usage, Verdict};
@@ -71,12 +72,9 @@ pub struct Args {
     /// Write report.json, junit.xml, summary.md and index.html here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Extra PEM CA certificate to trust for an https target.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate.
-    #[arg(long)]
-    pub insecure: bool,
+    /// How to trust an https target (and an https ledger URL).
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Print only the final table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -104,8 +102,7 @@ impl Args {
             settle: Duration::from_millis(400),
             seed: None,
             out: None,
-            ca_cert: None,
-            insecure: false,
+            tls: TlsArgs::default(),
             quiet: true,
         }
     }
@@ -179,8 +176,8 @@ pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
     }
     let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(format!("{e}")))?;
     let client = Client::new(ClientOptions {
-        ca_cert: args.ca_cert.clone(),
-        insecure: args.insecure,
+        ca_cert: args.tls.ca_cert.clone(),
+        insecure: args.tls.insecure,
         ..ClientOptions::default()
     })?;
     ensure_reachable(&client, &target).await?;

@@ -62,12 +62,9 @@ pub struct Common {
     /// Speak HTTP/2 (prior knowledge on http://, ALPN on https://).
     #[arg(long)]
     pub http2: bool,
-    /// Extra PEM CA certificate to trust for an https target.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Do not verify the target's TLS certificate.
-    #[arg(long)]
-    pub insecure: bool,
+    /// How to trust an https target.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Per-request timeout, connect included [default: the provider's deadline, at most 10s].
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
@@ -89,6 +86,39 @@ pub struct Common {
     /// No progress display and no start line; only the final summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `--ca-cert FILE` and `--insecure`, shared by every command that connects
+/// to a target (`load`, `capacity`, `check`) and by `run`/`validate`, where
+/// they override a scenario's `tls:` values.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Extra PEM CA certificate to trust for an https target.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    /// Fails (usage error, exit 2) when `--ca-cert` is not a readable PEM
+    /// CA certificate, before anything connects.
+    pub fn check(&self) -> Result<()> {
+        if let Some(path) = &self.ca_cert {
+            crate::client::read_ca_certs(path)
+                .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    /// The flags as a scenario's TLS settings (they replace the file's).
+    pub fn scenario(&self) -> crate::scenario::Tls {
+        crate::scenario::Tls {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+        }
+    }
 }
 
 /// Arguments of `hookstorm load`.
@@ -174,8 +204,8 @@ impl Common {
             return Err(usage("--timeout must be above 0"));
         }
         let options = ClientOptions {
-            ca_cert: self.ca_cert.clone(),
-            insecure: self.insecure,
+            ca_cert: self.tls.ca_cert.clone(),
+            insecure: self.tls.insecure,
             http2: self.http2,
             connect_timeout: timeout.min(Duration::from_secs(5)),
             max_response_bytes: usize::try_from(self.max_body).unwrap_or(usize::MAX),

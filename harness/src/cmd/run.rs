@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::watch;
 
+use crate::cmd::load::TlsArgs;
 use crate::cmd::validate::print_diagnostic;
 use crate::emitter::Shard;
 use crate::scenario::run::{execute, RunSettings};
@@ -15,6 +16,10 @@ use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm run`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("ca_cert", |a| a.help("Extra PEM CA certificate to trust for an https target (replaces the file's `tls.ca_cert`)")),
+    mut_arg("insecure", |a| a.help("Do not verify the target's TLS certificate (overrides the file's `tls.insecure`)"))
+)]
 pub struct Args {
     /// The scenario file.
     #[arg(value_name = "FILE")]
@@ -26,6 +31,9 @@ pub struct Args {
     /// or `steps.2.load.rate=50` (steps count from 1). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// `--ca-cert`/`--insecure` (they override the file's `tls:`).
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Multiply every step duration (load, stages, waits, capacity steps), e.g. 0.1 for a smoke run.
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     pub scale: f64,
@@ -45,11 +53,12 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
             args.scale
         )));
     }
+    args.tls.check()?;
     let options = Options {
         sets: args.sets.clone(),
         ..Options::process()
     };
-    let mut plan = match scenario::parse_file(&args.file, &options) {
+    let mut plan = match scenario::parse_file_with(&args.file, &options, &args.tls.scenario()) {
         Ok(plan) => plan,
         Err(diag) => {
             print_diagnostic(&diag);

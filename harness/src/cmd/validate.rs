@@ -5,12 +5,17 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use crate::cmd::load::TlsArgs;
 use crate::provider_file::load_provider_file;
-use crate::scenario::{self, yaml, Diagnostic, Options, Scenario, StepKind};
+use crate::scenario::{self, yaml, Diagnostic, Options, Scenario, StepKind, Tls};
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm validate`.
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("ca_cert", |a| a.help("Extra PEM CA certificate to trust for an https target (replaces the scenario's `tls.ca_cert`)")),
+    mut_arg("insecure", |a| a.help("Do not verify the target's TLS certificate (overrides the scenario's `tls.insecure`)"))
+)]
 pub struct Args {
     /// Scenario files (or custom provider files) to check.
     #[arg(required = true, value_name = "FILE")]
@@ -19,6 +24,9 @@ pub struct Args {
     /// or `steps.2.load.rate=50` (steps count from 1). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// `--ca-cert`/`--insecure` (they override the scenario's `tls:`).
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// What a validated file turned out to be.
@@ -37,9 +45,11 @@ pub enum Checked {
 
 /// Runs `hookstorm validate`.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
+    args.tls.check()?;
+    let tls = args.tls.scenario();
     let mut failed = 0;
     for file in &args.files {
-        match check_file(file, &args.sets) {
+        match check_file(file, &args.sets, &tls) {
             Ok(Checked::Scenario(s)) => println!("ok: {} ({})", file.display(), describe(&s)),
             Ok(Checked::Provider { name, types }) => println!(
                 "ok: {} (custom provider {name}, {types} event type{})",
@@ -69,8 +79,9 @@ pub fn print_diagnostic(diag: &Diagnostic) {
 }
 
 /// Checks one file: a provider file when it is TOML or its top level
-/// declares `types` and a `signature` but no `steps`, a scenario otherwise.
-pub fn check_file(path: &Path, sets: &[String]) -> Result<Checked, Diagnostic> {
+/// declares `types` and a `signature` but no `steps`, a scenario otherwise
+/// (with `tls`, the command line's `--ca-cert`/`--insecure`, over its own).
+pub fn check_file(path: &Path, sets: &[String], tls: &Tls) -> Result<Checked, Diagnostic> {
     if is_provider_file(path) {
         let p = load_provider_file(path)?;
         return Ok(Checked::Provider {
@@ -82,7 +93,7 @@ pub fn check_file(path: &Path, sets: &[String]) -> Result<Checked, Diagnostic> {
         sets: sets.to_vec(),
         ..Options::process()
     };
-    scenario::parse_file(path, &options).map(|s| Checked::Scenario(Box::new(s)))
+    scenario::parse_file_with(path, &options, tls).map(|s| Checked::Scenario(Box::new(s)))
 }
 
 fn is_provider_file(path: &Path) -> bool {

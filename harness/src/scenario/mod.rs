@@ -26,7 +26,7 @@ use crate::ledger::OrderingPolicy;
 use crate::provider_file::CustomProvider;
 
 pub use diagnostic::{Diagnostic, Problem};
-pub use parse::{parse_file, parse_str, Options};
+pub use parse::{parse_file, parse_file_with, parse_str, Options};
 
 /// A validated scenario: everything a run needs except the secret's value.
 #[derive(Clone, Debug)]
@@ -37,6 +37,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The receiver's URL.
     pub target: String,
+    /// How to trust an https target (and an https ledger URL).
+    pub tls: Tls,
     /// Whose events, signatures and delivery semantics to use.
     pub provider: ProviderRef,
     /// The environment variable holding the secret (`${HOOK_SECRET}`).
@@ -53,6 +55,28 @@ pub struct Scenario {
     pub thresholds: Vec<Threshold>,
     /// The steps, run in order.
     pub steps: Vec<Step>,
+}
+
+/// TLS settings for an https target: the file's `tls:` mapping, or
+/// `--ca-cert`/`--insecure` on the command line (which replace it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// Extra PEM CA certificate(s) to trust (a file's path is resolved
+    /// against the scenario's directory).
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the target's certificate.
+    pub insecure: bool,
+}
+
+impl Tls {
+    /// Client options that connect as these settings say.
+    pub fn client_options(&self) -> crate::client::ClientOptions {
+        crate::client::ClientOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            ..crate::client::ClientOptions::default()
+        }
+    }
 }
 
 /// A built-in provider or one declared in a provider file.

@@ -16,7 +16,7 @@ use super::walk::{Fields, Walker};
 use super::yaml::{self, Node, Origin, Value};
 use super::{
     Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, Stage, Step,
-    StepKind,
+    StepKind, Tls,
 };
 use crate::client::Target;
 use crate::ledger::OrderingPolicy;
@@ -26,6 +26,7 @@ pub const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "target",
+    "tls",
     "provider",
     "provider_file",
     "secret",
@@ -66,6 +67,8 @@ pub const CAPACITY_KEYS: &[&str] = &[
 ];
 /// Keys of a `wait` step written as a mapping.
 pub const WAIT_KEYS: &[&str] = &["duration"];
+/// Keys of `tls`.
+pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 /// Keys of `ledger`.
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
@@ -93,6 +96,18 @@ impl Options<'_> {
 
 /// Reads and checks a scenario file.
 pub fn parse_file(path: &Path, options: &Options<'_>) -> Result<Scenario, Diagnostic> {
+    parse_file_with(path, options, &Tls::default())
+}
+
+/// [`parse_file`] with `--ca-cert`/`--insecure` from the command line:
+/// a `ca_cert` given there replaces the file's (which is then not read),
+/// `insecure` there turns verification off whatever the file says. The
+/// command-line certificate itself is checked by the caller.
+pub fn parse_file_with(
+    path: &Path,
+    options: &Options<'_>,
+    cli_tls: &Tls,
+) -> Result<Scenario, Diagnostic> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostic::whole_file(
@@ -103,7 +118,7 @@ pub fn parse_file(path: &Path, options: &Options<'_>) -> Result<Scenario, Diagno
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    parse_str(&text, &file, &base, stem.as_deref(), options)
+    parse_text(&text, &file, &base, stem.as_deref(), options, cli_tls)
 }
 
 /// Checks scenario `text` (named `file` in messages; relative paths resolve
@@ -115,13 +130,32 @@ pub fn parse_str(
     stem: Option<&str>,
     options: &Options<'_>,
 ) -> Result<Scenario, Diagnostic> {
+    parse_text(text, file, base, stem, options, &Tls::default())
+}
+
+fn parse_text(
+    text: &str,
+    file: &str,
+    base: &Path,
+    stem: Option<&str>,
+    options: &Options<'_>,
+    cli_tls: &Tls,
+) -> Result<Scenario, Diagnostic> {
     let mut root = load_tree(text, file)?;
     let mut w = Walker::default();
     for setting in &options.sets {
         apply_set(&mut root, setting, &mut w);
     }
     let mut secret_span = None;
-    let scenario = read_scenario(&root, &mut w, base, stem, options, &mut secret_span);
+    let scenario = read_scenario(
+        &root,
+        &mut w,
+        base,
+        stem,
+        options,
+        cli_tls,
+        &mut secret_span,
+    );
     finish(w, text, file, secret_span).map(|()| scenario.expect("complete when no problems"))
 }
 
@@ -412,6 +446,7 @@ fn read_scenario(
     base: &Path,
     stem: Option<&str>,
     options: &Options<'_>,
+    cli_tls: &Tls,
     secret_span: &mut Option<(usize, usize)>,
 ) -> Option<Scenario> {
     let top = w.map(root, "the scenario", TOP_KEYS)?;
@@ -444,6 +479,7 @@ fn read_scenario(
             }
         });
 
+    let tls = read_tls(top.get("tls"), w, base, cli_tls);
     let provider = read_provider(&top, w, base);
 
     let secret_env = match top.get("secret") {
@@ -490,6 +526,7 @@ fn read_scenario(
         name,
         description,
         target: target?,
+        tls,
         provider: ctx?.provider,
         secret_env: secret_env?,
         ledger,
@@ -621,6 +658,44 @@ fn read_secret(
             );
             None
         }
+    }
+}
+
+/// The file's `tls:` (if any) under the command line's `--ca-cert` and
+/// `--insecure`. A `ca_cert` of the file is resolved against its
+/// directory and must hold a PEM certificate, reported at its value.
+fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls {
+    let mut tls = Tls::default();
+    if let Some(fields) = node.and_then(|n| w.map(n, "`tls`", TLS_KEYS)) {
+        if let Some(n) = fields.get("ca_cert") {
+            if let Some(rel) = w.string(n, "ca_cert", "certs/ca.pem") {
+                let path = base.join(&rel);
+                // Replaced by --ca-cert: the file's path may not exist here.
+                if cli.ca_cert.is_none() {
+                    if let Err(e) = crate::client::read_ca_certs(&path) {
+                        w.error(
+                            n,
+                            format!("`ca_cert` file `{rel}` {e}"),
+                            Some(format!(
+                                "give the PEM certificate of the CA that signed the receiver's \
+                                 certificate; a relative path is resolved against the scenario \
+                                 file's directory (here: {}); `insecure: true` skips \
+                                 verification instead",
+                                path.display()
+                            )),
+                        );
+                    }
+                }
+                tls.ca_cert = Some(path);
+            }
+        }
+        if let Some(n) = fields.get("insecure") {
+            tls.insecure = w.boolean(n, "insecure").unwrap_or(false);
+        }
+    }
+    Tls {
+        ca_cert: cli.ca_cert.clone().or(tls.ca_cert),
+        insecure: cli.insecure || tls.insecure,
     }
 }
 
@@ -1167,6 +1242,58 @@ steps:
         assert!(!fancy.contains("hunter2"), "{fancy}");
         assert!(!plain.contains("hunter2"), "{plain}");
         assert!(fancy.contains("*****"), "{fancy}");
+    }
+
+    #[test]
+    fn tls_paths_resolve_against_the_file_and_the_command_line_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), cert.cert.pem()).unwrap();
+        let options = Options {
+            sets: Vec::new(),
+            env: &env,
+        };
+        let with_tls = |tls: &str| {
+            GOOD.replace(
+                "provider: authgear\n",
+                &format!("{tls}provider: authgear\n"),
+            )
+        };
+        let read =
+            |text: &str, cli: &Tls| parse_text(text, "t.yaml", dir.path(), None, &options, cli);
+
+        let s = read(&with_tls("tls: {ca_cert: ca.pem}\n"), &Tls::default()).unwrap();
+        assert_eq!(s.tls.ca_cert, Some(dir.path().join("ca.pem")));
+        assert!(!s.tls.insecure);
+        assert_eq!(parse(GOOD, &[]).unwrap().tls, Tls::default());
+
+        // A missing file is reported at its value; --ca-cert replaces it
+        // (and the file's path is then not read), --insecure adds to it.
+        let missing = with_tls("tls:\n  ca_cert: nope.pem\n  insecure: false\n");
+        let plain = read(&missing, &Tls::default()).unwrap_err().render_plain();
+        assert!(
+            plain.contains("t.yaml:3:12: error: `ca_cert` file `nope.pem` cannot be read"),
+            "{plain}"
+        );
+        let cli = Tls {
+            ca_cert: Some(PathBuf::from("elsewhere/ca.pem")),
+            insecure: true,
+        };
+        let s = read(&missing, &cli).unwrap();
+        assert_eq!(s.tls, cli);
+
+        let err = read(
+            &with_tls("tls: {insecure: yes please, ca_crt: x}\n"),
+            &Tls::default(),
+        )
+        .unwrap_err();
+        let plain = err.render_plain();
+        assert!(
+            plain.contains("`insecure` must be true or false"),
+            "{plain}"
+        );
+        assert!(plain.contains("unknown key `ca_crt` in `tls`"), "{plain}");
+        assert!(plain.contains("did you mean `ca_cert`?"), "{plain}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Sce
 use crate::client::{Client, ClientOptions, Target};
 use crate::cmd::capacity;
 use crate::cmd::check::{resolve_provider, ResolvedProvider};
-use crate::cmd::load::{self, Base, Common};
+use crate::cmd::load::{self, Base, Common, TlsArgs};
 use crate::emitter::Shard;
 use crate::pacer::Stage as PacerStage;
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
@@ -77,7 +77,7 @@ pub async fn execute(
     };
     let target = Target::parse(&scenario.target)?;
     let seed = scenario.seed.unwrap_or_else(crate::cmd::check::random_seed);
-    let client = Client::new(ClientOptions::default())?;
+    let client = Client::new(scenario.tls.client_options())?;
     ensure_reachable(&client, &target).await?;
     if !settings.quiet {
         eprintln!(
@@ -239,14 +239,18 @@ fn merge_into(merged: &mut Option<LoadSection>, section: LoadSection) -> anyhow:
     Ok(())
 }
 
-/// Fails fast, with exit code 2, when nothing listens at the target.
+/// Fails fast, with exit code 2, when nothing listens at the target or its
+/// TLS certificate is not trusted.
 async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()> {
     match client.connect(target).await {
-        Err(e) if e.kind == reports::ErrorKind::Connect || e.kind == reports::ErrorKind::Tls => {
-            Err(usage(format!(
-                "target {target} is unreachable ({e}); is the receiver running? nothing was sent"
-            )))
-        }
+        Err(e) if e.kind == reports::ErrorKind::Connect => Err(usage(format!(
+            "target {target} is unreachable ({e}); is the receiver running? nothing was sent"
+        ))),
+        Err(e) if e.kind == reports::ErrorKind::Tls => Err(usage(format!(
+            "target {target} is unreachable: the TLS handshake failed ({e}); trust its CA with \
+             `tls: {{ca_cert: ca.pem}}` in the scenario or --ca-cert FILE, or skip verification \
+             with --insecure (test targets only); nothing was sent"
+        ))),
         _ => Ok(()),
     }
 }
@@ -285,8 +289,7 @@ impl StepContext<'_> {
             settle: Duration::from_millis(400),
             seed: Some(seed),
             out: None,
-            ca_cert: None,
-            insecure: false,
+            tls: self.tls_args(),
             quiet: self.settings.quiet,
         };
         let report = crate::cmd::check::execute(&args, self.secret.clone()).await?;
@@ -327,6 +330,14 @@ impl StepContext<'_> {
         }
     }
 
+    /// The scenario's TLS settings as `--ca-cert`/`--insecure` flags.
+    fn tls_args(&self) -> TlsArgs {
+        TlsArgs {
+            ca_cert: self.scenario.tls.ca_cert.clone(),
+            insecure: self.scenario.tls.insecure,
+        }
+    }
+
     fn common(&self, connections: Option<usize>, seed: u64) -> Common {
         Common {
             provider: self.provider.builtin.map(|p| p.name().to_string()),
@@ -339,8 +350,7 @@ impl StepContext<'_> {
             verbatim: false,
             connections,
             http2: false,
-            ca_cert: None,
-            insecure: false,
+            tls: self.tls_args(),
             timeout: self.scenario.deadline,
             max_body: MAX_BODY,
             seed: Some(seed),
@@ -363,7 +373,7 @@ impl StepContext<'_> {
         let client = Client::new(ClientOptions {
             connect_timeout: timeout.min(Duration::from_secs(5)),
             max_response_bytes: MAX_BODY as usize,
-            ..ClientOptions::default()
+            ..self.scenario.tls.client_options()
         })?;
         let catalog = self.provider.catalog;
         let catalog_name = self.provider.catalog_name.as_str();

@@ -143,6 +143,15 @@ pub fn scenario_schema() -> Value {
             "cmd": {"type": "string"}
         }, "oneOf": [{"required": ["url"]}, {"required": ["cmd"]}]}
     ]});
+    let tls = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "how to trust an https target (and ledger URL); --ca-cert and --insecure override it",
+        "properties": {
+            "ca_cert": {"type": "string", "description": "a PEM CA certificate to trust, relative to this file"},
+            "insecure": {"type": "boolean", "description": "do not verify the target's certificate (test targets only); default false"}
+        }
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://hookstorm.dev/schemas/scenario.schema.json",
@@ -155,6 +164,7 @@ pub fn scenario_schema() -> Value {
             "name": {"type": "string"},
             "description": {"type": "string"},
             "target": {"type": "string", "pattern": "^https?://"},
+            "tls": tls,
             "provider": {"type": "string", "enum": providers},
             "provider_file": {"type": "string", "description": "a custom provider file, relative to this file"},
             "secret": {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", "description": "an environment variable reference, never the secret itself"},
@@ -185,6 +195,11 @@ mod tests {
             "steps": [{"check": {"checks": ["accepts_valid"]}}, {"load": {"rate": 10, "duration": "1s"}}, {"wait": "1s"}]
         });
         assert!(validator.is_valid(&good));
+        let mut with_tls = good.clone();
+        with_tls["tls"] = json!({"ca_cert": "certs/ca.pem", "insecure": false});
+        assert!(validator.is_valid(&with_tls));
+        with_tls["tls"] = json!({"ca_crt": "certs/ca.pem"});
+        assert!(!validator.is_valid(&with_tls));
         let mut bad = good.clone();
         bad["steps"][1]["load"]["duration"] = json!("10 sec");
         assert!(!validator.is_valid(&bad));

@@ -252,7 +252,7 @@ impl Walker {
                 self.error(
                     node,
                     format!("`{key}` must be true or false, found {}", describe(other)),
-                    None,
+                    Some(format!("write `{key}: true` or `{key}: false`")),
                 );
                 None
             }

@@ -1,0 +1,320 @@
+//! Scenarios against an HTTPS receiver with a private CA: a real rustls
+//! server on loopback with a self-signed certificate (rcgen, as in
+//! `tls.rs`), and the real `hookstorm` binary running a small scenario
+//! (a `check` step whose `no_loss` reads an https ledger, then a short
+//! `load` step) at it.
+//!
+//! - `tls: {ca_cert: ...}` (relative to the scenario file) makes the run
+//!   pass: the probe, both checks, the ledger fetch and the load all trust
+//!   the CA;
+//! - without it the reachability probe refuses the target (exit 2, a TLS
+//!   message, nothing sent);
+//! - `--insecure` or `--ca-cert` on the command line make the same file pass;
+//! - `validate` reports a missing `ca_cert` at its line and column, and
+//!   `--ca-cert` replaces it.
+//!
+//! The server binds 127.0.0.1:0; every run is short (scaled) and bounded
+//! by a timeout.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use harness::ledger::LedgerEntry;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use reports::{CheckOutcome, Report};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::Value;
+use tokio_rustls::TlsAcceptor;
+
+const SECRET: &str = "scenario-tls-secret-41c7";
+/// A bound on any one run of the binary.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the server saw: POSTs answered, ledger reads, and the ledger of
+/// distinct event ids it serves on `GET /ledger`.
+#[derive(Default)]
+struct State {
+    posts: AtomicUsize,
+    ledger_reads: AtomicUsize,
+    ledger: Mutex<Vec<LedgerEntry>>,
+    seen: Mutex<HashSet<String>>,
+}
+
+/// An HTTPS server on 127.0.0.1:0 with a self-signed certificate: 204 to
+/// every POST (recording each event id once), the ledger on `GET /ledger`.
+struct TlsServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsServer {
+    /// Starts the server; its certificate is written to `cert_pem`.
+    async fn start(cert_pem: &Path) -> TlsServer {
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let key = rcgen::generate_simple_self_signed(names).expect("certificate");
+        std::fs::write(cert_pem, key.cert.pem()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![key.cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der())),
+            )
+            .expect("server TLS config");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State::default());
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate aborts
+                    // the handshake: nothing to serve.
+                    let Ok(Ok(tls)) =
+                        tokio::time::timeout(Duration::from_secs(5), acceptor.accept(tcp)).await
+                    else {
+                        return;
+                    };
+                    let service = service_fn(move |req| handle(req, state.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        TlsServer { addr, state, task }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    fn posts(&self) -> usize {
+        self.state.posts.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let status = |code: StatusCode, body: Vec<u8>| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = code;
+        response
+    };
+    match (req.method().clone(), req.uri().path()) {
+        (Method::GET, "/ledger") => {
+            state.ledger_reads.fetch_add(1, Ordering::SeqCst);
+            let body = serde_json::to_vec(&*state.ledger.lock().unwrap()).unwrap();
+            Ok(status(StatusCode::OK, body))
+        }
+        (Method::POST, _) => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            state.posts.fetch_add(1, Ordering::SeqCst);
+            if let Ok(event) = serde_json::from_slice::<Value>(&body) {
+                if let Some(id) = event.get("id").and_then(Value::as_str) {
+                    if state.seen.lock().unwrap().insert(id.to_string()) {
+                        state.ledger.lock().unwrap().push(LedgerEntry {
+                            id: id.to_string(),
+                            seq: event.get("seq").cloned().unwrap_or(Value::Null),
+                        });
+                    }
+                }
+            }
+            Ok(status(StatusCode::NO_CONTENT, Vec::new()))
+        }
+        _ => Ok(status(StatusCode::NOT_FOUND, Vec::new())),
+    }
+}
+
+/// The scenario: two checks (one reading the https ledger) and a short
+/// load step; `tls` is inserted after the target.
+fn scenario(server: &TlsServer, tls: &str) -> String {
+    format!(
+        "target: {target}\n{tls}provider: authgear\nsecret: ${{HOOK_SECRET}}\n\
+         ledger: {{url: {ledger}}}\nseed: 11\nsteps:\n  \
+         - check:\n      checks: [accepts_valid, no_loss]\n      types: [user.created]\n      burst: 20\n  \
+         - load:\n      rate: 40\n      duration: 2s\n      mix: {{user.created: 1}}\n      \
+         thresholds: [error_rate<1%]\n",
+        target = server.url("/hooks"),
+        ledger = server.url("/ledger"),
+    )
+}
+
+/// Runs the binary with `HOOK_SECRET` set, bounded by [`RUN_TIMEOUT`].
+async fn hookstorm(args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookstorm"));
+    cmd.args(args)
+        .env("HOOK_SECRET", SECRET)
+        .env("CI", "true")
+        .kill_on_drop(true);
+    tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("hookstorm {args:?} did not end within {RUN_TIMEOUT:?}"))
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `hookstorm run FILE --scale 0.5 --out OUT EXTRA...`.
+async fn run(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    let file = file.display().to_string();
+    let out = out.display().to_string();
+    let mut args = vec!["run", &file, "--scale", "0.5", "--quiet", "--out", &out];
+    args.extend(extra);
+    hookstorm(&args).await
+}
+
+/// Asserts a run passed: both checks passed (no_loss could only pass if
+/// the https ledger was read) and the load got a 204 for every request.
+fn assert_passed(server: &TlsServer, output: &Output, out: &Path, what: &str) {
+    assert_eq!(output.status.code(), Some(0), "{what}: {}", text(output));
+    let report =
+        Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for id in ["accepts_valid", "no_loss"] {
+        let results: Vec<_> = report.checks.iter().filter(|c| c.id == id).collect();
+        assert!(!results.is_empty(), "{what}: no {id} result");
+        assert!(
+            results.iter().all(|c| c.outcome == CheckOutcome::Pass),
+            "{what}: {results:?}"
+        );
+    }
+    let stats = &report.load.as_ref().expect("a load section").stats;
+    assert!(stats.requests() > 0, "{what}: no load");
+    let statuses: Vec<_> = stats.statuses().collect();
+    assert_eq!(statuses, vec![(204, stats.requests())], "{what}");
+    assert_eq!(stats.error_kinds().count(), 0, "{what}: {}", text(output));
+    assert!(server.state.ledger_reads.load(Ordering::SeqCst) > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_trusts_its_tls_ca_cert_and_the_command_line_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    // The certificate sits next to the scenario: `ca_cert: ca.pem` is
+    // resolved against the file's directory, not the working directory.
+    let server = TlsServer::start(&dir.path().join("ca.pem")).await;
+    let with_ca = dir.path().join("with-ca.yaml");
+    std::fs::write(&with_ca, scenario(&server, "tls:\n  ca_cert: ca.pem\n")).unwrap();
+    let plain = dir.path().join("plain.yaml");
+    std::fs::write(&plain, scenario(&server, "")).unwrap();
+
+    // With `tls.ca_cert`: probe, checks, ledger and load all over TLS.
+    let out = dir.path().join("out-ca");
+    let output = run(&with_ca, &out, &[]).await;
+    assert_passed(&server, &output, &out, "tls.ca_cert");
+
+    // Without it: the probe refuses the target before anything is sent.
+    let posts = server.posts();
+    let output = run(&plain, &dir.path().join("out-none"), &[]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unreachable")
+            && stderr.contains("TLS handshake failed")
+            && stderr.contains("--insecure")
+            && stderr.contains("nothing was sent"),
+        "{}",
+        text(&output)
+    );
+    assert!(!stderr.contains("panicked"), "{}", text(&output));
+    assert_eq!(server.posts(), posts, "a request got past the handshake");
+
+    // `--insecure` and `--ca-cert` on the command line make the same file pass.
+    let out = dir.path().join("out-insecure");
+    let output = run(&plain, &out, &["--insecure"]).await;
+    assert_passed(&server, &output, &out, "--insecure");
+    let ca = dir.path().join("ca.pem").display().to_string();
+    let out = dir.path().join("out-cli-ca");
+    let output = run(&plain, &out, &["--ca-cert", &ca]).await;
+    assert_passed(&server, &output, &out, "--ca-cert");
+}
+
+#[tokio::test]
+async fn validate_checks_ca_cert_and_the_command_line_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TlsServer::start(&dir.path().join("ca.pem")).await;
+    let file = dir.path().join("missing.yaml");
+    std::fs::write(
+        &file,
+        scenario(&server, "tls:\n  ca_cert: certs/nope.pem\n"),
+    )
+    .unwrap();
+    let path = file.display().to_string();
+
+    let output = hookstorm(&["validate", &path]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{path}:3:12")),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        stderr.contains("`ca_cert` file `certs/nope.pem` cannot be read"),
+        "{}",
+        text(&output)
+    );
+    // `run` refuses it the same way, before anything is sent.
+    let output = run(&file, &dir.path().join("out"), &[]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!("{path}:3:12")),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(server.posts(), 0);
+
+    // --ca-cert replaces the file's value (which is then not read) ...
+    let ca = dir.path().join("ca.pem").display().to_string();
+    let output = hookstorm(&["validate", &path, "--ca-cert", &ca]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    // ... and is itself checked: a missing or non-PEM file is exit 2.
+    let not_pem: PathBuf = file.clone();
+    for bad in [dir.path().join("absent.pem"), not_pem] {
+        let bad = bad.display().to_string();
+        let output = hookstorm(&["validate", &path, "--ca-cert", &bad]).await;
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(&format!("--ca-cert {bad}")),
+            "{}",
+            text(&output)
+        );
+    }
+}
