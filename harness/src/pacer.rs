@@ -13,13 +13,14 @@
 //! idle, the [`Pacer`] releases them: it runs on its own OS thread and naps
 //! with `park_timeout` until the next arrival (at least 0.2 ms, so at
 //! high rates it wakes every ~0.2 ms and releases a batch), then wakes one
-//! waiting connection. tokio's timer ticks at 1 ms and would bunch
+//! waiting connection. While no connection is idle it rests for 2 ms
+//! instead, and the first connection to go idle wakes it. tokio's timer ticks at 1 ms and would bunch
 //! requests; a pacer that spins until each arrival burns a core. Either way
 //! a ticket's latency counts from its intended time, not its release.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -34,6 +35,12 @@ use tokio::time::Instant;
 const MIN_NAP: Duration = Duration::from_micros(200);
 /// The pacer's longest nap: how late it notices a close without an unpark.
 const MAX_NAP: Duration = Duration::from_millis(20);
+/// The pacer's nap while every connection is busy: they release due
+/// tickets themselves as they finish requests (see [`Tickets::catch_up`]),
+/// and the first to go idle wakes the pacer. At 80,000 req/s this spares
+/// ~4,500 pacer wake-ups (and context switches) per second on a core that
+/// has no CPU to spare.
+const REST_NAP: Duration = Duration::from_millis(2);
 
 /// One ramping stage: the rate moves linearly to `target` over `duration`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -319,6 +326,12 @@ pub struct Tickets {
     claimed: AtomicU64,
     closed: AtomicBool,
     notify: Notify,
+    /// Connections waiting for a ticket.
+    idle: AtomicUsize,
+    /// The pacer is in a [`REST_NAP`]: a connection going idle unparks it.
+    resting: AtomicBool,
+    /// The thread running [`pace`], once it runs.
+    pacer: OnceLock<std::thread::Thread>,
 }
 
 impl Tickets {
@@ -330,7 +343,27 @@ impl Tickets {
             claimed: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             notify: Notify::new(),
+            idle: AtomicUsize::new(0),
+            resting: AtomicBool::new(false),
+            pacer: OnceLock::new(),
         }
+    }
+
+    /// Starts a [`REST_NAP`] unless a connection is idle (or no pacer
+    /// thread is known): `true` if the pacer may rest. Pairs with
+    /// [`Idle::enter`]: both store, then load the other's flag, all
+    /// sequentially consistent, so a connection going idle either is seen
+    /// here or sees `resting` and unparks the pacer.
+    fn rest(&self) -> bool {
+        if self.pacer.get().is_none() {
+            return false;
+        }
+        self.resting.store(true, Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) > 0 {
+            self.resting.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     /// Makes tickets `0..n` claimable (never moves backwards).
@@ -406,6 +439,9 @@ impl Tickets {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            // Counted idle (and the pacer woken from a rest) before the
+            // re-check, so the pacer never rests while this one waits.
+            let _idle = Idle::enter(self);
             // Re-check after registering, so a release in between is not lost.
             if let Some(t) = self.claim_and_pass_on() {
                 return Some(t);
@@ -438,6 +474,27 @@ impl Tickets {
     }
 }
 
+/// A connection counted as waiting for a ticket, for as long as it lives.
+struct Idle<'a>(&'a Tickets);
+
+impl<'a> Idle<'a> {
+    fn enter(tickets: &'a Tickets) -> Idle<'a> {
+        tickets.idle.fetch_add(1, Ordering::SeqCst);
+        if tickets.resting.load(Ordering::SeqCst) {
+            if let Some(pacer) = tickets.pacer.get() {
+                pacer.unpark();
+            }
+        }
+        Idle(tickets)
+    }
+}
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        self.0.idle.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Releases the tickets of `schedule` as they fall due, from `start`, until
 /// the schedule ends or every ticket is out, then closes `tickets` after
 /// `grace` (so due tickets can still be claimed by idle connections).
@@ -456,6 +513,7 @@ pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, g
         }
     }
     let _close = CloseOnExit(tickets);
+    let _ = tickets.pacer.set(std::thread::current());
     let until = if schedule.concurrency().is_some() {
         tickets.release_to(schedule.total());
         start.checked_add(schedule.end())
@@ -479,8 +537,13 @@ pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, g
             // MIN_NAP and release what fell due meanwhile in one batch
             // (connections that finish a request claim due tickets
             // themselves in between, see `Tickets::catch_up`).
-            let wait = next.saturating_sub(elapsed);
-            std::thread::park_timeout(wait.clamp(MIN_NAP, MAX_NAP));
+            let wait = next.saturating_sub(elapsed).clamp(MIN_NAP, MAX_NAP);
+            if wait < REST_NAP && tickets.rest() {
+                std::thread::park_timeout(REST_NAP);
+                tickets.resting.store(false, Ordering::SeqCst);
+            } else {
+                std::thread::park_timeout(wait);
+            }
         }
         start
             .checked_add(schedule.end())
@@ -568,6 +631,36 @@ mod tests {
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn a_connection_going_idle_ends_the_pacers_rest() {
+        let tickets = Arc::new(Tickets::new(10));
+        // No pacer thread known: never rest (nobody could wake it).
+        assert!(!tickets.rest());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let pacer = {
+            let tickets = tickets.clone();
+            std::thread::spawn(move || {
+                let _ = tickets.pacer.set(std::thread::current());
+                assert!(tickets.rest(), "nobody idle: the pacer may rest");
+                ready_tx.send(()).unwrap();
+                let began = std::time::Instant::now();
+                // A rest far longer than the test's bound below.
+                std::thread::park_timeout(Duration::from_secs(60));
+                began.elapsed()
+            })
+        };
+        ready_rx.recv().unwrap();
+        let idle = Idle::enter(&tickets);
+        // Liveness, not speed: woken by the idle connection, not the timeout.
+        let rested = pacer.join().unwrap();
+        assert!(rested < Duration::from_secs(30), "{rested:?}");
+        // While a connection is idle the pacer does not rest.
+        tickets.resting.store(false, Ordering::SeqCst);
+        assert!(!tickets.rest());
+        drop(idle);
+        assert!(tickets.rest());
     }
 
     #[test]
