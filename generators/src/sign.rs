@@ -361,6 +361,13 @@ impl Signer {
             .collect()
     }
 
+    /// Whether the signed headers carry the message id (Standard Webhooks'
+    /// `webhook-id`); other schemes ignore `msg_id`, so a hot path need not
+    /// format one for them.
+    pub fn uses_message_id(&self) -> bool {
+        matches!(self.key, Key::Standard(_))
+    }
+
     /// Same headers written as `Name: value\r\n` lines into `out` (hot path,
     /// no per-call allocation besides buffer growth, except `v1a` ed25519
     /// signing, which needs the signed string in one piece).
@@ -803,6 +810,24 @@ mod tests {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn uses_message_id_exactly_when_the_headers_carry_it() {
+        for p in crate::provider::ProviderId::ALL {
+            let secret = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into());
+            let signer = Signer::new(&p.profile().scheme, &secret).unwrap();
+            let mut with = Vec::new();
+            signer.sign_into(b"{}", "msg_marker", 1_700_000_000, &mut with);
+            let mut without = Vec::new();
+            signer.sign_into(b"{}", "", 1_700_000_000, &mut without);
+            let carried = String::from_utf8_lossy(&with).contains("msg_marker");
+            assert_eq!(signer.uses_message_id(), carried, "{p}");
+            // A scheme that ignores the id signs the same bytes without it.
+            if !carried {
+                assert_eq!(with, without, "{p}");
+            }
         }
     }
 

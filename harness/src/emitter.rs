@@ -581,7 +581,12 @@ fn write_headers(
         (None, Some(signer)) => {
             head.extend_from_slice(b"Content-Type: application/json\r\n");
             let mut msg_id = [0u8; 36];
-            signer.sign_into(&buffers.body, message_id(id, &mut msg_id), unix_secs, head);
+            let msg_id = if signer.uses_message_id() {
+                message_id(id, &mut msg_id)
+            } else {
+                ""
+            };
+            signer.sign_into(&buffers.body, msg_id, unix_secs, head);
         }
         (None, None) => head.extend_from_slice(b"Content-Type: application/json\r\n"),
     }

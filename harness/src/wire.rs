@@ -11,6 +11,7 @@
 //! TLS and HTTP/2 go through hyper (`client.rs`).
 
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 
 use reports::ErrorKind;
@@ -284,9 +285,16 @@ impl Conn {
     async fn read_head(&mut self) -> Result<(u16, Framing), WireError> {
         loop {
             let parsed = {
-                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                let mut response = httparse::Response::new(&mut headers);
-                match response.parse(self.buf.avail()) {
+                // Uninitialised: zeroing 96 headers per response would cost
+                // more than parsing the few a response has.
+                let mut headers =
+                    [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+                let mut response = httparse::Response::new(&mut []);
+                match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                    &mut response,
+                    self.buf.avail(),
+                    &mut headers,
+                ) {
                     Ok(httparse::Status::Complete(len)) => {
                         let status = response.code.unwrap_or(0);
                         let version = response.version.unwrap_or(1);
