@@ -16,146 +16,21 @@
 //! The server binds 127.0.0.1:0; every run is short (scaled) and bounded
 //! by a timeout.
 
-use std::collections::HashSet;
-use std::convert::Infallible;
-use std::net::SocketAddr;
+#[path = "util/tls_server.rs"]
+mod tls_server;
+
+use tls_server::TlsServer;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
-use harness::ledger::LedgerEntry;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use reports::{CheckOutcome, Report};
-use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use serde_json::Value;
-use tokio_rustls::TlsAcceptor;
 
 const SECRET: &str = "scenario-tls-secret-41c7";
 /// A bound on any one run of the binary.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What the server saw: POSTs answered, ledger reads, and the ledger of
-/// distinct event ids it serves on `GET /ledger`.
-#[derive(Default)]
-struct State {
-    posts: AtomicUsize,
-    ledger_reads: AtomicUsize,
-    ledger: Mutex<Vec<LedgerEntry>>,
-    seen: Mutex<HashSet<String>>,
-}
-
-/// An HTTPS server on 127.0.0.1:0 with a self-signed certificate: 204 to
-/// every POST (recording each event id once), the ledger on `GET /ledger`.
-struct TlsServer {
-    addr: SocketAddr,
-    state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TlsServer {
-    /// Starts the server; its certificate is written to `cert_pem`.
-    async fn start(cert_pem: &Path) -> TlsServer {
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let key = rcgen::generate_simple_self_signed(names).expect("certificate");
-        std::fs::write(cert_pem, key.cert.pem()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![key.cert.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der())),
-            )
-            .expect("server TLS config");
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = Arc::new(State::default());
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    // A client that does not trust the certificate aborts
-                    // the handshake: nothing to serve.
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(Duration::from_secs(5), acceptor.accept(tcp)).await
-                    else {
-                        return;
-                    };
-                    let service = service_fn(move |req| handle(req, state.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
-            }
-        });
-        TlsServer { addr, state, task }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://{}{path}", self.addr)
-    }
-
-    fn posts(&self) -> usize {
-        self.state.posts.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn handle(
-    req: Request<Incoming>,
-    state: Arc<State>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let status = |code: StatusCode, body: Vec<u8>| {
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = code;
-        response
-    };
-    match (req.method().clone(), req.uri().path()) {
-        (Method::GET, "/ledger") => {
-            state.ledger_reads.fetch_add(1, Ordering::SeqCst);
-            let body = serde_json::to_vec(&*state.ledger.lock().unwrap()).unwrap();
-            Ok(status(StatusCode::OK, body))
-        }
-        (Method::POST, _) => {
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            state.posts.fetch_add(1, Ordering::SeqCst);
-            if let Ok(event) = serde_json::from_slice::<Value>(&body) {
-                if let Some(id) = event.get("id").and_then(Value::as_str) {
-                    if state.seen.lock().unwrap().insert(id.to_string()) {
-                        state.ledger.lock().unwrap().push(LedgerEntry {
-                            id: id.to_string(),
-                            seq: event.get("seq").cloned().unwrap_or(Value::Null),
-                        });
-                    }
-                }
-            }
-            Ok(status(StatusCode::NO_CONTENT, Vec::new()))
-        }
-        _ => Ok(status(StatusCode::NOT_FOUND, Vec::new())),
-    }
-}
 
 /// The scenario: two checks (one reading the https ledger) and a short
 /// load step; `tls` is inserted after the target.
@@ -229,7 +104,8 @@ async fn a_scenario_trusts_its_tls_ca_cert_and_the_command_line_overrides() {
     let dir = tempfile::tempdir().unwrap();
     // The certificate sits next to the scenario: `ca_cert: ca.pem` is
     // resolved against the file's directory, not the working directory.
-    let server = TlsServer::start(&dir.path().join("ca.pem")).await;
+    let server = TlsServer::start().await;
+    std::fs::copy(server.ca(), dir.path().join("ca.pem")).unwrap();
     let with_ca = dir.path().join("with-ca.yaml");
     std::fs::write(&with_ca, scenario(&server, "tls:\n  ca_cert: ca.pem\n")).unwrap();
     let plain = dir.path().join("plain.yaml");
@@ -269,7 +145,8 @@ async fn a_scenario_trusts_its_tls_ca_cert_and_the_command_line_overrides() {
 #[tokio::test]
 async fn validate_checks_ca_cert_and_the_command_line_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TlsServer::start(&dir.path().join("ca.pem")).await;
+    let server = TlsServer::start().await;
+    std::fs::copy(server.ca(), dir.path().join("ca.pem")).unwrap();
     let file = dir.path().join("missing.yaml");
     std::fs::write(
         &file,
