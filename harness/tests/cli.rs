@@ -378,29 +378,28 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
     let dir = tempfile::tempdir().unwrap();
     let run = |slo: &str, out: &str| {
         let out = dir.path().join(out);
-        let o = hookstorm(&[
-            "capacity",
-            "--provider",
-            "authgear",
-            "--target",
-            &url,
-            "--secret-env",
-            "HOOK_SECRET",
-            "--slo",
-            slo,
-            "--start-rate",
-            "50",
-            "--max-rate",
-            "200",
-            "--step-duration",
-            "400ms",
-            "--max-time",
-            "20s",
-            "--connections",
-            "4",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = hookstorm(
+            &[
+                &against("capacity", &url)[..],
+                &[
+                    "--slo",
+                    slo,
+                    "--start-rate",
+                    "50",
+                    "--max-rate",
+                    "200",
+                    "--step-duration",
+                    "400ms",
+                    "--max-time",
+                    "20s",
+                    "--connections",
+                    "4",
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+            ]
+            .concat(),
+        );
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
         (o, report["capacity"].clone())
@@ -433,14 +432,8 @@ fn sigint_stops_load_and_keeps_the_partial_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial");
     let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(against("load", &url))
         .args([
-            "load",
-            "--provider",
-            "authgear",
-            "--target",
-            &url,
-            "--secret-env",
-            "HOOK_SECRET",
             "--rate",
             "200",
             "--duration",
@@ -524,14 +517,8 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     let load = |extra: &[&str], secret: &str, out: &str| {
         let out = dir.path().join(out);
         let o = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+            .args(against("load", &url))
             .args([
-                "load",
-                "--provider",
-                "authgear",
-                "--target",
-                &url,
-                "--secret-env",
-                "HOOK_SECRET",
                 "--events",
                 events.to_str().unwrap(),
                 "--concurrency",
@@ -604,25 +591,24 @@ fn stages_and_mix_shape_the_load() {
     let mix = dir.path().join("mix.txt");
     std::fs::write(&mix, "# weights\nuser.created: 3\nuser.deleted: 1\n").unwrap();
     let out = dir.path().join("ramp");
-    let o = hookstorm(&[
-        "load",
-        "--provider",
-        "authgear",
-        "--target",
-        &url,
-        "--secret-env",
-        "HOOK_SECRET",
-        "--mix",
-        mix.to_str().unwrap(),
-        "--rate",
-        "0",
-        "--stage",
-        "1s:200",
-        "--stage",
-        "1s:0",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = hookstorm(
+        &[
+            &against("load", &url)[..],
+            &[
+                "--mix",
+                mix.to_str().unwrap(),
+                "--rate",
+                "0",
+                "--stage",
+                "1s:200",
+                "--stage",
+                "1s:0",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -640,4 +626,17 @@ fn stages_and_mix_shape_the_load() {
     let (created, deleted) = (count("user.created"), count("user.deleted"));
     assert_eq!(created + deleted, requests);
     assert!((140..=160).contains(&created), "{created} / {deleted}");
+}
+
+/// `COMMAND --provider authgear --target URL --secret-env HOOK_SECRET`.
+fn against<'a>(command: &'a str, url: &'a str) -> [&'a str; 7] {
+    [
+        command,
+        "--provider",
+        "authgear",
+        "--target",
+        url,
+        "--secret-env",
+        "HOOK_SECRET",
+    ]
 }
