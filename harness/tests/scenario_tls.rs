@@ -19,18 +19,15 @@
 #[path = "util/tls_server.rs"]
 mod tls_server;
 
-use tls_server::TlsServer;
+use tls_server::{output_within, text, TlsServer};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use reports::{CheckOutcome, Report};
 
 const SECRET: &str = "scenario-tls-secret-41c7";
-/// A bound on any one run of the binary.
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The scenario: two checks (one reading the https ledger) and a short
 /// load step; `tls` is inserted after the target.
@@ -46,26 +43,11 @@ fn scenario(server: &TlsServer, tls: &str) -> String {
     )
 }
 
-/// Runs the binary with `HOOK_SECRET` set, bounded by [`RUN_TIMEOUT`].
+/// Runs the binary with `HOOK_SECRET` set, bounded by `tls_server::RUN_TIMEOUT`.
 async fn hookstorm(args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookstorm"));
-    cmd.args(args)
-        .env("HOOK_SECRET", SECRET)
-        .env("CI", "true")
-        .kill_on_drop(true);
-    tokio::time::timeout(RUN_TIMEOUT, cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("hookstorm {args:?} did not end within {RUN_TIMEOUT:?}"))
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cmd.args(args).env("HOOK_SECRET", SECRET);
+    output_within(cmd, &format!("hookstorm {args:?}")).await
 }
 
 /// `hookstorm run FILE --scale 0.5 --out OUT EXTRA...`.

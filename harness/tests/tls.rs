@@ -16,12 +16,11 @@
 #[path = "util/tls_server.rs"]
 mod tls_server;
 
-use tls_server::TlsServer;
+use tls_server::{output_within, text, TlsServer};
 
 use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use harness::client::ClientOptions;
 use harness::ledger::{fetch_ledger, fetch_ledger_with, LedgerEntry};
@@ -30,30 +29,14 @@ use serde_json::json;
 
 const SECRET_VAR: &str = "HOOKSTORM_TLS_TEST_SECRET";
 const SECRET: &str = "tls-test-secret-8d2e41";
-/// A bound on any one run of the binary.
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs the binary with the secret in [`SECRET_VAR`], bounded by [`RUN_TIMEOUT`].
+/// Runs the binary with the secret in [`SECRET_VAR`], bounded by `tls_server::RUN_TIMEOUT`.
 async fn hookstorm(args: &[String]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookstorm"));
     cmd.args(args)
         .args(["--secret-env", SECRET_VAR])
-        .env(SECRET_VAR, SECRET)
-        .env("CI", "true")
-        .kill_on_drop(true);
-    tokio::time::timeout(RUN_TIMEOUT, cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("hookstorm {args:?} did not end within {RUN_TIMEOUT:?}"))
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+        .env(SECRET_VAR, SECRET);
+    output_within(cmd, &format!("hookstorm {args:?}")).await
 }
 
 fn read_report(dir: &Path) -> Report {
