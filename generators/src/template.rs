@@ -379,11 +379,23 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(fmt_i64(v, &mut buf));
 }
 
-/// Appends non-negative `v` in decimal, zero-padded to `width` digits
-/// (as `{v:0width$}`).
+/// Appends `v` in decimal, zero-padded to `width` characters after the
+/// sign is counted, as `{v:0width$}` does.
 fn push_padded(out: &mut Vec<u8>, v: i64, width: usize) {
     let mut buf = [0u8; 20];
-    let digits = fmt_i64(v, &mut buf);
+    let text = fmt_i64(v, &mut buf);
+    let digits = match text.split_first() {
+        Some((b'-', rest)) => {
+            out.push(b'-');
+            rest
+        }
+        _ => text,
+    };
+    let width = if v < 0 {
+        width.saturating_sub(1)
+    } else {
+        width
+    };
     out.extend(std::iter::repeat_n(
         b'0',
         width.saturating_sub(digits.len()),
@@ -423,6 +435,7 @@ mod tests {
             1_700_000_000_123_456,
             4_102_444_799_999_999, // 2099-12-31T23:59:59.999999
             -1,
+            -62_198_755_200_000_000, // before year 0
         ] {
             let secs = us.div_euclid(1_000_000);
             let sod = secs.rem_euclid(86_400);

@@ -445,8 +445,7 @@ async fn sender(
     tokio::pin!(deadline);
     // The clock is read three times per request: when the ticket is
     // claimed, at the send, and when the answer is in; the last one doubles
-    // as "now" for releasing the next due tickets and, in the closed model,
-    // as the next request's intended time.
+    // as "now" for releasing the next due tickets.
     let mut now = Instant::now();
     loop {
         if !closed_model {
@@ -459,8 +458,8 @@ async fn sender(
         };
         let claimed = Instant::now();
         let intended = if closed_model {
-            // A closed-model request is due as soon as its sender is free.
-            now
+            // A closed-model request is due when its sender claims it.
+            claimed
         } else {
             start + plan.schedule.intended(ticket)
         };

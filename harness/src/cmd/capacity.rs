@@ -234,7 +234,7 @@ pub async fn search(
         .map_err(|e| usage(e.to_string()))?;
         let plan = base.plan(schedule, bounds.connections, bounds.max_body, bounds.shard);
         let mut step_stop = stop.clone();
-        let run = crate::cmd::load::run_plan(plan, true, async move {
+        let run = crate::cmd::load::run_plan(plan, quiet, async move {
             // A dropped sender means nobody can stop the run: never resolve.
             if step_stop.wait_for(|s| *s).await.is_err() {
                 std::future::pending::<()>().await;

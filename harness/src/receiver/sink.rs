@@ -25,6 +25,7 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 128;
 
 const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+const NO_CONTENT_KEEP_ALIVE: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n";
 const NO_CONTENT_CLOSE: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const BAD_REQUEST: &[u8] =
@@ -87,6 +88,9 @@ enum State {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum After {
     KeepAlive,
+    /// An HTTP/1.0 client that asked to keep the connection: the answer
+    /// must say `Connection: keep-alive`, or the client waits for a close.
+    KeepAlive10,
     Close,
 }
 
@@ -140,11 +144,7 @@ impl Parser {
                         return Fed::Close;
                     };
                     at += len;
-                    self.after = if head.keep_alive {
-                        After::KeepAlive
-                    } else {
-                        After::Close
-                    };
+                    self.after = head.after;
                     // Only ask for a body that is not already on its way.
                     if head.expect_continue && input.len() == at {
                         out.extend_from_slice(CONTINUE);
@@ -231,6 +231,10 @@ impl Parser {
                 out.extend_from_slice(NO_CONTENT);
                 None
             }
+            After::KeepAlive10 => {
+                out.extend_from_slice(NO_CONTENT_KEEP_ALIVE);
+                None
+            }
             After::Close => {
                 out.extend_from_slice(NO_CONTENT_CLOSE);
                 Some(Fed::Close)
@@ -259,7 +263,7 @@ enum Body {
 #[derive(Debug)]
 struct Head {
     body: Body,
-    keep_alive: bool,
+    after: After,
     expect_continue: bool,
 }
 
@@ -276,26 +280,31 @@ impl Head {
         let mut keep_alive = false;
         let mut expect_continue = false;
         for h in request.headers.iter() {
-            let value = std::str::from_utf8(h.value).ok()?.trim();
+            // Only the framing headers are decoded: other values may hold
+            // any bytes (obs-text) and are none of a sink's business.
+            let value = || std::str::from_utf8(h.value).ok().map(str::trim);
             if h.name.eq_ignore_ascii_case("content-length") {
-                let n: u64 = value.parse().ok()?;
+                // 1*DIGIT: `u64::from_str` alone would also take "+5".
+                let digits =
+                    value().filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))?;
+                let n: u64 = digits.parse().ok()?;
                 if length.is_some_and(|m| m != n) {
                     return None;
                 }
                 length = Some(n);
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 transfer_encoding = true;
-                chunked = value
+                chunked = value()?
                     .rsplit(',')
                     .next()
                     .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
             } else if h.name.eq_ignore_ascii_case("connection") {
-                for token in value.split(',').map(str::trim) {
+                for token in value().unwrap_or_default().split(',').map(str::trim) {
                     close |= token.eq_ignore_ascii_case("close");
                     keep_alive |= token.eq_ignore_ascii_case("keep-alive");
                 }
             } else if h.name.eq_ignore_ascii_case("expect") {
-                expect_continue = value.eq_ignore_ascii_case("100-continue");
+                expect_continue = value().is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
             }
         }
         let body = match (transfer_encoding, chunked, length) {
@@ -304,9 +313,17 @@ impl Head {
             (false, _, Some(0) | None) => Body::None,
             (false, _, Some(n)) => Body::Length(n),
         };
+        // RFC 9112 §6.1: a Transfer-Encoding in an HTTP/1.0 request makes
+        // its framing suspect, so the connection closes after it.
+        let after = match (close, http10, keep_alive, transfer_encoding) {
+            (true, _, _, _) | (_, true, _, true) | (_, true, false, _) => After::Close,
+            // HTTP/1.0 keeps the connection only when the answer says so.
+            (false, true, true, false) => After::KeepAlive10,
+            (false, false, _, _) => After::KeepAlive,
+        };
         Some(Head {
             body,
-            keep_alive: !close && (!http10 || keep_alive),
+            after,
             expect_continue: expect_continue && !http10,
         })
     }
@@ -439,6 +456,12 @@ mod tests {
     }
 
     #[test]
+    fn other_header_values_may_hold_any_bytes() {
+        let req = b"POST / HTTP/1.1\r\nX-Name: caf\xe9\r\nContent-Length: 2\r\n\r\n{}";
+        assert_eq!(answers(req), (NO_CONTENT.to_vec(), false));
+    }
+
+    #[test]
     fn connection_close_and_http10_end_the_connection() {
         let close = b"POST /h HTTP/1.1\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}\
             GET /never HTTP/1.1\r\n\r\n";
@@ -446,7 +469,11 @@ mod tests {
         let http10 = b"GET / HTTP/1.0\r\n\r\n";
         assert_eq!(answers(http10), (NO_CONTENT_CLOSE.to_vec(), true));
         let kept = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-        assert_eq!(answers(kept), (NO_CONTENT.to_vec(), false));
+        assert_eq!(answers(kept), (NO_CONTENT_KEEP_ALIVE.to_vec(), false));
+        // HTTP/1.0 with a transfer coding: answered, then closed.
+        let suspect = b"POST / HTTP/1.0\r\nConnection: keep-alive\r\n\
+            Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert_eq!(answers(suspect), (NO_CONTENT_CLOSE.to_vec(), true));
     }
 
     #[test]
@@ -466,6 +493,7 @@ mod tests {
         for bad in [
             &b"NOT HTTP\r\n\r\n"[..],
             b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}",
             b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
             b"POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
             b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
