@@ -238,6 +238,41 @@ pub struct ResolvedProvider {
     pub catalog_name: String,
 }
 
+/// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
+/// every command that works for one provider (`check` and `receiver`
+/// declare theirs apart, for `--list` and a typed provider).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProviderArgs {
+    /// Provider whose events, signatures and rules to use (authgear,
+    /// fusionauth, infrahub, auth0, standard-webhooks).
+    #[arg(
+        long = "provider",
+        short = 'p',
+        value_name = "PROVIDER",
+        required_unless_present = "provider_file",
+        conflicts_with = "provider_file"
+    )]
+    pub name: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long = "provider-file", id = "provider_file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl ProviderArgs {
+    /// The built-in provider `name`.
+    pub fn builtin(name: &str) -> ProviderArgs {
+        ProviderArgs {
+            name: Some(name.to_string()),
+            file: None,
+        }
+    }
+
+    /// Resolves the provider the flags name (see [`resolve_provider`]).
+    pub fn resolve(&self) -> anyhow::Result<ResolvedProvider> {
+        resolve_provider(self.name.as_deref(), self.file.as_deref())
+    }
+}
+
 /// Resolves `--provider NAME` or `--provider-file FILE` (exactly one).
 pub fn resolve_provider(
     name: Option<&str>,

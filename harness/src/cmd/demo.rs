@@ -130,8 +130,7 @@ async fn load_phase(args: &Args, seed: u64, report: &mut Report) -> anyhow::Resu
     let running = receiver::start(config).await?;
     let load_args = load::Args {
         common: load::Common {
-            provider: Some(provider.name().into()),
-            provider_file: None,
+            provider: crate::cmd::check::ProviderArgs::builtin(provider.name()),
             target: running.url(),
             secret_env: DEMO_SECRET_ENV.into(),
             types: Vec::new(),

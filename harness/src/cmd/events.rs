@@ -3,11 +3,11 @@
 
 use std::io::{self, BufWriter, Write};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use generators::{Catalog, EventType, Generator, Signer};
 
-use super::check::{resolve_provider, ResolvedProvider};
+use super::check::{resolve_provider, ProviderArgs};
 
 use crate::verdict::{usage, Verdict};
 
@@ -48,17 +48,9 @@ pub struct ListArgs {
 /// Arguments of `events schema`.
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
-    /// The provider.
-    #[arg(
-        long,
-        short = 'p',
-        required_unless_present = "provider_file",
-        conflicts_with = "provider_file"
-    )]
-    pub provider: Option<String>,
-    /// A provider that is not built in, declared in a YAML or TOML file.
-    #[arg(long, value_name = "FILE")]
-    pub provider_file: Option<PathBuf>,
+    /// The provider (`--provider` or `--provider-file`).
+    #[command(flatten)]
+    pub provider: ProviderArgs,
     /// The event type, e.g. user.created.
     #[arg(value_name = "TYPE")]
     pub event_type: String,
@@ -67,17 +59,9 @@ pub struct SchemaArgs {
 /// Arguments of `events gen`.
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
-    /// The provider.
-    #[arg(
-        long,
-        short = 'p',
-        required_unless_present = "provider_file",
-        conflicts_with = "provider_file"
-    )]
-    pub provider: Option<String>,
-    /// A provider that is not built in, declared in a YAML or TOML file.
-    #[arg(long, value_name = "FILE")]
-    pub provider_file: Option<PathBuf>,
+    /// The provider (`--provider` or `--provider-file`).
+    #[command(flatten)]
+    pub provider: ProviderArgs,
     /// Event types to generate (repeatable), taken round-robin.
     #[arg(
         long = "type",
@@ -119,16 +103,11 @@ pub fn run(cmd: EventsCommand) -> anyhow::Result<Verdict> {
     }
 }
 
-/// The provider named by `--provider` or `--provider-file`.
-fn resolve(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<ResolvedProvider> {
-    resolve_provider(name, file)
-}
-
 fn list(args: ListArgs) -> anyhow::Result<Verdict> {
     let types: Vec<&EventType> = if args.provider.is_none() && args.provider_file.is_none() {
         Catalog::builtin().types().iter().collect()
     } else {
-        let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+        let p = resolve_provider(args.provider.as_deref(), args.provider_file.as_deref())?;
         p.catalog.of_provider_name(&p.catalog_name)
     };
     let out = match args.format {
@@ -176,7 +155,7 @@ fn list(args: ListArgs) -> anyhow::Result<Verdict> {
 }
 
 fn schema(args: SchemaArgs) -> anyhow::Result<Verdict> {
-    let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let p = args.provider.resolve()?;
     let ty = p
         .catalog
         .get(&p.catalog_name, &args.event_type)
@@ -194,7 +173,7 @@ enum Chosen {
 }
 
 fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
-    let p = resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let p = args.provider.resolve()?;
     let catalog = p.catalog;
     let types: Vec<&EventType> = if args.all {
         catalog.of_provider_name(&p.catalog_name)

@@ -14,7 +14,7 @@ use generators::{Catalog, EventType, Profile, ProviderId, Signer};
 use reports::{LoadSection, Report, RunInfo, Threshold};
 
 use crate::client::{Client, ClientOptions, Target};
-use crate::cmd::check::{random_seed, resolve_provider, secret_from_env};
+use crate::cmd::check::{random_seed, secret_from_env, ProviderArgs};
 use crate::duration::parse_duration;
 use crate::emitter::{self, Live, Plan, Run, Shard};
 use crate::pacer::{Arrival, Schedule, Stage};
@@ -26,17 +26,9 @@ use crate::verdict::{usage, Verdict};
 /// Flags `load` and `capacity` share: what to send, where, and how.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
-    /// Provider whose events, signatures and success rule to use.
-    #[arg(
-        long,
-        short = 'p',
-        required_unless_present = "provider_file",
-        conflicts_with = "provider_file"
-    )]
-    pub provider: Option<String>,
-    /// A provider that is not built in, declared in a YAML or TOML file.
-    #[arg(long, value_name = "FILE")]
-    pub provider_file: Option<PathBuf>,
+    /// The provider (`--provider` or `--provider-file`).
+    #[command(flatten)]
+    pub provider: ProviderArgs,
     /// The receiver's URL (http:// or https://).
     #[arg(long, short = 't')]
     pub target: String,
@@ -193,7 +185,7 @@ pub struct Base {
 impl Common {
     /// Validates the flags and builds the pool (before any clock starts).
     pub fn base(&self) -> Result<Base> {
-        let resolved = resolve_provider(self.provider.as_deref(), self.provider_file.as_deref())?;
+        let resolved = self.provider.resolve()?;
         let provider = resolved.builtin;
         let profile = resolved.profile.clone();
         let target = Target::parse(&self.target).map_err(|e| usage(format!("{e:#}")))?;

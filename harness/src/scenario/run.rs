@@ -27,6 +27,7 @@ use tokio::sync::watch;
 use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, StepKind};
 use crate::client::{Client, ClientOptions, Target};
 use crate::cmd::capacity;
+use crate::cmd::check::ProviderArgs;
 use crate::cmd::check::{resolve_provider, ResolvedProvider};
 use crate::cmd::load::{self, Base, Common, TlsArgs};
 use crate::emitter::Shard;
@@ -340,8 +341,10 @@ impl StepContext<'_> {
 
     fn common(&self, connections: Option<usize>, seed: u64) -> Common {
         Common {
-            provider: self.provider.builtin.map(|p| p.name().to_string()),
-            provider_file: self.provider_file.clone(),
+            provider: ProviderArgs {
+                name: self.provider.builtin.map(|p| p.name().to_string()),
+                file: self.provider_file.clone(),
+            },
             target: self.scenario.target.clone(),
             secret_env: self.scenario.secret_env.clone(),
             types: Vec::new(),
