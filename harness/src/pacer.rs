@@ -18,7 +18,6 @@
 //! requests; a pacer that spins until each arrival burns a core. Either way
 //! a ticket's latency counts from its intended time, not its release.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -613,14 +612,6 @@ impl Drop for Pacer {
             thread.thread().unpark();
             let _ = thread.join();
         }
-    }
-}
-
-/// Runs `work` until it ends (`Some(output)`) or `shutdown` resolves (`None`).
-pub async fn until<F: Future>(work: F, shutdown: impl Future) -> Option<F::Output> {
-    tokio::select! {
-        out = work => Some(out),
-        _ = shutdown => None,
     }
 }
 

@@ -28,6 +28,14 @@ use reports::Report;
 const SECRET: &str = "scenario-test-secret-5c1f";
 /// Every example scenario runs at this fraction of its durations.
 const SCALE: &str = "0.05";
+/// What every run writes into its report directory.
+const REPORT_FILES: [&str; 5] = [
+    "report.json",
+    "junit.xml",
+    "summary.md",
+    "latency.hgrm",
+    "index.html",
+];
 /// A bound on any one run of the binary.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -280,13 +288,7 @@ async fn run_example_scaled(name: &str, scale: &str) -> Report {
         text(&out.stderr),
         failures(&out_dir.path().join("report.json"))
     );
-    for file in [
-        "report.json",
-        "junit.xml",
-        "summary.md",
-        "latency.hgrm",
-        "index.html",
-    ] {
+    for file in REPORT_FILES {
         assert!(out_dir.path().join(file).is_file(), "{name}: no {file}");
     }
     let report =
@@ -613,13 +615,7 @@ async fn report_diff_flags_an_injected_slowdown_and_passes_equal_runs() {
     )
     .await;
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
-    for file in [
-        "report.json",
-        "junit.xml",
-        "summary.md",
-        "latency.hgrm",
-        "index.html",
-    ] {
+    for file in REPORT_FILES {
         assert!(rendered.join(file).is_file(), "render wrote no {file}");
     }
 }

@@ -25,7 +25,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -77,22 +77,15 @@ impl ReceiverConfig {
     /// A correct receiver for `provider` on `127.0.0.1:0`, with the
     /// provider's profile and every other setting at its default.
     pub fn new(provider: ProviderId, secret: Secret) -> ReceiverConfig {
-        let profile = provider.profile();
-        let slow_delay = default_slow_delay(&profile);
         ReceiverConfig {
             provider: Some(provider),
-            name: provider.name().to_string(),
-            catalog: Catalog::builtin(),
             catalog_name: provider.catalog_provider().name().to_string(),
-            profile,
-            secret,
-            faults: Vec::new(),
-            ordering: OrderingPolicy::default(),
-            sink: false,
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            max_body_bytes: generators::MAX_BODY_BYTES,
-            settle: DEFAULT_SETTLE,
-            slow_delay,
+            ..ReceiverConfig::custom(
+                provider.name(),
+                provider.profile(),
+                Catalog::builtin(),
+                secret,
+            )
         }
     }
 
@@ -208,6 +201,25 @@ pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
     })
 }
 
+/// The next connection on `listener`, Nagle off (answers are written
+/// whole). Accept errors (out of file descriptors and the like) are logged
+/// and retried after a short back-off instead of spinning: the listener
+/// itself stays valid. Cancel-safe, for use in `select!`.
+async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                let _ = stream.set_nodelay(true);
+                return stream;
+            }
+            Err(err) => {
+                tracing::warn!("accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// The accept loop: one hyper HTTP/1.1 keep-alive connection task per
 /// client, all watched so shutdown can close them.
 async fn serve(
@@ -221,21 +233,10 @@ async fn serve(
     // (hyper's 30 s default), so idle half-open clients cannot pile up.
     http.timer(TokioTimer::new()).keep_alive(true);
     loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+        let stream = tokio::select! {
+            stream = accept(&listener) => stream,
             _ = stopped.wait_for(|stop| *stop) => break,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: back off briefly
-                // instead of spinning; the listener itself stays valid.
-                tracing::warn!("accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
         let handler = Arc::clone(&handler);
         let service = hyper::service::service_fn(move |req| {
             let handler = Arc::clone(&handler);

@@ -44,20 +44,13 @@ pub(super) async fn serve(listener: TcpListener, mut stopped: watch::Receiver<bo
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(async move {
-                        // A client hanging up mid-request is not an error
-                        // a sink reports.
-                        let _ = connection(stream).await;
-                    });
-                }
-                Err(err) => {
-                    tracing::warn!("accept failed: {err}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-            },
+            stream = super::accept(&listener) => {
+                connections.spawn(async move {
+                    // A client hanging up mid-request is not an error a
+                    // sink reports.
+                    let _ = connection(stream).await;
+                });
+            }
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut stop => break,
