@@ -23,6 +23,8 @@ pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
     JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
-pub use sign::{verify, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS};
+pub use sign::{
+    verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
+};
 pub use strategy::{shrink, EventStrategy, EventTree, Generator};
 pub use variant::{find_variant, variants, Family, Mutated, Variant, MAX_BODY_BYTES};

@@ -5,6 +5,13 @@
 //! rendering a template only copies literal byte runs and formats three
 //! numbers, so each request is a unique event at a cost of tens of
 //! nanoseconds instead of a fresh serialization.
+//!
+//! With [`MemberOrder::SlotsLast`] the members that hold a slot move to the
+//! end of their objects. JSON gives member order no meaning (RFC 8259 §4),
+//! so the event is the same to any receiver, but the bytes before the
+//! first slot ([`Template::constant_prefix`]) become most of the body, and
+//! a signer that hashes the body can absorb them once per pooled event
+//! instead of once per request (`Signer::absorb_prefix`).
 
 use std::ops::Range;
 
@@ -56,6 +63,18 @@ pub enum Slot {
     Seq,
     /// The event's own timestamp, in the provider's form.
     Timestamp(TimeFormat),
+}
+
+/// Where the members holding a slot go when a body becomes a template.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemberOrder {
+    /// Every member stays where the body has it (byte order as received).
+    Keep,
+    /// Members holding a slot move after their siblings (stable), in every
+    /// object on the way to a slot: the constant prefix grows to nearly
+    /// the whole body. Array elements never move (their order is data).
+    #[default]
+    SlotsLast,
 }
 
 /// The values one send writes into a template's slots.
@@ -120,8 +139,11 @@ impl SlotKeys {
 /// Marker text put in place of a slot before serializing; never produced
 /// by a generator, and checked to occur exactly once.
 fn sentinel(index: usize) -> String {
-    format!("__hookstorm_slot_{index}_5f3a9c__")
+    format!("{SENTINEL_STEM}{index}_5f3a9c__")
 }
+
+/// The start of every [`sentinel`].
+const SENTINEL_STEM: &str = "__hookstorm_slot_";
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -147,10 +169,16 @@ impl Template {
         }
     }
 
-    /// Builds the template of `body` with slots at `keys`. A key whose path
-    /// is absent from this body is skipped when `lenient` (events read from
-    /// a file may lack optional fields), else it is an error.
-    pub fn new(body: &Value, keys: &SlotKeys, lenient: bool) -> Result<Template, TemplateError> {
+    /// Builds the template of `body` with slots at `keys`, members placed
+    /// per `order`. A key whose path is absent from this body is skipped
+    /// when `lenient` (events read from a file may lack optional fields),
+    /// else it is an error.
+    pub fn new(
+        body: &Value,
+        keys: &SlotKeys,
+        lenient: bool,
+        order: MemberOrder,
+    ) -> Result<Template, TemplateError> {
         let mut marked = body.clone();
         let mut slots: Vec<Slot> = Vec::new();
         let mut requested: Vec<(&str, &'static str)> = Vec::new();
@@ -204,6 +232,9 @@ impl Template {
             *value = Value::String(sentinel(slots.len()));
             slots.push(slot);
         }
+        if order == MemberOrder::SlotsLast && !slots.is_empty() {
+            move_slots_last(&mut marked);
+        }
         // Serializing a Value cannot fail (its map keys are strings).
         let text = serde_json::to_vec(&marked).unwrap_or_default();
         let mut found: Vec<(usize, usize, Slot)> = Vec::with_capacity(slots.len());
@@ -239,9 +270,22 @@ impl Template {
         Ok(Template { bytes, parts })
     }
 
-    /// The template of `body` with the slots `profile` declares.
+    /// The template of `body` with the slots `profile` declares, member
+    /// order kept.
     pub fn of_profile(body: &Value, profile: &Profile) -> Result<Template, TemplateError> {
-        Template::new(body, &SlotKeys::of_profile(profile), false)
+        Template::new(
+            body,
+            &SlotKeys::of_profile(profile),
+            false,
+            MemberOrder::Keep,
+        )
+    }
+
+    /// The bytes every rendering starts with: the literal before the first
+    /// slot (the whole body when there is none).
+    pub fn constant_prefix(&self) -> &[u8] {
+        let first = self.parts.first().map_or(0..0, |p| p.literal.clone());
+        &self.bytes[first]
     }
 
     /// The slots of this template, in body order.
@@ -290,6 +334,39 @@ impl Template {
         let mut out = Vec::with_capacity(self.bytes.len() + 64);
         self.render_into(patch, &mut out);
         out
+    }
+}
+
+/// Moves, in every object, the members whose subtree holds a slot marker
+/// after the others: first those that are objects or arrays (their own
+/// constant members then still come before any slot), then the slots
+/// themselves; stable within each group. Returns whether `value` holds a
+/// slot. A slot's marker is a string starting with the sentinel's stem.
+fn move_slots_last(value: &mut Value) -> bool {
+    match value {
+        Value::String(s) => s.starts_with(SENTINEL_STEM),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |held, item| move_slots_last(item) | held),
+        Value::Object(map) => {
+            // 0: no slot inside, 1: a container holding one, 2: a slot.
+            let mut members: Vec<(u8, String, Value)> = std::mem::take(map)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    let rank = match (move_slots_last(&mut v), v.is_string()) {
+                        (false, _) => 0,
+                        (true, false) => 1,
+                        (true, true) => 2,
+                    };
+                    (rank, k, v)
+                })
+                .collect();
+            members.sort_by_key(|(rank, _, _)| *rank);
+            let held = members.last().is_some_and(|(rank, _, _)| *rank > 0);
+            map.extend(members.into_iter().map(|(_, k, v)| (k, v)));
+            held
+        }
+        _ => false,
     }
 }
 
@@ -481,6 +558,65 @@ mod tests {
     }
 
     #[test]
+    fn slots_last_moves_only_slot_members_and_keeps_the_event() {
+        let keys = SlotKeys::of_profile(&ProviderId::Authgear.profile());
+        let body = authgear_body();
+        let kept = Template::new(&body, &keys, false, MemberOrder::Keep).unwrap();
+        let moved = Template::new(&body, &keys, false, MemberOrder::SlotsLast).unwrap();
+        let patch = Patch {
+            id: 42,
+            seq: 7,
+            now_us: 1_700_000_000_000_000,
+        };
+        let (a, b) = (kept.render(&patch), moved.render(&patch));
+        assert_ne!(a, b, "the member order differs");
+        let (va, vb): (Value, Value) = (
+            serde_json::from_slice(&a).unwrap(),
+            serde_json::from_slice(&b).unwrap(),
+        );
+        assert_eq!(va, vb, "the same event either way");
+        // Top level: type and payload first, then context (it holds the
+        // timestamp deeper down), then the slots id and seq in their
+        // original relative order.
+        let keys_of = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys_of(&vb), ["type", "payload", "context", "id", "seq"]);
+        assert_eq!(keys_of(&vb["context"]), ["user_id", "timestamp"]);
+        assert_eq!(keys_of(&vb["payload"]), ["note", "n"]);
+        // Everything up to the timestamp's value is constant.
+        let prefix = moved.constant_prefix();
+        assert!(b.starts_with(prefix));
+        assert!(String::from_utf8_lossy(prefix).ends_with(r#""timestamp":"#));
+        assert!(kept.constant_prefix().len() < 10, "id is first when kept");
+    }
+
+    #[test]
+    fn slots_last_leaves_array_order_alone() {
+        let keys = SlotKeys {
+            id: Some("/list/1/id".into()),
+            ..SlotKeys::default()
+        };
+        let body = json!({"list": [{"id": "a", "x": 1}, {"id": "b", "y": 2}], "z": 3});
+        let t = Template::new(&body, &keys, false, MemberOrder::SlotsLast).unwrap();
+        let out: Value = serde_json::from_slice(&t.render(&Patch {
+            id: 1,
+            seq: 1,
+            now_us: 0,
+        }))
+        .unwrap();
+        assert_eq!(out["list"][0], json!({"id": "a", "x": 1}));
+        assert_eq!(out["list"][1]["y"], 2);
+        let top: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(top, ["z", "list"]);
+        let second: Vec<_> = out["list"][1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(second, ["y", "id"]);
+    }
+
+    #[test]
     fn distinct_patches_give_distinct_bodies() {
         let t = Template::of_profile(&authgear_body(), &ProviderId::Authgear.profile()).unwrap();
         let a = t.render(&Patch {
@@ -551,7 +687,13 @@ mod tests {
             Template::of_profile(&body, &profile),
             Err(TemplateError::MissingKey { .. })
         ));
-        let t = Template::new(&body, &SlotKeys::of_profile(&profile), true).unwrap();
+        let t = Template::new(
+            &body,
+            &SlotKeys::of_profile(&profile),
+            true,
+            MemberOrder::Keep,
+        )
+        .unwrap();
         assert_eq!(t.slots().collect::<Vec<_>>(), vec![Slot::Id(IdForm::Uuid)]);
     }
 

@@ -467,6 +467,43 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Resuming from an absorbed prefix signs exactly as hashing the whole
+    /// body does, for every scheme and every split point; schemes that do
+    /// not hash the body first refuse to absorb one.
+    #[test]
+    fn resumed_signatures_equal_whole_body_signatures(
+        (scheme, secret) in any_scheme(),
+        body in proptest::collection::vec(any::<u8>(), 0..2048),
+        split in any::<proptest::sample::Index>(),
+        bits in any::<u128>(),
+        ts in -4_000_000_000i64..4_000_000_000,
+    ) {
+        let signer = Signer::new(&scheme, &secret).unwrap();
+        let at = split.index(body.len() + 1);
+        let id = message_id(bits);
+        let mut whole = Vec::new();
+        signer.sign_into(&body, &id, ts, &mut whole);
+        let prefix = signer.absorb_prefix(&body[..at]);
+        let hashes_body_first = matches!(scheme, Scheme::AuthgearBody { .. } | Scheme::FusionauthJwt { .. });
+        prop_assert_eq!(prefix.is_some(), hashes_body_first);
+        if let Some(p) = &prefix {
+            prop_assert_eq!(p.len(), at);
+        }
+        let mut resumed = Vec::new();
+        signer.sign_resumed_into(prefix.as_ref(), &body, &id, ts, &mut resumed);
+        prop_assert_eq!(&resumed, &whole);
+        // A prefix longer than the body is never trusted as its start.
+        let mut longer = body.clone();
+        longer.push(b'x');
+        let mut out = Vec::new();
+        if let Some(p) = signer.absorb_prefix(&longer) {
+            signer.sign_resumed_into(Some(&p), &body, &id, ts, &mut out);
+            prop_assert_eq!(&out, &whole);
+        }
+    }
+}
+
 /// Measures `Signer::sign_into` on a 1.2 KB body per scheme. Run with
 /// `cargo test --release -p hookstorm-generators --test sign -- --ignored --nocapture`.
 #[test]

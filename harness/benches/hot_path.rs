@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::io::Write as _;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use generators::template::{Patch, Template};
+use generators::template::{MemberOrder, Patch, Template};
 use generators::{Catalog, ProviderId, Secret, Signer};
 use reports::{LoadStats, Outcome, Recorder, Sample};
 
@@ -23,6 +23,7 @@ fn template(provider: ProviderId) -> Template {
         &body,
         &harness::pool::slot_keys(Some(provider), &provider.profile()),
         true,
+        MemberOrder::SlotsLast,
     )
     .expect("template")
 }

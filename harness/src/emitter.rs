@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
-use generators::{Profile, Signer};
+use generators::{BodyPrefix, Profile, Signer};
 use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
@@ -309,6 +309,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
             links[i] = Some(link);
         }
     }
+    let prefixes = Arc::new(absorb_prefixes(&plan));
     let tickets = Arc::new(Tickets::new(plan.schedule.total()));
     let started_wall = SystemTime::now();
     let ids = Ids::new(plan.seed, plan.shard, started_wall);
@@ -326,6 +327,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
         });
         workers.spawn(sender(
             plan.clone(),
+            prefixes.clone(),
             live.clone(),
             tickets.clone(),
             i,
@@ -391,6 +393,20 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     })
 }
 
+/// Each pooled entry's signing state after its constant prefix (see
+/// `Signer::absorb_prefix`), computed before the clock starts; `None`
+/// where the scheme cannot resume or the entry is sent verbatim.
+fn absorb_prefixes(plan: &Plan) -> Vec<Option<BodyPrefix>> {
+    plan.pool
+        .entries()
+        .iter()
+        .map(|entry| match (&plan.signer, &entry.verbatim_headers) {
+            (Some(signer), None) => signer.absorb_prefix(entry.template.constant_prefix()),
+            _ => None,
+        })
+        .collect()
+}
+
 async fn resolve(target: &Target) -> Result<SocketAddr> {
     let name = target.socket_addr();
     let mut addrs = tokio::net::lookup_host(name.as_str())
@@ -423,6 +439,7 @@ async fn open(plan: &Plan, addr: Option<SocketAddr>) -> Link {
 #[allow(clippy::too_many_arguments)]
 async fn sender(
     plan: Arc<Plan>,
+    prefixes: Arc<Vec<Option<BodyPrefix>>>,
     live: Arc<Live>,
     tickets: Arc<Tickets>,
     index: usize,
@@ -463,7 +480,8 @@ async fn sender(
         } else {
             start + plan.schedule.intended(ticket)
         };
-        let entry = plan.pool.entry(ticket);
+        let position = plan.pool.position(ticket);
+        let entry = &plan.pool.entries()[position];
         // Wall time from the monotonic clock: one clock read fewer, and
         // timestamps that never step backwards within a run.
         let wall_us = wall_start_us + micros(claimed.saturating_duration_since(start)) as i64;
@@ -478,6 +496,7 @@ async fn sender(
         write_headers(
             &plan,
             entry.verbatim_headers.as_deref(),
+            prefixes.get(position).and_then(Option::as_ref),
             patch.id,
             wall_us.div_euclid(1_000_000),
             &mut buffers,
@@ -559,6 +578,7 @@ fn transport_header(name: &str) -> bool {
 fn write_headers(
     plan: &Plan,
     verbatim: Option<&[(String, String)]>,
+    prefix: Option<&BodyPrefix>,
     id: u128,
     unix_secs: i64,
     buffers: &mut Buffers,
@@ -585,7 +605,7 @@ fn write_headers(
             } else {
                 ""
             };
-            signer.sign_into(&buffers.body, msg_id, unix_secs, head);
+            signer.sign_resumed_into(prefix, &buffers.body, msg_id, unix_secs, head);
         }
         (None, None) => head.extend_from_slice(b"Content-Type: application/json\r\n"),
     }

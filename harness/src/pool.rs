@@ -8,7 +8,7 @@
 //! interleaved so consecutive sends vary.
 
 use anyhow::{bail, Context, Result};
-use generators::template::{SlotKeys, Template};
+use generators::template::{MemberOrder, SlotKeys, Template};
 use generators::{Catalog, Delivery, EventType, Generator, Profile, ProviderId};
 use serde_json::Value;
 
@@ -42,7 +42,17 @@ pub struct Pool {
 impl Pool {
     /// The entry used by request `index` (the pool repeats).
     pub fn entry(&self, index: u64) -> &Entry {
-        &self.entries[(index % self.entries.len() as u64) as usize]
+        &self.entries[self.position(index)]
+    }
+
+    /// Where in [`entries`](Self::entries) request `index`'s entry is.
+    pub fn position(&self, index: u64) -> usize {
+        (index % self.entries.len() as u64) as usize
+    }
+
+    /// Every entry, in send order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     /// Number of entries.
@@ -55,7 +65,8 @@ impl Pool {
         self.entries.is_empty()
     }
 
-    /// Generates `size` valid events of the weighted `mix` (type, weight).
+    /// Generates `size` valid events of the weighted `mix` (type, weight),
+    /// their members placed per `order`.
     pub fn generate(
         provider: Option<ProviderId>,
         profile: &Profile,
@@ -63,6 +74,7 @@ impl Pool {
         seed: u64,
         now_unix_ms: i64,
         size: usize,
+        order: MemberOrder,
     ) -> Result<Pool> {
         if mix.is_empty() {
             bail!("the event mix is empty");
@@ -77,7 +89,7 @@ impl Pool {
         for ((ty, _), count) in mix.iter().zip(&counts) {
             let mut templates = Vec::with_capacity(*count);
             for _ in 0..*count {
-                templates.push(draw(&mut generator, ty, &keys)?);
+                templates.push(draw(&mut generator, ty, &keys, order)?);
             }
             per_type.push(templates);
         }
@@ -91,12 +103,14 @@ impl Pool {
     /// Reads a `--events` JSONL file: `{"headers":{..},"body":".."}` records
     /// as `events gen --signed` writes them, or bare JSON bodies. Unless
     /// `verbatim`, bodies get slots (ids, seq, timestamps are patched and
-    /// the signature redone); verbatim records are sent byte for byte.
+    /// the signature redone) and members placed per `order`; verbatim
+    /// records are sent byte for byte.
     pub fn from_jsonl(
         text: &str,
         provider: Option<ProviderId>,
         profile: &Profile,
         verbatim: bool,
+        order: MemberOrder,
     ) -> Result<Pool> {
         let keys = slot_keys(provider, profile);
         let mut type_names: Vec<String> = Vec::new();
@@ -143,7 +157,7 @@ impl Pool {
                         at()
                     )));
                 };
-                let template = Template::new(&parsed, &keys, true)
+                let template = Template::new(&parsed, &keys, true, order)
                     .map_err(|e| usage(format!("{}: {e}", at())))?;
                 Entry {
                     type_index,
@@ -199,7 +213,12 @@ pub fn slot_keys(provider: Option<ProviderId>, profile: &Profile) -> SlotKeys {
 }
 
 /// A valid event of `ty` as a template, preferring one that has every slot.
-fn draw(generator: &mut Generator, ty: &EventType, keys: &SlotKeys) -> Result<Template> {
+fn draw(
+    generator: &mut Generator,
+    ty: &EventType,
+    keys: &SlotKeys,
+    order: MemberOrder,
+) -> Result<Template> {
     let wanted = [
         keys.id.is_some(),
         keys.seq.is_some(),
@@ -211,7 +230,7 @@ fn draw(generator: &mut Generator, ty: &EventType, keys: &SlotKeys) -> Result<Te
     let mut last = None;
     for _ in 0..SLOT_ATTEMPTS {
         let body = generator.valid(ty);
-        let template = Template::new(&body, keys, true)
+        let template = Template::new(&body, keys, true, order)
             .with_context(|| format!("generated `{}` event", ty.name))?;
         if template.slots().count() == wanted {
             return Ok(template);
@@ -359,6 +378,7 @@ mod tests {
             7,
             1_700_000_000_000,
             40,
+            MemberOrder::SlotsLast,
         )
         .unwrap();
         assert_eq!(pool.len(), 40);
@@ -392,19 +412,45 @@ mod tests {
             r#"{"id":"b","seq":2,"type":"user.deleted","context":{"timestamp":1}}"#,
             "\n"
         );
-        let pool = Pool::from_jsonl(text, Some(ProviderId::Authgear), &profile, false).unwrap();
+        let pool = Pool::from_jsonl(
+            text,
+            Some(ProviderId::Authgear),
+            &profile,
+            false,
+            MemberOrder::Keep,
+        )
+        .unwrap();
         assert_eq!(pool.type_names, vec!["user.created", "user.deleted"]);
         assert_eq!(pool.entry(0).template.slots().count(), 3);
-        let verbatim = Pool::from_jsonl(text, Some(ProviderId::Authgear), &profile, true).unwrap();
+        let verbatim = Pool::from_jsonl(
+            text,
+            Some(ProviderId::Authgear),
+            &profile,
+            true,
+            MemberOrder::Keep,
+        )
+        .unwrap();
         let e = verbatim.entry(0);
         assert_eq!(
             e.verbatim_headers.as_ref().unwrap()[0].0,
             "x-authgear-body-signature"
         );
         assert_eq!(e.template.slots().count(), 0);
-        assert!(
-            Pool::from_jsonl("not json\n", Some(ProviderId::Authgear), &profile, false).is_err()
-        );
-        assert!(Pool::from_jsonl("\n", Some(ProviderId::Authgear), &profile, false).is_err());
+        assert!(Pool::from_jsonl(
+            "not json\n",
+            Some(ProviderId::Authgear),
+            &profile,
+            false,
+            MemberOrder::Keep
+        )
+        .is_err());
+        assert!(Pool::from_jsonl(
+            "\n",
+            Some(ProviderId::Authgear),
+            &profile,
+            false,
+            MemberOrder::Keep
+        )
+        .is_err());
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use generators::template::MemberOrder;
 use generators::{Catalog, ProviderId, Secret, Signer};
 use harness::client::{Client, ClientOptions, Target};
 use harness::emitter::{self, Plan, Run, Shard};
@@ -76,8 +77,16 @@ fn plan_with(
         .take(4)
         .map(|t| (t, 1.0))
         .collect();
-    let pool =
-        Pool::generate(Some(provider), &profile, &types, 11, 1_700_000_000_000, 32).expect("pool");
+    let pool = Pool::generate(
+        Some(provider),
+        &profile,
+        &types,
+        11,
+        1_700_000_000_000,
+        32,
+        MemberOrder::SlotsLast,
+    )
+    .expect("pool");
     let target = Target::parse(url).expect("target");
     let client = Client::new(ClientOptions {
         http2,

@@ -137,6 +137,7 @@ async fn load_phase(args: &Args, seed: u64, report: &mut Report) -> anyhow::Resu
             mix: None,
             events: None,
             verbatim: false,
+            keep_order: false,
             connections: Some(16),
             http2: false,
             tls: load::TlsArgs::default(),

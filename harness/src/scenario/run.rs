@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use generators::template::MemberOrder;
 use generators::variant::{variants, Family};
 use generators::{EventType, Generator, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
@@ -351,6 +352,7 @@ impl StepContext<'_> {
             mix: None,
             events: None,
             verbatim: false,
+            keep_order: false,
             connections,
             http2: false,
             tls: self.tls_args(),
@@ -417,6 +419,7 @@ impl StepContext<'_> {
                 seed,
                 now_ms,
                 DEFAULT_POOL_SIZE,
+                MemberOrder::SlotsLast,
             )?
         };
         let signer = Signer::new(&profile.scheme, &self.secret)
@@ -554,5 +557,5 @@ fn adversarial_pool(
             }
         }
     }
-    Pool::from_jsonl(&text, provider, profile, false)
+    Pool::from_jsonl(&text, provider, profile, false, MemberOrder::SlotsLast)
 }
