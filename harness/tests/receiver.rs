@@ -548,6 +548,30 @@ async fn sink_answers_204_to_anything() {
     rx.shutdown().await;
 }
 
+/// A busy-polling sink still answers, and its spinning task neither starves
+/// the runtime's other tasks (the client below runs on the same
+/// current-thread runtime) nor keeps the sink from stopping.
+#[tokio::test]
+async fn busy_polling_sink_answers_and_stops() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, Secret::new(String::new()));
+    config.sink = true;
+    config.busy_poll = true;
+    let rx = start(config).await.unwrap();
+    let body = Delivery {
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: b"{}".to_vec(),
+    };
+    for _ in 0..50 {
+        assert_eq!(
+            post_to(&rx.url(), &body, TIMEOUT).await.unwrap().status,
+            204
+        );
+    }
+    tokio::time::timeout(Duration::from_secs(5), rx.shutdown())
+        .await
+        .expect("the sink stops despite its spinning task");
+}
+
 /// The sink is served by its own lean HTTP/1.1 code: a client not written
 /// in Rust (Python's `http.client`) keeps one connection alive across
 /// Content-Length and chunked POSTs and a GET, and sees 204 each time.

@@ -41,6 +41,10 @@ pub struct Args {
     /// Answer 204 to everything without any check (a benchmark sink).
     #[arg(long)]
     pub sink: bool,
+    /// With --sink: poll instead of sleeping when idle, so senders never pay
+    /// for waking it (uses its whole core; for a sink pinned to its own).
+    #[arg(long, requires = "sink")]
+    pub busy_poll: bool,
     /// How late the `slow` fault answers, e.g. 1500ms or 3s [default: the provider's deadline + 500ms].
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub slow_delay: Option<Duration>,
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
     config.faults = args.faults;
     config.ordering = args.ordering;
     config.sink = args.sink;
+    config.busy_poll = args.busy_poll;
     config.addr = SocketAddr::new(args.bind, args.port);
     config.settle = args.settle;
     config.max_body_bytes = args.max_body_bytes;

@@ -62,6 +62,9 @@ pub struct ReceiverConfig {
     pub ordering: OrderingPolicy,
     /// Sink mode: answer 204 to everything, check nothing.
     pub sink: bool,
+    /// In sink mode, poll instead of sleeping when idle (a benchmark sink
+    /// on a dedicated core; see `sink::spin`).
+    pub busy_poll: bool,
     /// Where to listen (port 0 picks a free port).
     pub addr: SocketAddr,
     /// Bodies larger than this are answered 413.
@@ -108,6 +111,7 @@ impl ReceiverConfig {
             faults: Vec::new(),
             ordering: OrderingPolicy::default(),
             sink: false,
+            busy_poll: false,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             max_body_bytes: generators::MAX_BODY_BYTES,
             settle: DEFAULT_SETTLE,
@@ -189,7 +193,7 @@ pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr().context("no local address")?;
     let server = if config.sink {
-        tokio::spawn(sink::serve(listener, stopped))
+        tokio::spawn(sink::serve(listener, stopped, config.busy_poll))
     } else {
         tokio::spawn(serve(listener, Arc::new(handler), stopped))
     };
