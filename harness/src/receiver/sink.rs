@@ -525,7 +525,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, stopped));
+        let server = tokio::spawn(serve(listener, stopped, false));
 
         let mut conn = crate::wire::Conn::connect(addr).await.unwrap();
         let body = vec![b'a'; 200_000];
