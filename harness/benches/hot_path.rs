@@ -1,5 +1,7 @@
 //! The emitter's per-request CPU work, in ns/request: patching a pooled
-//! body (fresh id/seq/timestamp), signing it (each provider's scheme),
+//! body (fresh id/seq/timestamp), signing it (each provider's scheme; in
+//! full, and resumed after the pooled event's constant prefix as the
+//! emitter does),
 //! building the HTTP/1.1 request bytes, and recording the sample into the
 //! HDR histograms — everything but the socket write and read.
 
@@ -80,6 +82,27 @@ fn hot_path(c: &mut Criterion) {
                 black_box(&request);
             })
         });
+        // As the emitter does: the state after the constant prefix, once.
+        let prefix = signer.absorb_prefix(t.constant_prefix());
+        group.bench_function(
+            format!(
+                "sign-resumed/{provider} ({} B constant prefix)",
+                prefix.as_ref().map_or(0, |p| p.len())
+            ),
+            |b| {
+                b.iter(|| {
+                    request.clear();
+                    signer.sign_resumed_into(
+                        prefix.as_ref(),
+                        black_box(&body),
+                        "msg_0123456789abcdef0123456789abcdef",
+                        1_700_000_000,
+                        &mut request,
+                    );
+                    black_box(&request);
+                })
+            },
+        );
         group.bench_function(format!("patch+sign+build+record/{provider}"), |b| {
             b.iter(|| {
                 n += 1;
@@ -95,7 +118,8 @@ fn hot_path(c: &mut Criterion) {
                 request.clear();
                 request.extend_from_slice(head);
                 request.extend_from_slice(b"Content-Type: application/json\r\n");
-                signer.sign_into(
+                signer.sign_resumed_into(
+                    prefix.as_ref(),
                     &body,
                     "msg_0123456789abcdef0123456789abcdef",
                     1_700_000_000,
