@@ -484,8 +484,9 @@ fn sigint_stops_load_and_keeps_the_partial_report() {
 /// JSONL, `load --events` sends it. Verbatim, the recorded events arrive
 /// byte for byte (the reference receiver verifies each signature and
 /// records each once); without `--verbatim` every send is patched into a
-/// new event and re-signed, so the ledger grows by every request; with the
-/// wrong secret the re-signed events are all refused.
+/// new event and re-signed (members in the pool's order or, with
+/// `--keep-order`, the recorded one), so the ledger grows by every
+/// request; with the wrong secret the re-signed events are all refused.
 #[test]
 fn events_gen_output_loads_verbatim_and_re_signed() {
     let (_receiver, url) = receiver_process(&["--provider", "authgear"]);
@@ -571,6 +572,22 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     assert_eq!(o.status.code(), Some(0), "{}{stats}", stderr(&o));
     assert_eq!(ledger_len(), records + 30);
 
+    // Re-signed with the recorded member order (no resumable prefix: the
+    // id comes first), every event still verifies.
+    let (o, stats) = load(
+        &[
+            "--keep-order",
+            "--requests",
+            "20",
+            "--threshold",
+            "error_rate<0.01%",
+        ],
+        "cli-test-secret",
+        "re-signed-kept-order",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{stats}", stderr(&o));
+    assert_eq!(ledger_len(), records + 50);
+
     let (o, stats) = load(
         &["--requests", "5", "--threshold", "error_rate<0.01%"],
         "not-the-receivers-secret",
@@ -578,7 +595,7 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     );
     assert_eq!(o.status.code(), Some(1), "{}{stats}", stderr(&o));
     assert_eq!(stats["status"]["401"], 5, "{stats}");
-    assert_eq!(ledger_len(), records + 30);
+    assert_eq!(ledger_len(), records + 50);
 }
 
 /// A k6-style ramp (`--stage`) with an event mix file (`--mix`): the
