@@ -6,7 +6,8 @@
 //! that finds one due when it finishes a request), and each connection
 //! claims a ticket,
 //! patches the next pooled event with a fresh id/seq/timestamp, re-signs
-//! it, sends it, and records a [`Sample`] whose latency counts from the
+//! it (resuming from the event's constant prefix, absorbed before the
+//! clock starts, where the scheme hashes the body first), sends it, and records a [`Sample`] whose latency counts from the
 //! ticket's *intended* time (coordinated-omission free) and whose service
 //! time counts from the actual send. Plain HTTP/1.1 uses the lean
 //! [`wire`](crate::wire) path; HTTPS and HTTP/2 use hyper via
