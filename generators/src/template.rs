@@ -66,14 +66,13 @@ pub enum Slot {
 }
 
 /// Where the members holding a slot go when a body becomes a template.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemberOrder {
     /// Every member stays where the body has it (byte order as received).
     Keep,
     /// Members holding a slot move after their siblings (stable), in every
     /// object on the way to a slot: the constant prefix grows to nearly
     /// the whole body. Array elements never move (their order is data).
-    #[default]
     SlotsLast,
 }
 

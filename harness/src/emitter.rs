@@ -4,12 +4,12 @@
 //! [`run`]: connections are opened before the clock starts, tickets are
 //! released as they fall due (by the [`Pacer`] thread, or by a connection
 //! that finds one due when it finishes a request), and each connection
-//! claims a ticket,
-//! patches the next pooled event with a fresh id/seq/timestamp, re-signs
-//! it (resuming from the event's constant prefix, absorbed before the
-//! clock starts, where the scheme hashes the body first), sends it, and records a [`Sample`] whose latency counts from the
-//! ticket's *intended* time (coordinated-omission free) and whose service
-//! time counts from the actual send. Plain HTTP/1.1 uses the lean
+//! claims a ticket, patches the next pooled event with a fresh
+//! id/seq/timestamp, re-signs it (resuming from the event's constant
+//! prefix, absorbed before the clock starts, where the scheme hashes the
+//! body first), sends it, and records a [`Sample`] whose latency counts
+//! from the ticket's *intended* time (coordinated-omission free) and whose
+//! service time counts from the actual send. Plain HTTP/1.1 uses the lean
 //! [`wire`](crate::wire) path; HTTPS and HTTP/2 use hyper via
 //! [`client`](crate::client). Shutdown is a future argument (Ctrl-C in the
 //! CLI, a oneshot in tests); a stopped run still returns what it measured.

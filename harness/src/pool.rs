@@ -412,45 +412,26 @@ mod tests {
             r#"{"id":"b","seq":2,"type":"user.deleted","context":{"timestamp":1}}"#,
             "\n"
         );
-        let pool = Pool::from_jsonl(
-            text,
-            Some(ProviderId::Authgear),
-            &profile,
-            false,
-            MemberOrder::Keep,
-        )
-        .unwrap();
+        let read = |text: &str, verbatim: bool| {
+            Pool::from_jsonl(
+                text,
+                Some(ProviderId::Authgear),
+                &profile,
+                verbatim,
+                MemberOrder::Keep,
+            )
+        };
+        let pool = read(text, false).unwrap();
         assert_eq!(pool.type_names, vec!["user.created", "user.deleted"]);
         assert_eq!(pool.entry(0).template.slots().count(), 3);
-        let verbatim = Pool::from_jsonl(
-            text,
-            Some(ProviderId::Authgear),
-            &profile,
-            true,
-            MemberOrder::Keep,
-        )
-        .unwrap();
+        let verbatim = read(text, true).unwrap();
         let e = verbatim.entry(0);
         assert_eq!(
             e.verbatim_headers.as_ref().unwrap()[0].0,
             "x-authgear-body-signature"
         );
         assert_eq!(e.template.slots().count(), 0);
-        assert!(Pool::from_jsonl(
-            "not json\n",
-            Some(ProviderId::Authgear),
-            &profile,
-            false,
-            MemberOrder::Keep
-        )
-        .is_err());
-        assert!(Pool::from_jsonl(
-            "\n",
-            Some(ProviderId::Authgear),
-            &profile,
-            false,
-            MemberOrder::Keep
-        )
-        .is_err());
+        assert!(read("not json\n", false).is_err());
+        assert!(read("\n", false).is_err());
     }
 }

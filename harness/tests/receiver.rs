@@ -529,6 +529,13 @@ async fn health_ledger_and_other_methods() {
     f.rx.shutdown().await;
 }
 
+/// Posts `delivery` to `url` `times` times, one after another; each must get 204.
+async fn assert_answers_204(url: &str, delivery: &Delivery, times: usize) {
+    for _ in 0..times {
+        assert_eq!(post_to(url, delivery, TIMEOUT).await.unwrap().status, 204);
+    }
+}
+
 #[tokio::test]
 async fn sink_answers_204_to_anything() {
     let mut config = ReceiverConfig::new(ProviderId::StandardWebhooks, Secret::new(String::new()));
@@ -538,12 +545,7 @@ async fn sink_answers_204_to_anything() {
         headers: vec![("content-type".into(), "text/plain".into())],
         body: b"\xff\xfe not json".to_vec(),
     };
-    for _ in 0..3 {
-        assert_eq!(
-            post_to(&rx.url(), &junk, TIMEOUT).await.unwrap().status,
-            204
-        );
-    }
+    assert_answers_204(&rx.url(), &junk, 3).await;
     assert!(rx.ledger().is_empty());
     rx.shutdown().await;
 }
@@ -561,12 +563,7 @@ async fn busy_polling_sink_answers_and_stops() {
         headers: vec![("content-type".into(), "application/json".into())],
         body: b"{}".to_vec(),
     };
-    for _ in 0..50 {
-        assert_eq!(
-            post_to(&rx.url(), &body, TIMEOUT).await.unwrap().status,
-            204
-        );
-    }
+    assert_answers_204(&rx.url(), &body, 50).await;
     tokio::time::timeout(Duration::from_secs(5), rx.shutdown())
         .await
         .expect("the sink stops despite its spinning task");
