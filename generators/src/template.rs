@@ -135,14 +135,24 @@ impl SlotKeys {
     }
 }
 
-/// Marker text put in place of a slot before serializing; never produced
-/// by a generator, and checked to occur exactly once.
-fn sentinel(index: usize) -> String {
-    format!("{SENTINEL_STEM}{index}_5f3a9c__")
+/// Marker text put in place of a slot before serializing: `stem` (see
+/// [`sentinel_stem`]) and the slot's index, checked to occur exactly once.
+fn sentinel(stem: &str, index: usize) -> String {
+    format!("{stem}{index}__")
 }
 
-/// The start of every [`sentinel`].
-const SENTINEL_STEM: &str = "__hookstorm_slot_";
+/// A marker stem that occurs nowhere in `body`'s JSON text, so no string
+/// of the body (a captured event that happens to hold marker-like text, or
+/// an adversarial one) can be mistaken for a slot: the first of
+/// `__hookstorm_slot_<n>_` absent from the text.
+fn sentinel_stem(body: &Value) -> String {
+    // Serializing a Value cannot fail (its map keys are strings).
+    let text = serde_json::to_string(body).unwrap_or_default();
+    (0u64..)
+        .map(|n| format!("__hookstorm_slot_{n}_"))
+        .find(|stem| !text.contains(stem.as_str()))
+        .unwrap_or_default()
+}
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -178,6 +188,7 @@ impl Template {
         lenient: bool,
         order: MemberOrder,
     ) -> Result<Template, TemplateError> {
+        let stem = sentinel_stem(body);
         let mut marked = body.clone();
         let mut slots: Vec<Slot> = Vec::new();
         let mut requested: Vec<(&str, &'static str)> = Vec::new();
@@ -228,20 +239,19 @@ impl Template {
                     }
                 }
             };
-            *value = Value::String(sentinel(slots.len()));
+            *value = Value::String(sentinel(&stem, slots.len()));
             slots.push(slot);
         }
         if order == MemberOrder::SlotsLast && !slots.is_empty() {
-            move_slots_last(&mut marked);
+            move_slots_last(&mut marked, &stem);
         }
         // Serializing a Value cannot fail (its map keys are strings).
         let text = serde_json::to_vec(&marked).unwrap_or_default();
         let mut found: Vec<(usize, usize, Slot)> = Vec::with_capacity(slots.len());
         for (i, slot) in slots.iter().enumerate() {
-            let needle = format!("\"{}\"", sentinel(i));
+            let needle = format!("\"{}\"", sentinel(&stem, i));
             let mut hits = find_all(&text, needle.as_bytes());
-            // Exactly one hit is guaranteed unless the body itself contains
-            // the marker text; then the slot is dropped rather than guessed.
+            // Exactly one hit: the stem occurs nowhere else in the body.
             if hits.len() == 1 {
                 let at = hits.remove(0);
                 found.push((at, at + needle.len(), *slot));
@@ -340,19 +350,19 @@ impl Template {
 /// after the others: first those that are objects or arrays (their own
 /// constant members then still come before any slot), then the slots
 /// themselves; stable within each group. Returns whether `value` holds a
-/// slot. A slot's marker is a string starting with the sentinel's stem.
-fn move_slots_last(value: &mut Value) -> bool {
+/// slot. A slot's marker is a string starting with `stem`.
+fn move_slots_last(value: &mut Value, stem: &str) -> bool {
     match value {
-        Value::String(s) => s.starts_with(SENTINEL_STEM),
+        Value::String(s) => s.starts_with(stem),
         Value::Array(items) => items
             .iter_mut()
-            .fold(false, |held, item| move_slots_last(item) | held),
+            .fold(false, |held, item| move_slots_last(item, stem) | held),
         Value::Object(map) => {
             // 0: no slot inside, 1: a container holding one, 2: a slot.
             let mut members: Vec<(u8, String, Value)> = std::mem::take(map)
                 .into_iter()
                 .map(|(k, mut v)| {
-                    let rank = match (move_slots_last(&mut v), v.is_string()) {
+                    let rank = match (move_slots_last(&mut v, stem), v.is_string()) {
                         (false, _) => 0,
                         (true, false) => 1,
                         (true, true) => 2,
@@ -554,6 +564,35 @@ mod tests {
         expected["seq"] = body["seq"].clone();
         expected["context"]["timestamp"] = body["context"]["timestamp"].clone();
         assert_eq!(body, expected);
+    }
+
+    #[test]
+    fn marker_text_in_the_body_is_kept_and_does_not_steal_a_slot() {
+        // Strings equal to what the markers were (and would be) for slot 0:
+        // the template picks a stem absent from the body, so every slot is
+        // still found and these strings are sent as they are.
+        let mut body = authgear_body();
+        body["payload"]["note"] = Value::from("__hookstorm_slot_0__");
+        body["payload"]["echo"] = Value::from("__hookstorm_slot_0_0__");
+        body["payload"]["old"] = Value::from("__hookstorm_slot_0_5f3a9c__");
+        let keys = SlotKeys::of_profile(&ProviderId::Authgear.profile());
+        for order in [MemberOrder::Keep, MemberOrder::SlotsLast] {
+            let t = Template::new(&body, &keys, false, order).unwrap();
+            assert_eq!(t.slots().count(), 3, "{order:?}");
+            let patch = Patch {
+                id: 42,
+                seq: 7,
+                now_us: 1_700_000_000_000_000,
+            };
+            let out: Value = serde_json::from_slice(&t.render(&patch)).unwrap();
+            assert_eq!(out["seq"], 7);
+            assert_eq!(out["context"]["timestamp"], 1_700_000_000);
+            let mut expected = body.clone();
+            expected["id"] = out["id"].clone();
+            expected["seq"] = out["seq"].clone();
+            expected["context"]["timestamp"] = out["context"]["timestamp"].clone();
+            assert_eq!(out, expected, "{order:?}");
+        }
     }
 
     #[test]
