@@ -101,6 +101,10 @@ pub struct Plan {
     pub signer: Option<Signer>,
     /// The pre-generated events.
     pub pool: Arc<Pool>,
+    /// Keep the runtime polling instead of sleeping, releasing due tickets
+    /// from inside it (see `pacer::spin`): no wake-up per request, one busy
+    /// core.
+    pub busy_poll: bool,
     /// When each request is due.
     pub schedule: Schedule,
     /// Connections (open model) — the closed model uses one per sender.
@@ -317,8 +321,21 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     let start = Instant::now();
     // Dropped on every way out of this function: closes the tickets and
     // ends the pacer thread.
-    let pacer = Pacer::spawn(plan.schedule.clone(), start, tickets.clone(), CLAIM_GRACE)
-        .context("cannot start the pacer thread")?;
+    let pacer = Pacer::spawn_with(
+        plan.schedule.clone(),
+        start,
+        tickets.clone(),
+        CLAIM_GRACE,
+        !plan.busy_poll,
+    )
+    .context("cannot start the pacer thread")?;
+    let spinner = plan.busy_poll.then(|| {
+        tokio::spawn(crate::pacer::spin(
+            plan.schedule.clone(),
+            start,
+            tickets.clone(),
+        ))
+    });
     let mut workers = JoinSet::new();
     for (i, link) in links.into_iter().enumerate() {
         let link = link.unwrap_or(if plan.fast_path {
@@ -360,6 +377,9 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
         }
     }
     pacer.stop();
+    if let Some(spinner) = spinner {
+        spinner.abort();
+    }
     let ended = Instant::now();
     let elapsed = ended - start;
     let interrupted = stopped_at.is_some();

@@ -502,7 +502,13 @@ impl Drop for Idle<'_> {
 /// This blocks the calling thread (it naps with `park_timeout`, so an
 /// `unpark` wakes it at once): run it on its own thread, as [`Pacer`] does.
 /// It returns early once `tickets` is closed by someone else.
-pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, grace: Duration) {
+pub fn pace(
+    schedule: &Schedule,
+    start: std::time::Instant,
+    tickets: &Tickets,
+    grace: Duration,
+    release: bool,
+) {
     // Closes the tickets however this ends, so connections never wait on a
     // pacer that is gone.
     struct CloseOnExit<'a>(&'a Tickets);
@@ -516,6 +522,11 @@ pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, g
     let until = if schedule.concurrency().is_some() {
         tickets.release_to(schedule.total());
         start.checked_add(schedule.end())
+    } else if !release {
+        // `spin` releases the tickets from inside the runtime.
+        start
+            .checked_add(schedule.end())
+            .and_then(|t| t.checked_add(grace))
     } else {
         loop {
             if tickets.is_closed() {
@@ -561,6 +572,28 @@ pub fn pace(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets, g
     }
 }
 
+/// Keeps the runtime polling instead of sleeping, and releases the
+/// tickets of `schedule` as they fall due from inside it: between every
+/// other task it reads the clock and yields, so the runtime never parks
+/// (each turn polls the sockets with a zero timeout). Tickets then go out
+/// within microseconds of their time and no request waits for a wake-up
+/// (a context switch, on a VM an IPI), at the price of one busy core.
+/// The closed model has nothing to release; it only spins. Ends once
+/// `tickets` closes (the [`Pacer`] thread, started with `release` off,
+/// closes them at the schedule's end).
+pub async fn spin(schedule: Schedule, start: Instant, tickets: Arc<Tickets>) {
+    let mut released = schedule.concurrency().is_some();
+    while !tickets.is_closed() {
+        if !released {
+            let elapsed = start.elapsed();
+            let due = schedule.due_by(elapsed);
+            tickets.release_to(due);
+            released = due >= schedule.total() || elapsed >= schedule.end();
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// The pacer running on its own OS thread, so that it can nap with
 /// microsecond precision (tokio's timer ticks at 1 ms) without spinning
 /// on the runtime's threads.
@@ -581,11 +614,24 @@ impl Pacer {
         tickets: Arc<Tickets>,
         grace: Duration,
     ) -> std::io::Result<Pacer> {
+        Pacer::spawn_with(schedule, start, tickets, grace, true)
+    }
+
+    /// As [`Pacer::spawn`]; with `release` false the thread only closes
+    /// the tickets at the end (and releases a closed model's at once), and
+    /// [`spin`] releases an open model's.
+    pub fn spawn_with(
+        schedule: Schedule,
+        start: Instant,
+        tickets: Arc<Tickets>,
+        grace: Duration,
+        release: bool,
+    ) -> std::io::Result<Pacer> {
         let start = start.into_std();
         let shared = tickets.clone();
         let thread = std::thread::Builder::new()
             .name("hookstorm-pacer".into())
-            .spawn(move || pace(&schedule, start, &shared, grace))?;
+            .spawn(move || pace(&schedule, start, &shared, grace, release))?;
         Ok(Pacer {
             tickets,
             thread: Some(thread),
@@ -806,6 +852,47 @@ mod tests {
         }
         all.sort_unstable();
         assert_eq!(all, (0..400).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn spin_releases_every_ticket_on_time_and_the_pacer_closes() {
+        let s =
+            Schedule::new(&Arrival::Open { rate: 2_000.0 }, Some(secs(0.2)), None, 1.0).unwrap();
+        let tickets = Arc::new(Tickets::new(s.total()));
+        let start = Instant::now();
+        // The pacer thread only closes; the spinning task releases.
+        let pacer = Pacer::spawn_with(
+            s.clone(),
+            start,
+            tickets.clone(),
+            Duration::from_millis(20),
+            false,
+        )
+        .expect("pacer thread");
+        let spinner = tokio::spawn(spin(s.clone(), start, tickets.clone()));
+        let mut workers = Vec::new();
+        for _ in 0..4 {
+            let tickets = tickets.clone();
+            let s = s.clone();
+            workers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(t) = tickets.next().await {
+                    assert!(Instant::now() >= start + s.intended(t));
+                    got.push(t);
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.unwrap());
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..400).collect::<Vec<_>>());
+        // The spinner ends once the pacer closes the tickets after the grace.
+        spinner.await.unwrap();
+        assert!(tickets.is_closed());
+        drop(pacer);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -425,14 +425,22 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
 }
 
 /// Ctrl-C (SIGINT) ends a long `load` at once, and the partial result is
-/// still printed and written.
+/// still printed and written; also with `--busy-poll` on one thread, where
+/// the runtime never sleeps.
 #[test]
 fn sigint_stops_load_and_keeps_the_partial_report() {
+    for extra in [&[][..], &["--busy-poll", "--threads", "1"][..]] {
+        sigint_leg(extra);
+    }
+}
+
+fn sigint_leg(extra: &[&str]) {
     let (_sink, url) = sink_process();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial");
     let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
         .args(against("load", &url))
+        .args(extra)
         .args([
             "--rate",
             "200",
@@ -459,7 +467,10 @@ fn sigint_stops_load_and_keeps_the_partial_report() {
         if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "load did not stop on SIGINT");
+        assert!(
+            Instant::now() < deadline,
+            "load {extra:?} did not stop on SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     // No thresholds: the partial run is judged like a whole one.
@@ -477,7 +488,7 @@ fn sigint_stops_load_and_keeps_the_partial_report() {
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let requests = report["load"]["stats"]["requests"].as_u64().unwrap();
     // About 1.5 s of 200/s: well above zero, far below the 12,000 planned.
-    assert!((100..2_000).contains(&requests), "{requests}");
+    assert!((100..2_000).contains(&requests), "{extra:?}: {requests}");
 }
 
 /// The pipeline vegeta and oha users ask for: `events gen --signed` writes

@@ -101,6 +101,7 @@ fn plan_with(
         signer: Some(Signer::new(&profile.scheme, &Secret::new(SECRET.into())).expect("signer")),
         profile,
         pool: Arc::new(pool),
+        busy_poll: false,
         schedule: Schedule::new(&arrival, duration, requests, shard.share()).expect("schedule"),
         connections,
         timeout,
@@ -432,6 +433,67 @@ async fn ramp_and_closed_models_send_what_they_schedule() {
     .await;
     assert_eq!(run2.stats.requests(), 250);
     assert_eq!(sink.count.load(std::sync::atomic::Ordering::Relaxed), 350);
+}
+
+// Current-thread runtime, as `--threads 1`: the spinning task must leave
+// the senders, the sink and the shutdown future their turns.
+#[tokio::test]
+async fn busy_polling_sends_what_it_schedules_and_stops() {
+    let sink = faulty_servers::sink(None).await;
+    let busy = |arrival, duration, requests| {
+        let mut plan = plan(
+            ProviderId::Authgear,
+            sink.addr,
+            arrival,
+            duration,
+            requests,
+            8,
+            Duration::from_secs(2),
+            Shard::WHOLE,
+        );
+        plan.busy_poll = true;
+        Arc::new(plan)
+    };
+    let open = busy(
+        Arrival::Open { rate: 500.0 },
+        Some(Duration::from_secs(1)),
+        None,
+    );
+    let started = Instant::now();
+    let run1 = emitter::run(open, std::future::pending::<()>())
+        .await
+        .expect("open run");
+    assert_eq!(run1.stats.requests(), 500);
+    assert_eq!(status_count(&run1, 204), 500);
+    // Liveness, not speed: the spinning run ends by itself.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let closed = busy(Arrival::Closed { concurrency: 4 }, None, Some(250));
+    let run2 = emitter::run(closed, std::future::pending::<()>())
+        .await
+        .expect("closed run");
+    assert_eq!(status_count(&run2, 204), 250);
+    // A long run stopped after 300 ms: the spinner does not starve the
+    // shutdown future, and the partial result is kept.
+    let long = busy(
+        Arrival::Open { rate: 200.0 },
+        Some(Duration::from_secs(30)),
+        None,
+    );
+    let started = Instant::now();
+    let run3 = emitter::run(long, tokio::time::sleep(Duration::from_millis(300)))
+        .await
+        .expect("interrupted run");
+    assert!(run3.interrupted);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        (20..=120).contains(&run3.stats.requests()),
+        "{}",
+        run3.stats.requests()
+    );
+    assert_eq!(
+        sink.count.load(std::sync::atomic::Ordering::Relaxed),
+        750 + run3.stats.requests()
+    );
 }
 
 /// A hyper HTTP/1.1 + HTTP/2 server with one route per framing.

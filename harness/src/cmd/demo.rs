@@ -138,6 +138,7 @@ async fn load_phase(args: &Args, seed: u64, report: &mut Report) -> anyhow::Resu
             events: None,
             verbatim: false,
             keep_order: false,
+            busy_poll: false,
             connections: Some(16),
             http2: false,
             tls: load::TlsArgs::default(),

@@ -76,6 +76,12 @@ pub struct Common {
     /// Events generated into the pool before the clock starts.
     #[arg(long, default_value_t = DEFAULT_POOL_SIZE, value_name = "N")]
     pub pool_size: usize,
+    /// Poll instead of sleeping: the runtime never parks and releases due
+    /// requests itself, so none waits for a wake-up (lower latency at high
+    /// rates) but one core stays 100 % busy. Meant for a generator pinned
+    /// to its own core (with --threads 1).
+    #[arg(long)]
+    pub busy_poll: bool,
     /// Runtime worker threads [default: the CPUs this process may use].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -183,6 +189,8 @@ pub struct Base {
     pub signer: Option<Signer>,
     /// The event pool.
     pub pool: Arc<Pool>,
+    /// Poll instead of sleeping (see `Plan::busy_poll`).
+    pub busy_poll: bool,
     /// Per-request timeout.
     pub timeout: Duration,
     /// The seed.
@@ -282,6 +290,7 @@ impl Common {
             client,
             signer,
             pool: Arc::new(pool),
+            busy_poll: self.busy_poll,
             timeout,
             seed,
         })
@@ -321,6 +330,7 @@ impl Base {
             profile: self.profile.clone(),
             signer: self.signer.clone(),
             pool: self.pool.clone(),
+            busy_poll: self.busy_poll,
             schedule,
             connections,
             timeout: self.timeout,

@@ -353,6 +353,7 @@ impl StepContext<'_> {
             events: None,
             verbatim: false,
             keep_order: false,
+            busy_poll: false,
             connections,
             http2: false,
             tls: self.tls_args(),
@@ -433,6 +434,7 @@ impl StepContext<'_> {
             client,
             signer: Some(signer),
             pool: Arc::new(pool),
+            busy_poll: false,
             timeout,
             seed,
         })
