@@ -14,9 +14,12 @@
 //! with `park_timeout` until the next arrival (at least 0.2 ms, so at
 //! high rates it wakes every ~0.2 ms and releases a batch), then wakes one
 //! waiting connection. While no connection is idle it rests for 2 ms
-//! instead, and the first connection to go idle wakes it. tokio's timer ticks at 1 ms and would bunch
-//! requests; a pacer that spins until each arrival burns a core. Either way
-//! a ticket's latency counts from its intended time, not its release.
+//! instead, and the first connection to go idle wakes it. With
+//! `--busy-poll` the thread only ends the run and [`spin`], a task that
+//! keeps the runtime from ever sleeping, releases the tickets instead.
+//! (tokio's timer ticks at 1 ms and would bunch requests; spinning burns
+//! a core, so it is opt-in.) Either way a ticket's latency counts from its
+//! intended time, not its release.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
