@@ -77,9 +77,10 @@ pub struct Common {
     #[arg(long, default_value_t = DEFAULT_POOL_SIZE, value_name = "N")]
     pub pool_size: usize,
     /// Poll instead of sleeping: the runtime never parks and releases due
-    /// requests itself, so none waits for a wake-up (lower latency at high
-    /// rates) but one core stays 100 % busy. Meant for a generator pinned
-    /// to its own core (with --threads 1).
+    /// requests itself, so none waits for a wake-up (lower latency while
+    /// the core has time to spare; near its capacity the polling takes time
+    /// from sending). One core stays 100 % busy: meant for a generator
+    /// pinned to its own core (with --threads 1).
     #[arg(long)]
     pub busy_poll: bool,
     /// Runtime worker threads [default: the CPUs this process may use].
