@@ -321,7 +321,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     let start = Instant::now();
     // Dropped on every way out of this function: closes the tickets and
     // ends the pacer thread.
-    let pacer = Pacer::spawn_with(
+    let pacer = Pacer::spawn(
         plan.schedule.clone(),
         start,
         tickets.clone(),

@@ -501,6 +501,8 @@ impl Drop for Idle<'_> {
 /// the schedule ends or every ticket is out, then closes `tickets` after
 /// `grace` (so due tickets can still be claimed by idle connections).
 /// The closed model needs no pacing: everything is released at once.
+/// With `release` false an open model's tickets are left to [`spin`], and
+/// this only closes them at the end.
 ///
 /// This blocks the calling thread (it naps with `park_timeout`, so an
 /// `unpark` wakes it at once): run it on its own thread, as [`Pacer`] does.
@@ -525,38 +527,10 @@ pub fn pace(
     let until = if schedule.concurrency().is_some() {
         tickets.release_to(schedule.total());
         start.checked_add(schedule.end())
-    } else if !release {
-        // `spin` releases the tickets from inside the runtime.
-        start
-            .checked_add(schedule.end())
-            .and_then(|t| t.checked_add(grace))
     } else {
-        loop {
-            if tickets.is_closed() {
-                return;
-            }
-            let now = std::time::Instant::now();
-            let elapsed = now.saturating_duration_since(start);
-            let due = schedule.due_by(elapsed);
-            tickets.release_to(due);
-            if due >= schedule.total() || elapsed >= schedule.end() {
-                break;
-            }
-            let next = schedule.intended(due);
-            if next >= schedule.end() {
-                break;
-            }
-            // At high rates the next ticket is always close: nap at least
-            // MIN_NAP and release what fell due meanwhile in one batch
-            // (connections that finish a request claim due tickets
-            // themselves in between, see `Tickets::catch_up`).
-            let wait = next.saturating_sub(elapsed).clamp(MIN_NAP, MAX_NAP);
-            if wait < REST_NAP && tickets.rest() {
-                std::thread::park_timeout(REST_NAP);
-                tickets.resting.store(false, Ordering::SeqCst);
-            } else {
-                std::thread::park_timeout(wait);
-            }
+        // Without `release`, `spin` releases the tickets inside the runtime.
+        if release && !release_as_due(schedule, start, tickets) {
+            return;
         }
         start
             .checked_add(schedule.end())
@@ -572,6 +546,39 @@ pub fn pace(
             None => MAX_NAP,
         };
         std::thread::park_timeout(left.min(MAX_NAP));
+    }
+}
+
+/// The open model's release loop of [`pace`]: releases tickets as they
+/// fall due, napping in between, until every ticket is out or the schedule
+/// ends (`true`), or `tickets` is closed by someone else (`false`).
+fn release_as_due(schedule: &Schedule, start: std::time::Instant, tickets: &Tickets) -> bool {
+    loop {
+        if tickets.is_closed() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        let elapsed = now.saturating_duration_since(start);
+        let due = schedule.due_by(elapsed);
+        tickets.release_to(due);
+        if due >= schedule.total() || elapsed >= schedule.end() {
+            return true;
+        }
+        let next = schedule.intended(due);
+        if next >= schedule.end() {
+            return true;
+        }
+        // At high rates the next ticket is always close: nap at least
+        // MIN_NAP and release what fell due meanwhile in one batch
+        // (connections that finish a request claim due tickets
+        // themselves in between, see `Tickets::catch_up`).
+        let wait = next.saturating_sub(elapsed).clamp(MIN_NAP, MAX_NAP);
+        if wait < REST_NAP && tickets.rest() {
+            std::thread::park_timeout(REST_NAP);
+            tickets.resting.store(false, Ordering::SeqCst);
+        } else {
+            std::thread::park_timeout(wait);
+        }
     }
 }
 
@@ -610,20 +617,11 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// Starts pacing `schedule` from `start` into `tickets` (see [`pace`]).
+    /// Starts pacing `schedule` from `start` into `tickets` (see [`pace`]);
+    /// with `release` false the thread only ends the run (and releases a
+    /// closed model's tickets at once), and [`spin`] releases an open
+    /// model's.
     pub fn spawn(
-        schedule: Schedule,
-        start: Instant,
-        tickets: Arc<Tickets>,
-        grace: Duration,
-    ) -> std::io::Result<Pacer> {
-        Pacer::spawn_with(schedule, start, tickets, grace, true)
-    }
-
-    /// As [`Pacer::spawn`]; with `release` false the thread only closes
-    /// the tickets at the end (and releases a closed model's at once), and
-    /// [`spin`] releases an open model's.
-    pub fn spawn_with(
         schedule: Schedule,
         start: Instant,
         tickets: Arc<Tickets>,
@@ -818,42 +816,61 @@ mod tests {
         );
     }
 
+    /// Four connections claiming tickets until none are left (with
+    /// `catch_up`, half of them also release due tickets themselves, as
+    /// senders do); every ticket claimed, sorted. A ticket is never handed
+    /// out before its time.
+    async fn claim_all(
+        s: &Schedule,
+        start: Instant,
+        tickets: &Arc<Tickets>,
+        catch_up: bool,
+    ) -> Vec<u64> {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let tickets = tickets.clone();
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    loop {
+                        if catch_up && w % 2 == 0 {
+                            tickets.catch_up(s.due_by(start.elapsed()));
+                        }
+                        let Some(t) = tickets.next().await else { break };
+                        assert!(Instant::now() >= start + s.intended(t));
+                        got.push(t);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for w in workers {
+            all.extend(w.await.unwrap());
+        }
+        all.sort_unstable();
+        all
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pacer_releases_every_ticket_once_then_closes() {
         let s =
             Schedule::new(&Arrival::Open { rate: 2_000.0 }, Some(secs(0.2)), None, 1.0).unwrap();
         let tickets = Arc::new(Tickets::new(s.total()));
         let start = Instant::now();
-        let mut workers = Vec::new();
-        for w in 0..4 {
-            let tickets = tickets.clone();
-            let s = s.clone();
-            workers.push(tokio::spawn(async move {
-                let mut got = Vec::new();
-                loop {
-                    // Half the workers also release due tickets themselves.
-                    if w % 2 == 0 {
-                        tickets.catch_up(s.due_by(start.elapsed()));
-                    }
-                    let Some(t) = tickets.next().await else { break };
-                    // A ticket is never handed out before its time.
-                    assert!(Instant::now() >= start + s.intended(t));
-                    got.push(t);
-                }
-                got
-            }));
-        }
-        let pacer = Pacer::spawn(s.clone(), start, tickets.clone(), Duration::from_millis(20))
-            .expect("pacer thread");
+        let pacer = Pacer::spawn(
+            s.clone(),
+            start,
+            tickets.clone(),
+            Duration::from_millis(20),
+            true,
+        )
+        .expect("pacer thread");
+        let all = claim_all(&s, start, &tickets, true).await;
         tokio::task::spawn_blocking(move || pacer.join())
             .await
             .unwrap();
         assert!(tickets.is_closed());
-        let mut all = Vec::new();
-        for w in workers {
-            all.extend(w.await.unwrap());
-        }
-        all.sort_unstable();
         assert_eq!(all, (0..400).collect::<Vec<_>>());
     }
 
@@ -864,7 +881,7 @@ mod tests {
         let tickets = Arc::new(Tickets::new(s.total()));
         let start = Instant::now();
         // The pacer thread only closes; the spinning task releases.
-        let pacer = Pacer::spawn_with(
+        let pacer = Pacer::spawn(
             s.clone(),
             start,
             tickets.clone(),
@@ -873,24 +890,7 @@ mod tests {
         )
         .expect("pacer thread");
         let spinner = tokio::spawn(spin(s.clone(), start, tickets.clone()));
-        let mut workers = Vec::new();
-        for _ in 0..4 {
-            let tickets = tickets.clone();
-            let s = s.clone();
-            workers.push(tokio::spawn(async move {
-                let mut got = Vec::new();
-                while let Some(t) = tickets.next().await {
-                    assert!(Instant::now() >= start + s.intended(t));
-                    got.push(t);
-                }
-                got
-            }));
-        }
-        let mut all = Vec::new();
-        for w in workers {
-            all.extend(w.await.unwrap());
-        }
-        all.sort_unstable();
+        let all = claim_all(&s, start, &tickets, false).await;
         assert_eq!(all, (0..400).collect::<Vec<_>>());
         // The spinner ends once the pacer closes the tickets after the grace.
         spinner.await.unwrap();
@@ -908,8 +908,14 @@ mod tests {
         ] {
             let s = Schedule::new(&arrival, None, Some(1_000), 1.0).unwrap();
             let tickets = Arc::new(Tickets::new(s.total()));
-            let pacer = Pacer::spawn(s, Instant::now(), tickets.clone(), Duration::from_secs(60))
-                .expect("pacer thread");
+            let pacer = Pacer::spawn(
+                s,
+                Instant::now(),
+                tickets.clone(),
+                Duration::from_secs(60),
+                true,
+            )
+            .expect("pacer thread");
             let waiter = {
                 let tickets = tickets.clone();
                 tokio::spawn(async move { while tickets.next().await.is_some() {} })
