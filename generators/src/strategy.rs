@@ -1,5 +1,5 @@
 //! Schema-driven property-based generation: a JSON Schema is compiled once
-//! into a [`Node`] tree, which a proptest [`Strategy`] ([`EventStrategy`])
+//! into a `Node` tree, which a proptest [`Strategy`] ([`EventStrategy`])
 //! walks with the runner's seeded RNG to produce events; [`EventTree`] is
 //! its [`ValueTree`], shrinking an event towards its smallest still-valid
 //! form, and [`shrink`] drives it against a failing check.

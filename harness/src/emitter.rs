@@ -10,7 +10,7 @@
 //! body first), sends it, and records a [`Sample`] whose latency counts
 //! from the ticket's *intended* time (coordinated-omission free) and whose
 //! service time counts from the actual send. Plain HTTP/1.1 uses the lean
-//! [`wire`](crate::wire) path; HTTPS and HTTP/2 use hyper via
+//! [`wire`] path; HTTPS and HTTP/2 use hyper via
 //! [`client`](crate::client). Shutdown is a future argument (Ctrl-C in the
 //! CLI, a oneshot in tests); a stopped run still returns what it measured.
 

@@ -29,7 +29,7 @@ use crate::verdict::{usage, Verdict};
 const MAX_MISSED: f64 = 0.01;
 
 /// Whether a capacity step kept its rate: at most 1 % of its requests, or
-/// [`MISSED_FLOOR`] of them, were not sent on time. `capacity` and scenario
+/// `MISSED_FLOOR` (10) of them, were not sent on time. `capacity` and scenario
 /// capacity steps judge by this one rule.
 pub fn sustained(stats: &reports::LoadStats) -> bool {
     stats.missed_rate() <= MAX_MISSED || stats.missed() <= MISSED_FLOOR
