@@ -117,6 +117,20 @@ open(out, "w").write(f"{ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss} {','.join(map(
 EOF
 }
 
+# hookstorm_load OUT ARGS...: measures hookstorm sending the event on CPU 1
+# (unique ids, re-signed per request), with the model flags in ARGS.
+hookstorm_load() {
+    local out="$1"; shift
+    measure "$out" -- taskset -c 1 "$HOOKSTORM" load --provider authgear --target "$URL" --events "$WORK/events.jsonl" \
+        --threads 1 --quiet "$@"
+}
+# oha_load OUT ARGS...: measures oha POSTing the static signed event on CPU 1.
+oha_load() {
+    local out="$1"; shift
+    measure "$out" -- taskset -c 1 "$OHA" -c "$CONNECTIONS" -m POST -D "$WORK/body.json" -T application/json \
+        -H "x-authgear-body-signature: $SIG" --no-tui --output-format json "$@" "$URL"
+}
+
 echo "== sink: hookstorm receiver --sink --busy-poll on CPU 0, port $PORT"
 taskset -c 0 "$HOOKSTORM" receiver --provider authgear --sink --busy-poll --port "$PORT" >"$WORK/sink.log" 2>&1 &
 SINK_PID=$!
@@ -181,13 +195,11 @@ measure "$WORK/wrk.cpu" -- taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s
 WRK="$(parse_wrk "$WORK/wrk.cpu.stdout")"
 row "wrk -t1" "$WRK" "$WORK/wrk.cpu"
 if [[ -n "$OHA" ]]; then
-    measure "$WORK/oha.cpu" -- taskset -c 1 "$OHA" -z "${DURATION}s" -c "$CONNECTIONS" -m POST -D "$WORK/body.json" \
-        -T application/json -H "x-authgear-body-signature: $SIG" --no-tui --output-format json "$URL"
+    oha_load "$WORK/oha.cpu" -z "${DURATION}s"
     OHA_LINE="$(parse_oha "$WORK/oha.cpu.stdout")"
     row "oha" "$OHA_LINE" "$WORK/oha.cpu"
 fi
-measure "$WORK/hs.cpu" -- taskset -c 1 "$HOOKSTORM" load --provider authgear --target "$URL" --events "$WORK/events.jsonl" \
-    --concurrency "$CONNECTIONS" --duration "${DURATION}s" --threads 1 --quiet
+hookstorm_load "$WORK/hs.cpu" --concurrency "$CONNECTIONS" --duration "${DURATION}s"
 HS="$(parse_hookstorm "$WORK/hs.cpu.stdout")"
 row "hookstorm (unique, signed)" "$HS" "$WORK/hs.cpu"
 python3 - "$WRK" "${OHA_LINE:-}" "$HS" <<'EOF'
@@ -206,8 +218,7 @@ for RATE in $RATES; do
     for RUN in $(seq "$REPEAT"); do
         for MODE in sleep busy; do
             FLAG=""; [[ "$MODE" == busy ]] && FLAG="--busy-poll"
-            measure "$WORK/hs$RATE.cpu" -- taskset -c 1 "$HOOKSTORM" load --provider authgear --target "$URL" --events "$WORK/events.jsonl" \
-                --rate "$RATE" --connections "$CONNECTIONS" --duration "${DURATION}s" --threads 1 --quiet $FLAG
+            hookstorm_load "$WORK/hs$RATE.cpu" --rate "$RATE" --connections "$CONNECTIONS" --duration "${DURATION}s" $FLAG
             LINE="$(parse_hookstorm "$WORK/hs$RATE.cpu.stdout")"
             row "hookstorm --rate $RATE $FLAG" "$LINE" "$WORK/hs$RATE.cpu"
             read -r _ _ P99 _ MISSED <<<"$LINE"
@@ -217,8 +228,7 @@ for RATE in $RATES; do
             fi
         done
         if [[ -n "$OHA" ]]; then
-            measure "$WORK/oha$RATE.cpu" -- taskset -c 1 "$OHA" -z "${DURATION}s" -c "$CONNECTIONS" -q "$RATE" --latency-correction \
-                -m POST -D "$WORK/body.json" -T application/json -H "x-authgear-body-signature: $SIG" --no-tui --output-format json "$URL"
+            oha_load "$WORK/oha$RATE.cpu" -z "${DURATION}s" -q "$RATE" --latency-correction
             row "oha -q $RATE --latency-correction" "$(parse_oha "$WORK/oha$RATE.cpu.stdout")" "$WORK/oha$RATE.cpu"
         fi
     done
@@ -227,8 +237,7 @@ done
 
 echo
 echo "== memory: hookstorm --rate 20000 for ${RSS_DURATION}s"
-measure "$WORK/rss.cpu" -- taskset -c 1 "$HOOKSTORM" load --provider authgear --target "$URL" --events "$WORK/events.jsonl" \
-    --rate 20000 --connections "$CONNECTIONS" --duration "${RSS_DURATION}s" --threads 1 --quiet
+hookstorm_load "$WORK/rss.cpu" --rate 20000 --connections "$CONNECTIONS" --duration "${RSS_DURATION}s"
 header "generator"
 row "hookstorm --rate 20000" "$(parse_hookstorm "$WORK/rss.cpu.stdout")" "$WORK/rss.cpu"
 read -r _ _ MAXRSS SAMPLES <"$WORK/rss.cpu"
