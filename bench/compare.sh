@@ -13,7 +13,10 @@
 # repeated --repeat times because on a shared VM one run says little about
 # the next (a run "holds" with 0 missed and p99 <= 2 ms), hookstorm both
 # sleeping when idle and with --busy-poll (polling its core), and the peak and
-# sampled RSS of a run at 20,000 req/s.
+# sampled RSS of a run at 20,000 req/s. Each open-model run also prints
+# hookstorm's hiccups: how late its own timer woke, i.e. how long the
+# generator's core stalled (a latency tail longer than that is not the
+# generator's own stall).
 #
 # Everything is bounded and loopback only. Usage:
 #   bench/compare.sh [--quick] [--duration 10s] [--rss-duration 60s]
@@ -39,7 +42,7 @@ while [[ $# -gt 0 ]]; do
         --rates) RATES="$2"; shift 2 ;;
         --repeat) REPEAT="$2"; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -222,7 +225,7 @@ for RATE in $RATES; do
             LINE="$(parse_hookstorm "$WORK/hs$RATE.cpu.stdout")"
             row "hookstorm --rate $RATE $FLAG" "$LINE" "$WORK/hs$RATE.cpu"
             read -r _ _ P99 _ MISSED <<<"$LINE"
-            echo "    missed: $MISSED"
+            echo "    missed: $MISSED; generator $(grep -m1 '^hiccups' "$WORK/hs$RATE.cpu.stdout" | tr -s ' ' || echo 'hiccups: not measured')"
             if [[ "$MISSED" == 0 && "${P99%.*}" -le 2000 ]]; then
                 if [[ "$MODE" == busy ]]; then HELD_BUSY=$((HELD_BUSY + 1)); else HELD=$((HELD + 1)); fi
             fi

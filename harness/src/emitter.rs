@@ -318,6 +318,9 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     let tickets = Arc::new(Tickets::new(plan.schedule.total()));
     let started_wall = SystemTime::now();
     let ids = Ids::new(plan.seed, plan.shard, started_wall);
+    // The load machine's own stalls, measured alongside (see `hiccup`); a
+    // meter that cannot start costs only this figure.
+    let meter = crate::hiccup::Meter::start(crate::hiccup::INTERVAL).ok();
     let start = Instant::now();
     // Dropped on every way out of this function: closes the tickets and
     // ends the pacer thread.
@@ -402,6 +405,9 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     };
     let late = live.late();
     let mut stats = live.take_stats()?;
+    if let Some(meter) = meter {
+        stats.add_hiccups(&meter.stop())?;
+    }
     stats.count_missed(late + unsent);
     stats.set_window(window);
     stats.set_started(started_wall);

@@ -10,6 +10,7 @@ pub mod client;
 pub mod cmd;
 pub mod duration;
 pub mod emitter;
+pub mod hiccup;
 pub mod ledger;
 pub mod pacer;
 pub mod pool;

@@ -491,6 +491,77 @@ fn sigint_leg(extra: &[&str]) {
     assert!((100..2_000).contains(&requests), "{extra:?}: {requests}");
 }
 
+/// A load machine that stalls shows it: the load process is stopped
+/// (SIGSTOP) for 400 ms mid-run, and the report's generator hiccups carry
+/// that stall as the requests' latency does, and the summary says the
+/// machine stalled (while the receiver, another process, never did).
+#[test]
+fn a_stalled_load_machine_shows_in_the_hiccups() {
+    let (_sink, url) = sink_process();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stalled");
+    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(against("load", &url))
+        .args([
+            "--rate",
+            "200",
+            "--duration",
+            "3s",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("HOOK_SECRET", "cli-test-secret")
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .args([name, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {name}");
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    signal("-STOP");
+    std::thread::sleep(Duration::from_millis(400));
+    signal("-CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "load did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut text = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    let report =
+        reports::Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap())
+            .unwrap();
+    let stats = &report.load.unwrap().stats;
+    assert!(
+        stats.hiccups().max() >= 350_000,
+        "hiccup max {} µs after a 400 ms stop",
+        stats.hiccups().max()
+    );
+    assert!(
+        stats.latency().max() >= 350_000,
+        "{}",
+        stats.latency().max()
+    );
+    assert!(text.contains("load machine itself stalled"), "{text}");
+}
+
 /// The pipeline vegeta and oha users ask for: `events gen --signed` writes
 /// JSONL, `load --events` sends it. Verbatim, the recorded events arrive
 /// byte for byte (the reference receiver verifies each signature and

@@ -267,6 +267,15 @@ async fn latency_counts_from_the_intended_time() {
     );
     // The stall made the emitter late: it says so.
     assert!(run.stats.missed() > 0);
+    // The generator's own hiccups were measured all along, and they do not
+    // take the receiver's stall for one of the load machine's.
+    let hiccups = run.stats.hiccups();
+    assert!(
+        hiccups.len() >= 100,
+        "{} hiccup samples in 3 s",
+        hiccups.len()
+    );
+    assert!(hiccups.max() < 900_000, "hiccup max {}", hiccups.max());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! `LoadStats`: the `Recorder` a load run fills — overall latency and
 //! service-time HDR histograms, per-event-type histograms and counts, raw
-//! status counts, transport error counts, a per-second timeline, and the
-//! requests the emitter could not send on time — plus its exact merge and its
-//! JSON form (histograms as base64 HdrHistogram V2 deflate).
+//! status counts, transport error counts, a per-second timeline, the
+//! requests the emitter could not send on time, and the generator's own
+//! hiccups (how late its timer woke: stalls of the load machine itself) —
+//! plus its exact merge and its JSON form (histograms as base64
+//! HdrHistogram V2 deflate).
 //!
 //! Recording touches only preallocated memory: statuses index a fixed table,
 //! error kinds a fixed array, and the timeline a `Vec` indexed by second
@@ -114,6 +116,8 @@ pub struct LoadStats {
     error_kinds: [u64; ErrorKind::ALL.len()],
     timeline: Vec<Second>,
     missed: u64,
+    /// How late the generator's timer naps woke, µs (see [`LoadStats::hiccups`]).
+    hiccups: Histogram<u64>,
     window_us: Option<u64>,
     started_unix_ms: Option<u64>,
     ended_unix_ms: Option<u64>,
@@ -133,6 +137,7 @@ impl LoadStats {
             error_kinds: [0; ErrorKind::ALL.len()],
             timeline: Vec::new(),
             missed: 0,
+            hiccups: histogram::latency_histogram(),
             window_us: None,
             started_unix_ms: None,
             ended_unix_ms: None,
@@ -208,6 +213,7 @@ impl LoadStats {
             *into += from;
         }
         self.missed += other.missed;
+        add(&mut self.hiccups, &other.hiccups, "hiccups")?;
         self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -344,6 +350,21 @@ impl LoadStats {
         self.missed
     }
 
+    /// The generator's hiccups, µs: how much later than asked a thread of
+    /// the load generator woke from its naps during the run (jHiccup's
+    /// measure). They are stalls of the load machine itself (a descheduled
+    /// VM, CPU contention, swapping), and every request due during one is
+    /// delayed by it too: a latency tail no longer than the longest hiccup
+    /// may be the generator's, not the receiver's. Empty when not measured.
+    pub fn hiccups(&self) -> &Histogram<u64> {
+        &self.hiccups
+    }
+
+    /// Adds measured hiccups (µs, in a histogram of the same bounds).
+    pub fn add_hiccups(&mut self, hiccups: &Histogram<u64>) -> Result<(), MergeError> {
+        add(&mut self.hiccups, hiccups, "hiccups")
+    }
+
     /// Missed requests over all intended requests (sent + missed).
     pub fn missed_rate(&self) -> f64 {
         let intended = self.requests() + self.missed;
@@ -422,6 +443,7 @@ impl PartialEq for LoadStats {
             && self.error_kinds == other.error_kinds
             && self.timeline() == other.timeline()
             && self.missed == other.missed
+            && self.hiccups == other.hiccups
             && self.window_us == other.window_us
             && self.started_unix_ms == other.started_unix_ms
             && self.ended_unix_ms == other.ended_unix_ms
@@ -504,6 +526,9 @@ struct Wire {
     status: BTreeMap<String, u64>,
     error_kinds: BTreeMap<ErrorKind, u64>,
     timeline: Vec<SecondWire>,
+    /// Absent in reports of versions that did not measure hiccups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hiccups: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -566,6 +591,11 @@ impl Wire {
                 .collect(),
             error_kinds: stats.error_kinds().collect(),
             timeline,
+            hiccups: if stats.hiccups.is_empty() {
+                None
+            } else {
+                Some(histogram::encode(&stats.hiccups)?)
+            },
         })
     }
 
@@ -632,6 +662,9 @@ impl Wire {
             };
         }
         stats.missed = self.missed;
+        if let Some(h) = &self.hiccups {
+            stats.hiccups = histogram::decode(h, SIGFIG).map_err(|e| format!("hiccups: {e}"))?;
+        }
         stats.window_us = self.window_us;
         stats.started_unix_ms = self.started_unix_ms;
         stats.ended_unix_ms = self.ended_unix_ms;
@@ -808,10 +841,50 @@ mod tests {
             stats.set_window(Duration::from_millis(10_500));
             stats.set_target_rate(Some(123.5));
             stats.set_started(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            let mut hiccups = histogram::latency_histogram();
+            for s in &samples {
+                hiccups.saturating_record(s.latency_us / 7);
+            }
+            stats.add_hiccups(&hiccups).unwrap();
             let json = serde_json::to_string(&stats).unwrap();
             let back: LoadStats = serde_json::from_str(&json).unwrap();
             prop_assert!(back == stats);
+            prop_assert_eq!(back.hiccups().len(), samples.len() as u64);
         }
+    }
+
+    #[test]
+    fn hiccups_merge_and_an_older_report_without_them_still_reads() {
+        let hiccups = |values: &[u64]| {
+            let mut h = histogram::latency_histogram();
+            for v in values {
+                h.record(*v).unwrap();
+            }
+            h
+        };
+        let mut a = LoadStats::new(names(1));
+        a.add_hiccups(&hiccups(&[40, 2_000])).unwrap();
+        let mut b = LoadStats::new(names(1));
+        b.add_hiccups(&hiccups(&[60, 25_000])).unwrap();
+        a.merge(&b).unwrap();
+        assert_eq!(a.hiccups().len(), 4);
+        assert_eq!(a.hiccups().max(), a.hiccups().highest_equivalent(25_000));
+        // Unmeasured hiccups are left out of the JSON, and a report written
+        // before hiccups were measured reads as "none measured".
+        let none = LoadStats::new(names(1));
+        let json = serde_json::to_value(&none).unwrap();
+        assert!(json.get("hiccups").is_none(), "{json}");
+        let back: LoadStats = serde_json::from_value(json).unwrap();
+        assert!(back.hiccups().is_empty());
+        assert!(back == none);
+        // Stats that differ only in their hiccups are not equal.
+        assert!(
+            a != {
+                let mut c = a.clone();
+                c.add_hiccups(&hiccups(&[1])).unwrap();
+                c
+            }
+        );
     }
 
     #[test]

@@ -235,7 +235,7 @@ impl Page {
 impl Load {
     fn new(stats: &LoadStats, section: &crate::report::LoadSection) -> Result<Load, ReportError> {
         let total = stats.requests().max(1) as f64;
-        let percentiles = [("latency", stats.latency()), ("service", stats.service())]
+        let percentiles = super::percentile_rows(stats)
             .into_iter()
             .map(|(label, h)| {
                 let p = Percentiles::of(h);
@@ -533,6 +533,7 @@ mod tests {
         let html = render(&report).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("<table class=\"checks\">"), "checks table");
+        assert!(html.contains("<td>generator hiccups</td>"), "hiccups row");
         assert!(html.contains("rejects_bad_signature"));
         // The failure's curl line is shown, HTML-escaped.
         assert!(html.contains("curl -sS -i -X POST -H"));

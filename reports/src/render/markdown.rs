@@ -106,7 +106,7 @@ pub fn render(report: &Report) -> String {
         out.push_str(
             "| | p50 | p90 | p99 | p99.9 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|\n",
         );
-        for (label, h) in [("latency", stats.latency()), ("service", stats.service())] {
+        for (label, h) in super::percentile_rows(stats) {
             let p = Percentiles::of(h);
             let _ = writeln!(
                 out,
@@ -244,6 +244,7 @@ mod tests {
         // Receiver-controlled text is escaped, not rendered as HTML.
         assert!(md.contains("got 200 &lt;ok&gt; &amp;"), "{md}");
         assert!(md.contains("| latency | "));
+        assert!(md.contains("| generator hiccups | 40µs | "), "{md}");
         assert!(md.contains("### Load: 3000 requests, 1000.0/s achieved"));
         assert!(md.contains("| `user.deleted` | 1500 |"));
         assert!(md.contains("### Capacity: best 500.0/s"));

@@ -148,6 +148,18 @@ pub fn verdict_word(report: &Report) -> &'static str {
     }
 }
 
+/// The histograms the percentile tables show, labelled: latency, service
+/// time, and the generator's hiccups when they were measured.
+fn percentile_rows(
+    stats: &crate::load::LoadStats,
+) -> Vec<(&'static str, &hdrhistogram::Histogram<u64>)> {
+    let mut rows = vec![("latency", stats.latency()), ("service", stats.service())];
+    if !stats.hiccups().is_empty() {
+        rows.push(("generator hiccups", stats.hiccups()));
+    }
+    rows
+}
+
 #[cfg(test)]
 pub(crate) mod fixture {
     //! A realistic report used by the renderer tests: checks that pass, fail
@@ -226,6 +238,11 @@ pub(crate) mod fixture {
             });
         }
         stats.count_missed(5);
+        // 600 naps of the generator's hiccup meter, one of which woke 12 ms late.
+        let mut hiccups = crate::histogram::latency_histogram();
+        hiccups.record_n(40, 599).unwrap();
+        hiccups.record(12_000).unwrap();
+        stats.add_hiccups(&hiccups).unwrap();
         stats.set_window(Duration::from_secs(3));
         stats.set_target_rate(Some(1_000.0));
         stats

@@ -11,6 +11,9 @@ use crate::threshold::format_share;
 
 /// Width of the label column of the summary.
 const LABEL: usize = 12;
+/// A generator hiccup this long (µs) gets a line saying what it means: as
+/// late as the emitter's "missed" threshold.
+const STALL_US: u64 = 10_000;
 
 /// The run summary: run line, load figures (requests, rate, missed, latency
 /// and service percentiles, status classes, error kinds, per-type table when
@@ -106,6 +109,19 @@ fn load_summary(out: &mut String, load: &LoadSection) {
     );
     percentile_line(out, "latency", &Percentiles::of(stats.latency()));
     percentile_line(out, "service", &Percentiles::of(stats.service()));
+    if !stats.hiccups().is_empty() {
+        let p = Percentiles::of(stats.hiccups());
+        percentile_line(out, "hiccups", &p);
+        if p.max >= STALL_US {
+            let _ = writeln!(
+                out,
+                "{:<LABEL$}(the load machine itself stalled for up to {}: latency up to that \
+                 long may be the generator's, not the receiver's)",
+                "",
+                format_us(p.max)
+            );
+        }
+    }
     let _ = writeln!(out, "{:<LABEL$}{}", "status", status_classes(stats));
     let kinds: Vec<String> = stats
         .error_kinds()
@@ -242,6 +258,14 @@ mod tests {
         let p = Percentiles::of(stats.latency());
         assert!(line("latency").contains(&format!("p99 {:>8}", format_us(p.p99))));
         assert!(line("service").starts_with("service     p50 "));
+        assert!(
+            line("hiccups").starts_with("hiccups     p50     40µs "),
+            "{text}"
+        );
+        assert!(
+            text.contains("stalled for up to 12.0ms"),
+            "a 12 ms hiccup is explained: {text}"
+        );
         assert_eq!(line("status"), "status      2xx 2982  4xx 6  5xx 6");
         assert_eq!(line("errors"), "errors      timeout 6  (error rate 0.60%)");
         assert!(text.contains("  user.created  "), "{text}");
@@ -252,7 +276,8 @@ mod tests {
         assert_eq!(*lines.last().unwrap(), "verdict     FAIL");
         // Every latency-column line starts its values at the same column.
         for label in [
-            "requests", "rate", "missed", "latency", "service", "status", "errors", "checks",
+            "requests", "rate", "missed", "latency", "service", "hiccups", "status", "errors",
+            "checks",
         ] {
             assert_eq!(
                 line(label).char_indices().nth(LABEL).map(|(_, c)| c != ' '),
@@ -260,6 +285,36 @@ mod tests {
                 "{label}"
             );
         }
+    }
+
+    #[test]
+    fn unmeasured_hiccups_print_nothing_and_small_ones_no_warning() {
+        let mut report = fixture::report();
+        let load = report.load.as_mut().unwrap();
+        let mut stats = reports_stats_without_hiccups();
+        let text = |stats: &LoadStats, report: &mut Report| {
+            report.load.as_mut().unwrap().stats = stats.clone();
+            terminal_summary(report)
+        };
+        load.stats = stats.clone();
+        let none = text(&stats, &mut report);
+        assert!(!none.contains("hiccups"), "{none}");
+        let mut small = crate::histogram::latency_histogram();
+        small.record_n(35, 100).unwrap();
+        small.record(900).unwrap();
+        stats.add_hiccups(&small).unwrap();
+        let some = text(&stats, &mut report);
+        assert!(some.contains("hiccups     p50     35µs"), "{some}");
+        assert!(!some.contains("stalled"), "{some}");
+    }
+
+    /// The fixture's load figures with nothing in the hiccup histogram.
+    fn reports_stats_without_hiccups() -> LoadStats {
+        let stats = fixture::stats(1);
+        let json = serde_json::to_value(&stats).unwrap();
+        let mut json = json.as_object().unwrap().clone();
+        json.remove("hiccups");
+        serde_json::from_value(serde_json::Value::Object(json)).unwrap()
     }
 
     #[test]
