@@ -90,22 +90,34 @@ fn measure(interval: Duration, stop: &AtomicBool, mut nap: impl FnMut(Duration))
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_stall_during_a_nap_is_recorded_as_its_length() {
+    /// Runs [`measure`] with a fake `nap` (given the nap's number, from 1,
+    /// and the interval), stopping it during nap number `last`.
+    fn fake_naps(
+        interval: Duration,
+        last: usize,
+        mut nap: impl FnMut(usize, Duration),
+    ) -> Histogram<u64> {
         let stop = AtomicBool::new(false);
         let mut naps = 0;
-        let hiccups = measure(Duration::from_millis(1), &stop, |interval| {
+        measure(interval, &stop, |interval| {
             naps += 1;
+            nap(naps, interval);
+            if naps == last {
+                stop.store(true, Ordering::Release);
+            }
+        })
+    }
+
+    #[test]
+    fn a_stall_during_a_nap_is_recorded_as_its_length() {
+        let hiccups = fake_naps(Duration::from_millis(1), 10, |n, interval| {
             // The third nap overlaps a 60 ms stall of the machine.
-            let stall = if naps == 3 {
+            let stall = if n == 3 {
                 Duration::from_millis(60)
             } else {
                 Duration::ZERO
             };
             std::thread::sleep(interval + stall);
-            if naps == 10 {
-                stop.store(true, Ordering::Release);
-            }
         });
         // The tenth nap was cut by the stop: nine are counted.
         assert_eq!(hiccups.len(), 9);
@@ -121,14 +133,7 @@ mod tests {
 
     #[test]
     fn a_nap_returning_early_counts_zero() {
-        let stop = AtomicBool::new(false);
-        let mut naps = 0;
-        let hiccups = measure(Duration::from_secs(3600), &stop, |_| {
-            naps += 1;
-            if naps == 4 {
-                stop.store(true, Ordering::Release);
-            }
-        });
+        let hiccups = fake_naps(Duration::from_secs(3600), 4, |_, _| {});
         assert_eq!(hiccups.len(), 3);
         assert_eq!(hiccups.max(), 0);
     }

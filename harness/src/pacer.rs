@@ -852,8 +852,9 @@ mod tests {
         all
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pacer_releases_every_ticket_once_then_closes() {
+    /// 400 tickets at 2,000/s from now, and a pacer thread (with a 20 ms
+    /// grace) that releases them, or with `release` false only closes them.
+    fn paced_400(release: bool) -> (Schedule, Instant, Arc<Tickets>, Pacer) {
         let s =
             Schedule::new(&Arrival::Open { rate: 2_000.0 }, Some(secs(0.2)), None, 1.0).unwrap();
         let tickets = Arc::new(Tickets::new(s.total()));
@@ -863,9 +864,15 @@ mod tests {
             start,
             tickets.clone(),
             Duration::from_millis(20),
-            true,
+            release,
         )
         .expect("pacer thread");
+        (s, start, tickets, pacer)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pacer_releases_every_ticket_once_then_closes() {
+        let (s, start, tickets, pacer) = paced_400(true);
         let all = claim_all(&s, start, &tickets, true).await;
         tokio::task::spawn_blocking(move || pacer.join())
             .await
@@ -876,19 +883,8 @@ mod tests {
 
     #[tokio::test]
     async fn spin_releases_every_ticket_on_time_and_the_pacer_closes() {
-        let s =
-            Schedule::new(&Arrival::Open { rate: 2_000.0 }, Some(secs(0.2)), None, 1.0).unwrap();
-        let tickets = Arc::new(Tickets::new(s.total()));
-        let start = Instant::now();
         // The pacer thread only closes; the spinning task releases.
-        let pacer = Pacer::spawn(
-            s.clone(),
-            start,
-            tickets.clone(),
-            Duration::from_millis(20),
-            false,
-        )
-        .expect("pacer thread");
+        let (s, start, tickets, pacer) = paced_400(false);
         let spinner = tokio::spawn(spin(s.clone(), start, tickets.clone()));
         let all = claim_all(&s, start, &tickets, false).await;
         assert_eq!(all, (0..400).collect::<Vec<_>>());

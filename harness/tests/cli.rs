@@ -361,6 +361,63 @@ fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
 
 struct KillOnDrop(std::process::Child);
 
+impl KillOnDrop {
+    /// Sends `signal` (a `kill` option such as `-INT`) to the child.
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal}");
+    }
+
+    /// Waits for the child to exit, failing the test with `what` if it
+    /// has not within `limit`.
+    fn exit_within(&mut self, limit: Duration, what: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Everything left in a child's piped output.
+fn drain(pipe: Option<impl Read>) -> String {
+    let mut text = String::new();
+    pipe.expect("a piped output")
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+/// Starts `hookstorm load` against `url` at 200/s for `duration` with
+/// `extra` options, in CI mode, writing its report to `out`; stdout and
+/// stderr piped, killed on drop.
+fn load_process(url: &str, extra: &[&str], duration: &str, out: &std::path::Path) -> KillOnDrop {
+    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        .args(against("load", url))
+        .args(extra)
+        .args([
+            "--rate",
+            "200",
+            "--duration",
+            duration,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("HOOK_SECRET", "cli-test-secret")
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    KillOnDrop(child)
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -438,51 +495,16 @@ fn sigint_leg(extra: &[&str]) {
     let (_sink, url) = sink_process();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial");
-    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
-        .args(against("load", &url))
-        .args(extra)
-        .args([
-            "--rate",
-            "200",
-            "--duration",
-            "60s",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .env("HOOK_SECRET", "cli-test-secret")
-        .env("CI", "true")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
+    let mut child = load_process(&url, extra, "60s", &out);
     std::thread::sleep(Duration::from_millis(1500));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "load {extra:?} did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    child.signal("-INT");
+    let status = child.exit_within(
+        Duration::from_secs(15),
+        &format!("load {extra:?} did not stop on SIGINT"),
+    );
     // No thresholds: the partial run is judged like a whole one.
     assert_eq!(status.code(), Some(0));
-    let mut err = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = drain(child.0.stderr.take());
     assert!(err.contains("interrupted"), "{err}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -500,50 +522,13 @@ fn a_stalled_load_machine_shows_in_the_hiccups() {
     let (_sink, url) = sink_process();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("stalled");
-    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
-        .args(against("load", &url))
-        .args([
-            "--rate",
-            "200",
-            "--duration",
-            "3s",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .env("HOOK_SECRET", "cli-test-secret")
-        .env("CI", "true")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let signal = |name: &str| {
-        let sent = Command::new("kill")
-            .args([name, &child.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {name}");
-    };
+    let mut child = load_process(&url, &[], "3s", &out);
     std::thread::sleep(Duration::from_millis(1000));
-    signal("-STOP");
+    child.signal("-STOP");
     std::thread::sleep(Duration::from_millis(400));
-    signal("-CONT");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "load did not end");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut text = String::new();
-    child
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    child.signal("-CONT");
+    let status = child.exit_within(Duration::from_secs(30), "load did not end");
+    let text = drain(child.0.stdout.take());
     assert_eq!(status.code(), Some(0), "{text}");
     let report =
         reports::Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap())

@@ -213,7 +213,7 @@ impl LoadStats {
             *into += from;
         }
         self.missed += other.missed;
-        add(&mut self.hiccups, &other.hiccups, "hiccups")?;
+        self.add_hiccups(&other.hiccups)?;
         self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
