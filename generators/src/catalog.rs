@@ -7,7 +7,7 @@
 //! with [`Catalog::from_types`].
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::{Draft, Validator};
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,12 @@ fn messages(validator: &Validator, value: &Value) -> Result<(), Vec<String>> {
 impl Catalog {
     /// The 48 built-in event types, compiled once per process.
     pub fn builtin() -> &'static Catalog {
-        static BUILTIN: OnceLock<Catalog> = OnceLock::new();
+        Catalog::builtin_shared()
+    }
+
+    /// The built-in catalog as a shared handle, for a [`crate::Provider`].
+    pub fn builtin_shared() -> &'static Arc<Catalog> {
+        static BUILTIN: OnceLock<Arc<Catalog>> = OnceLock::new();
         BUILTIN.get_or_init(|| {
             let types = schema::builtin_types()
                 .into_iter()
@@ -92,11 +97,11 @@ impl Catalog {
             // The built-in schemas are compiled by the tests; should one ever
             // fail, an empty catalog makes every lookup report the name as
             // unknown instead of aborting the process.
-            Catalog::from_types(types).unwrap_or_else(|_| Catalog {
+            Arc::new(Catalog::from_types(types).unwrap_or_else(|_| Catalog {
                 types: Vec::new(),
                 validators: Vec::new(),
                 index: HashMap::new(),
-            })
+            }))
         })
     }
 

@@ -21,7 +21,7 @@ pub use envelope::{envelope, message_id, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
-    JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
+    JwtAlg, KeyForm, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
 pub use sign::{
     verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
