@@ -11,6 +11,7 @@ pub mod fake;
 pub mod hostile;
 pub mod provider;
 pub mod schema;
+pub mod seed;
 pub mod sign;
 pub mod strategy;
 pub mod template;
@@ -23,6 +24,7 @@ pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
     JwtAlg, KeyForm, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
+pub use seed::{splitmix64, SplitMix64};
 pub use sign::{
     verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
 };
