@@ -18,6 +18,7 @@ pub mod progress;
 pub mod provider_file;
 pub mod receiver;
 pub mod scenario;
+pub mod schedule;
 pub mod shutdown;
 pub mod verdict;
 pub mod wire;

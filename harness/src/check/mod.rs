@@ -24,7 +24,7 @@ use generators::{Catalog, EventType, Generator, Profile, ProviderId, Secret, Sig
 use reports::{CheckOutcome, CheckResult, Failure, RequestSummary};
 use serde_json::Value;
 
-use crate::client::{Answer, Client, ClientOptions, SendError, Target};
+use crate::client::{Client, ClientOptions, Response, SendError, Target};
 use crate::ledger::{LedgerEntry, OrderingPolicy};
 
 /// One entry of the check catalog.
@@ -216,7 +216,7 @@ pub struct Probe {
     /// Request body as sent.
     pub body: Bytes,
     /// The answer, or why there was none.
-    pub answer: Result<Answer, Arc<SendError>>,
+    pub answer: Result<Response, Arc<SendError>>,
     /// Wall time of the exchange.
     pub elapsed: Duration,
 }

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::cmd::load::{thresholds, write_out, Base, Common};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
-use crate::pacer::{Arrival, Schedule};
+use crate::schedule::{Arrival, Schedule};
 use crate::shutdown;
 use crate::verdict::{usage, Verdict};
 

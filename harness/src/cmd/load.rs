@@ -17,10 +17,10 @@ use reports::{LoadSection, Report, RunInfo, Threshold};
 use crate::client::{Client, ClientOptions, Target};
 use crate::cmd::check::{random_seed, secret_from_env, ProviderArgs};
 use crate::duration::parse_duration;
-use crate::emitter::{self, Live, Plan, Run, Shard};
-use crate::pacer::{Arrival, Schedule, Stage};
+use crate::emitter::{self, Emission, Measurements, Run, Shard};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
 use crate::progress::{self, Progress};
+use crate::schedule::{Arrival, Schedule, Stage};
 use crate::shutdown;
 use crate::verdict::{usage, Verdict};
 
@@ -190,7 +190,7 @@ pub struct Base {
     pub signer: Option<Signer>,
     /// The event pool.
     pub pool: Arc<Pool>,
-    /// Poll instead of sleeping (see `Plan::busy_poll`).
+    /// Poll instead of sleeping (see `Emission::busy_poll`).
     pub busy_poll: bool,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -323,8 +323,8 @@ impl Base {
         connections: usize,
         max_body: u64,
         shard: Shard,
-    ) -> Plan {
-        Plan {
+    ) -> Emission {
+        Emission {
             target: self.target.clone(),
             client: self.client.clone(),
             fast_path: self.fast_path,
@@ -423,10 +423,14 @@ pub fn describe(arrival: &Arrival, schedule: &Schedule) -> String {
 }
 
 /// Runs one schedule of `plan` with Ctrl-C and (when wanted) a progress line.
-pub async fn run_plan(plan: Plan, quiet: bool, shutdown: impl std::future::Future) -> Result<Run> {
+pub async fn run_plan(
+    plan: Emission,
+    quiet: bool,
+    shutdown: impl std::future::Future,
+) -> Result<Run> {
     let plan = Arc::new(plan);
     let end = plan.schedule.end();
-    let live = Arc::new(Live::new(
+    let live = Arc::new(Measurements::new(
         &plan.pool.type_names,
         emitter::stripes(),
         Some(end),

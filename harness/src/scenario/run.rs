@@ -32,8 +32,8 @@ use crate::cmd::check::ProviderArgs;
 use crate::cmd::check::{resolve_provider, ResolvedProvider};
 use crate::cmd::load::{self, Base, Common, TlsArgs};
 use crate::emitter::Shard;
-use crate::pacer::Stage as PacerStage;
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
+use crate::schedule::Stage as PacerStage;
 use crate::verdict::usage;
 
 /// Largest response body a load step reads.
