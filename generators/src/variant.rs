@@ -1,4 +1,4 @@
-//! Adversarial event variants (SPEC §2): each is labelled with the one thing
+//! Adversarial event variants: each is labelled with the one thing
 //! it changes. *Still valid* variants must pass the type's schema (the
 //! receiver must accept them); *invalid* ones fail JSON parsing, schema
 //! validation, the content type or the size limit (the receiver must reject
