@@ -1,7 +1,7 @@
 //! The schedule: every load flag becomes an [`Arrival`] (open constant
 //! rate, ramping stages, or closed with N concurrent senders), which becomes
 //! one [`Schedule`], a pure function from a request's index to its intended
-//! send time. No threads and no clocks: the pacer (`crate::pacer`) releases
+//! send time. No threads and no clocks: the [pacer](crate::pacer) releases
 //! requests at the times this computes.
 
 use std::time::Duration;
