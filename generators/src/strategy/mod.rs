@@ -30,6 +30,7 @@ use generate::{Counters, Ctx, Mode};
 
 pub use self::shrink::{shrink, EventTree};
 
+/// A proptest strategy producing valid events of one type, sharing its
 /// generator's id and `seq` counters.
 #[derive(Clone)]
 pub struct EventStrategy {

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::compile::{shape_matches, CompiledType, Hint, Node};
 
+/// A path step inside a JSON value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Seg {
     Key(String),
