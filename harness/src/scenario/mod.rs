@@ -1,31 +1,30 @@
-//! QA scenario files (SPEC §7): a reviewed YAML plan of checks, load
-//! phases, capacity searches and waits against one receiver, with
-//! thresholds.
+//! QA scenario files: a reviewed YAML plan of checks, load phases,
+//! capacity searches and waits against one receiver, with thresholds (the
+//! README's "Scenario files" section).
 //!
-//! Reading one is two passes: [`yaml`] keeps every node's position,
-//! [`parse`] walks that tree into a [`Scenario`] and collects *every*
-//! mistake as a [`Diagnostic`] (file, line, column, hint) before anything is
-//! sent. [`schema`] is the published JSON Schema of the same format, and
-//! [`run`] executes the steps into one report.
+//! Reading one builds on [`crate::document`]: the positioned tree (with
+//! `--set` overrides applied) is walked by [`parse`] (the top level) and
+//! [`steps`] (each step) into a [`Scenario`], collecting *every* mistake
+//! as a [`Diagnostic`] (file, line, column, hint) before anything is sent.
+//! The provider is resolved then, once: a provider file is read by
+//! [`crate::provider_file::read`] and its catalog shared by every step.
+//! [`schema`] is the published JSON Schema of the same format, and [`run`]
+//! executes the steps into one report.
 
-pub mod diagnostic;
 pub mod parse;
 pub mod run;
 pub mod schema;
-pub mod toml_tree;
-pub mod walk;
-pub mod yaml;
+pub mod steps;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use generators::{Profile, ProviderId};
+use generators::Provider;
 use reports::Threshold;
 
 use crate::ledger::OrderingPolicy;
-use crate::provider_file::CustomProvider;
 
-pub use diagnostic::{Diagnostic, Problem};
+pub use crate::document::{Diagnostic, Problem};
 pub use parse::{parse_file, parse_file_with, parse_str, Options};
 
 /// A validated scenario: everything a run needs except the secret's value.
@@ -39,8 +38,9 @@ pub struct Scenario {
     pub target: String,
     /// How to trust an https target (and an https ledger URL).
     pub tls: Tls,
-    /// Whose events, signatures and delivery semantics to use.
-    pub provider: ProviderRef,
+    /// Whose events, signatures and delivery semantics to use (a provider
+    /// file is read when the scenario is, never again per step).
+    pub provider: Provider,
     /// The environment variable holding the secret (`${HOOK_SECRET}`).
     pub secret_env: String,
     /// Where the receiver's processing ledger comes from.
@@ -79,39 +79,7 @@ impl Tls {
     }
 }
 
-/// A built-in provider or one declared in a provider file.
-#[derive(Clone, Debug)]
-pub enum ProviderRef {
-    /// A built-in provider.
-    Builtin(ProviderId),
-    /// A custom provider file (path resolved against the scenario's directory).
-    Custom {
-        /// The file it came from.
-        path: PathBuf,
-        /// What it declares.
-        provider: Box<CustomProvider>,
-    },
-}
-
-impl ProviderRef {
-    /// The provider's name.
-    pub fn name(&self) -> &str {
-        match self {
-            ProviderRef::Builtin(id) => id.name(),
-            ProviderRef::Custom { provider, .. } => &provider.name,
-        }
-    }
-
-    /// The delivery profile.
-    pub fn profile(&self) -> Profile {
-        match self {
-            ProviderRef::Builtin(id) => id.profile(),
-            ProviderRef::Custom { provider, .. } => provider.profile.clone(),
-        }
-    }
-}
-
-/// The receiver's processing ledger (SPEC §4 ledger contract).
+/// The receiver's processing ledger (README, "The ledger contract").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ledger {
     /// `GET` this URL.
