@@ -225,3 +225,101 @@ impl Scenario {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use generators::Secret;
+    use tokio::sync::watch;
+
+    use super::run::{execute, RunSettings};
+    use super::*;
+    use crate::cmd::check::ResolvedProvider;
+    use crate::emitter::Shard;
+    use crate::receiver::{self, ReceiverConfig};
+
+    const SECRET: &str = "read-once-secret";
+
+    const PROVIDER: &str = "\
+name: acme-once
+signature: {scheme: authgear-body, header: x-acme-signature}
+deadline: 3s
+keys: {dedupe: /id, ordering: /seq, type: /type}
+envelope:
+  schema:
+    type: object
+    required: [id, seq, type, data]
+    properties:
+      id: {type: string, format: uuid}
+      seq: {type: integer, minimum: 1}
+      type: {type: string}
+  payload: data
+  type_field: type
+types:
+  - name: invoice.paid
+    schema:
+      type: object
+      required: [amount]
+      properties:
+        amount: {type: integer, minimum: 1}
+";
+
+    fn scenario_with_check_steps(dir: &Path, target: &str, steps: usize) -> Scenario {
+        let provider_file = dir.join("acme-once.yaml");
+        std::fs::write(&provider_file, PROVIDER).unwrap();
+        let mut text = format!(
+            "target: {target}\nprovider_file: acme-once.yaml\nsecret: ${{HOOK_SECRET}}\nsteps:\n"
+        );
+        for _ in 0..steps {
+            text.push_str("  - check: {checks: [accepts_valid], types: [invoice.paid]}\n");
+        }
+        let env = |name: &str| (name == "HOOK_SECRET").then(|| SECRET.to_string());
+        let options = Options {
+            sets: Vec::new(),
+            env: &env,
+        };
+        parse_str(&text, "once.yaml", dir, None, &options).expect("the scenario validates")
+    }
+
+    /// A scenario reads its provider file when it is read, and its ten
+    /// check steps share that provider: none reads the file again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_provider_file_is_read_once_for_many_check_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let provider_file = dir.path().join("acme-once.yaml");
+        std::fs::write(&provider_file, PROVIDER).unwrap();
+        let provider = crate::provider_file::read(&provider_file).unwrap();
+        let resolved = ResolvedProvider::from_provider(&provider);
+        let config = ReceiverConfig::custom(
+            provider.name(),
+            provider.profile().clone(),
+            resolved.catalog,
+            Secret::new(SECRET.into()),
+        );
+        let running = receiver::start(config).await.expect("receiver starts");
+        let before = crate::provider_file::reads::count(&provider_file);
+
+        let scenario = scenario_with_check_steps(dir.path(), &running.url(), 10);
+        assert_eq!(scenario.provider.name(), "acme-once");
+        let settings = RunSettings {
+            shard: Shard::WHOLE,
+            quiet: true,
+            file: dir.path().join("once.yaml").display().to_string(),
+        };
+        let (_stop_tx, stop) = watch::channel(false);
+        let outcome = execute(&scenario, Secret::new(SECRET.into()), &settings, stop)
+            .await
+            .expect("the scenario runs");
+        running.shutdown().await;
+
+        assert_eq!(outcome.report.run.provider, "acme-once");
+        assert_eq!(outcome.report.checks.len(), 10, "one check per step");
+        assert!(outcome.report.passed(), "{:?}", outcome.report.checks);
+        assert_eq!(
+            crate::provider_file::reads::count(&provider_file) - before,
+            1,
+            "the scenario read its provider file more than once"
+        );
+    }
+}
