@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    DeclaredEnvelope, DeclaredError, DeclaredTypes, JwtAlg, KeyForm, Profile, Provider,
-    Redelivery, Scheme, SuccessRule, TimeFormat,
+    DeclaredEnvelope, DeclaredError, DeclaredTypes, JwtAlg, KeyForm, Profile, Provider, Redelivery,
+    Scheme, SuccessRule, TimeFormat,
 };
 use serde_json::Value as Json;
 
@@ -171,15 +171,7 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
             "types",
             "types: [{name: order.created, schema: schemas/order.created.json}]",
         )
-        .map(|n| {
-            read_types(
-                n,
-                w,
-                base,
-                name.as_deref().unwrap_or("custom"),
-                envelope,
-            )
-        })
+        .map(|n| read_types(n, w, base, name.as_deref().unwrap_or("custom"), envelope))
         .unwrap_or_else(|| DeclaredTypes::new("custom", None));
     let keys = keys?;
     let profile = Profile {
@@ -387,8 +379,7 @@ fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<DeclaredEnv
         .get("type_field")
         .and_then(|n| w.string(n, "type_field", "type"));
     // The schema is judged even when `payload` is missing, so both are told.
-    let envelope =
-        DeclaredEnvelope::new(schema?, payload.clone().unwrap_or_default(), type_field);
+    let envelope = DeclaredEnvelope::new(schema?, payload.clone().unwrap_or_default(), type_field);
     match envelope {
         Ok(envelope) => payload.map(|_| envelope),
         Err(e) => {

@@ -265,9 +265,8 @@ types:
         amount: {type: integer, minimum: 1}
 ";
 
+    /// A scenario in `dir` naming the provider file `acme-once.yaml` there.
     fn scenario_with_check_steps(dir: &Path, target: &str, steps: usize) -> Scenario {
-        let provider_file = dir.join("acme-once.yaml");
-        std::fs::write(&provider_file, PROVIDER).unwrap();
         let mut text = format!(
             "target: {target}\nprovider_file: acme-once.yaml\nsecret: ${{HOOK_SECRET}}\nsteps:\n"
         );

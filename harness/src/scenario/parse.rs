@@ -16,8 +16,7 @@ use super::steps::{read_steps, StepProvider};
 use super::{Ledger, Scenario, Tls};
 use crate::client::Target;
 use crate::document::{
-    apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin,
-    Walker,
+    apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
 use crate::ledger::OrderingPolicy;
 

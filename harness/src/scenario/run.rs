@@ -289,8 +289,7 @@ impl StepContext<'_> {
             quiet: self.settings.quiet,
         };
         let provider = || Ok(self.provider.clone());
-        let report =
-            crate::cmd::check::execute_with(&args, provider, self.secret.clone()).await?;
+        let report = crate::cmd::check::execute_with(&args, provider, self.secret.clone()).await?;
         if !self.settings.quiet {
             let (pass, fail, skip) = report.check_counts();
             eprintln!("  {pass} passed, {fail} failed, {skip} skipped");

@@ -69,7 +69,10 @@ impl StepProvider<'_> {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
                         "the types declared in {} are: {}",
-                        self.file.map(Path::display).map(|d| d.to_string()).unwrap_or_default(),
+                        self.file
+                            .map(Path::display)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
                         type_list(provider)
                     ),
                 }
@@ -77,7 +80,10 @@ impl StepProvider<'_> {
         };
         w.error(
             node,
-            format!("unknown event type `{name}` for provider {}", provider.name()),
+            format!(
+                "unknown event type `{name}` for provider {}",
+                provider.name()
+            ),
             Some(hint),
         );
     }
@@ -120,7 +126,12 @@ pub fn read_steps(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -
     steps
 }
 
-fn read_step(item: &Node, index: usize, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Option<Step> {
+fn read_step(
+    item: &Node,
+    index: usize,
+    w: &mut Walker,
+    ctx: Option<&StepProvider<'_>>,
+) -> Option<Step> {
     let fields = w.map(item, "a step", STEP_KEYS)?;
     let kinds = ["check", "load", "capacity", "wait"];
     let present: Vec<&str> = kinds.iter().copied().filter(|k| fields.has(k)).collect();
@@ -372,7 +383,11 @@ fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
     ok.then_some(stages)
 }
 
-fn read_capacity(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Option<CapacityStep> {
+fn read_capacity(
+    body: &Node,
+    w: &mut Walker,
+    ctx: Option<&StepProvider<'_>>,
+) -> Option<CapacityStep> {
     let f = w.map(body, "a capacity step", CAPACITY_KEYS)?;
     let before = w.problems.len();
     let slo = f
