@@ -39,7 +39,7 @@ pub const CAPACITY_KEYS: &[&str] = &[
 ];
 /// Keys of a `wait` step written as a mapping.
 pub const WAIT_KEYS: &[&str] = &["duration"];
-/// The scenario's provider plus its catalog lookups.
+
 /// The scenario's provider, for checking the event types steps name.
 pub struct StepProvider<'a> {
     /// The provider.
@@ -51,16 +51,16 @@ pub struct StepProvider<'a> {
 impl StepProvider<'_> {
     fn check_type(&self, w: &mut Walker, name: &str, node: &Node) {
         let provider = self.provider;
-        if provider.event_type(name).is_ok() {
+        let Err(unknown) = provider.event_type(name) else {
             return;
-        }
-        let hint = match (provider.builtin_id(), provider.event_type(name)) {
+        };
+        let hint = match (provider.builtin_id(), unknown) {
             (
                 Some(_),
-                Err(generators::Error::UnknownName {
+                generators::Error::UnknownName {
                     suggestion: Some(s),
                     ..
-                }),
+                },
             ) => format!("did you mean `{s}`? `hookstorm events list` prints every type"),
             (Some(_), _) => "`hookstorm events list` prints every type".to_string(),
             (None, _) => {
