@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod declared;
 pub mod envelope;
 pub mod error;
 pub mod fake;
@@ -18,6 +19,7 @@ pub mod template;
 pub mod variant;
 
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
+pub use declared::{DeclaredEnvelope, DeclaredError, DeclaredTypes};
 pub use envelope::{envelope, message_id, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};

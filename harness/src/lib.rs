@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod cmd;
+pub mod document;
 pub mod duration;
 pub mod emitter;
 pub mod hiccup;

@@ -149,10 +149,26 @@ pub fn secret_from_env(var: &str) -> anyhow::Result<Secret> {
 
 /// Runs the suite described by `args` and returns the report (no printing).
 pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
+    execute_with(
+        args,
+        || resolve_provider(args.provider.as_deref(), args.provider_file.as_deref()),
+        secret,
+    )
+    .await
+}
+
+/// [`execute`] for a provider resolved by `resolve` (a scenario resolves
+/// its provider once, not per check step); `args`' provider flags are
+/// not read.
+pub async fn execute_with(
+    args: &Args,
+    resolve: impl FnOnce() -> anyhow::Result<ResolvedProvider>,
+    secret: Secret,
+) -> anyhow::Result<Report> {
     let target_url = args.target.as_deref().unwrap_or_default();
     let target = Target::parse(target_url)?;
     let selected = check::select(&args.checks, &args.exclude)?;
-    let resolved = resolve_provider(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let resolved = resolve()?;
     let (name, builtin, profile, catalog) = (
         resolved.name.clone(),
         resolved.builtin,
@@ -225,6 +241,7 @@ pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
 }
 
 /// A provider resolved from `--provider` or `--provider-file`.
+#[derive(Clone)]
 pub struct ResolvedProvider {
     /// The name shown in output and reports.
     pub name: String,
@@ -236,6 +253,24 @@ pub struct ResolvedProvider {
     pub catalog: &'static Catalog,
     /// The provider name its types are filed under in `catalog`.
     pub catalog_name: String,
+}
+
+impl ResolvedProvider {
+    /// The record the commands use for `provider`.
+    pub fn from_provider(provider: &generators::Provider) -> ResolvedProvider {
+        // A command runs for one provider for its whole life: leaking a
+        // handle of its shared catalog (not the catalog) gives it the
+        // built-in catalog's lifetime.
+        let catalog: &'static std::sync::Arc<Catalog> =
+            Box::leak(Box::new(provider.shared_catalog().clone()));
+        ResolvedProvider {
+            name: provider.name().to_string(),
+            builtin: provider.builtin_id(),
+            profile: provider.profile().clone(),
+            catalog,
+            catalog_name: provider.catalog_name().to_string(),
+        }
+    }
 }
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
@@ -280,21 +315,8 @@ pub fn resolve_provider(
 ) -> anyhow::Result<ResolvedProvider> {
     match (name, file) {
         (_, Some(path)) => {
-            let custom =
-                crate::provider_file::load_provider_file(path).map_err(|d| usage(d.to_string()))?;
-            let catalog = custom
-                .catalog()
-                .map_err(|e| usage(format!("{}: {e}", path.display())))?;
-            // A command runs for one provider for its whole life: leaking
-            // its catalog gives it the built-in catalog's lifetime.
-            let catalog: &'static Catalog = Box::leak(Box::new(catalog));
-            Ok(ResolvedProvider {
-                name: custom.name.clone(),
-                builtin: None,
-                profile: custom.profile,
-                catalog,
-                catalog_name: custom.name,
-            })
+            let provider = crate::provider_file::read(path).map_err(|d| usage(d.to_string()))?;
+            Ok(ResolvedProvider::from_provider(&provider))
         }
         (Some(name), None) => {
             let id = ProviderId::parse(name).map_err(|e| usage(e.to_string()))?;

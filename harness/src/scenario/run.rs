@@ -25,11 +25,11 @@ use generators::{EventType, Generator, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 use tokio::sync::watch;
 
-use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, StepKind};
+use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, Scenario, StepKind};
 use crate::client::{Client, ClientOptions, Target};
 use crate::cmd::capacity;
 use crate::cmd::check::ProviderArgs;
-use crate::cmd::check::{resolve_provider, ResolvedProvider};
+use crate::cmd::check::ResolvedProvider;
 use crate::cmd::load::{self, Base, Common, TlsArgs};
 use crate::emitter::Shard;
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
@@ -71,12 +71,8 @@ pub async fn execute(
     settings: &RunSettings,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Outcome> {
-    let (provider, provider_file) = match &scenario.provider {
-        ProviderRef::Builtin(id) => (resolve_provider(Some(id.name()), None)?, None),
-        ProviderRef::Custom { path, .. } => {
-            (resolve_provider(None, Some(path))?, Some(path.clone()))
-        }
-    };
+    // Resolved when the scenario was read; every step shares it.
+    let provider = ResolvedProvider::from_provider(&scenario.provider);
     let target = Target::parse(&scenario.target)?;
     let seed = scenario.seed.unwrap_or_else(crate::cmd::check::random_seed);
     let client = Client::new(scenario.tls.client_options())?;
@@ -109,7 +105,6 @@ pub async fn execute(
     let ctx = StepContext {
         scenario,
         provider,
-        provider_file,
         secret,
         settings,
     };
@@ -260,7 +255,6 @@ async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()
 struct StepContext<'a> {
     scenario: &'a Scenario,
     provider: ResolvedProvider,
-    provider_file: Option<std::path::PathBuf>,
     secret: Secret,
     settings: &'a RunSettings,
 }
@@ -276,7 +270,7 @@ impl StepContext<'_> {
         let args = crate::cmd::check::Args {
             list: false,
             provider: self.provider.builtin.map(|p| p.name().to_string()),
-            provider_file: self.provider_file.clone(),
+            provider_file: None,
             target: Some(s.target.clone()),
             secret_env: s.secret_env.clone(),
             checks: step.checks.clone(),
@@ -294,7 +288,8 @@ impl StepContext<'_> {
             tls: self.tls_args(),
             quiet: self.settings.quiet,
         };
-        let report = crate::cmd::check::execute(&args, self.secret.clone()).await?;
+        let provider = || Ok(self.provider.clone());
+        let report = crate::cmd::check::execute_with(&args, provider, self.secret.clone()).await?;
         if !self.settings.quiet {
             let (pass, fail, skip) = report.check_counts();
             eprintln!("  {pass} passed, {fail} failed, {skip} skipped");
@@ -344,7 +339,8 @@ impl StepContext<'_> {
         Common {
             provider: ProviderArgs {
                 name: self.provider.builtin.map(|p| p.name().to_string()),
-                file: self.provider_file.clone(),
+                // Unread: the step's base comes from the resolved provider.
+                file: None,
             },
             target: self.scenario.target.clone(),
             secret_env: self.scenario.secret_env.clone(),
