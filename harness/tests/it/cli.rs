@@ -438,6 +438,8 @@ fn sigint_leg(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial");
     let mut child = load_process(&url, extra, "60s", &out);
+    let started = child.first_stderr_line();
+    assert!(started.starts_with("hookstorm load:"), "{started}");
     std::thread::sleep(Duration::from_millis(1500));
     child.signal("-INT");
     let status = child.exit_within(
@@ -465,6 +467,8 @@ fn a_stalled_load_machine_shows_in_the_hiccups() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("stalled");
     let mut child = load_process(&url, &[], "3s", &out);
+    let started = child.first_stderr_line();
+    assert!(started.starts_with("hookstorm load:"), "{started}");
     std::thread::sleep(Duration::from_millis(1000));
     child.signal("-STOP");
     std::thread::sleep(Duration::from_millis(400));

@@ -36,6 +36,24 @@ impl KillOnDrop {
     }
 }
 
+impl KillOnDrop {
+    /// Reads the child's piped stderr up to and including its first line,
+    /// byte by byte so that the rest stays in the pipe for [`drain`].
+    /// `hookstorm load` prints its plan there just before it starts
+    /// sending: timing from that line, not from the spawn, keeps a test's
+    /// "stop it after 1.5 s of load" true on a busy machine, where start-up
+    /// alone can take a second.
+    pub fn first_stderr_line(&mut self) -> String {
+        let pipe = self.0.stderr.as_mut().expect("a piped stderr");
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while pipe.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            line.push(byte[0]);
+        }
+        lossy(&line)
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
