@@ -16,7 +16,7 @@ if [[ -z "$dir" || ! -f "$dir/index.html" ]]; then
 fi
 chromium=${CHROMIUM:-/usr/bin/chromium}
 if [[ ! -x "$chromium" ]]; then
-  echo "SKIP: $chromium not found (apt-get install -y chromium)" >&2
+  echo "error: $chromium not found (apt-get install -y chromium)" >&2
   exit 2
 fi
 dir=$(cd "$dir" && pwd)

@@ -2,8 +2,6 @@
 //! self-signed certificate (rcgen) for localhost/127.0.0.1, answering 204
 //! to every POST and serving a ledger of the event ids it saw.
 
-#![allow(dead_code)]
-
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -162,22 +160,3 @@ async fn handle(
 
 /// A bound on any one run of the binary in these tests.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Runs `cmd` (killed if dropped) to its end, bounded by [`RUN_TIMEOUT`].
-pub async fn output_within(mut cmd: tokio::process::Command, what: &str) -> std::process::Output {
-    cmd.env("CI", "true").kill_on_drop(true);
-    tokio::time::timeout(RUN_TIMEOUT, cmd.output())
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not end within {RUN_TIMEOUT:?}"))
-        .expect("the binary runs")
-}
-
-/// Exit code, stdout and stderr, for assertion messages.
-pub fn text(o: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}

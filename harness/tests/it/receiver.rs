@@ -15,21 +15,16 @@ use harness::client::{send_one, ClientOptions, Response, SendError, Target};
 use harness::ledger::{fetch_ledger, LedgerEntry, OrderingPolicy};
 use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
+
+use crate::util::clock::now_ms;
+use crate::util::process::{listening_url, python_receiver, KillOnDrop, HOOKSTORM};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 fn secret(provider: ProviderId) -> Secret {
     match provider {
@@ -914,40 +909,9 @@ async fn fault_hang_never_answers_valid_requests_and_does_not_block_shutdown() {
 
 // ------------------------------------------------------- other processes
 
-/// Kills the child when the test ends, however it ends.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn first_line(child: &mut Child) -> String {
-    let out = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(out).read_line(&mut line).unwrap();
-    line.trim().to_string()
-}
-
 #[tokio::test]
 async fn python_stdlib_receiver_serves_the_same_contract() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py_receiver/receiver.py");
-    let spawn = |faults: &[&str]| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(script).args(["--port", "0"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let mut child = cmd
-            .env("HOOK_SECRET", secret(ProviderId::Authgear).expose())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let port: u16 = first_line(&mut child).parse().expect("the port on stdout");
-        (Reaper(child), format!("http://127.0.0.1:{port}"))
-    };
+    let spawn = |faults: &[&str]| python_receiver(faults, secret(ProviderId::Authgear).expose());
     let p = ProviderId::Authgear;
     // A fixture only for its generator and signer.
     let mut f = Fixture::correct(p).await;
@@ -992,9 +956,8 @@ async fn python_stdlib_receiver_serves_the_same_contract() {
 
 #[tokio::test]
 async fn hookstorm_receiver_command_serves_until_sigterm() {
-    let bin = env!("CARGO_BIN_EXE_hookstorm");
     let p = ProviderId::Infrahub;
-    let mut child = Command::new(bin)
+    let mut child = Command::new(HOOKSTORM)
         .args(["receiver", "--provider", "infrahub", "--port", "0"])
         .env("HOOK_SECRET", secret(p).expose())
         .stdout(Stdio::piped())
@@ -1003,16 +966,8 @@ async fn hookstorm_receiver_command_serves_until_sigterm() {
         .unwrap();
     // The reader is dropped after the URL line: the receiver must survive
     // a closed stdout.
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let mut url = None;
-    for line in out.lines().take(4) {
-        let line = line.unwrap();
-        if let Some(u) = line.strip_prefix("listening on ") {
-            url = Some(u.to_string());
-            break;
-        }
-    }
-    let mut child = Reaper(child);
+    let url = listening_url(&mut child);
+    let mut child = KillOnDrop(child);
     let url = url.expect("the URL on stdout");
     let mut f = Fixture::correct(p).await;
     let d = f.signed_event(None);
@@ -1020,27 +975,15 @@ async fn hookstorm_receiver_command_serves_until_sigterm() {
     let ledger_url = url.replace("/hooks", "/ledger");
     assert_eq!(fetch_ledger(&ledger_url).await.unwrap().len(), 1);
 
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    child.signal("-TERM");
+    let status = child.exit_within(TIMEOUT, "still running after SIGTERM");
     assert_eq!(status.code(), Some(0));
     f.rx.shutdown().await;
 }
 
 #[test]
 fn hookstorm_receiver_command_without_a_secret_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    let out = Command::new(HOOKSTORM)
         .args(["receiver", "--provider", "authgear", "--port", "0"])
         .args(["--secret-env", "HOOKSTORM_TEST_UNSET_SECRET"])
         .env_remove("HOOKSTORM_TEST_UNSET_SECRET")
@@ -1050,7 +993,7 @@ fn hookstorm_receiver_command_without_a_secret_is_a_usage_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("HOOKSTORM_TEST_UNSET_SECRET"), "{err}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    let out = Command::new(HOOKSTORM)
         .args(["receiver", "--provider", "authgaer"])
         .output()
         .unwrap();

@@ -3,8 +3,6 @@
 //! stalls once, or verifies every signature. Each binds 127.0.0.1:0 and
 //! runs on the test's runtime; dropping the runtime stops it.
 
-#![allow(dead_code)]
-
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use generators::{Profile, Secret};
+
+use super::clock::now_ms;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -245,10 +245,7 @@ pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mut
         async move {
             let mut buf = Vec::new();
             while let Some(req) = read_request(&mut s, &mut buf).await {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs() as i64;
+                let now = now_ms() / 1000;
                 let lookup = |name: &str| req.header(name);
                 let result =
                     generators::sign::verify(&profile.scheme, &secret, &lookup, &req.body, now);

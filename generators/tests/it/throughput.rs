@@ -1,7 +1,7 @@
 //! Generation throughput per CPU core, measured in CPU time of this thread
 //! (not wall time), so other processes sharing the machine do not skew it.
 //! Ignored by default: run with
-//! `cargo test -p hookstorm-generators --release --test throughput -- --ignored --nocapture`.
+//! `cargo test -p hookstorm-generators --release --test it throughput:: -- --ignored --nocapture`.
 
 use generators::{Catalog, Generator};
 use std::time::Duration;

@@ -13,10 +13,8 @@
 //! The server binds 127.0.0.1:0; every run of the binary is bounded in
 //! requests and by a timeout.
 
-#[path = "util/tls_server.rs"]
-mod tls_server;
-
-use tls_server::{output_within, text, TlsServer};
+use crate::util::process::{output_within, transcript, HOOKSTORM};
+use crate::util::tls_server::{self, TlsServer};
 
 use std::path::Path;
 use std::process::Output;
@@ -32,11 +30,12 @@ const SECRET: &str = "tls-test-secret-8d2e41";
 
 /// Runs the binary with the secret in [`SECRET_VAR`], bounded by `tls_server::RUN_TIMEOUT`.
 async fn hookstorm(args: &[String]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookstorm"));
+    let mut cmd = tokio::process::Command::new(HOOKSTORM);
     cmd.args(args)
         .args(["--secret-env", SECRET_VAR])
-        .env(SECRET_VAR, SECRET);
-    output_within(cmd, &format!("hookstorm {args:?}")).await
+        .env(SECRET_VAR, SECRET)
+        .env("CI", "true");
+    output_within(cmd, tls_server::RUN_TIMEOUT, &format!("hookstorm {args:?}")).await
 }
 
 fn read_report(dir: &Path) -> Report {
@@ -74,13 +73,13 @@ async fn load(server: &TlsServer, tls: &[&str], out: &Path) -> Output {
 
 /// Asserts a load run delivered all 50 requests with a 2xx and no error.
 fn assert_all_delivered(server: &TlsServer, output: &Output, out: &Path) {
-    assert_eq!(output.status.code(), Some(0), "{}", text(output));
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(output));
     let report = read_report(out);
     let stats = &report.load.as_ref().expect("a load section").stats;
-    assert_eq!(stats.requests(), 50, "{}", text(output));
+    assert_eq!(stats.requests(), 50, "{}", transcript(output));
     let statuses: Vec<_> = stats.statuses().collect();
-    assert_eq!(statuses, vec![(204, 50)], "{}", text(output));
-    assert_eq!(stats.error_kinds().count(), 0, "{}", text(output));
+    assert_eq!(statuses, vec![(204, 50)], "{}", transcript(output));
+    assert_eq!(stats.error_kinds().count(), 0, "{}", transcript(output));
     assert_eq!(server.posts(), 50);
 }
 
@@ -116,18 +115,32 @@ async fn load_over_https_with_an_untrusted_cert_counts_tls_errors() {
         let output = load(&server, &tls, out.path()).await;
         // The run ends and fails its error-rate threshold: exit 1, not a
         // panic (101) or a usage error (2).
-        assert_eq!(output.status.code(), Some(1), "{tls:?}: {}", text(&output));
-        assert!(!text(&output).contains("panicked"), "{}", text(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{tls:?}: {}",
+            transcript(&output)
+        );
+        assert!(
+            !transcript(&output).contains("panicked"),
+            "{}",
+            transcript(&output)
+        );
         let report = read_report(out.path());
         let stats = &report.load.as_ref().expect("a load section").stats;
-        assert_eq!(stats.requests(), 50, "{tls:?}: {}", text(&output));
-        assert_eq!(stats.statuses().count(), 0, "{tls:?}: {}", text(&output));
+        assert_eq!(stats.requests(), 50, "{tls:?}: {}", transcript(&output));
+        assert_eq!(
+            stats.statuses().count(),
+            0,
+            "{tls:?}: {}",
+            transcript(&output)
+        );
         let kinds: Vec<_> = stats.error_kinds().collect();
         assert_eq!(
             kinds,
             vec![(ErrorKind::Tls, 50)],
             "{tls:?}: {}",
-            text(&output)
+            transcript(&output)
         );
         assert!(report.thresholds.iter().any(|t| !t.passed));
     }
@@ -158,7 +171,12 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
         a.push(out.path().display().to_string());
         a.extend(args(&tls));
         let output = hookstorm(&a).await;
-        assert_eq!(output.status.code(), Some(0), "{tls:?}: {}", text(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{tls:?}: {}",
+            transcript(&output)
+        );
         let report = read_report(out.path());
         let no_loss = report
             .checks
@@ -169,7 +187,7 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
             no_loss.outcome,
             CheckOutcome::Pass,
             "{tls:?}: {no_loss:?}\n{}",
-            text(&output)
+            transcript(&output)
         );
         assert!(server.state.ledger_reads.load(Ordering::SeqCst) > reads_before);
     }
@@ -179,8 +197,12 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
     a.push(server.url("/hooks"));
     a.extend(args(&["--checks", "no_loss", "--quiet"]));
     let output = hookstorm(&a).await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(text(&output).contains("tls"), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    assert!(
+        transcript(&output).contains("tls"),
+        "{}",
+        transcript(&output)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,8 @@ use harness::ledger::OrderingPolicy;
 use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::{CheckOutcome, Report};
 
+use crate::util::process::{self, KillOnDrop};
+
 /// Starts a reference receiver (with `faults`), runs `configure`d checks
 /// against it with its ledger, and returns the report.
 async fn run_against(
@@ -76,37 +78,10 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
     println!("shrunk (bytes): {shrunk:?}");
 }
 
-/// Kills the child process when dropped.
-struct Reaper(std::process::Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the Python standard-library receiver (`tests/py_receiver`) with
-/// `faults`, returning it and its base URL.
-fn python_receiver(faults: &[&str]) -> (Reaper, String) {
-    use std::io::BufRead;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py_receiver/receiver.py");
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg(script).args(["--port", "0"]);
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    let mut child = cmd
-        .env("HOOK_SECRET", demo_secret(ProviderId::Authgear).expose())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().parse().expect("the port on stdout");
-    (Reaper(child), format!("http://127.0.0.1:{port}"))
+/// The Python standard-library receiver with `faults`, keyed with the
+/// demo secret; the child and its base URL.
+fn python_receiver(faults: &[&str]) -> (KillOnDrop, String) {
+    process::python_receiver(faults, demo_secret(ProviderId::Authgear).expose())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -505,7 +505,7 @@ proptest! {
 }
 
 /// Measures `Signer::sign_into` on a 1.2 KB body per scheme. Run with
-/// `cargo test --release -p hookstorm-generators --test sign -- --ignored --nocapture`.
+/// `cargo test --release -p hookstorm-generators --test it sign_into -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing; run in release"]
 fn sign_into_ns_per_op() {

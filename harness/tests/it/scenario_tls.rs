@@ -16,10 +16,8 @@
 //! The server binds 127.0.0.1:0; every run is short (scaled) and bounded
 //! by a timeout.
 
-#[path = "util/tls_server.rs"]
-mod tls_server;
-
-use tls_server::{output_within, text, TlsServer};
+use crate::util::process::{output_within, transcript, HOOKSTORM};
+use crate::util::tls_server::{self, TlsServer};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -45,9 +43,9 @@ fn scenario(server: &TlsServer, tls: &str) -> String {
 
 /// Runs the binary with `HOOK_SECRET` set, bounded by `tls_server::RUN_TIMEOUT`.
 async fn hookstorm(args: &[&str]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookstorm"));
-    cmd.args(args).env("HOOK_SECRET", SECRET);
-    output_within(cmd, &format!("hookstorm {args:?}")).await
+    let mut cmd = tokio::process::Command::new(HOOKSTORM);
+    cmd.args(args).env("HOOK_SECRET", SECRET).env("CI", "true");
+    output_within(cmd, tls_server::RUN_TIMEOUT, &format!("hookstorm {args:?}")).await
 }
 
 /// `hookstorm run FILE --scale 0.5 --out OUT EXTRA...`.
@@ -62,7 +60,12 @@ async fn run(file: &Path, out: &Path, extra: &[&str]) -> Output {
 /// Asserts a run passed: both checks passed (no_loss could only pass if
 /// the https ledger was read) and the load got a 204 for every request.
 fn assert_passed(server: &TlsServer, output: &Output, out: &Path, what: &str) {
-    assert_eq!(output.status.code(), Some(0), "{what}: {}", text(output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{what}: {}",
+        transcript(output)
+    );
     let report =
         Report::from_json(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     for id in ["accepts_valid", "no_loss"] {
@@ -77,7 +80,12 @@ fn assert_passed(server: &TlsServer, output: &Output, out: &Path, what: &str) {
     assert!(stats.requests() > 0, "{what}: no load");
     let statuses: Vec<_> = stats.statuses().collect();
     assert_eq!(statuses, vec![(204, stats.requests())], "{what}");
-    assert_eq!(stats.error_kinds().count(), 0, "{what}: {}", text(output));
+    assert_eq!(
+        stats.error_kinds().count(),
+        0,
+        "{what}: {}",
+        transcript(output)
+    );
     assert!(server.state.ledger_reads.load(Ordering::SeqCst) > 0);
 }
 
@@ -101,7 +109,7 @@ async fn a_scenario_trusts_its_tls_ca_cert_and_the_command_line_overrides() {
     // Without it: the probe refuses the target before anything is sent.
     let posts = server.posts();
     let output = run(&plain, &dir.path().join("out-none"), &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("unreachable")
@@ -109,9 +117,9 @@ async fn a_scenario_trusts_its_tls_ca_cert_and_the_command_line_overrides() {
             && stderr.contains("--insecure")
             && stderr.contains("nothing was sent"),
         "{}",
-        text(&output)
+        transcript(&output)
     );
-    assert!(!stderr.contains("panicked"), "{}", text(&output));
+    assert!(!stderr.contains("panicked"), "{}", transcript(&output));
     assert_eq!(server.posts(), posts, "a request got past the handshake");
 
     // `--insecure` and `--ca-cert` on the command line make the same file pass.
@@ -138,42 +146,42 @@ async fn validate_checks_ca_cert_and_the_command_line_replaces_it() {
     let path = file.display().to_string();
 
     let output = hookstorm(&["validate", &path]).await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("{path}:3:12")),
         "{}",
-        text(&output)
+        transcript(&output)
     );
     assert!(
         stderr.contains("`ca_cert` file `certs/nope.pem` cannot be read"),
         "{}",
-        text(&output)
+        transcript(&output)
     );
     // `run` refuses it the same way, before anything is sent.
     let output = run(&file, &dir.path().join("out"), &[]).await;
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains(&format!("{path}:3:12")),
         "{}",
-        text(&output)
+        transcript(&output)
     );
     assert_eq!(server.posts(), 0);
 
     // --ca-cert replaces the file's value (which is then not read) ...
     let ca = dir.path().join("ca.pem").display().to_string();
     let output = hookstorm(&["validate", &path, "--ca-cert", &ca]).await;
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     // ... and is itself checked: a missing or non-PEM file is exit 2.
     let not_pem: PathBuf = file.clone();
     for bad in [dir.path().join("absent.pem"), not_pem] {
         let bad = bad.display().to_string();
         let output = hookstorm(&["validate", &path, "--ca-cert", &bad]).await;
-        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
         assert!(
             String::from_utf8_lossy(&output.stderr).contains(&format!("--ca-cert {bad}")),
             "{}",
-            text(&output)
+            transcript(&output)
         );
     }
 }

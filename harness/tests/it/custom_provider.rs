@@ -10,13 +10,13 @@ use harness::cmd::check::{self, resolve_provider, Args};
 use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::CheckOutcome;
 
+use crate::util::process::HOOKSTORM;
+use crate::util::repository;
+
 const SECRET: &str = "acme-test-secret";
 
 fn provider_file() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/custom-provider.yaml"
-    ))
+    repository::root().join("scenarios/custom-provider.yaml")
 }
 
 async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
@@ -98,7 +98,7 @@ async fn load_drives_a_custom_provider() {
     let url = running.url();
     let file = provider_file();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        Command::new(HOOKSTORM)
             .args(["load", "--provider-file"])
             .arg(&file)
             .args([
@@ -151,7 +151,7 @@ async fn a_scenario_with_a_provider_file_runs_checks_and_load() {
     .unwrap();
     let out = dir.path().join("report");
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        Command::new(HOOKSTORM)
             .arg("run")
             .arg(&scenario)
             .arg("--out")

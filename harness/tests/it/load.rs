@@ -8,14 +8,10 @@
 //! Wall-time bounds below are liveness bounds (the run ends), not speed
 //! assertions.
 
-#[path = "util/faulty_servers.rs"]
-mod faulty_servers;
-
 use std::collections::HashSet;
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +26,9 @@ use harness::wire::{Conn, ResponseSummary};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
 use reports::{ErrorKind, LoadSection, Report, RunInfo};
+
+use crate::util::faulty_servers;
+use crate::util::process::{first_line, KillOnDrop};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -658,15 +657,6 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-struct PyServer(Child);
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn wire_reads_python_answers() {
     let mut child = Command::new("python3")
@@ -675,11 +665,8 @@ async fn wire_reads_python_answers() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 is installed");
-    let stdout = child.stdout.take().unwrap();
-    let server = PyServer(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let port: u16 = line.trim().parse().expect("port");
+    let port: u16 = first_line(&mut child).parse().expect("port");
+    let server = KillOnDrop(child);
     wire_routes(SocketAddr::from(([127, 0, 0, 1], port)), 11).await;
     drop(server);
 }

@@ -7,21 +7,16 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::util::process::{drain, listening_url, stderr, stdout, KillOnDrop, HOOKSTORM};
+use crate::util::repository;
+
 fn hookstorm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    Command::new(HOOKSTORM)
         .args(args)
         .env("HOOK_SECRET", "cli-test-secret")
         .env("CI", "true")
         .output()
         .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -40,19 +35,14 @@ fn events_list_has_all_48_types() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(rows.len(), 48);
-    let expected = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/event-types.txt"
-    ));
-    if let Ok(expected) = expected {
-        for line in expected.lines().filter(|l| !l.trim().is_empty()) {
-            let (provider, name) = line.split_once(' ').unwrap();
-            assert!(
-                rows.iter()
-                    .any(|r| r["provider"] == provider && r["type"] == name),
-                "{line} missing from `events list`"
-            );
-        }
+    let expected = std::fs::read_to_string(repository::event_types_txt()).unwrap();
+    for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+        let (provider, name) = line.split_once(' ').unwrap();
+        assert!(
+            rows.iter()
+                .any(|r| r["provider"] == provider && r["type"] == name),
+            "{line} missing from `events list`"
+        );
     }
     let table = stdout(&hookstorm(&["events", "list", "--provider", "authgear"]));
     assert!(table.contains("user.pre_create") && table.contains("yes"));
@@ -230,7 +220,7 @@ fn check_against_a_closed_port_exits_2_with_a_clear_message() {
 
 #[test]
 fn check_without_the_secret_variable_exits_2() {
-    let o = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    let o = Command::new(HOOKSTORM)
         .args([
             "check",
             "-p",
@@ -339,8 +329,7 @@ fn sink_process() -> (KillOnDrop, String) {
 /// Starts `hookstorm receiver ARGS --port 0` (secret `cli-test-secret` in
 /// HOOK_SECRET); the child, killed on drop, and the URL it prints.
 fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    let mut child = Command::new(HOOKSTORM)
         .arg("receiver")
         .args(args)
         .args(["--port", "0"])
@@ -349,56 +338,16 @@ fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the receiver starts");
-    let out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let url = out
-        .lines()
-        .take(4)
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string));
+    let url = listening_url(&mut child);
     let child = KillOnDrop(child);
     (child, url.expect("the URL on stdout"))
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl KillOnDrop {
-    /// Sends `signal` (a `kill` option such as `-INT`) to the child.
-    fn signal(&self, signal: &str) {
-        let sent = Command::new("kill")
-            .args([signal, &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal}");
-    }
-
-    /// Waits for the child to exit, failing the test with `what` if it
-    /// has not within `limit`.
-    fn exit_within(&mut self, limit: Duration, what: &str) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.0.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "{what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Everything left in a child's piped output.
-fn drain(pipe: Option<impl Read>) -> String {
-    let mut text = String::new();
-    pipe.expect("a piped output")
-        .read_to_string(&mut text)
-        .unwrap();
-    text
 }
 
 /// Starts `hookstorm load` against `url` at 200/s for `duration` with
 /// `extra` options, in CI mode, writing its report to `out`; stdout and
 /// stderr piped, killed on drop.
 fn load_process(url: &str, extra: &[&str], duration: &str, out: &std::path::Path) -> KillOnDrop {
-    let child = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+    let child = Command::new(HOOKSTORM)
         .args(against("load", url))
         .args(extra)
         .args([
@@ -416,13 +365,6 @@ fn load_process(url: &str, extra: &[&str], duration: &str, out: &std::path::Path
         .spawn()
         .unwrap();
     KillOnDrop(child)
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `hookstorm capacity` end to end: it doubles from the start rate to the
@@ -496,6 +438,8 @@ fn sigint_leg(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial");
     let mut child = load_process(&url, extra, "60s", &out);
+    let started = child.first_stderr_line();
+    assert!(started.starts_with("hookstorm load:"), "{started}");
     std::thread::sleep(Duration::from_millis(1500));
     child.signal("-INT");
     let status = child.exit_within(
@@ -523,6 +467,8 @@ fn a_stalled_load_machine_shows_in_the_hiccups() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("stalled");
     let mut child = load_process(&url, &[], "3s", &out);
+    let started = child.first_stderr_line();
+    assert!(started.starts_with("hookstorm load:"), "{started}");
     std::thread::sleep(Duration::from_millis(1000));
     child.signal("-STOP");
     std::thread::sleep(Duration::from_millis(400));
@@ -584,7 +530,7 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
 
     let load = |extra: &[&str], secret: &str, out: &str| {
         let out = dir.path().join(out);
-        let o = Command::new(env!("CARGO_BIN_EXE_hookstorm"))
+        let o = Command::new(HOOKSTORM)
             .args(against("load", &url))
             .args([
                 "--events",

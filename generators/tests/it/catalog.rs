@@ -14,8 +14,10 @@ use serde_json::{json, Value};
 
 const NOW_MS: i64 = 1_763_900_000_000;
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+/// The providers' published event list and examples, copied into the
+/// repository (see `tests/fixtures/README.md` for their sources).
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 fn read_json(path: &PathBuf) -> Value {
@@ -24,7 +26,7 @@ fn read_json(path: &PathBuf) -> Value {
 
 #[test]
 fn catalog_has_exactly_the_48_pairs_of_event_types_txt() {
-    let text = std::fs::read_to_string(shared().join("event-types.txt")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("event-types.txt")).unwrap();
     let expected: BTreeSet<(String, String)> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -390,7 +392,7 @@ fn subject_lands_in_every_subject_field() {
 }
 
 fn example_events() -> Vec<(String, Value)> {
-    let dir = shared().join("examples");
+    let dir = fixtures().join("examples");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -419,10 +421,10 @@ fn provider_examples_validate() {
     }
     for file in ["allowed", "denied", "jwt"] {
         let v =
-            read_json(&shared().join(format!("examples/authgear.blocking-response.{file}.json")));
+            read_json(&fixtures().join(format!("examples/authgear.blocking-response.{file}.json")));
         assert!(validate_blocking_response(&v).is_ok(), "{file}");
     }
-    let allowed = read_json(&shared().join("examples/authgear.blocking-response.allowed.json"));
+    let allowed = read_json(&fixtures().join("examples/authgear.blocking-response.allowed.json"));
     let mut extra = allowed.clone();
     extra["surprise"] = json!(1);
     assert!(validate_blocking_response(&extra).is_err());

@@ -1,0 +1,15 @@
+//! Integration tests of the harness crate, linked as one binary (one link
+//! instead of eight): the `hookstorm` binary as a user runs it, the checks
+//! against faulty receivers, provider files, the load engine, the reference
+//! receiver, scenarios, and HTTPS. Servers, child processes and paths the
+//! modules share live in `util`.
+
+mod cli;
+mod conform;
+mod custom_provider;
+mod load;
+mod receiver;
+mod scenario;
+mod scenario_tls;
+mod tls;
+mod util;
