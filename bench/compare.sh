@@ -81,7 +81,7 @@ fi
 # The same event for every generator: the Authgear user.created example,
 # compact, signed for the static generators.
 export HOOK_SECRET="bench-secret"
-python3 - "$ROOT/../shared/data/examples/authgear.user.created.json" "$WORK" <<'EOF'
+python3 - "$ROOT/generators/tests/fixtures/examples/authgear.user.created.json" "$WORK" <<'EOF'
 import hashlib, hmac, json, os, sys
 src, work = sys.argv[1], sys.argv[2]
 body = json.dumps(json.load(open(src)), separators=(",", ":"))
