@@ -86,7 +86,17 @@ const USER_AGENTS: &[&str] = &[
     "MyApp/3.2.1 (com.example.myapp; build:412; iOS 17.4.1) Alamofire/5.9.1",
 ];
 /// (city, region, country code, latitude, longitude, zipcode)
-const PLACES: &[(&str, &str, &str, f64, f64, &str)] = &[
+/// A place: (city, region, country code, latitude, longitude, zipcode).
+pub type Place = (
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    &'static str,
+);
+
+const PLACES: &[Place] = &[
     ("Denver", "CO", "US", 39.7392, -104.9903, "80202"),
     ("London", "ENG", "GB", 51.5072, -0.1276, "EC1A 1BB"),
     ("Berlin", "BE", "DE", 52.52, 13.405, "10115"),
@@ -161,17 +171,8 @@ pub fn user_agent(rng: &mut impl Rng) -> &'static str {
     pick(rng, USER_AGENTS)
 }
 
-/// A place: (city, region, country code, latitude, longitude, zipcode).
-pub fn place(
-    rng: &mut impl Rng,
-) -> (
-    &'static str,
-    &'static str,
-    &'static str,
-    f64,
-    f64,
-    &'static str,
-) {
+/// A random place of the table.
+pub fn place(rng: &mut impl Rng) -> Place {
     PLACES[rng.random_range(0..PLACES.len())]
 }
 

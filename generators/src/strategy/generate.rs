@@ -63,14 +63,7 @@ struct Persona {
     username: Option<String>,
     ip: Option<String>,
     user_agent: Option<&'static str>,
-    place: Option<(
-        &'static str,
-        &'static str,
-        &'static str,
-        f64,
-        f64,
-        &'static str,
-    )>,
+    place: Option<fake::Place>,
 }
 
 /// One event's generation state.
@@ -273,16 +266,7 @@ impl<'a> Ctx<'a> {
         fake::alnum(self.rng(), n)
     }
 
-    fn place(
-        &mut self,
-    ) -> (
-        &'static str,
-        &'static str,
-        &'static str,
-        f64,
-        f64,
-        &'static str,
-    ) {
+    fn place(&mut self) -> fake::Place {
         if self.persona.place.is_none() {
             self.persona.place = Some(fake::place(self.rng()));
         }
