@@ -2,7 +2,7 @@
 //! faults, or as a 204 sink for benchmarks) until Ctrl-C.
 
 use anyhow::Context;
-use generators::{ProviderId, Secret};
+use generators::{Provider, ProviderId, Secret};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -69,16 +69,14 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         )))
         }
     };
-    let mut config = match (args.provider, &args.provider_file) {
-        (Some(provider), _) => ReceiverConfig::new(provider, secret),
-        (None, path) => {
-            let resolved = crate::cmd::check::resolve_provider(None, path.as_deref())?;
-            ReceiverConfig::custom(&resolved.name, resolved.profile, resolved.catalog, secret)
-        }
+    let provider = match (args.provider, &args.provider_file) {
+        (Some(id), _) => Provider::builtin(id),
+        (None, path) => crate::provider::resolve(None, path.as_deref())?,
     };
+    let mut config = ReceiverConfig::for_provider(provider, secret);
     config.slow_delay = args
         .slow_delay
-        .unwrap_or_else(|| default_slow_delay(&config.profile));
+        .unwrap_or_else(|| default_slow_delay(config.provider.profile()));
     config.faults = args.faults;
     config.ordering = args.ordering;
     config.sink = args.sink;
@@ -104,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
                 config.ordering.name()
             )
         };
-        let provider = config.name.clone();
+        let provider = config.provider.name().to_string();
         let running = receiver::start(config)
             .await
             .map_err(|e| usage(format!("{e:#}")))?;
