@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
 use crate::client::Target;
-use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs};
+use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs, DEFAULT_SECRET_ENV};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::verdict::Verdict;
@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, short = 't', required_unless_present = "list")]
     pub target: Option<String>,
     /// Environment variable holding the shared secret (bearer token for auth0).
-    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
     /// Run only these checks (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use generators::{Catalog, EventType, Generator, Signer};
 
 use crate::clock::{now_unix_ms, random_seed};
-use crate::cmd::flags::{secret_from_env, ProviderArgs};
+use crate::cmd::flags::{secret_from_env, ProviderArgs, DEFAULT_SECRET_ENV};
 
 use crate::verdict::{usage, Verdict};
 
@@ -91,7 +91,7 @@ pub struct GenArgs {
     #[arg(long)]
     pub signed: bool,
     /// Environment variable holding the secret used by --signed.
-    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
 }
 

@@ -22,6 +22,9 @@ use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
 use crate::verdict::usage;
 
+/// The environment variable `--secret-env` names by default.
+pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
+
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
 /// every command that works for one provider (`check` and `receiver`
 /// declare theirs apart, for `--list` and a typed provider).
@@ -43,14 +46,6 @@ pub struct ProviderArgs {
 }
 
 impl ProviderArgs {
-    /// The built-in provider `name`.
-    pub fn builtin(name: &str) -> ProviderArgs {
-        ProviderArgs {
-            name: Some(name.to_string()),
-            file: None,
-        }
-    }
-
     /// The provider the flags name, its catalog built once.
     pub fn resolve(&self) -> Result<Provider> {
         crate::provider::resolve(self.name.as_deref(), self.file.as_deref())
@@ -67,7 +62,7 @@ pub struct TrafficArgs {
     #[arg(long, short = 't')]
     pub target: String,
     /// Environment variable holding the shared secret (bearer token for auth0).
-    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
     /// Send only these event types (repeatable; default: every type of the provider, equally).
     #[arg(long = "type", value_name = "TYPE", conflicts_with_all = ["mix", "events"])]

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::cmd::flags::DEFAULT_SECRET_ENV;
 use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
@@ -28,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
     /// Environment variable holding the signing secret (bearer token for auth0).
-    #[arg(long, default_value = "HOOK_SECRET")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV)]
     pub secret_env: String,
     /// Inject a fault (repeatable): skip-signature, accept-stale, reject-unknown-fields,
     /// reject-optional-absent, double-process, out-of-order, slow, bad-blocking-response,
