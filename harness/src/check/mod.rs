@@ -1,6 +1,6 @@
-//! The conformance checks: their catalog, the context they share,
-//! and the runner that sends every probe and turns exchanges into
-//! `reports::CheckResult`s.
+//! The conformance checks: their catalog, the [`CheckPlan`] a run follows,
+//! the context the checks share, and [`run`], which sends every probe and
+//! turns exchanges into `reports::CheckResult`s.
 //!
 //! Each check lives in its own file and only decides *what to send* and
 //! *what must hold*; sending, timing, recording every exchange (for
