@@ -2,6 +2,7 @@
 //! every failure with its `curl` reproduction, and the report directory.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
@@ -10,6 +11,10 @@ use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs, DEFAULT
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::verdict::Verdict;
+
+/// `--settle`'s default as the flag spells it: the plan's, in milliseconds.
+static DEFAULT_SETTLE_FLAG: LazyLock<String> =
+    LazyLock::new(|| format!("{}ms", check::DEFAULT_SETTLE.as_millis()));
 
 /// Arguments of `hookstorm check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,9 +61,9 @@ pub struct Args {
     /// Events in the no_loss burst.
     #[arg(long, default_value_t = check::DEFAULT_BURST)]
     pub burst: usize,
-    /// Wait this long for the receiver to settle before reading the ledger [default: 400ms].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-    pub settle: Option<Duration>,
+    /// Wait this long for the receiver to settle before reading the ledger.
+    #[arg(long, value_parser = parse_duration, default_value = DEFAULT_SETTLE_FLAG.as_str(), value_name = "DURATION")]
+    pub settle: Duration,
     /// Seed of the event generator (printed; reuse it to reproduce a run).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -89,7 +94,7 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     plan.deadline = args.deadline;
     plan.concurrency = args.concurrency.max(1);
     plan.burst = args.burst;
-    plan.settle = args.settle.unwrap_or(check::DEFAULT_SETTLE);
+    plan.settle = args.settle;
     if let Some(seed) = args.seed {
         plan.seed = seed;
     }
@@ -124,20 +129,13 @@ mod tests {
     #[test]
     fn flag_defaults_are_the_plan_defaults() {
         let cli = Cli::parse_from(["check", "-p", "authgear", "-t", "http://127.0.0.1:1/hooks"]);
-        let settle = cli.args.settle.unwrap_or(check::DEFAULT_SETTLE);
-        assert_eq!(settle, Duration::from_millis(400));
+        assert_eq!(cli.args.settle, check::DEFAULT_SETTLE);
+        assert_eq!(cli.args.settle, Duration::from_millis(400));
         assert_eq!(cli.args.concurrency, check::DEFAULT_CONCURRENCY);
         assert_eq!(cli.args.burst, check::DEFAULT_BURST);
-        // The help states the settle default; it must be the plan's.
         let help = <Cli as clap::CommandFactory>::command()
             .render_long_help()
             .to_string();
-        assert!(
-            help.contains(&format!(
-                "[default: {}ms]",
-                check::DEFAULT_SETTLE.as_millis()
-            )),
-            "{help}"
-        );
+        assert!(help.contains("[default: 400ms]"), "{help}");
     }
 }
