@@ -1,6 +1,6 @@
 //! Valid-event generation throughput for the three hot types the load
-//! phase pools most (SPEC §5: events are generated before the clock starts,
-//! so this bounds how fast a pool fills).
+//! phase pools most (events are generated before the clock starts, so this
+//! bounds how fast a pool fills).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use generators::{Catalog, Generator};

@@ -2,9 +2,12 @@
 //! blocking flag, description, JSON Schema) with its compiled validator,
 //! plus the Authgear blocking-hook response schema.
 //!
-//! The 48 built-in types (SPEC §1, `shared/data/event-types.txt`) are
-//! compiled once per process; custom providers build their own catalog
-//! with [`Catalog::from_types`].
+//! The 48 documented event types of the built-in providers (Authgear's
+//! blocking and non-blocking events, FusionAuth's `user.login.success`,
+//! Infrahub's account events, Auth0's post-login Action event; see
+//! [`crate::schema`] for the docs each follows) are compiled once per
+//! process; custom providers build their own catalog with
+//! [`Catalog::from_types`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};

@@ -4,7 +4,8 @@
 //! Every picker draws from the caller's RNG only, so a seeded run is
 //! reproducible. They build strings by hand from small tables instead of
 //! using proptest regex strategies, which are far too slow for the
-//! generation hot path (SPEC §5 wants pools of hundreds of thousands).
+//! generation hot path (a load run pools hundreds of thousands of events
+//! before its clock starts).
 
 use proptest::prelude::{Rng, RngExt};
 use std::fmt::Write;

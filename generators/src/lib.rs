@@ -5,24 +5,28 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod declared;
 pub mod envelope;
 pub mod error;
 pub mod fake;
 pub mod hostile;
 pub mod provider;
 pub mod schema;
+pub mod seed;
 pub mod sign;
 pub mod strategy;
 pub mod template;
 pub mod variant;
 
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
+pub use declared::{DeclaredEnvelope, DeclaredError, DeclaredTypes};
 pub use envelope::{envelope, message_id, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
     JwtAlg, KeyForm, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
+pub use seed::{splitmix64, SplitMix64};
 pub use sign::{
     verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
 };

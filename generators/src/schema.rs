@@ -3,11 +3,13 @@
 //! the Authgear blocking-hook response schema (`schemas/authgear/blocking-response.json`).
 //!
 //! Provider objects never set `additionalProperties: false`: providers add
-//! fields at any time (SPEC §1) and receivers must tolerate them. Ids use a
-//! case-insensitive 8-4-4-4-12 hex `pattern` instead of `format: uuid`, both
-//! because the `jsonschema` crate does not assert formats by default and
-//! because real ids are not always RFC 4122 (FusionAuth's example tenant id
-//! has version nibble 6 and variant nibble c).
+//! fields at any time (Authgear now sends `context.tracking_id` and
+//! `context.audit_context`, which the event context in authgear/docs
+//! `customization/events-hooks/README.md` does not list) and receivers must
+//! tolerate them. Ids use a case-insensitive 8-4-4-4-12 hex `pattern`
+//! instead of `format: uuid`, both because the `jsonschema` crate does not
+//! assert formats by default and because real ids are not always RFC 4122
+//! (FusionAuth's example tenant id has version nibble 6 and variant nibble c).
 //!
 //! Besides standard keywords the schemas carry generator hints that the
 //! validator ignores: `x-gen` (which realistic picker fills a leaf),
@@ -855,8 +857,9 @@ fn auth0_post_login() -> Value {
         "$id": "https://hookstorm.dev/schemas/auth0/post-login.json",
         "title": "Auth0 post-login event",
         "type": "object",
-        // transaction is optional in Auth0 but required here: it is the
-        // dedupe key of the forwarded event (SPEC §3).
+        // transaction is optional in Auth0 but required here: Auth0 sends
+        // no delivery id, so `transaction.id` is the forwarded event's
+        // dedupe key (the auth0 profile in provider.rs).
         "required": ["client", "connection", "request", "stats", "tenant", "user", "transaction"],
         "properties": {
             "authentication": with_presence(authentication_schema, 0.9),
@@ -880,7 +883,7 @@ fn auth0_post_login() -> Value {
     })
 }
 
-/// Every built-in event type: the 48 pairs of `shared/data/event-types.txt`.
+/// Every built-in event type: the 48 documented types of the built-in providers.
 pub fn builtin_types() -> Vec<BuiltinType> {
     let mut out = vec![BuiltinType {
         provider: "auth0",

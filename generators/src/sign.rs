@@ -2,7 +2,7 @@
 //! [`Signer`] the load emitter calls once per request, and the [`Verifier`]
 //! the reference receiver calls once per request, for every [`Scheme`].
 //!
-//! What each scheme puts on the wire (SPEC §3), and where the facts come from:
+//! What each scheme puts on the wire, and where the facts come from:
 //! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
 //!   raw body), no timestamp (authgear/authgear-server
 //!   `pkg/util/crypto/hmac_sha256.go`, authgear/docs

@@ -1,4 +1,4 @@
-//! Adversarial event variants (SPEC §2): each is labelled with the one thing
+//! Adversarial event variants: each is labelled with the one thing
 //! it changes. *Still valid* variants must pass the type's schema (the
 //! receiver must accept them); *invalid* ones fail JSON parsing, schema
 //! validation, the content type or the size limit (the receiver must reject
@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Catalog, EventType};
 use crate::error::{did_you_mean, Error};
-use crate::strategy::{fit_length, Ctx, Generator, Hint, Mode, Node, Plan};
+use crate::strategy::compile::{shape_matches, CompiledType, Hint, Node};
+use crate::strategy::generate::{fit_length, Ctx, Mode};
+use crate::strategy::Generator;
 use proptest::prelude::RngExt;
 
 /// The body size limit receivers are expected to enforce; `oversized-body` exceeds it by 1 KiB.
@@ -131,10 +133,7 @@ fn walk_mut(v: &mut Value, node: &Node, depth: usize, f: &mut dyn FnMut(&mut Val
             }
         }
         (Node::Union(branches, _), v) => {
-            if let Some(b) = branches
-                .iter()
-                .find(|b| crate::strategy::shape_matches(b, v))
-            {
+            if let Some(b) = branches.iter().find(|b| shape_matches(b, v)) {
                 walk_mut(v, b, depth, f);
             }
         }
@@ -430,7 +429,7 @@ impl Generator {
 
     fn wrong_event_type(&mut self, ty: &EventType) -> Mutated {
         let catalog = Catalog::builtin();
-        let plan = self.plan(ty);
+        let plan = self.compiled(ty);
         // Same-provider donors first: the realistic mistake is a sibling
         // type's payload; types with identical payload shapes validate and
         // are skipped, and a foreign provider's event always fails.
@@ -484,7 +483,7 @@ fn set_path(v: &mut Value, path: &[String], value: Value) {
 }
 
 /// Fills every array reached through `plan` to `len` elements (or its maxItems).
-fn grow_arrays(v: &mut Value, plan: &Plan, ctx: &mut Ctx<'_>, len: usize) {
+fn grow_arrays(v: &mut Value, plan: &CompiledType, ctx: &mut Ctx<'_>, len: usize) {
     fn go(v: &mut Value, node: &Node, ctx: &mut Ctx<'_>, len: usize) {
         match (node, v) {
             (Node::Object(o), Value::Object(m)) => {

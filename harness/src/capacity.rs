@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::emitter::Shard;
 use crate::load::{self, Traffic};
-use crate::pacer::{Arrival, Schedule};
+use crate::schedule::{Arrival, Schedule};
 use crate::verdict::usage;
 
 /// Connections each step of a capacity search keeps open.
@@ -163,7 +163,7 @@ pub async fn search(
             bounds.shard.share(),
         )
         .map_err(|e| usage(e.to_string()))?;
-        let step_plan = base.emitter_plan(schedule, bounds.connections, bounds.shard);
+        let step_plan = base.emission(schedule, bounds.connections, bounds.shard);
         let mut step_stop = stop.clone();
         let run = load::run_schedule(step_plan, quiet, async move {
             // A dropped sender means nobody can stop the run: never resolve.

@@ -142,9 +142,12 @@ impl Default for ClientOptions {
     }
 }
 
-/// A completed HTTP exchange.
+/// An HTTP response as the checks read it: status, headers and body.
+/// (The load path's lean HTTP/1.1 client keeps only a
+/// [`ResponseSummary`](crate::wire::ResponseSummary), so it never buffers a
+/// body.)
 #[derive(Clone, Debug)]
-pub struct Answer {
+pub struct Response {
     /// Response status.
     pub status: u16,
     /// Response headers (lowercase names).
@@ -352,14 +355,14 @@ impl Client {
         headers: &[(String, String)],
         body: Bytes,
         timeout: Duration,
-    ) -> Result<Answer, SendError> {
+    ) -> Result<Response, SendError> {
         let started = Instant::now();
         let exchange = async {
             let mut conn = self.connect(target).await?;
             self.request(&mut conn, target, method, headers, body).await
         };
         match tokio::time::timeout(timeout, exchange).await {
-            Ok(Ok((status, headers, body))) => Ok(Answer {
+            Ok(Ok((status, headers, body))) => Ok(Response {
                 status,
                 headers,
                 body,
@@ -382,7 +385,7 @@ pub async fn send_one(
     headers: &[(String, String)],
     body: Bytes,
     timeout: Duration,
-) -> Result<Answer, SendError> {
+) -> Result<Response, SendError> {
     let client = Client::new(options.clone())
         .map_err(|e| SendError::new(ErrorKind::Tls, format!("{e:#}")))?;
     client.send(target, method, headers, body, timeout).await

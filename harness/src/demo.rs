@@ -16,9 +16,9 @@ use crate::clock::now_unix_ms;
 use crate::emitter::Shard;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::load::{self, LoadPlan, Traffic};
-use crate::pacer::{Arrival, Schedule};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::receiver::{self, ReceiverConfig};
+use crate::schedule::{Arrival, Schedule};
 use crate::verdict::usage;
 
 /// Connections of the demo's load phase.

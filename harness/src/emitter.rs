@@ -1,6 +1,6 @@
 //! The emitter: the one send loop every load model runs through.
 //!
-//! A [`Plan`] (target, pool, signer, schedule, connections) is run by
+//! An [`Emission`] (target, pool, signer, schedule, connections) is run by
 //! [`run`]: connections are opened before the clock starts, tickets are
 //! released as they fall due (by the [`Pacer`] thread, or by a connection
 //! that finds one due when it finishes a request), and each connection
@@ -23,14 +23,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
-use generators::{BodyPrefix, Profile, Signer};
+use generators::{splitmix64, BodyPrefix, Profile, Signer};
 use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 
 use crate::client::{Client, Connection, Target};
-use crate::pacer::{Pacer, Schedule, Tickets};
+use crate::pacer::{Pacer, Tickets};
 use crate::pool::Pool;
+use crate::schedule::Schedule;
 use crate::wire;
 
 /// A request that starts later than this after its intended time counts as
@@ -86,9 +87,10 @@ impl Shard {
     }
 }
 
-/// Everything a load run needs, validated.
+/// What one load run sends, where and when, validated: the emitter's
+/// whole input (the load command builds it from its settings).
 #[derive(Debug)]
-pub struct Plan {
+pub struct Emission {
     /// Where to send.
     pub target: Target,
     /// hyper client for HTTPS and HTTP/2 (and its options).
@@ -119,8 +121,8 @@ pub struct Plan {
     pub seed: u64,
 }
 
-impl Plan {
-    /// Number of concurrent senders the plan runs.
+impl Emission {
+    /// Number of concurrent senders the run uses.
     pub fn senders(&self) -> usize {
         self.schedule
             .concurrency()
@@ -129,9 +131,11 @@ impl Plan {
     }
 }
 
-/// What the emitter measured, shared with the progress display while it runs.
+/// What the emitter has measured so far: per-thread latency recorders and
+/// the completed, failed and late counts, shared with the progress display
+/// while the run goes on.
 #[derive(Debug)]
-pub struct Live {
+pub struct Measurements {
     /// One recorder per runtime thread, so senders rarely contend.
     stripes: Vec<Mutex<LoadStats>>,
     completed: AtomicU64,
@@ -139,9 +143,9 @@ pub struct Live {
     late: AtomicU64,
 }
 
-impl Live {
+impl Measurements {
     /// Empty measurements for `type_names`, striped `stripes` ways.
-    pub fn new(type_names: &[String], stripes: usize, reserve: Option<Duration>) -> Live {
+    pub fn new(type_names: &[String], stripes: usize, reserve: Option<Duration>) -> Measurements {
         let stripes = (0..stripes.max(1))
             .map(|_| {
                 let mut stats = LoadStats::new(type_names.to_vec());
@@ -151,7 +155,7 @@ impl Live {
                 Mutex::new(stats)
             })
             .collect();
-        Live {
+        Measurements {
             stripes,
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -192,7 +196,7 @@ impl Live {
     }
 
     /// Takes the measurements out, merged into one (the stripes are left
-    /// empty; a progress display may still hold this `Live`).
+    /// empty; a progress display may still hold this `Measurements`).
     fn take_stats(&self) -> Result<LoadStats> {
         let mut total: Option<LoadStats> = None;
         for i in 0..self.stripes.len() {
@@ -217,14 +221,14 @@ pub struct Run {
     pub interrupted: bool,
 }
 
-/// Runs `plan` until its schedule ends or `shutdown` resolves.
-pub async fn run(plan: Arc<Plan>, shutdown: impl Future) -> Result<Run> {
-    let live = Arc::new(Live::new(
-        &plan.pool.type_names,
+/// Runs `emission` until its schedule ends or `shutdown` resolves.
+pub async fn run(emission: Arc<Emission>, shutdown: impl Future) -> Result<Run> {
+    let live = Arc::new(Measurements::new(
+        &emission.pool.type_names,
         stripes(),
-        Some(plan.schedule.end()),
+        Some(emission.schedule.end()),
     ));
-    run_observed(plan, live, shutdown).await
+    run_observed(emission, live, shutdown).await
 }
 
 /// The number of recorder stripes: one per runtime worker thread.
@@ -274,14 +278,7 @@ impl Ids {
     }
 }
 
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A sender's connection, of whichever transport the plan uses.
+/// A sender's connection, of whichever transport the run uses.
 enum Link {
     Wire(Option<wire::Conn>),
     Hyper(Option<Connection>),
@@ -293,20 +290,24 @@ struct Buffers {
     head: Vec<u8>,
 }
 
-/// Runs `plan`, recording into `live` (which a progress display may read).
-pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Future) -> Result<Run> {
-    let addr = if plan.fast_path {
-        Some(resolve(&plan.target).await?)
+/// Runs `emission`, recording into `live` (which a progress display may read).
+pub async fn run_observed(
+    emission: Arc<Emission>,
+    live: Arc<Measurements>,
+    shutdown: impl Future,
+) -> Result<Run> {
+    let addr = if emission.fast_path {
+        Some(resolve(&emission.target).await?)
     } else {
         None
     };
-    let senders = plan.senders();
+    let senders = emission.senders();
     // Open connections before the clock starts; a failure here is not fatal:
     // the sender retries per request and counts what happens.
     let mut connecting = JoinSet::new();
     for i in 0..senders {
-        let plan = plan.clone();
-        connecting.spawn(async move { (i, open(&plan, addr).await) });
+        let emission = emission.clone();
+        connecting.spawn(async move { (i, open(&emission, addr).await) });
     }
     let mut links: Vec<Option<Link>> = (0..senders).map(|_| None).collect();
     while let Some(joined) = connecting.join_next().await {
@@ -314,10 +315,10 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
             links[i] = Some(link);
         }
     }
-    let prefixes = Arc::new(absorb_prefixes(&plan));
-    let tickets = Arc::new(Tickets::new(plan.schedule.total()));
+    let prefixes = Arc::new(absorb_prefixes(&emission));
+    let tickets = Arc::new(Tickets::new(emission.schedule.total()));
     let started_wall = SystemTime::now();
-    let ids = Ids::new(plan.seed, plan.shard, started_wall);
+    let ids = Ids::new(emission.seed, emission.shard, started_wall);
     // The load machine's own stalls, measured alongside (see `hiccup`); a
     // meter that cannot start costs only this figure.
     let meter = crate::hiccup::Meter::start(crate::hiccup::INTERVAL).ok();
@@ -325,29 +326,29 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     // Dropped on every way out of this function: closes the tickets and
     // ends the pacer thread.
     let pacer = Pacer::spawn(
-        plan.schedule.clone(),
+        emission.schedule.clone(),
         start,
         tickets.clone(),
         CLAIM_GRACE,
-        !plan.busy_poll,
+        !emission.busy_poll,
     )
     .context("cannot start the pacer thread")?;
-    let spinner = plan.busy_poll.then(|| {
+    let spinner = emission.busy_poll.then(|| {
         tokio::spawn(crate::pacer::spin(
-            plan.schedule.clone(),
+            emission.schedule.clone(),
             start,
             tickets.clone(),
         ))
     });
     let mut workers = JoinSet::new();
     for (i, link) in links.into_iter().enumerate() {
-        let link = link.unwrap_or(if plan.fast_path {
+        let link = link.unwrap_or(if emission.fast_path {
             Link::Wire(None)
         } else {
             Link::Hyper(None)
         });
         workers.spawn(sender(
-            plan.clone(),
+            emission.clone(),
             prefixes.clone(),
             live.clone(),
             tickets.clone(),
@@ -363,7 +364,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     let mut stopped_at: Option<Instant> = None;
     let far = start + Duration::from_secs(86_400 * 365);
     loop {
-        let grace_end = stopped_at.map_or(far, |t| t + SHUTDOWN_GRACE.min(plan.timeout));
+        let grace_end = stopped_at.map_or(far, |t| t + SHUTDOWN_GRACE.min(emission.timeout));
         tokio::select! {
             joined = workers.join_next() => {
                 if joined.is_none() {
@@ -390,14 +391,15 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     // The window in which requests were started: the schedule for a run
     // that completed, up to the stop for an interrupted one.
     let stop_elapsed = stopped_at.map(|t| t - start);
-    let window = match (stop_elapsed, plan.schedule.concurrency()) {
+    let window = match (stop_elapsed, emission.schedule.concurrency()) {
         (Some(s), _) => s.min(elapsed),
-        (None, None) => plan.schedule.end().min(elapsed),
-        (None, Some(_)) => elapsed.min(plan.schedule.end()),
+        (None, None) => emission.schedule.end().min(elapsed),
+        (None, Some(_)) => elapsed.min(emission.schedule.end()),
     };
     // Due but never started: the backlog when the run stopped.
-    let unsent = if plan.schedule.concurrency().is_none() {
-        plan.schedule
+    let unsent = if emission.schedule.concurrency().is_none() {
+        emission
+            .schedule
             .due_by(window)
             .saturating_sub(tickets.claimed())
     } else {
@@ -412,7 +414,7 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
     stats.set_window(window);
     stats.set_started(started_wall);
     stats.set_ended(started_wall + elapsed);
-    stats.set_target_rate(plan.schedule.target_rate());
+    stats.set_target_rate(emission.schedule.target_rate());
     Ok(Run {
         stats,
         elapsed,
@@ -423,11 +425,12 @@ pub async fn run_observed(plan: Arc<Plan>, live: Arc<Live>, shutdown: impl Futur
 /// Each pooled entry's signing state after its constant prefix (see
 /// `Signer::absorb_prefix`), computed before the clock starts; `None`
 /// where the scheme cannot resume or the entry is sent verbatim.
-fn absorb_prefixes(plan: &Plan) -> Vec<Option<BodyPrefix>> {
-    plan.pool
+fn absorb_prefixes(emission: &Emission) -> Vec<Option<BodyPrefix>> {
+    emission
+        .pool
         .entries()
         .iter()
-        .map(|entry| match (&plan.signer, &entry.verbatim_headers) {
+        .map(|entry| match (&emission.signer, &entry.verbatim_headers) {
             (Some(signer), None) => signer.absorb_prefix(entry.template.constant_prefix()),
             _ => None,
         })
@@ -444,8 +447,8 @@ async fn resolve(target: &Target) -> Result<SocketAddr> {
         .ok_or_else(|| anyhow!("{name} resolves to no address"))
 }
 
-async fn open(plan: &Plan, addr: Option<SocketAddr>) -> Link {
-    let limit = plan.timeout.min(Duration::from_secs(5));
+async fn open(emission: &Emission, addr: Option<SocketAddr>) -> Link {
+    let limit = emission.timeout.min(Duration::from_secs(5));
     match addr {
         Some(addr) => Link::Wire(
             tokio::time::timeout(limit, wire::Conn::connect(addr))
@@ -454,7 +457,7 @@ async fn open(plan: &Plan, addr: Option<SocketAddr>) -> Link {
                 .and_then(Result::ok),
         ),
         None => Link::Hyper(
-            tokio::time::timeout(limit, plan.client.connect(&plan.target))
+            tokio::time::timeout(limit, emission.client.connect(&emission.target))
                 .await
                 .ok()
                 .and_then(Result::ok),
@@ -465,9 +468,9 @@ async fn open(plan: &Plan, addr: Option<SocketAddr>) -> Link {
 /// One sender: claims tickets until none are left, one request at a time.
 #[allow(clippy::too_many_arguments)]
 async fn sender(
-    plan: Arc<Plan>,
+    emission: Arc<Emission>,
     prefixes: Arc<Vec<Option<BodyPrefix>>>,
-    live: Arc<Live>,
+    live: Arc<Measurements>,
     tickets: Arc<Tickets>,
     index: usize,
     mut link: Link,
@@ -475,17 +478,17 @@ async fn sender(
     start: Instant,
     ids: Ids,
 ) {
-    let closed_model = plan.schedule.concurrency().is_some();
+    let closed_model = emission.schedule.concurrency().is_some();
     let mut buffers = Buffers {
         body: Vec::with_capacity(4096),
         head: Vec::with_capacity(512),
     };
-    let base_head = request_head(&plan.target);
+    let base_head = request_head(&emission.target);
     let wall_start_us = ids.wall_start_us;
     // One timer per sender, moved forward before each request: extending a
     // registered timer is an atomic update, where a fresh `timeout()` per
     // request costs a timer-wheel insert and remove.
-    let deadline = tokio::time::sleep_until(start + plan.timeout.min(FAR));
+    let deadline = tokio::time::sleep_until(start + emission.timeout.min(FAR));
     tokio::pin!(deadline);
     // The clock is read three times per request: when the ticket is
     // claimed, at the send, and when the answer is in; the last one doubles
@@ -495,7 +498,11 @@ async fn sender(
         if !closed_model {
             // Release what fell due since the pacer last woke: under load
             // the next ticket is taken here, with no wake-up.
-            tickets.catch_up(plan.schedule.due_by(now.saturating_duration_since(start)));
+            tickets.catch_up(
+                emission
+                    .schedule
+                    .due_by(now.saturating_duration_since(start)),
+            );
         }
         let Some(ticket) = tickets.next().await else {
             break;
@@ -505,10 +512,10 @@ async fn sender(
             // A closed-model request is due when its sender claims it.
             claimed
         } else {
-            start + plan.schedule.intended(ticket)
+            start + emission.schedule.intended(ticket)
         };
-        let position = plan.pool.position(ticket);
-        let entry = &plan.pool.entries()[position];
+        let position = emission.pool.position(ticket);
+        let entry = &emission.pool.entries()[position];
         // Wall time from the monotonic clock: one clock read fewer, and
         // timestamps that never step backwards within a run.
         let wall_us = wall_start_us + micros(claimed.saturating_duration_since(start)) as i64;
@@ -521,7 +528,7 @@ async fn sender(
         entry.template.render_into(&patch, &mut buffers.body);
         buffers.head.clear();
         write_headers(
-            &plan,
+            &emission,
             entry.verbatim_headers.as_deref(),
             prefixes.get(position).and_then(Option::as_ref),
             patch.id,
@@ -532,19 +539,21 @@ async fn sender(
         if sent.saturating_duration_since(intended) > LATE_AFTER {
             live.late.fetch_add(1, Ordering::Relaxed);
         }
-        deadline.as_mut().reset(sent + plan.timeout.min(FAR));
+        deadline.as_mut().reset(sent + emission.timeout.min(FAR));
         let outcome = match (&mut link, addr) {
             (Link::Wire(conn), Some(addr)) => {
                 let parts = [&base_head[..], &buffers.head, &buffers.body];
-                send_wire(conn, addr, &parts, plan.max_body, deadline.as_mut()).await
+                send_wire(conn, addr, &parts, emission.max_body, deadline.as_mut()).await
             }
-            (Link::Hyper(conn), _) => send_hyper(&plan, conn, &buffers, deadline.as_mut()).await,
+            (Link::Hyper(conn), _) => {
+                send_hyper(&emission, conn, &buffers, deadline.as_mut()).await
+            }
             (Link::Wire(_), None) => Outcome::Error(ErrorKind::Other),
         };
         let done = Instant::now();
         now = done;
         let failed = match outcome {
-            Outcome::Status(code) => !plan.profile.success.is_success(code),
+            Outcome::Status(code) => !emission.profile.success.is_success(code),
             Outcome::Error(_) => true,
         };
         let sample = Sample {
@@ -603,7 +612,7 @@ fn transport_header(name: &str) -> bool {
 /// Writes the content type, signature (or verbatim) headers, the
 /// content length and the blank line into `buffers.head`.
 fn write_headers(
-    plan: &Plan,
+    emission: &Emission,
     verbatim: Option<&[(String, String)]>,
     prefix: Option<&BodyPrefix>,
     id: u128,
@@ -612,7 +621,7 @@ fn write_headers(
 ) {
     use std::io::Write as _;
     let head = &mut buffers.head;
-    match (verbatim, &plan.signer) {
+    match (verbatim, &emission.signer) {
         (Some(headers), _) => {
             if !headers
                 .iter()
@@ -678,7 +687,7 @@ async fn send_wire(
 }
 
 async fn send_hyper(
-    plan: &Plan,
+    emission: &Emission,
     conn: &mut Option<Connection>,
     buffers: &Buffers,
     deadline: Pin<&mut Sleep>,
@@ -692,12 +701,13 @@ async fn send_hyper(
             None => false,
         };
         if !usable {
-            *conn = Some(plan.client.connect(&plan.target).await?);
+            *conn = Some(emission.client.connect(&emission.target).await?);
         }
         match conn {
             Some(c) => {
-                plan.client
-                    .request(c, &plan.target, "POST", &headers, body)
+                emission
+                    .client
+                    .request(c, &emission.target, "POST", &headers, body)
                     .await
             }
             None => Err(crate::client::SendError {

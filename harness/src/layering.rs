@@ -9,12 +9,6 @@ use std::path::{Path, PathBuf};
 /// The one `cmd` module the other commands may import.
 const SHARED_FLAGS: &str = "cmd/flags";
 
-/// Edges that close a cycle today and are being removed on another
-/// branch: `provider_file` borrows the document machinery that still lives
-/// under `scenario/` (the `document` layer moves it out). The test fails
-/// once such an edge is gone, so the exception cannot outlive its reason.
-const PENDING: &[(&str, &str)] = &[("provider_file", "scenario")];
-
 /// Module → the modules it imports.
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
@@ -27,17 +21,7 @@ fn modules_form_no_cycle_and_commands_import_only_the_shared_flags() {
         "the graph was not read: {graph:?}"
     );
 
-    let mut acyclic = graph.clone();
-    for (from, to) in PENDING {
-        let edges = acyclic
-            .get_mut(*from)
-            .expect("pending edge's module exists");
-        assert!(
-            edges.remove(*to),
-            "{from} no longer imports {to}: remove the pair from PENDING"
-        );
-    }
-    if let Some(cycle) = find_cycle(&acyclic) {
+    if let Some(cycle) = find_cycle(&graph) {
         panic!("import cycle between modules: {}", cycle.join(" -> "));
     }
 

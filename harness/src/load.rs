@@ -13,10 +13,10 @@ use generators::{EventType, Profile, Provider, Signer};
 use reports::{LoadSection, LoadStats, Report, RunInfo, Threshold, ThresholdResult};
 
 use crate::client::{Client, ClientOptions, Target};
-use crate::emitter::{self, Live, Plan, Run, Shard};
-use crate::pacer::{Arrival, Schedule};
+use crate::emitter::{self, Emission, Measurements, Run, Shard};
 use crate::pool::Pool;
 use crate::progress::{self, Progress};
+use crate::schedule::{Arrival, Schedule};
 use crate::verdict::usage;
 
 /// Connections an open-model load run keeps open.
@@ -44,7 +44,7 @@ pub struct Traffic {
     pub signer: Option<Signer>,
     /// The event pool.
     pub pool: Arc<Pool>,
-    /// Poll instead of sleeping (see `emitter::Plan::busy_poll`).
+    /// Poll instead of sleeping (see `Emission::busy_poll`).
     pub busy_poll: bool,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -82,9 +82,9 @@ impl Traffic {
         })
     }
 
-    /// The emitter's plan of this traffic with `schedule` over `connections`.
-    pub fn emitter_plan(&self, schedule: Schedule, connections: usize, shard: Shard) -> Plan {
-        Plan {
+    /// The emission of this traffic with `schedule` over `connections`.
+    pub fn emission(&self, schedule: Schedule, connections: usize, shard: Shard) -> Emission {
+        Emission {
             target: self.target.clone(),
             client: self.client.clone(),
             fast_path: self.fast_path,
@@ -169,10 +169,10 @@ pub struct LoadPlan {
 }
 
 impl LoadPlan {
-    /// The emitter's plan of this run.
-    pub fn emitter_plan(&self) -> Plan {
+    /// The emission of this run.
+    pub fn emission(&self) -> Emission {
         self.traffic
-            .emitter_plan(self.schedule.clone(), self.connections, self.shard)
+            .emission(self.schedule.clone(), self.connections, self.shard)
     }
 
     /// A one-line description of the model, for the report.
@@ -199,7 +199,7 @@ pub async fn run(
     quiet: bool,
     shutdown: impl std::future::Future,
 ) -> Result<LoadOutcome> {
-    let run = run_schedule(plan.emitter_plan(), quiet, shutdown).await?;
+    let run = run_schedule(plan.emission(), quiet, shutdown).await?;
     let thresholds = judge(
         &plan.thresholds,
         &run.stats,
@@ -217,15 +217,15 @@ pub async fn run(
     })
 }
 
-/// Runs one emitter plan with `shutdown` and (unless `quiet`) a progress line.
+/// Runs one emission with `shutdown` and (unless `quiet`) a progress line.
 pub async fn run_schedule(
-    plan: Plan,
+    plan: Emission,
     quiet: bool,
     shutdown: impl std::future::Future,
 ) -> Result<Run> {
     let plan = Arc::new(plan);
     let end = plan.schedule.end();
-    let live = Arc::new(Live::new(
+    let live = Arc::new(Measurements::new(
         &plan.pool.type_names,
         emitter::stripes(),
         Some(end),

@@ -13,7 +13,7 @@ use reports::histogram::format_us;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::emitter::Live;
+use crate::emitter::Measurements;
 
 /// How often the line is redrawn.
 const TICK: Duration = Duration::from_millis(250);
@@ -35,7 +35,7 @@ pub struct Progress {
 impl Progress {
     /// Starts drawing `live` for a run expected to last `length` (a bar
     /// when known, a spinner otherwise).
-    pub fn start(live: Arc<Live>, length: Option<Duration>) -> Progress {
+    pub fn start(live: Arc<Measurements>, length: Option<Duration>) -> Progress {
         let bar = match length {
             Some(d) if d < Duration::from_secs(86_400) => {
                 let bar = ProgressBar::with_draw_target(

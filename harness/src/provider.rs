@@ -17,12 +17,7 @@ pub fn named(name: &str) -> anyhow::Result<Provider> {
 /// The provider declared in the YAML or TOML file at `path`; every mistake
 /// in it is a usage error with its line and column.
 pub fn from_file(path: &Path) -> anyhow::Result<Provider> {
-    let custom =
-        crate::provider_file::load_provider_file(path).map_err(|d| usage(d.to_string()))?;
-    let catalog = custom
-        .catalog()
-        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
-    Ok(Provider::declared(custom.profile, catalog))
+    crate::provider_file::read(path).map_err(|d| usage(d.to_string()))
 }
 
 /// `--provider NAME` or `--provider-file FILE`: the file when given,

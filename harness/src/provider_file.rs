@@ -1,47 +1,29 @@
-//! Custom provider files: a YAML or TOML file declaring a provider hookstorm does
+//! Provider files: a YAML or TOML file declaring a provider hookstorm does
 //! not ship — its event types with their JSON Schemas (inline or by path
 //! relative to the file), an optional shared envelope, a signature scheme
 //! chosen from the built-in ones with its parameters, the success rule,
 //! deadlines, redelivery and the dedupe/ordering/subject/type/timestamp
-//! key paths — turned into the same [`Profile`] and [`EventType`]s the
-//! built-in providers use.
+//! key paths — read into the same [`Provider`] the built-in providers are.
 //!
-//! Mistakes are reported like scenario mistakes: all of them, each with
-//! file, line, column and a hint (`scenarios/custom-provider.yaml` is the
-//! commented example).
+//! This module reads; the rules of a declared provider (names, key paths,
+//! the envelope, schemas) are `generators::declared`, and each of their
+//! errors is reported at the node it came from. Mistakes are reported like
+//! scenario mistakes: all of them, each with file, line, column and a hint
+//! (`scenarios/custom-provider.yaml` is the commented example).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use generators::declared::{check_key_path, check_name};
 use generators::{
-    Catalog, EventType, JwtAlg, KeyForm, Profile, ProviderId, Redelivery, Scheme, SuccessRule,
-    TimeFormat,
+    DeclaredEnvelope, DeclaredError, DeclaredTypes, JwtAlg, KeyForm, Profile, Provider, Redelivery,
+    Scheme, SuccessRule, TimeFormat,
 };
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
-use crate::scenario::diagnostic::Diagnostic;
-use crate::scenario::parse::{finish, load_tree};
-use crate::scenario::toml_tree;
-use crate::scenario::walk::{Fields, Walker};
-use crate::scenario::yaml::{Node, Value};
-
-/// A provider declared in a file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomProvider {
-    /// Its name (used in reports and `--provider-file` output).
-    pub name: String,
-    /// How it delivers.
-    pub profile: Profile,
-    /// The event types it sends, schemas already wrapped in the envelope.
-    pub types: Vec<EventType>,
-}
-
-impl CustomProvider {
-    /// A compiled catalog of its types.
-    pub fn catalog(&self) -> Result<Catalog, generators::Error> {
-        Catalog::from_types(self.types.clone())
-    }
-}
+use crate::document::{
+    base_dir, finish, load_toml, load_yaml, parse_yaml, Diagnostic, Fields, Node, Value, Walker,
+};
 
 /// Keys at the top of a provider file.
 pub const TOP_KEYS: &[&str] = &[
@@ -77,8 +59,11 @@ pub const ENVELOPE_KEYS: &[&str] = &["schema", "payload", "type_field"];
 /// Keys of one entry of `types`.
 pub const TYPE_KEYS: &[&str] = &["name", "description", "blocking", "schema"];
 
-/// Reads and checks a provider file.
-pub fn load_provider_file(path: &Path) -> Result<CustomProvider, Diagnostic> {
+/// Reads a provider file into the provider it declares (every mistake
+/// in it as one diagnostic).
+pub fn read(path: &Path) -> Result<Provider, Diagnostic> {
+    #[cfg(test)]
+    reads::record(path);
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostic::whole_file(
@@ -87,67 +72,54 @@ pub fn load_provider_file(path: &Path) -> Result<CustomProvider, Diagnostic> {
             Some("check the path (relative paths start at the scenario's directory)".into()),
         )
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_provider(&text, &file, &base)
+    parse(&text, &file, &base_dir(path))
+}
+
+/// Which provider files were read, so a test can prove a run reads its
+/// file once.
+#[cfg(test)]
+pub(crate) mod reads {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static READ: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    pub(super) fn record(path: &Path) {
+        READ.lock().unwrap().push(path.to_path_buf());
+    }
+
+    /// How many times `path` was read.
+    pub(crate) fn count(path: &Path) -> usize {
+        READ.lock().unwrap().iter().filter(|p| *p == path).count()
+    }
 }
 
 /// Checks provider-file `text` (named `file` in messages; schema paths
 /// resolve against `base`).
-pub fn parse_provider(text: &str, file: &str, base: &Path) -> Result<CustomProvider, Diagnostic> {
+fn parse(text: &str, file: &str, base: &Path) -> Result<Provider, Diagnostic> {
     let root = if file.ends_with(".toml") {
-        toml_root(text, file)?
+        load_toml(text, file)?
     } else {
-        load_tree(text, file)?
+        load_yaml(
+            text,
+            file,
+            "a scenario starts with `target:`, `provider:`, `secret:` and `steps:`",
+        )?
     };
     let mut w = Walker::default();
-    let provider = read(&root, &mut w, base);
+    let provider = read_provider(&root, &mut w, base);
     finish(w, text, file, None).map(|()| provider.expect("complete when no problems"))
 }
 
-/// A TOML provider file as a positioned tree; syntax errors become a diagnostic.
-fn toml_root(text: &str, file: &str) -> Result<Node, Diagnostic> {
-    toml_tree::parse(text).map_err(|e| {
-        let span = e.span.unwrap_or(0..0);
-        let (line, column) = toml_tree::line_column(text, span.start);
-        Diagnostic {
-            file: file.to_string(),
-            source: text.to_string(),
-            problems: vec![crate::scenario::Problem {
-                message: format!("invalid TOML: {}", e.message),
-                hint: Some("check the quoting, `key = value` and the [table] headers here".into()),
-                origin: crate::scenario::yaml::Origin::File {
-                    line,
-                    column,
-                    offset: span.start,
-                    len: span.end.saturating_sub(span.start),
-                },
-            }],
-        }
-    })
-}
-
-fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
+fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
     let top = w.map(root, "the provider file", TOP_KEYS)?;
     let name = top.require(w, "name", "name: acme").and_then(|n| {
         let name = w.string(n, "name", "acme")?;
-        if ProviderId::parse(&name).is_ok() {
-            w.error(
-                n,
-                format!("`{name}` is a built-in provider"),
-                Some("pick another name; use `provider: NAME` for the built-in one".into()),
-            );
-            return None;
-        }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            w.error(
-                n,
-                format!("provider name `{name}` must be letters, digits, `-` or `_`"),
-                None,
-            );
+        if let Err(e) = check_name(&name) {
+            let hint = matches!(e, DeclaredError::BuiltinName(_)).then(|| {
+                "pick another name; use `provider: NAME` for the built-in one".to_string()
+            });
+            w.error(n, e.to_string(), hint);
             return None;
         }
         Some(name)
@@ -199,19 +171,11 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
             "types",
             "types: [{name: order.created, schema: schemas/order.created.json}]",
         )
-        .map(|n| {
-            read_types(
-                n,
-                w,
-                base,
-                name.as_deref().unwrap_or("custom"),
-                envelope.as_ref(),
-            )
-        })
-        .unwrap_or_default();
+        .map(|n| read_types(n, w, base, name.as_deref().unwrap_or("custom"), envelope))
+        .unwrap_or_else(|| DeclaredTypes::new("custom", None));
     let keys = keys?;
     let profile = Profile {
-        name: name.clone()?,
+        name: name?,
         scheme: scheme?,
         success: success?,
         deadline_ms: deadline?,
@@ -224,11 +188,17 @@ fn read(root: &Node, w: &mut Walker, base: &Path) -> Option<CustomProvider> {
         type_key: keys.type_key,
         timestamp_key: keys.timestamp,
     };
-    Some(CustomProvider {
-        name: name?,
-        profile,
-        types,
-    })
+    // A mistake in a type leaves the declaration incomplete.
+    if !w.problems.is_empty() {
+        return None;
+    }
+    match types.into_provider(profile) {
+        Ok(provider) => Some(provider),
+        Err(e) => {
+            w.error(root, e.to_string(), None);
+            None
+        }
+    }
 }
 
 fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
@@ -343,22 +313,19 @@ struct Keys {
 /// A JSON pointer (`/event/id`) or a header (`header:webhook-id`).
 fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
     let path = w.string(node, key, "/id")?;
-    let header_ok = path.strip_prefix("header:").is_some_and(|h| {
-        !h.is_empty()
-            && h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    if path.starts_with('/') || header_ok {
-        Some(path)
-    } else {
-        w.error(
-            node,
-            format!("`{key}` must be a JSON pointer into the body or a header, found `{path}`"),
-            Some(
-                "write e.g. `/data/id` (JSON pointer, starts with /) or `header:webhook-id`".into(),
-            ),
-        );
-        None
+    match check_key_path(key, &path) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            w.error(
+                node,
+                e.to_string(),
+                Some(
+                    "write e.g. `/data/id` (JSON pointer, starts with /) or `header:webhook-id`"
+                        .into(),
+                ),
+            );
+            None
+        }
     }
 }
 
@@ -400,15 +367,7 @@ fn read_timestamp(node: &Node, w: &mut Walker) -> Option<(String, TimeFormat)> {
     Some((path?, format?))
 }
 
-/// The shared outer body: a schema, the property holding each type's
-/// payload, and the property naming the type.
-struct Envelope {
-    schema: Json,
-    payload: String,
-    type_field: Option<String>,
-}
-
-fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<Envelope> {
+fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<DeclaredEnvelope> {
     let f = w.map(node, "`envelope`", ENVELOPE_KEYS)?;
     let schema = f
         .require(w, "schema", "schema: schemas/envelope.json")
@@ -419,27 +378,25 @@ fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<Envelope> {
     let type_field = f
         .get("type_field")
         .and_then(|n| w.string(n, "type_field", "type"));
-    if let Some(Json::Object(obj)) = &schema {
-        if obj.get("type").and_then(Json::as_str) != Some("object") {
+    // The schema is judged even when `payload` is missing, so both are told.
+    let envelope = DeclaredEnvelope::new(schema?, payload.clone().unwrap_or_default(), type_field);
+    match envelope {
+        Ok(envelope) => payload.map(|_| envelope),
+        Err(e) => {
             w.error(
                 f.get("schema").unwrap_or(node),
-                "the envelope schema must describe an object (`type: object`)",
+                e.to_string(),
                 Some("the envelope is the JSON object every delivery's body is".into()),
             );
-            return None;
+            None
         }
     }
-    Some(Envelope {
-        schema: schema?,
-        payload: payload?,
-        type_field,
-    })
 }
 
 /// A schema written inline (a mapping) or as a path to a JSON/YAML file.
 fn read_schema(node: &Node, w: &mut Walker, base: &Path) -> Option<Json> {
     match &node.value {
-        Value::Map(_) => Some(to_json(node)),
+        Value::Map(_) => Some(node.to_json()),
         Value::Str(rel) => {
             let path: PathBuf = base.join(rel);
             let text = match std::fs::read_to_string(&path) {
@@ -457,8 +414,8 @@ fn read_schema(node: &Node, w: &mut Walker, base: &Path) -> Option<Json> {
                 }
             };
             let parsed = if rel.ends_with(".yaml") || rel.ends_with(".yml") {
-                crate::scenario::yaml::parse(&text)
-                    .map(|n| to_json(&n))
+                parse_yaml(&text)
+                    .map(|n| n.to_json())
                     .map_err(|e| e.to_string())
             } else {
                 serde_json::from_str::<Json>(&text).map_err(|e| e.to_string())
@@ -486,90 +443,37 @@ fn read_schema(node: &Node, w: &mut Walker, base: &Path) -> Option<Json> {
     }
 }
 
-/// A positioned YAML node as plain JSON.
-pub fn to_json(node: &Node) -> Json {
-    match &node.value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Value::Str(s) => Json::String(s.clone()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => {
-            let mut map = Map::new();
-            for (k, v) in entries {
-                let key = k.scalar_text().unwrap_or_default();
-                map.insert(key, to_json(v));
-            }
-            Json::Object(map)
-        }
-    }
-}
-
-/// The type's schema placed in the envelope: `properties[payload]` is the
-/// type's schema and `properties[type_field]` is pinned to the type name.
-fn wrap(envelope: &Envelope, name: &str, schema: Json) -> Json {
-    let mut outer = envelope.schema.clone();
-    let props = outer.as_object_mut().map(|o| {
-        o.entry("properties")
-            .or_insert_with(|| Json::Object(Map::new()))
-    });
-    if let Some(Json::Object(props)) = props {
-        // $schema/$id belong on the outer document only.
-        let inner = match schema {
-            Json::Object(mut o) => {
-                o.remove("$schema");
-                o.remove("$id");
-                Json::Object(o)
-            }
-            other => other,
-        };
-        props.insert(envelope.payload.clone(), inner);
-        if let Some(field) = &envelope.type_field {
-            props.insert(
-                field.clone(),
-                serde_json::json!({"type": "string", "const": name}),
-            );
-        }
-    }
-    outer
-}
-
 fn read_types(
     node: &Node,
     w: &mut Walker,
     base: &Path,
     provider: &str,
-    envelope: Option<&Envelope>,
-) -> Vec<EventType> {
+    envelope: Option<DeclaredEnvelope>,
+) -> DeclaredTypes {
+    let mut types = DeclaredTypes::new(provider, envelope);
     let Value::Seq(items) = &node.value else {
         w.error(
             node,
             format!("`types` must be a list, found {}", node.value.kind()),
             Some("write each type as a list item: `- name: order.created`".into()),
         );
-        return Vec::new();
+        return types;
     };
     if items.is_empty() {
         w.error(
             node,
-            "`types` is empty",
+            DeclaredError::NoTypes.to_string(),
             Some("declare at least one event type".into()),
         );
     }
-    let mut types: Vec<EventType> = Vec::new();
     for item in items {
         let Some(f) = w.map(item, "an event type", TYPE_KEYS) else {
             continue;
         };
         let name = f.require(w, "name", "name: order.created").and_then(|n| {
             let name = w.string(n, "name", "order.created")?;
-            if types.iter().any(|t| t.name == name) {
-                w.error(
-                    n,
-                    format!("event type `{name}` is declared twice"),
-                    Some("keep one".into()),
-                );
+            if let Err(e) = types.check_new(&name) {
+                w.error(n, e.to_string(), Some("keep one".into()));
                 return None;
             }
             Some(name)
@@ -587,27 +491,14 @@ fn read_types(
         let (Some(name), Some(schema), Some(schema_node)) = (name, schema, schema_node) else {
             continue;
         };
-        let schema = match envelope {
-            Some(env) => wrap(env, &name, schema),
-            None => schema,
-        };
-        let ty = EventType {
-            provider: provider.to_string(),
-            name,
-            blocking,
-            description,
-            schema,
-        };
-        // Compile each schema alone so a broken one is reported at its place.
-        if let Err(e) = Catalog::from_types(vec![ty.clone()]) {
+        // Each schema is compiled alone so a broken one is reported at its place.
+        if let Err(e) = types.add(name, description, blocking, schema) {
             w.error(
                 schema_node,
-                format!("{e}"),
+                e.to_string(),
                 Some("schemas are JSON Schema draft 2020-12".into()),
             );
-            continue;
         }
-        types.push(ty);
     }
     types
 }
@@ -652,25 +543,25 @@ types:
 
     #[test]
     fn a_good_file_becomes_a_profile_and_types() {
-        let p = parse_provider(GOOD, "p.yaml", Path::new(".")).unwrap();
-        assert_eq!(p.name, "acme");
+        let p = parse(GOOD, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(p.name(), "acme");
         assert_eq!(
-            p.profile.scheme,
+            p.profile().scheme,
             Scheme::StandardWebhooks {
                 key_form: KeyForm::RawUtf8
             }
         );
-        assert_eq!(p.profile.success, SuccessRule::Below400);
-        assert_eq!(p.profile.deadline_ms, 3000);
-        assert_eq!(p.profile.redelivery.max_resends, 2);
+        assert_eq!(p.profile().success, SuccessRule::Below400);
+        assert_eq!(p.profile().deadline_ms, 3000);
+        assert_eq!(p.profile().redelivery.max_resends, 2);
         assert_eq!(
-            p.profile.timestamp_key,
+            p.profile().timestamp_key,
             Some(("/ts".into(), TimeFormat::UnixSeconds))
         );
-        let schema = &p.types[0].schema;
+        let schema = &p.types()[0].schema;
         assert_eq!(schema["properties"]["type"]["const"], "invoice.paid");
         assert_eq!(schema["properties"]["data"]["required"][0], "customer");
-        let catalog = p.catalog().unwrap();
+        let catalog = p.catalog();
         let ok = serde_json::json!({"id": "1", "type": "invoice.paid", "data": {"customer": "c"}});
         let wrong =
             serde_json::json!({"id": "1", "type": "invoice.sent", "data": {"customer": "c"}});
@@ -696,20 +587,20 @@ dedupe = "/id"
 name = "invoice.paid"
 schema = { type = "object", required = ["id"] }
 "#;
-        let p = parse_provider(text, "p.toml", Path::new(".")).unwrap();
-        assert_eq!(p.profile.deadline_ms, 3000);
+        let p = parse(text, "p.toml", Path::new(".")).unwrap();
+        assert_eq!(p.profile().deadline_ms, 3000);
         assert!(matches!(
-            p.profile.scheme,
+            p.profile().scheme,
             Scheme::FusionauthJwt {
                 alg: JwtAlg::HS384,
                 ..
             }
         ));
-        assert_eq!(p.types[0].schema["required"][0], "id");
+        assert_eq!(p.types()[0].schema["required"][0], "id");
         let broken = text
             .replace("\"HS384\"", "\"HS385\"")
             .replace("deadline = \"3s\"", "deadline = \"3 s\"");
-        let plain = parse_provider(&broken, "p.toml", Path::new("."))
+        let plain = parse(&broken, "p.toml", Path::new("."))
             .unwrap_err()
             .render_plain();
         assert!(plain.contains("p.toml:3:12: error: `deadline`"), "{plain}");
@@ -717,7 +608,7 @@ schema = { type = "object", required = ["id"] }
             plain.contains("p.toml:8:7: error: unknown alg `HS385`"),
             "{plain}"
         );
-        let syntax = parse_provider("name = \n", "p.toml", Path::new("."))
+        let syntax = parse("name = \n", "p.toml", Path::new("."))
             .unwrap_err()
             .render_plain();
         assert!(syntax.starts_with("p.toml:1:"), "{syntax}");
@@ -730,7 +621,7 @@ schema = { type = "object", required = ["id"] }
             .replace("key_form: raw-utf8", "key_form: raw-utf9\n  header: x-sig")
             .replace("dedupe: /id", "dedupe: id")
             .replace("name: acme", "name: authgear");
-        let err = parse_provider(&text, "p.yaml", Path::new(".")).unwrap_err();
+        let err = parse(&text, "p.yaml", Path::new(".")).unwrap_err();
         let plain = err.render_plain();
         assert!(
             plain.contains("p.yaml:1:7: error: `authgear` is a built-in provider"),

@@ -76,9 +76,12 @@ impl WireError {
     }
 }
 
-/// What came back for one request.
+/// What the load path keeps of a response: its status and body length.
+/// The body is counted and discarded as it arrives, never buffered; the
+/// checks, which need headers and body, use
+/// [`client::Response`](crate::client::Response) instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Answer {
+pub struct ResponseSummary {
     /// Final (non-1xx) status code.
     pub status: u16,
     /// Body bytes received (after de-chunking).
@@ -244,7 +247,11 @@ impl Conn {
     /// discarding up to `max_body` body bytes. On any error the connection
     /// is left unusable; cancelling the future (a timeout) leaves it in an
     /// unknown state, so callers drop it then.
-    pub async fn exchange(&mut self, request: &[u8], max_body: u64) -> Result<Answer, WireError> {
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        max_body: u64,
+    ) -> Result<ResponseSummary, WireError> {
         self.exchange_parts(&[request], max_body).await
     }
 
@@ -254,7 +261,7 @@ impl Conn {
         &mut self,
         parts: &[&[u8]],
         max_body: u64,
-    ) -> Result<Answer, WireError> {
+    ) -> Result<ResponseSummary, WireError> {
         let result = self.exchange_inner(parts, max_body).await;
         if result.is_err() {
             self.reusable = false;
@@ -266,7 +273,7 @@ impl Conn {
         &mut self,
         parts: &[&[u8]],
         max_body: u64,
-    ) -> Result<Answer, WireError> {
+    ) -> Result<ResponseSummary, WireError> {
         if !self.reusable {
             return Err(WireError::Reset);
         }
@@ -296,7 +303,7 @@ impl Conn {
         if !self.buf.avail().is_empty() {
             self.reusable = false;
         }
-        Ok(Answer { status, body_len })
+        Ok(ResponseSummary { status, body_len })
     }
 
     /// Reads the final response head, skipping 1xx interim answers.
@@ -558,7 +565,7 @@ mod tests {
         addr
     }
 
-    async fn one(reply: &[u8], max_body: u64) -> (Result<Answer, WireError>, bool) {
+    async fn one(reply: &[u8], max_body: u64) -> (Result<ResponseSummary, WireError>, bool) {
         let addr = canned(vec![reply.to_vec()]).await;
         let mut c = Conn::connect(addr).await.unwrap();
         let r = c.exchange(REQ, max_body).await;
@@ -603,7 +610,7 @@ mod tests {
             let a = c.exchange(REQ, 100).await.unwrap();
             assert_eq!(
                 a,
-                Answer {
+                ResponseSummary {
                     status: 200,
                     body_len: 5
                 }
@@ -613,7 +620,7 @@ mod tests {
         let a = c.exchange(REQ, 100).await.unwrap();
         assert_eq!(
             a,
-            Answer {
+            ResponseSummary {
                 status: 204,
                 body_len: 0
             }
@@ -626,7 +633,7 @@ mod tests {
         let (r, reusable) = one(reply, 100).await;
         assert_eq!(
             r.unwrap(),
-            Answer {
+            ResponseSummary {
                 status: 200,
                 body_len: 13
             }
@@ -654,7 +661,7 @@ mod tests {
         let (r, reusable) = one(reply, 10).await;
         assert_eq!(
             r.unwrap(),
-            Answer {
+            ResponseSummary {
                 status: 201,
                 body_len: 2
             }
@@ -687,7 +694,7 @@ mod tests {
         let (r, reusable) = one(b"HTTP/1.1 200 OK\r\n\r\nabcdef", 100).await;
         assert_eq!(
             r.unwrap(),
-            Answer {
+            ResponseSummary {
                 status: 200,
                 body_len: 6
             }

@@ -23,10 +23,10 @@ use bytes::Bytes;
 use generators::template::MemberOrder;
 use generators::{Catalog, ProviderId, Secret, Signer};
 use harness::client::{Client, ClientOptions, Target};
-use harness::emitter::{self, Plan, Run, Shard};
-use harness::pacer::{Arrival, Schedule};
+use harness::emitter::{self, Emission, Run, Shard};
 use harness::pool::Pool;
-use harness::wire::{Answer, Conn};
+use harness::schedule::{Arrival, Schedule};
+use harness::wire::{Conn, ResponseSummary};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
 use reports::{ErrorKind, LoadSection, Report, RunInfo};
@@ -44,7 +44,7 @@ fn plan(
     connections: usize,
     timeout: Duration,
     shard: Shard,
-) -> Plan {
+) -> Emission {
     plan_with(
         provider,
         &format!("http://{addr}/hooks"),
@@ -69,7 +69,7 @@ fn plan_with(
     connections: usize,
     timeout: Duration,
     shard: Shard,
-) -> Plan {
+) -> Emission {
     let profile = provider.profile();
     let types: Vec<_> = Catalog::builtin()
         .of_provider(provider)
@@ -94,7 +94,7 @@ fn plan_with(
         ..ClientOptions::default()
     })
     .expect("client");
-    Plan {
+    Emission {
         fast_path: !target.https && !http2,
         target,
         client,
@@ -111,7 +111,7 @@ fn plan_with(
     }
 }
 
-async fn run(plan: Plan) -> Run {
+async fn run(plan: Emission) -> Run {
     emitter::run(Arc::new(plan), std::future::pending::<()>())
         .await
         .expect("run")
@@ -412,7 +412,7 @@ async fn ramp_and_closed_models_send_what_they_schedule() {
     let sink = faulty_servers::sink(None).await;
     let ramp = Arrival::Ramp {
         start: 0.0,
-        stages: vec![harness::pacer::Stage {
+        stages: vec![harness::schedule::Stage {
             duration: Duration::from_secs(1),
             target: 200.0,
         }],
@@ -581,7 +581,7 @@ async fn wire_routes(addr: SocketAddr, chunked_len: u64) {
     let mut c = Conn::connect(addr).await.unwrap();
     assert_eq!(
         c.exchange(&request("/"), 1 << 20).await.unwrap(),
-        Answer {
+        ResponseSummary {
             status: 201,
             body_len: 5
         }
@@ -589,7 +589,7 @@ async fn wire_routes(addr: SocketAddr, chunked_len: u64) {
     assert!(c.is_reusable());
     assert_eq!(
         c.exchange(&request("/chunked"), 1 << 20).await.unwrap(),
-        Answer {
+        ResponseSummary {
             status: 200,
             body_len: chunked_len
         }
@@ -601,7 +601,7 @@ async fn wire_routes(addr: SocketAddr, chunked_len: u64) {
     );
     assert_eq!(
         c.exchange(&request("/close"), 1 << 20).await.unwrap(),
-        Answer {
+        ResponseSummary {
             status: 200,
             body_len: 3
         }

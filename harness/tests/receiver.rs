@@ -11,7 +11,7 @@ use generators::{
     apply_case, envelope, message_id, signature_cases, validate_blocking_response, variants,
     Catalog, Delivery, EventType, Expect, Family, Generator, ProviderId, Secret, Signer,
 };
-use harness::client::{send_one, Answer, ClientOptions, SendError, Target};
+use harness::client::{send_one, ClientOptions, Response, SendError, Target};
 use harness::ledger::{fetch_ledger, LedgerEntry, OrderingPolicy};
 use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
 use serde_json::{json, Value};
@@ -114,11 +114,11 @@ impl Fixture {
         self.sign_value(&e)
     }
 
-    async fn post(&self, d: &Delivery) -> Answer {
+    async fn post(&self, d: &Delivery) -> Response {
         self.try_post(d, TIMEOUT).await.expect("an answer")
     }
 
-    async fn try_post(&self, d: &Delivery, timeout: Duration) -> Result<Answer, SendError> {
+    async fn try_post(&self, d: &Delivery, timeout: Duration) -> Result<Response, SendError> {
         post_to(&self.rx.url(), d, timeout).await
     }
 
@@ -127,7 +127,7 @@ impl Fixture {
     }
 }
 
-async fn post_to(url: &str, d: &Delivery, timeout: Duration) -> Result<Answer, SendError> {
+async fn post_to(url: &str, d: &Delivery, timeout: Duration) -> Result<Response, SendError> {
     let target = Target::parse(url).unwrap();
     send_one(
         &target,
@@ -151,7 +151,7 @@ fn with_header(d: Delivery, name: &str, value: &str) -> Delivery {
     d
 }
 
-fn body_json(a: &Answer) -> Value {
+fn body_json(a: &Response) -> Value {
     serde_json::from_slice(&a.body).unwrap_or(Value::Null)
 }
 

@@ -139,7 +139,7 @@ fn every_broken_fixture_names_its_line_column_and_hint() {
     for path in files {
         let expect = expectation(&path);
         let result = if path.file_name().unwrap() == "broken-provider.yaml" {
-            harness::provider_file::load_provider_file(&path).map(|_| ())
+            harness::provider_file::read(&path).map(|_| ())
         } else {
             let options = Options {
                 sets: Vec::new(),
@@ -255,7 +255,7 @@ async fn run_example_scaled(name: &str, scale: &str) -> Report {
         },
     )
     .expect("example validates");
-    let scenario::ProviderRef::Builtin(provider) = plan.provider else {
+    let Some(provider) = plan.provider.builtin_id() else {
         panic!("{name}: examples use built-in providers")
     };
     let receiver = start_receiver(provider, plan.ordering, None).await;
@@ -707,7 +707,7 @@ async fn futures_join<F: std::future::Future<Output = Output> + Send + 'static>(
 
 fn yaml_to_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap();
-    harness::provider_file::to_json(&harness::scenario::yaml::parse(&text).unwrap())
+    harness::document::parse_yaml(&text).unwrap().to_json()
 }
 
 #[tokio::test]
@@ -749,15 +749,13 @@ async fn published_schema_matches_the_binary_and_accepts_every_example() {
 
 #[test]
 fn the_custom_provider_example_generates_valid_signed_events() {
-    let p =
-        harness::provider_file::load_provider_file(&repo().join("scenarios/custom-provider.yaml"))
-            .unwrap();
-    assert_eq!(p.name, "acme-billing");
-    assert!(ProviderId::parse(&p.name).is_err(), "must not be built in");
-    let catalog = p.catalog().unwrap();
+    let p = harness::provider_file::read(&repo().join("scenarios/custom-provider.yaml")).unwrap();
+    assert_eq!(p.name(), "acme-billing");
+    assert!(ProviderId::parse(p.name()).is_err(), "must not be built in");
+    let catalog = p.catalog();
     let secret = Secret::new(SECRET.to_string());
-    let signer = Signer::new(&p.profile.scheme, &secret).unwrap();
-    let verifier = Verifier::new(&p.profile.scheme, &secret).unwrap();
+    let signer = Signer::new(p.scheme(), &secret).unwrap();
+    let verifier = Verifier::new(p.scheme(), &secret).unwrap();
     let mut generator = Generator::new(7, 1_760_000_000_000);
     for ty in catalog.types() {
         for _ in 0..20 {

@@ -29,7 +29,7 @@ use generators::{EventType, Generator, Profile, Provider, Secret, Signer};
 use reports::{CheckOutcome, CheckResult, Failure, Report, RequestSummary, RunInfo};
 use serde_json::Value;
 
-use crate::client::{Answer, Client, SendError, Target};
+use crate::client::{Client, Response, SendError, Target};
 use crate::clock::{now_unix, now_unix_ms};
 use crate::ledger::{LedgerEntry, LedgerSource, OrderingPolicy};
 use crate::reachable::ensure_reachable;
@@ -194,7 +194,7 @@ pub struct Probe {
     /// Request body as sent.
     pub body: Bytes,
     /// The answer, or why there was none.
-    pub answer: Result<Answer, Arc<SendError>>,
+    pub answer: Result<Response, Arc<SendError>>,
     /// Wall time of the exchange.
     pub elapsed: Duration,
 }

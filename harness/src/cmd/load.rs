@@ -11,7 +11,7 @@ use crate::cmd::flags::{write_report, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan};
-use crate::pacer::{Arrival, Stage};
+use crate::schedule::{Arrival, Stage};
 use crate::shutdown;
 use crate::verdict::{usage, Verdict};
 
@@ -109,7 +109,7 @@ pub fn run(args: Args) -> Result<Verdict> {
             "hookstorm load: {} → {} · {} senders · seed {}",
             plan.model(),
             plan.traffic.target.url(),
-            plan.emitter_plan().senders(),
+            plan.emission().senders(),
             plan.traffic.seed
         );
     }

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::cmd::flags::{print_diagnostic, TlsArgs};
-use crate::provider_file::load_provider_file;
-use crate::scenario::{self, yaml, Diagnostic, Options, Scenario, StepKind, Tls};
+use crate::document::parse_yaml;
+use crate::provider_file;
+use crate::scenario::{self, Diagnostic, Options, Scenario, StepKind, Tls};
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm validate`.
@@ -76,10 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
 /// (with `tls`, the command line's `--ca-cert`/`--insecure`, over its own).
 pub fn check_file(path: &Path, sets: &[String], tls: &Tls) -> Result<Checked, Diagnostic> {
     if is_provider_file(path) {
-        let p = load_provider_file(path)?;
+        let p = provider_file::read(path)?;
         return Ok(Checked::Provider {
-            name: p.name,
-            types: p.types.len(),
+            name: p.name().to_string(),
+            types: p.types().len(),
         });
     }
     let options = Options {
@@ -97,7 +98,7 @@ fn is_provider_file(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
-    let Ok(root) = yaml::parse(&text) else {
+    let Ok(root) = parse_yaml(&text) else {
         return false;
     };
     root.get("steps").is_none() && root.get("types").is_some() && root.get("signature").is_some()

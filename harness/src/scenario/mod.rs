@@ -1,31 +1,31 @@
-//! QA scenario files (SPEC §7): a reviewed YAML plan of checks, load
-//! phases, capacity searches and waits against one receiver, with
-//! thresholds.
+//! QA scenario files: a reviewed YAML plan of checks, load phases,
+//! capacity searches and waits against one receiver, with thresholds (the
+//! README's "Scenario files" section).
 //!
-//! Reading one is two passes: [`yaml`] keeps every node's position,
-//! [`parse`] walks that tree into a [`Scenario`] and collects *every*
-//! mistake as a [`Diagnostic`] (file, line, column, hint) before anything is
-//! sent. [`schema`] is the published JSON Schema of the same format, and
-//! [`run`] executes the steps into one report.
+//! Reading one builds on [`crate::document`]: the positioned tree (with
+//! `--set` overrides applied) is walked by [`parse`] (the top level) and
+//! [`steps`] (each step) into a [`Scenario`], collecting *every* mistake
+//! as a [`Diagnostic`] (file, line, column, hint) before anything is sent.
+//! The provider is resolved then, once: a provider file is read by
+//! [`crate::provider_file::read`] and its catalog shared by every step.
+//! [`schema`] is the published JSON Schema of the same format, and [`run`]
+//! executes the steps into one report.
 
-pub mod diagnostic;
 pub mod parse;
 pub mod run;
 pub mod schema;
-pub mod toml_tree;
-pub mod walk;
-pub mod yaml;
+pub mod steps;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use generators::{Profile, ProviderId};
+use generators::Provider;
 use reports::Threshold;
 
 use crate::ledger::OrderingPolicy;
-use crate::provider_file::CustomProvider;
+use crate::schedule::Arrival;
 
-pub use diagnostic::{Diagnostic, Problem};
+pub use crate::document::{Diagnostic, Problem};
 pub use parse::{parse_file, parse_file_with, parse_str, Options};
 
 /// A validated scenario: everything a run needs except the secret's value.
@@ -39,8 +39,9 @@ pub struct Scenario {
     pub target: String,
     /// How to trust an https target (and an https ledger URL).
     pub tls: Tls,
-    /// Whose events, signatures and delivery semantics to use.
-    pub provider: ProviderRef,
+    /// Whose events, signatures and delivery semantics to use (a provider
+    /// file is read when the scenario is, never again per step).
+    pub provider: Provider,
     /// The environment variable holding the secret (`${HOOK_SECRET}`).
     pub secret_env: String,
     /// Where the receiver's processing ledger comes from.
@@ -79,39 +80,7 @@ impl Tls {
     }
 }
 
-/// A built-in provider or one declared in a provider file.
-#[derive(Clone, Debug)]
-pub enum ProviderRef {
-    /// A built-in provider.
-    Builtin(ProviderId),
-    /// A custom provider file (path resolved against the scenario's directory).
-    Custom {
-        /// The file it came from.
-        path: PathBuf,
-        /// What it declares.
-        provider: Box<CustomProvider>,
-    },
-}
-
-impl ProviderRef {
-    /// The provider's name.
-    pub fn name(&self) -> &str {
-        match self {
-            ProviderRef::Builtin(id) => id.name(),
-            ProviderRef::Custom { provider, .. } => &provider.name,
-        }
-    }
-
-    /// The delivery profile.
-    pub fn profile(&self) -> Profile {
-        match self {
-            ProviderRef::Builtin(id) => id.profile(),
-            ProviderRef::Custom { provider, .. } => provider.profile.clone(),
-        }
-    }
-}
-
-/// The receiver's processing ledger (SPEC §4 ledger contract).
+/// The receiver's processing ledger (README, "The ledger contract").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ledger {
     /// `GET` this URL.
@@ -171,32 +140,14 @@ pub struct CheckStep {
     pub burst: Option<usize>,
 }
 
-/// How requests arrive during a load step.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Arrival {
-    /// Open model, constant arrival rate (requests per second).
-    Rate(f64),
-    /// Open model, ramping: each stage ramps linearly to its rate over its duration.
-    Stages(Vec<Stage>),
-    /// Closed model: this many concurrent senders.
-    Concurrency(usize),
-}
-
-/// One stage of a ramping load.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stage {
-    /// How long the stage lasts.
-    pub duration: Duration,
-    /// The arrival rate reached at its end (requests per second).
-    pub rate: f64,
-}
-
 /// A load phase.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadStep {
-    /// The arrival model.
+    /// The arrival model (`rate`: open, `stages`: a ramp from 0,
+    /// `concurrency`: closed), as `hookstorm load` takes it.
     pub arrival: Arrival,
-    /// How long to run (with `Rate`/`Concurrency`; stages carry their own).
+    /// How long to run (with an open or closed model; a ramp's stages
+    /// carry their own).
     pub duration: Option<Duration>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
@@ -245,7 +196,7 @@ impl Scenario {
                     if let Some(d) = &mut load.duration {
                         scale(d);
                     }
-                    if let Arrival::Stages(stages) = &mut load.arrival {
+                    if let Arrival::Ramp { stages, .. } = &mut load.arrival {
                         for stage in stages {
                             scale(&mut stage.duration);
                         }
@@ -255,5 +206,95 @@ impl Scenario {
                 StepKind::Wait(d) => scale(d),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use generators::Secret;
+    use tokio::sync::watch;
+
+    use super::run::{execute, RunSettings};
+    use super::*;
+    use crate::emitter::Shard;
+    use crate::receiver::{self, ReceiverConfig};
+
+    const SECRET: &str = "read-once-secret";
+
+    const PROVIDER: &str = "\
+name: acme-once
+signature: {scheme: authgear-body, header: x-acme-signature}
+deadline: 3s
+keys: {dedupe: /id, ordering: /seq, type: /type}
+envelope:
+  schema:
+    type: object
+    required: [id, seq, type, data]
+    properties:
+      id: {type: string, format: uuid}
+      seq: {type: integer, minimum: 1}
+      type: {type: string}
+  payload: data
+  type_field: type
+types:
+  - name: invoice.paid
+    schema:
+      type: object
+      required: [amount]
+      properties:
+        amount: {type: integer, minimum: 1}
+";
+
+    /// A scenario in `dir` naming the provider file `acme-once.yaml` there.
+    fn scenario_with_check_steps(dir: &Path, target: &str, steps: usize) -> Scenario {
+        let mut text = format!(
+            "target: {target}\nprovider_file: acme-once.yaml\nsecret: ${{HOOK_SECRET}}\nsteps:\n"
+        );
+        for _ in 0..steps {
+            text.push_str("  - check: {checks: [accepts_valid], types: [invoice.paid]}\n");
+        }
+        let env = |name: &str| (name == "HOOK_SECRET").then(|| SECRET.to_string());
+        let options = Options {
+            sets: Vec::new(),
+            env: &env,
+        };
+        parse_str(&text, "once.yaml", dir, None, &options).expect("the scenario validates")
+    }
+
+    /// A scenario reads its provider file when it is read, and its ten
+    /// check steps share that provider: none reads the file again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_provider_file_is_read_once_for_many_check_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let provider_file = dir.path().join("acme-once.yaml");
+        std::fs::write(&provider_file, PROVIDER).unwrap();
+        let provider = crate::provider_file::read(&provider_file).unwrap();
+        let config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
+        let running = receiver::start(config).await.expect("receiver starts");
+        let before = crate::provider_file::reads::count(&provider_file);
+
+        let scenario = scenario_with_check_steps(dir.path(), &running.url(), 10);
+        assert_eq!(scenario.provider.name(), "acme-once");
+        let settings = RunSettings {
+            shard: Shard::WHOLE,
+            quiet: true,
+            file: dir.path().join("once.yaml").display().to_string(),
+        };
+        let (_stop_tx, stop) = watch::channel(false);
+        let outcome = execute(&scenario, Secret::new(SECRET.into()), &settings, stop)
+            .await
+            .expect("the scenario runs");
+        running.shutdown().await;
+
+        assert_eq!(outcome.report.run.provider, "acme-once");
+        assert_eq!(outcome.report.checks.len(), 10, "one check per step");
+        assert!(outcome.report.passed(), "{:?}", outcome.report.checks);
+        assert_eq!(
+            crate::provider_file::reads::count(&provider_file) - before,
+            1,
+            "the scenario read its provider file more than once"
+        );
     }
 }

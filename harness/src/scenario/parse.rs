@@ -1,5 +1,6 @@
-//! The second pass over a scenario file: the positioned YAML tree (with
-//! `--set` overrides applied) checked and turned into a [`Scenario`].
+//! The top level of a scenario file: the positioned YAML tree (with
+//! `--set` overrides applied) checked and turned into a [`Scenario`]; its
+//! steps are read by [`super::steps`].
 //!
 //! Every mistake is collected, never just the first: unknown keys (with
 //! "did you mean"), wrong types, bad durations, unknown providers, event
@@ -9,16 +10,14 @@
 
 use std::path::{Path, PathBuf};
 
-use generators::{did_you_mean, Catalog, ProviderId};
+use generators::{did_you_mean, Provider, ProviderId};
 
-use super::diagnostic::{Diagnostic, Problem};
-use super::walk::{Fields, Walker};
-use super::yaml::{self, Node, Origin, Value};
-use super::{
-    Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, Stage, Step,
-    StepKind, Tls,
-};
+use super::steps::{read_steps, StepProvider};
+use super::{Ledger, Scenario, Tls};
 use crate::client::Target;
+use crate::document::{
+    apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
+};
 use crate::ledger::OrderingPolicy;
 
 /// Keys allowed at the top of a scenario file.
@@ -37,36 +36,6 @@ pub const TOP_KEYS: &[&str] = &[
     "thresholds",
     "steps",
 ];
-/// Keys of one item of `steps`.
-pub const STEP_KEYS: &[&str] = &["name", "check", "load", "capacity", "wait"];
-/// Keys of a `check` step.
-pub const CHECK_KEYS: &[&str] = &["checks", "exclude", "types", "concurrency", "burst"];
-/// Keys of a `load` step.
-pub const LOAD_KEYS: &[&str] = &[
-    "rate",
-    "stages",
-    "concurrency",
-    "duration",
-    "requests",
-    "connections",
-    "mix",
-    "adversarial",
-    "thresholds",
-];
-/// Keys of one load stage.
-pub const STAGE_KEYS: &[&str] = &["duration", "rate"];
-/// Keys of a `capacity` step.
-pub const CAPACITY_KEYS: &[&str] = &[
-    "slo",
-    "start_rate",
-    "max_rate",
-    "step_duration",
-    "connections",
-    "mix",
-    "thresholds",
-];
-/// Keys of a `wait` step written as a mapping.
-pub const WAIT_KEYS: &[&str] = &["duration"];
 /// Keys of `tls`.
 pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 /// Keys of `ledger`.
@@ -116,7 +85,7 @@ pub fn parse_file_with(
             Some("check the path; scenario files are YAML (scenarios/*.yaml)".into()),
         )
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = base_dir(path);
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     parse_text(&text, &file, &base, stem.as_deref(), options, cli_tls)
 }
@@ -141,7 +110,11 @@ fn parse_text(
     options: &Options<'_>,
     cli_tls: &Tls,
 ) -> Result<Scenario, Diagnostic> {
-    let mut root = load_tree(text, file)?;
+    let mut root = load_yaml(
+        text,
+        file,
+        "a scenario starts with `target:`, `provider:`, `secret:` and `steps:`",
+    )?;
     let mut w = Walker::default();
     for setting in &options.sets {
         apply_set(&mut root, setting, &mut w);
@@ -157,287 +130,6 @@ fn parse_text(
         &mut secret_span,
     );
     finish(w, text, file, secret_span).map(|()| scenario.expect("complete when no problems"))
-}
-
-/// Parses YAML text into a tree; syntax errors become a diagnostic.
-pub fn load_tree(text: &str, file: &str) -> Result<Node, Diagnostic> {
-    let root = yaml::parse(text).map_err(|e| syntax_diagnostic(&e, text, file))?;
-    if root.value == Value::Null {
-        return Err(Diagnostic::whole_file(
-            file,
-            "the file is empty",
-            Some("a scenario starts with `target:`, `provider:`, `secret:` and `steps:`".into()),
-        ));
-    }
-    Ok(root)
-}
-
-/// A YAML syntax error as a one-problem diagnostic.
-pub fn syntax_diagnostic(err: &serde_saphyr::Error, text: &str, file: &str) -> Diagnostic {
-    let inner = err.without_snippet();
-    let message = inner.to_string();
-    let message = message.lines().next().unwrap_or("invalid YAML").to_string();
-    let located = inner
-        .location()
-        .or_else(|| err.location())
-        .filter(|loc| loc.line() > 0)
-        .map(|loc| (loc.line() as usize, loc.column() as usize))
-        // Some parser errors only name the place in their text.
-        .or_else(|| line_column_in(&message));
-    let origin = match located {
-        Some((line, column)) => Origin::File {
-            line,
-            column,
-            offset: byte_offset(text, line, column),
-            len: 0,
-        },
-        None => Origin::File {
-            line: 1,
-            column: 1,
-            offset: 0,
-            len: 0,
-        },
-    };
-    Diagnostic {
-        file: file.to_string(),
-        source: text.to_string(),
-        problems: vec![Problem {
-            message: format!("invalid YAML: {message}"),
-            hint: Some(
-                "check the indentation, the `key: value` spacing and the quoting here".into(),
-            ),
-            origin,
-        }],
-    }
-}
-
-/// `(line, column)` from a message saying `... at line 6, column 21`.
-fn line_column_in(message: &str) -> Option<(usize, usize)> {
-    let rest = &message[message.rfind("line ")? + 5..];
-    let (line, rest) = rest.split_once(", column ")?;
-    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some((line.trim().parse().ok()?, column.parse().ok()?))
-}
-
-/// The byte offset of a 1-based line and character column in `text`.
-fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let in_line = text[start.min(text.len())..]
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(0, |(i, _)| i);
-    (start + in_line).min(text.len())
-}
-
-/// Turns collected problems into the result: sorted by position, with an
-/// inline secret blanked out of the source so snippets never print it.
-pub fn finish(
-    w: Walker,
-    text: &str,
-    file: &str,
-    secret_span: Option<(usize, usize)>,
-) -> Result<(), Diagnostic> {
-    if w.problems.is_empty() {
-        return Ok(());
-    }
-    let mut problems = w.problems;
-    problems.sort_by_key(|p| match p.origin {
-        Origin::Set(_) => (0, 0),
-        Origin::File { line, column, .. } => (line, column),
-    });
-    let mut source = text.to_string();
-    if let Some((offset, len)) = secret_span {
-        source = redact(&source, offset, len);
-    }
-    Err(Diagnostic {
-        file: file.to_string(),
-        source,
-        problems,
-    })
-}
-
-/// `text` with bytes `offset..offset+len` replaced by `*` (same byte length,
-/// so every other span stays valid).
-fn redact(text: &str, offset: usize, len: usize) -> String {
-    let end = (offset + len).min(text.len());
-    if offset >= end || !text.is_char_boundary(offset) || !text.is_char_boundary(end) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..offset]);
-    out.push_str(&"*".repeat(end - offset));
-    out.push_str(&text[end..]);
-    out
-}
-
-/// Applies one `--set path=value` override to the tree.
-fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
-    let set_node = Node::from_set(Value::Null, setting);
-    let Some((path, raw)) = setting.split_once('=') else {
-        w.error(
-            &set_node,
-            "an override must be `key=value`",
-            Some(
-                "e.g. --set target=http://127.0.0.1:8080/hooks or --set steps.2.load.rate=50"
-                    .into(),
-            ),
-        );
-        return;
-    };
-    // The value is read as YAML so `seed=7` is a number, `rate=50` too and
-    // `checks=[accepts_valid]` a list; its nodes point at the override.
-    let value = match yaml::parse(raw) {
-        Ok(mut node) => {
-            reorigin(&mut node, setting);
-            node.value
-        }
-        Err(_) => Value::Str(raw.to_string()),
-    };
-    let value = if raw.is_empty() {
-        Value::Str(String::new())
-    } else {
-        value
-    };
-    let mut current = root;
-    let segments: Vec<&str> = path.trim().split('.').collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        let next = match &mut current.value {
-            Value::Map(entries) => {
-                let found = entries
-                    .iter()
-                    .position(|(k, _)| k.as_str() == Some(segment));
-                match (found, last) {
-                    (Some(at), _) => &mut entries[at].1,
-                    (None, true) => {
-                        entries.push((
-                            Node::from_set(Value::Str(segment.to_string()), setting),
-                            Node::from_set(Value::Null, setting),
-                        ));
-                        let at = entries.len() - 1;
-                        &mut entries[at].1
-                    }
-                    (None, false) => {
-                        let keys: Vec<&str> =
-                            entries.iter().filter_map(|(k, _)| k.as_str()).collect();
-                        let hint = did_you_mean(segment, keys.iter().copied())
-                            .map(|s| format!("did you mean `{s}`?"));
-                        w.error(&set_node, format!("`{segment}` is not in the file"), hint);
-                        return;
-                    }
-                }
-            }
-            Value::Seq(items) => {
-                // Step numbers count from 1, as they are printed.
-                match segment.parse::<usize>() {
-                    Ok(n) if n >= 1 && n <= items.len() => &mut items[n - 1],
-                    _ => {
-                        w.error(
-                            &set_node,
-                            format!("`{segment}` is not an item number (1..={})", items.len()),
-                            Some(
-                                "list items are numbered from 1, e.g. steps.2.load.rate=50".into(),
-                            ),
-                        );
-                        return;
-                    }
-                }
-            }
-            _ => {
-                w.error(
-                    &set_node,
-                    format!("cannot set `{segment}` inside a plain value"),
-                    None,
-                );
-                return;
-            }
-        };
-        current = next;
-    }
-    *current = Node::from_set(value, setting);
-}
-
-/// Marks `node` and everything under it as coming from `--set setting`.
-fn reorigin(node: &mut Node, setting: &str) {
-    node.origin = Origin::Set(setting.to_string());
-    match &mut node.value {
-        Value::Seq(items) => items.iter_mut().for_each(|n| reorigin(n, setting)),
-        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            reorigin(k, setting);
-            reorigin(v, setting);
-        }),
-        _ => {}
-    }
-}
-
-/// `${NAME}` → `NAME`.
-fn env_reference(text: &str) -> Option<&str> {
-    let name = text.trim().strip_prefix("${")?.strip_suffix('}')?;
-    let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    valid.then_some(name)
-}
-
-/// The scenario's provider plus its catalog lookups.
-struct ProviderCtx {
-    provider: ProviderRef,
-}
-
-impl ProviderCtx {
-    fn check_type(&self, w: &mut Walker, name: &str, node: &Node) {
-        match &self.provider {
-            ProviderRef::Builtin(id) => {
-                if let Err(e) = Catalog::builtin().get(id.name(), name) {
-                    let hint = match e {
-                        generators::Error::UnknownName {
-                            suggestion: Some(s),
-                            ..
-                        } => {
-                            format!("did you mean `{s}`? `hookstorm events list` prints every type")
-                        }
-                        _ => "`hookstorm events list` prints every type".to_string(),
-                    };
-                    w.error(
-                        node,
-                        format!("unknown event type `{name}` for provider {}", id.name()),
-                        Some(hint),
-                    );
-                }
-            }
-            ProviderRef::Custom { provider, path } => {
-                if !provider.types.iter().any(|t| t.name == name) {
-                    let names = provider.types.iter().map(|t| t.name.as_str());
-                    let hint = match did_you_mean(name, names) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "the types declared in {} are: {}",
-                            path.display(),
-                            type_list(provider)
-                        ),
-                    };
-                    w.error(
-                        node,
-                        format!("unknown event type `{name}` for provider {}", provider.name),
-                        Some(hint),
-                    );
-                }
-            }
-        }
-    }
-}
-
-fn type_list(provider: &crate::provider_file::CustomProvider) -> String {
-    provider
-        .types
-        .iter()
-        .map(|t| t.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn read_scenario(
@@ -517,9 +209,12 @@ fn read_scenario(
         .map(|n| w.thresholds(n, "thresholds"))
         .unwrap_or_default();
 
-    let ctx = provider.map(|provider| ProviderCtx { provider });
+    let step_provider = provider.as_ref().map(|(provider, file)| StepProvider {
+        provider,
+        file: file.as_deref(),
+    });
     let steps = match top.require(w, "steps", "steps: [{check: {}}]") {
-        Some(node) => read_steps(node, w, ctx.as_ref()),
+        Some(node) => read_steps(node, w, step_provider.as_ref()),
         None => Vec::new(),
     };
     Some(Scenario {
@@ -527,7 +222,7 @@ fn read_scenario(
         description,
         target: target?,
         tls,
-        provider: ctx?.provider,
+        provider: provider?.0,
         secret_env: secret_env?,
         ledger,
         ordering,
@@ -538,7 +233,13 @@ fn read_scenario(
     })
 }
 
-fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<ProviderRef> {
+/// The scenario's provider, resolved once: a built-in one by name, or the
+/// one a provider file declares (returned with the file's path).
+fn read_provider(
+    top: &Fields<'_>,
+    w: &mut Walker,
+    base: &Path,
+) -> Option<(Provider, Option<PathBuf>)> {
     match (top.get("provider"), top.get("provider_file")) {
         (Some(_), Some(_)) => {
             w.error(
@@ -562,7 +263,7 @@ fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<Provid
         (Some(node), None) => {
             let name = w.string(node, "provider", "authgear")?;
             match ProviderId::parse(&name) {
-                Ok(id) => Some(ProviderRef::Builtin(id)),
+                Ok(id) => Some((Provider::builtin(id), None)),
                 Err(_) => {
                     let hint = match did_you_mean(&name, ProviderId::ALL.iter().map(|p| p.name())) {
                         Some(s) => format!(
@@ -582,11 +283,8 @@ fn read_provider(top: &Fields<'_>, w: &mut Walker, base: &Path) -> Option<Provid
         (None, Some(node)) => {
             let rel = w.string(node, "provider_file", "my-provider.yaml")?;
             let path = base.join(&rel);
-            match crate::provider_file::load_provider_file(&path) {
-                Ok(provider) => Some(ProviderRef::Custom {
-                    path,
-                    provider: Box::new(provider),
-                }),
+            match crate::provider_file::read(&path) {
+                Ok(provider) => Some((provider, Some(path))),
                 Err(diag) => {
                     let first = diag.render_plain();
                     let first = first.lines().next().unwrap_or_default().to_string();
@@ -730,363 +428,11 @@ fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
     }
 }
 
-fn read_steps(node: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Vec<Step> {
-    let Value::Seq(items) = &node.value else {
-        w.error(
-            node,
-            format!("`steps` must be a list, found {}", node.value.kind()),
-            Some(
-                "write each step as a list item: `- check: {}`, `- load: {...}`, `- wait: 5s`"
-                    .into(),
-            ),
-        );
-        return Vec::new();
-    };
-    if items.is_empty() {
-        w.error(
-            node,
-            "`steps` is empty",
-            Some("add at least one step, e.g. `- check: {}`".into()),
-        );
-    }
-    let mut steps = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        if let Some(step) = read_step(item, i + 1, w, ctx) {
-            steps.push(step);
-        }
-    }
-    steps
-}
-
-fn read_step(item: &Node, index: usize, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<Step> {
-    let fields = w.map(item, "a step", STEP_KEYS)?;
-    let kinds = ["check", "load", "capacity", "wait"];
-    let present: Vec<&str> = kinds.iter().copied().filter(|k| fields.has(k)).collect();
-    let kind_word = match present.as_slice() {
-        [one] => *one,
-        [] => {
-            w.error(
-                item,
-                format!("step {index} does not say what to do"),
-                Some("give it one of `check:`, `load:`, `capacity:` or `wait:`".into()),
-            );
-            return None;
-        }
-        [first, second, ..] => {
-            w.error(
-                fields.key(second).unwrap_or(item),
-                format!("step {index} has both `{first}` and `{second}`"),
-                Some("one action per step: split it into two list items".into()),
-            );
-            return None;
-        }
-    };
-    let name = fields
-        .get("name")
-        .and_then(|n| w.string(n, "name", "warm-up"))
-        .unwrap_or_else(|| format!("{kind_word} #{index}"));
-    let body = fields.get(kind_word)?;
-    let kind = match kind_word {
-        "check" => StepKind::Check(read_check(body, w, ctx)?),
-        "load" => StepKind::Load(read_load(body, w, ctx)?),
-        "capacity" => StepKind::Capacity(read_capacity(body, w, ctx)?),
-        _ => StepKind::Wait(read_wait(body, w)?),
-    };
-    let line = match item.origin {
-        Origin::File { line, .. } => line,
-        Origin::Set(_) => 0,
-    };
-    Some(Step { name, line, kind })
-}
-
-fn read_check(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<CheckStep> {
-    // `check: {}` and a bare `check:` both mean "every check".
-    if body.value == Value::Null {
-        return Some(CheckStep::default());
-    }
-    let f = w.map(body, "a check step", CHECK_KEYS)?;
-    let mut step = CheckStep::default();
-    let mut ok = true;
-    for key in ["checks", "exclude"] {
-        if let Some(n) = f.get(key) {
-            for (id, item) in w
-                .strings(n, key, "accepts_valid, rejects_bad_signature")
-                .unwrap_or_default()
-            {
-                if crate::check::info(&id).is_none() {
-                    ok = false;
-                    let ids = crate::check::CATALOG.iter().map(|c| c.id);
-                    let hint = match did_you_mean(&id, ids) {
-                        Some(s) => format!(
-                            "did you mean `{s}`? `hookstorm check --list` prints every check"
-                        ),
-                        None => "`hookstorm check --list` prints every check id".into(),
-                    };
-                    w.error(&item, format!("unknown check `{id}`"), Some(hint));
-                } else if key == "checks" {
-                    step.checks.push(id);
-                } else {
-                    step.exclude.push(id);
-                }
-            }
-        }
-    }
-    if let Some(n) = f.get("types") {
-        for (ty, item) in w.strings(n, "types", "user.created").unwrap_or_default() {
-            if let Some(ctx) = ctx {
-                ctx.check_type(w, &ty, &item);
-            }
-            step.types.push(ty);
-        }
-    }
-    step.concurrency = f
-        .get("concurrency")
-        .and_then(|n| w.at_least_one(n, "concurrency", "8"))
-        .map(|n| n as usize);
-    step.burst = f
-        .get("burst")
-        .and_then(|n| w.at_least_one(n, "burst", "200"))
-        .map(|n| n as usize);
-    ok.then_some(step)
-}
-
-fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Vec<(String, f64)> {
-    let Some(entries) = node.as_map() else {
-        w.error(
-            node,
-            format!(
-                "`mix` must map event types to weights, found {}",
-                node.value.kind()
-            ),
-            Some("e.g. `mix: {user.created: 3, user.authenticated: 1}`".into()),
-        );
-        return Vec::new();
-    };
-    let mut mix = Vec::new();
-    for (key, value) in entries {
-        let Some(ty) = w.string(key, "mix", "user.created") else {
-            continue;
-        };
-        if let Some(ctx) = ctx {
-            ctx.check_type(w, &ty, key);
-        }
-        if let Some(weight) = w.positive(value, &format!("mix.{ty}"), "1") {
-            mix.push((ty, weight));
-        }
-    }
-    mix
-}
-
-fn read_load(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<LoadStep> {
-    let f = w.map(body, "a load step", LOAD_KEYS)?;
-    let before = w.problems.len();
-    let models = ["rate", "stages", "concurrency"];
-    let arrival = match w.at_most_one(&f, &models) {
-        0 => {
-            w.error(
-                body,
-                "a load step needs an arrival model",
-                Some("add `rate: 100` (open model), `stages: [{duration: 30s, rate: 200}]` (ramping) or `concurrency: 8` (closed model)".into()),
-            );
-            None
-        }
-        1 => {
-            if let Some(n) = f.get("rate") {
-                w.positive(n, "rate", "100").map(Arrival::Rate)
-            } else if let Some(n) = f.get("stages") {
-                read_stages(n, w).map(Arrival::Stages)
-            } else {
-                let n = f.get("concurrency")?;
-                w.at_least_one(n, "concurrency", "8")
-                    .map(|c| Arrival::Concurrency(c as usize))
-            }
-        }
-        _ => None,
-    };
-    let duration = f.get("duration").and_then(|n| w.duration(n, "duration"));
-    let requests = f
-        .get("requests")
-        .and_then(|n| w.at_least_one(n, "requests", "10000"));
-    match &arrival {
-        Some(Arrival::Stages(_)) => {
-            if let Some(n) = f.get("duration") {
-                w.error(
-                    n,
-                    "a load step with `stages` takes its duration from the stages",
-                    Some("remove `duration`, or add a final stage that holds the rate".into()),
-                );
-            }
-        }
-        Some(_) if !f.has("duration") && !f.has("requests") => w.error(
-            body,
-            "a load step needs `duration` or `requests`",
-            Some("add e.g. `duration: 30s` or `requests: 10000`".into()),
-        ),
-        _ => {}
-    }
-    let connections = f
-        .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
-        .map(|n| n as usize);
-    let mix = f
-        .get("mix")
-        .map(|n| read_mix(n, w, ctx))
-        .unwrap_or_default();
-    let adversarial = f
-        .get("adversarial")
-        .and_then(|n| w.share(n, "adversarial"))
-        .unwrap_or(0.0);
-    let thresholds = f
-        .get("thresholds")
-        .map(|n| w.thresholds(n, "thresholds"))
-        .unwrap_or_default();
-    if w.problems.len() > before {
-        return None;
-    }
-    Some(LoadStep {
-        arrival: arrival?,
-        duration,
-        requests,
-        connections,
-        mix,
-        adversarial,
-        thresholds,
-    })
-}
-
-fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
-    let Value::Seq(items) = &node.value else {
-        w.error(
-            node,
-            format!("`stages` must be a list, found {}", node.value.kind()),
-            Some("e.g. `stages: [{duration: 10s, rate: 50}, {duration: 30s, rate: 500}]`".into()),
-        );
-        return None;
-    };
-    if items.is_empty() {
-        w.error(
-            node,
-            "`stages` is empty",
-            Some("add at least one `{duration: 10s, rate: 50}`".into()),
-        );
-        return None;
-    }
-    let mut stages = Vec::new();
-    let mut ok = true;
-    for item in items {
-        let Some(f) = w.map(item, "a stage", STAGE_KEYS) else {
-            ok = false;
-            continue;
-        };
-        let duration = f
-            .require(w, "duration", "duration: 10s")
-            .and_then(|n| w.duration(n, "duration"));
-        let rate = f.require(w, "rate", "rate: 50").and_then(|n| {
-            // A stage may ramp down to 0; only negative rates are impossible.
-            let r = w.number(n, "rate", "50")?;
-            if r < 0.0 {
-                w.error(
-                    n,
-                    format!("`rate` must not be negative, found {r}"),
-                    Some("write e.g. `rate: 50`".into()),
-                );
-                return None;
-            }
-            Some(r)
-        });
-        match (duration, rate) {
-            (Some(duration), Some(rate)) => stages.push(Stage { duration, rate }),
-            _ => ok = false,
-        }
-    }
-    if ok && stages.iter().all(|s| s.rate <= 0.0) {
-        w.error(
-            node,
-            "every stage has rate 0: nothing would be sent",
-            Some("give at least one stage a rate above 0".into()),
-        );
-        return None;
-    }
-    ok.then_some(stages)
-}
-
-fn read_capacity(body: &Node, w: &mut Walker, ctx: Option<&ProviderCtx>) -> Option<CapacityStep> {
-    let f = w.map(body, "a capacity step", CAPACITY_KEYS)?;
-    let before = w.problems.len();
-    let slo = f
-        .require(w, "slo", "slo: [p99<250ms, error_rate<0.1%]")
-        .map(|n| w.thresholds(n, "slo"))
-        .unwrap_or_default();
-    if slo.is_empty() && w.problems.len() == before {
-        w.error(
-            f.get("slo").unwrap_or(body),
-            "`slo` is empty",
-            Some("e.g. `slo: [p99<250ms]`".into()),
-        );
-    }
-    let start_rate = f
-        .get("start_rate")
-        .and_then(|n| w.positive(n, "start_rate", "50"))
-        .unwrap_or(50.0);
-    let max_rate = f
-        .require(w, "max_rate", "max_rate: 5000")
-        .and_then(|n| w.positive(n, "max_rate", "5000"));
-    if let (Some(max), Some(node)) = (max_rate, f.get("max_rate")) {
-        if max < start_rate {
-            w.error(
-                node,
-                format!("`max_rate` ({max}) is below `start_rate` ({start_rate})"),
-                Some("raise max_rate or lower start_rate".into()),
-            );
-        }
-    }
-    let step_duration = f
-        .get("step_duration")
-        .and_then(|n| w.duration(n, "step_duration"))
-        .unwrap_or(std::time::Duration::from_secs(5));
-    let connections = f
-        .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
-        .map(|n| n as usize);
-    let mix = f
-        .get("mix")
-        .map(|n| read_mix(n, w, ctx))
-        .unwrap_or_default();
-    let thresholds = f
-        .get("thresholds")
-        .map(|n| w.thresholds(n, "thresholds"))
-        .unwrap_or_default();
-    if w.problems.len() > before {
-        return None;
-    }
-    Some(CapacityStep {
-        slo,
-        start_rate,
-        max_rate: max_rate?,
-        step_duration,
-        connections,
-        mix,
-        thresholds,
-    })
-}
-
-fn read_wait(body: &Node, w: &mut Walker) -> Option<std::time::Duration> {
-    if body.as_map().is_some() {
-        let f = w.map(body, "a wait step", WAIT_KEYS)?;
-        let n = f.require(w, "duration", "duration: 5s")?;
-        return w.duration(n, "duration");
-    }
-    w.duration(body, "wait")
-}
-
-/// Where the file lives, for resolving relative paths in it.
-pub fn base_dir(path: &Path) -> PathBuf {
-    path.parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::StepKind;
+    use crate::schedule::Arrival;
 
     fn env(name: &str) -> Option<String> {
         (name == "HOOK_SECRET").then(|| "s3cr3t-value".to_string())
@@ -1304,7 +650,7 @@ steps:
         let StepKind::Load(load) = &s.steps[1].kind else {
             panic!()
         };
-        let Arrival::Stages(stages) = &load.arrival else {
+        let Arrival::Ramp { stages, .. } = &load.arrival else {
             panic!()
         };
         assert_eq!(stages[1].duration, std::time::Duration::from_secs(2));

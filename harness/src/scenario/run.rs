@@ -28,7 +28,7 @@ use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 use tokio::sync::watch;
 
-use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, ProviderRef, Scenario, StepKind};
+use super::{CapacityStep, CheckStep, Ledger, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
 use crate::check::{self, CheckPlan};
 use crate::client::{Client, Target};
@@ -36,7 +36,6 @@ use crate::clock::{now_unix_ms, random_seed};
 use crate::emitter::Shard;
 use crate::ledger::LedgerSource;
 use crate::load::{self, LoadPlan, Traffic};
-use crate::pacer::{Arrival as PacerArrival, Stage as PacerStage};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
 use crate::verdict::usage;
@@ -74,10 +73,8 @@ pub async fn execute(
     settings: &RunSettings,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<ScenarioRun> {
-    let provider = match &scenario.provider {
-        ProviderRef::Builtin(id) => Provider::builtin(*id),
-        ProviderRef::Custom { path, .. } => crate::provider::from_file(path)?,
-    };
+    // Resolved when the scenario was read: every step shares it.
+    let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
@@ -344,20 +341,7 @@ impl StepContext<'_> {
     /// The step's plan: the schedule splits rates, senders and counts
     /// across shards as `hookstorm load --shard` does.
     fn load_plan(&self, step: &LoadStep, seed: u64) -> anyhow::Result<LoadPlan> {
-        let arrival = match &step.arrival {
-            Arrival::Rate(rate) => PacerArrival::Open { rate: *rate },
-            Arrival::Stages(stages) => PacerArrival::Ramp {
-                start: 0.0,
-                stages: stages
-                    .iter()
-                    .map(|s| PacerStage {
-                        duration: s.duration,
-                        target: s.rate,
-                    })
-                    .collect(),
-            },
-            Arrival::Concurrency(c) => PacerArrival::Closed { concurrency: *c },
-        };
+        let arrival = step.arrival.clone();
         let shard = self.settings.shard;
         let schedule = load::schedule(&arrival, step.duration, step.requests, shard)?;
         let thresholds: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();

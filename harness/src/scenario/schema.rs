@@ -2,7 +2,7 @@
 //! `hookstorm scenario schema` for editor completion
 //! (`# yaml-language-server: $schema=scenario.schema.json`).
 //!
-//! The key lists come from `parse.rs`, and a test checks that every
+//! The key lists come from the scenario readers, and a test checks that every
 //! shipped scenario validates against this schema, so the two cannot
 //! drift apart silently.
 

@@ -1,14 +1,14 @@
-//! Typed reading of a positioned YAML tree, shared by scenario files and
-//! provider files: each accessor checks one value's shape and records a
-//! [`Problem`] at that value's position instead of stopping, so one
-//! `validate` run lists every mistake.
+//! Typed reading of a positioned tree: each accessor checks one value's
+//! shape and records a [`Problem`] at that value's position instead of
+//! stopping, so one `validate` run lists every mistake; [`finish`] turns
+//! what was collected into the result.
 
 use std::time::Duration;
 
 use generators::did_you_mean;
 
-use super::diagnostic::Problem;
-use super::yaml::{Node, Value};
+use super::diagnostic::{Diagnostic, Problem};
+use super::tree::{Node, Origin, Value};
 use crate::duration::parse_duration;
 
 /// Collects problems while a file is read.
@@ -387,6 +387,48 @@ impl Walker {
         let n = self.problems.len();
         format!("{n} mistake{}", plural(n))
     }
+}
+
+/// Turns collected problems into the result: sorted by position, with an
+/// inline secret (`secret_span`, offset and length) blanked out of the
+/// source so snippets never print it.
+pub fn finish(
+    w: Walker,
+    text: &str,
+    file: &str,
+    secret_span: Option<(usize, usize)>,
+) -> Result<(), Diagnostic> {
+    if w.problems.is_empty() {
+        return Ok(());
+    }
+    let mut problems = w.problems;
+    problems.sort_by_key(|p| match p.origin {
+        Origin::Set(_) => (0, 0),
+        Origin::File { line, column, .. } => (line, column),
+    });
+    let mut source = text.to_string();
+    if let Some((offset, len)) = secret_span {
+        source = redact(&source, offset, len);
+    }
+    Err(Diagnostic {
+        file: file.to_string(),
+        source,
+        problems,
+    })
+}
+
+/// `text` with bytes `offset..offset+len` replaced by `*` (same byte length,
+/// so every other span stays valid).
+fn redact(text: &str, offset: usize, len: usize) -> String {
+    let end = (offset + len).min(text.len());
+    if offset >= end || !text.is_char_boundary(offset) || !text.is_char_boundary(end) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..offset]);
+    out.push_str(&"*".repeat(end - offset));
+    out.push_str(&text[end..]);
+    out
 }
 
 /// A value in words, with its text for scalars (`a string "fast"`).

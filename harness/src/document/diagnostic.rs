@@ -1,4 +1,4 @@
-//! Mistakes found in a scenario or provider file, each with file, line,
+//! Mistakes found in a document (a scenario or provider file), each with file, line,
 //! column and a hint, rendered either as plain `file:line:col: message`
 //! lines (logs, tests) or as `miette` snippets with the offending text
 //! underlined (a terminal).
@@ -7,7 +7,7 @@ use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource, SourceSpan};
 
-use super::yaml::{Node, Origin};
+use super::tree::{Node, Origin};
 
 /// One mistake at one place.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,12 +198,12 @@ impl miette::Diagnostic for Snippet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::yaml;
+    use crate::document::parse_yaml;
 
     #[test]
     fn plain_and_fancy_name_file_line_column_and_hint() {
         let text = "target: x\nrate: 10 sec\n";
-        let root = yaml::parse(text).unwrap();
+        let root = parse_yaml(text).unwrap();
         let node = root.get("rate").unwrap();
         let diag = Diagnostic {
             file: "s.yaml".into(),

@@ -1,0 +1,461 @@
+//! The steps of a scenario file (`check`, `load`, `capacity`, `wait`),
+//! each read from the positioned tree into its [`Step`]; event types a
+//! step names are checked against the scenario's provider.
+
+use std::path::Path;
+
+use generators::{did_you_mean, Provider};
+
+use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
+use crate::document::{Node, Origin, Value, Walker};
+use crate::schedule::{Arrival, Stage};
+
+/// Keys of one item of `steps`.
+pub const STEP_KEYS: &[&str] = &["name", "check", "load", "capacity", "wait"];
+/// Keys of a `check` step.
+pub const CHECK_KEYS: &[&str] = &["checks", "exclude", "types", "concurrency", "burst"];
+/// Keys of a `load` step.
+pub const LOAD_KEYS: &[&str] = &[
+    "rate",
+    "stages",
+    "concurrency",
+    "duration",
+    "requests",
+    "connections",
+    "mix",
+    "adversarial",
+    "thresholds",
+];
+/// Keys of one load stage.
+pub const STAGE_KEYS: &[&str] = &["duration", "rate"];
+/// Keys of a `capacity` step.
+pub const CAPACITY_KEYS: &[&str] = &[
+    "slo",
+    "start_rate",
+    "max_rate",
+    "step_duration",
+    "connections",
+    "mix",
+    "thresholds",
+];
+/// Keys of a `wait` step written as a mapping.
+pub const WAIT_KEYS: &[&str] = &["duration"];
+
+/// The scenario's provider, for checking the event types steps name.
+pub struct StepProvider<'a> {
+    /// The provider.
+    pub provider: &'a Provider,
+    /// The provider file it was declared in (named in hints).
+    pub file: Option<&'a Path>,
+}
+
+impl StepProvider<'_> {
+    fn check_type(&self, w: &mut Walker, name: &str, node: &Node) {
+        let provider = self.provider;
+        let Err(unknown) = provider.event_type(name) else {
+            return;
+        };
+        let hint = match (provider.builtin_id(), unknown) {
+            (
+                Some(_),
+                generators::Error::UnknownName {
+                    suggestion: Some(s),
+                    ..
+                },
+            ) => format!("did you mean `{s}`? `hookstorm events list` prints every type"),
+            (Some(_), _) => "`hookstorm events list` prints every type".to_string(),
+            (None, _) => {
+                let names = provider.types().into_iter().map(|t| t.name.as_str());
+                match did_you_mean(name, names) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "the types declared in {} are: {}",
+                        self.file
+                            .map(Path::display)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                        type_list(provider)
+                    ),
+                }
+            }
+        };
+        w.error(
+            node,
+            format!(
+                "unknown event type `{name}` for provider {}",
+                provider.name()
+            ),
+            Some(hint),
+        );
+    }
+}
+
+fn type_list(provider: &Provider) -> String {
+    provider
+        .types()
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn read_steps(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Vec<Step> {
+    let Value::Seq(items) = &node.value else {
+        w.error(
+            node,
+            format!("`steps` must be a list, found {}", node.value.kind()),
+            Some(
+                "write each step as a list item: `- check: {}`, `- load: {...}`, `- wait: 5s`"
+                    .into(),
+            ),
+        );
+        return Vec::new();
+    };
+    if items.is_empty() {
+        w.error(
+            node,
+            "`steps` is empty",
+            Some("add at least one step, e.g. `- check: {}`".into()),
+        );
+    }
+    let mut steps = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(step) = read_step(item, i + 1, w, ctx) {
+            steps.push(step);
+        }
+    }
+    steps
+}
+
+fn read_step(
+    item: &Node,
+    index: usize,
+    w: &mut Walker,
+    ctx: Option<&StepProvider<'_>>,
+) -> Option<Step> {
+    let fields = w.map(item, "a step", STEP_KEYS)?;
+    let kinds = ["check", "load", "capacity", "wait"];
+    let present: Vec<&str> = kinds.iter().copied().filter(|k| fields.has(k)).collect();
+    let kind_word = match present.as_slice() {
+        [one] => *one,
+        [] => {
+            w.error(
+                item,
+                format!("step {index} does not say what to do"),
+                Some("give it one of `check:`, `load:`, `capacity:` or `wait:`".into()),
+            );
+            return None;
+        }
+        [first, second, ..] => {
+            w.error(
+                fields.key(second).unwrap_or(item),
+                format!("step {index} has both `{first}` and `{second}`"),
+                Some("one action per step: split it into two list items".into()),
+            );
+            return None;
+        }
+    };
+    let name = fields
+        .get("name")
+        .and_then(|n| w.string(n, "name", "warm-up"))
+        .unwrap_or_else(|| format!("{kind_word} #{index}"));
+    let body = fields.get(kind_word)?;
+    let kind = match kind_word {
+        "check" => StepKind::Check(read_check(body, w, ctx)?),
+        "load" => StepKind::Load(read_load(body, w, ctx)?),
+        "capacity" => StepKind::Capacity(read_capacity(body, w, ctx)?),
+        _ => StepKind::Wait(read_wait(body, w)?),
+    };
+    let line = match item.origin {
+        Origin::File { line, .. } => line,
+        Origin::Set(_) => 0,
+    };
+    Some(Step { name, line, kind })
+}
+
+fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Option<CheckStep> {
+    // `check: {}` and a bare `check:` both mean "every check".
+    if body.value == Value::Null {
+        return Some(CheckStep::default());
+    }
+    let f = w.map(body, "a check step", CHECK_KEYS)?;
+    let mut step = CheckStep::default();
+    let mut ok = true;
+    for key in ["checks", "exclude"] {
+        if let Some(n) = f.get(key) {
+            for (id, item) in w
+                .strings(n, key, "accepts_valid, rejects_bad_signature")
+                .unwrap_or_default()
+            {
+                if crate::check::info(&id).is_none() {
+                    ok = false;
+                    let ids = crate::check::CATALOG.iter().map(|c| c.id);
+                    let hint = match did_you_mean(&id, ids) {
+                        Some(s) => format!(
+                            "did you mean `{s}`? `hookstorm check --list` prints every check"
+                        ),
+                        None => "`hookstorm check --list` prints every check id".into(),
+                    };
+                    w.error(&item, format!("unknown check `{id}`"), Some(hint));
+                } else if key == "checks" {
+                    step.checks.push(id);
+                } else {
+                    step.exclude.push(id);
+                }
+            }
+        }
+    }
+    if let Some(n) = f.get("types") {
+        for (ty, item) in w.strings(n, "types", "user.created").unwrap_or_default() {
+            if let Some(ctx) = ctx {
+                ctx.check_type(w, &ty, &item);
+            }
+            step.types.push(ty);
+        }
+    }
+    step.concurrency = f
+        .get("concurrency")
+        .and_then(|n| w.at_least_one(n, "concurrency", "8"))
+        .map(|n| n as usize);
+    step.burst = f
+        .get("burst")
+        .and_then(|n| w.at_least_one(n, "burst", "200"))
+        .map(|n| n as usize);
+    ok.then_some(step)
+}
+
+fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Vec<(String, f64)> {
+    let Some(entries) = node.as_map() else {
+        w.error(
+            node,
+            format!(
+                "`mix` must map event types to weights, found {}",
+                node.value.kind()
+            ),
+            Some("e.g. `mix: {user.created: 3, user.authenticated: 1}`".into()),
+        );
+        return Vec::new();
+    };
+    let mut mix = Vec::new();
+    for (key, value) in entries {
+        let Some(ty) = w.string(key, "mix", "user.created") else {
+            continue;
+        };
+        if let Some(ctx) = ctx {
+            ctx.check_type(w, &ty, key);
+        }
+        if let Some(weight) = w.positive(value, &format!("mix.{ty}"), "1") {
+            mix.push((ty, weight));
+        }
+    }
+    mix
+}
+
+fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Option<LoadStep> {
+    let f = w.map(body, "a load step", LOAD_KEYS)?;
+    let before = w.problems.len();
+    let models = ["rate", "stages", "concurrency"];
+    let arrival = match w.at_most_one(&f, &models) {
+        0 => {
+            w.error(
+                body,
+                "a load step needs an arrival model",
+                Some("add `rate: 100` (open model), `stages: [{duration: 30s, rate: 200}]` (ramping) or `concurrency: 8` (closed model)".into()),
+            );
+            None
+        }
+        1 => {
+            if let Some(n) = f.get("rate") {
+                w.positive(n, "rate", "100")
+                    .map(|rate| Arrival::Open { rate })
+            } else if let Some(n) = f.get("stages") {
+                read_stages(n, w).map(|stages| Arrival::Ramp { start: 0.0, stages })
+            } else {
+                let n = f.get("concurrency")?;
+                w.at_least_one(n, "concurrency", "8")
+                    .map(|c| Arrival::Closed {
+                        concurrency: c as usize,
+                    })
+            }
+        }
+        _ => None,
+    };
+    let duration = f.get("duration").and_then(|n| w.duration(n, "duration"));
+    let requests = f
+        .get("requests")
+        .and_then(|n| w.at_least_one(n, "requests", "10000"));
+    match &arrival {
+        Some(Arrival::Ramp { .. }) => {
+            if let Some(n) = f.get("duration") {
+                w.error(
+                    n,
+                    "a load step with `stages` takes its duration from the stages",
+                    Some("remove `duration`, or add a final stage that holds the rate".into()),
+                );
+            }
+        }
+        Some(_) if !f.has("duration") && !f.has("requests") => w.error(
+            body,
+            "a load step needs `duration` or `requests`",
+            Some("add e.g. `duration: 30s` or `requests: 10000`".into()),
+        ),
+        _ => {}
+    }
+    let connections = f
+        .get("connections")
+        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .map(|n| n as usize);
+    let mix = f
+        .get("mix")
+        .map(|n| read_mix(n, w, ctx))
+        .unwrap_or_default();
+    let adversarial = f
+        .get("adversarial")
+        .and_then(|n| w.share(n, "adversarial"))
+        .unwrap_or(0.0);
+    let thresholds = f
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
+    if w.problems.len() > before {
+        return None;
+    }
+    Some(LoadStep {
+        arrival: arrival?,
+        duration,
+        requests,
+        connections,
+        mix,
+        adversarial,
+        thresholds,
+    })
+}
+
+fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
+    let Value::Seq(items) = &node.value else {
+        w.error(
+            node,
+            format!("`stages` must be a list, found {}", node.value.kind()),
+            Some("e.g. `stages: [{duration: 10s, rate: 50}, {duration: 30s, rate: 500}]`".into()),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        w.error(
+            node,
+            "`stages` is empty",
+            Some("add at least one `{duration: 10s, rate: 50}`".into()),
+        );
+        return None;
+    }
+    let mut stages = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(f) = w.map(item, "a stage", STAGE_KEYS) else {
+            ok = false;
+            continue;
+        };
+        let duration = f
+            .require(w, "duration", "duration: 10s")
+            .and_then(|n| w.duration(n, "duration"));
+        let rate = f.require(w, "rate", "rate: 50").and_then(|n| {
+            // A stage may ramp down to 0; only negative rates are impossible.
+            let r = w.number(n, "rate", "50")?;
+            if r < 0.0 {
+                w.error(
+                    n,
+                    format!("`rate` must not be negative, found {r}"),
+                    Some("write e.g. `rate: 50`".into()),
+                );
+                return None;
+            }
+            Some(r)
+        });
+        match (duration, rate) {
+            (Some(duration), Some(target)) => stages.push(Stage { duration, target }),
+            _ => ok = false,
+        }
+    }
+    if ok && stages.iter().all(|s| s.target <= 0.0) {
+        w.error(
+            node,
+            "every stage has rate 0: nothing would be sent",
+            Some("give at least one stage a rate above 0".into()),
+        );
+        return None;
+    }
+    ok.then_some(stages)
+}
+
+fn read_capacity(
+    body: &Node,
+    w: &mut Walker,
+    ctx: Option<&StepProvider<'_>>,
+) -> Option<CapacityStep> {
+    let f = w.map(body, "a capacity step", CAPACITY_KEYS)?;
+    let before = w.problems.len();
+    let slo = f
+        .require(w, "slo", "slo: [p99<250ms, error_rate<0.1%]")
+        .map(|n| w.thresholds(n, "slo"))
+        .unwrap_or_default();
+    if slo.is_empty() && w.problems.len() == before {
+        w.error(
+            f.get("slo").unwrap_or(body),
+            "`slo` is empty",
+            Some("e.g. `slo: [p99<250ms]`".into()),
+        );
+    }
+    let start_rate = f
+        .get("start_rate")
+        .and_then(|n| w.positive(n, "start_rate", "50"))
+        .unwrap_or(50.0);
+    let max_rate = f
+        .require(w, "max_rate", "max_rate: 5000")
+        .and_then(|n| w.positive(n, "max_rate", "5000"));
+    if let (Some(max), Some(node)) = (max_rate, f.get("max_rate")) {
+        if max < start_rate {
+            w.error(
+                node,
+                format!("`max_rate` ({max}) is below `start_rate` ({start_rate})"),
+                Some("raise max_rate or lower start_rate".into()),
+            );
+        }
+    }
+    let step_duration = f
+        .get("step_duration")
+        .and_then(|n| w.duration(n, "step_duration"))
+        .unwrap_or(std::time::Duration::from_secs(5));
+    let connections = f
+        .get("connections")
+        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .map(|n| n as usize);
+    let mix = f
+        .get("mix")
+        .map(|n| read_mix(n, w, ctx))
+        .unwrap_or_default();
+    let thresholds = f
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
+    if w.problems.len() > before {
+        return None;
+    }
+    Some(CapacityStep {
+        slo,
+        start_rate,
+        max_rate: max_rate?,
+        step_duration,
+        connections,
+        mix,
+        thresholds,
+    })
+}
+
+fn read_wait(body: &Node, w: &mut Walker) -> Option<std::time::Duration> {
+    if body.as_map().is_some() {
+        let f = w.map(body, "a wait step", WAIT_KEYS)?;
+        let n = f.require(w, "duration", "duration: 5s")?;
+        return w.duration(n, "duration");
+    }
+    w.duration(body, "wait")
+}
