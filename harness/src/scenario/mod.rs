@@ -22,7 +22,7 @@ use std::time::Duration;
 use generators::Provider;
 use reports::Threshold;
 
-use crate::ledger::OrderingPolicy;
+use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::schedule::Arrival;
 
 pub use crate::document::{Diagnostic, Problem};
@@ -45,7 +45,7 @@ pub struct Scenario {
     /// The environment variable holding the secret (`${HOOK_SECRET}`).
     pub secret_env: String,
     /// Where the receiver's processing ledger comes from.
-    pub ledger: Option<Ledger>,
+    pub ledger: Option<LedgerSource>,
     /// The ordering policy the receiver promises.
     pub ordering: OrderingPolicy,
     /// Override of the provider's response deadline.
@@ -78,15 +78,6 @@ impl Tls {
             ..crate::client::ClientOptions::default()
         }
     }
-}
-
-/// The receiver's processing ledger (README, "The ledger contract").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ledger {
-    /// `GET` this URL.
-    Url(String),
-    /// Run this shell command.
-    Cmd(String),
 }
 
 /// One step of a scenario.

@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use generators::{did_you_mean, Provider, ProviderId};
 
 use super::steps::{read_steps, StepProvider};
-use super::{Ledger, Scenario, Tls};
+use super::{Scenario, Tls};
 use crate::client::Target;
 use crate::document::{
     apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
-use crate::ledger::OrderingPolicy;
+use crate::ledger::{LedgerSource, OrderingPolicy};
 
 /// Keys allowed at the top of a scenario file.
 pub const TOP_KEYS: &[&str] = &[
@@ -397,9 +397,9 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
     }
 }
 
-fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
+fn read_ledger(node: &Node, w: &mut Walker) -> Option<LedgerSource> {
     if let Some(url) = node.as_str() {
-        return Some(Ledger::Url(url.to_string()));
+        return Some(LedgerSource::Url(url.to_string()));
     }
     let fields = w.map(node, "`ledger`", LEDGER_KEYS)?;
     match w.at_most_one(&fields, LEDGER_KEYS) {
@@ -418,10 +418,11 @@ fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
                     w.error(n, format!("ledger url `{url}` is not an http(s) URL"), None);
                     return None;
                 }
-                Some(Ledger::Url(url))
+                Some(LedgerSource::Url(url))
             } else {
                 let n = fields.get("cmd")?;
-                w.string(n, "cmd", "./print-ledger.sh").map(Ledger::Cmd)
+                w.string(n, "cmd", "./print-ledger.sh")
+                    .map(LedgerSource::Cmd)
             }
         }
         _ => None,
@@ -481,7 +482,7 @@ steps:
         assert_eq!(s.seed, Some(7));
         assert_eq!(
             s.ledger,
-            Some(Ledger::Url("http://127.0.0.1:8080/ledger".into()))
+            Some(LedgerSource::Url("http://127.0.0.1:8080/ledger".into()))
         );
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[1].name, "ramp");

@@ -28,13 +28,12 @@ use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 use tokio::sync::watch;
 
-use super::{CapacityStep, CheckStep, Ledger, LoadStep, Scenario, StepKind};
+use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
 use crate::check::{self, CheckPlan};
 use crate::client::{Client, Target};
 use crate::clock::{now_unix_ms, random_seed};
 use crate::emitter::Shard;
-use crate::ledger::LedgerSource;
 use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
@@ -259,10 +258,7 @@ impl StepContext<'_> {
         .select(&step.checks, &step.exclude)?
         .only_types(&step.types)?;
         plan.client = s.tls.client_options();
-        plan.ledger = s.ledger.as_ref().map(|ledger| match ledger {
-            Ledger::Url(u) => LedgerSource::Url(u.clone()),
-            Ledger::Cmd(c) => LedgerSource::Cmd(c.clone()),
-        });
+        plan.ledger = s.ledger.clone();
         plan.ordering = s.ordering;
         plan.deadline = s.deadline;
         plan.concurrency = step
