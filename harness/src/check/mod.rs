@@ -312,7 +312,7 @@ impl Context {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        seeded_bits(self.seed, n)
+        generators::seeded_bits(self.seed, n)
     }
 
     /// A fresh UUID (v4 layout) for re-identifying an event.
@@ -665,19 +665,4 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
     })
     .await;
     outputs.into_iter().map(|o| o.expect("all ready")).collect()
-}
-
-/// 128 reproducible bits for the `n`-th id of a run seeded with `seed`.
-pub fn seeded_bits(seed: u64, n: u64) -> u128 {
-    let a = splitmix64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let b = splitmix64(a ^ 0xD1B5_4A32_D192_ED03);
-    ((a as u128) << 64) | b as u128
-}
-
-/// splitmix64's finaliser: a fast, well-mixed 64-bit hash.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
 use crate::client::Target;
-use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs, DEFAULT_SECRET_ENV};
+use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::scenario::DEFAULT_SECRET_ENV;
 use crate::verdict::Verdict;
 
 /// `--settle`'s default as the flag spells it: the plan's, in milliseconds.

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use generators::{Catalog, EventType, Generator, Signer};
 
 use crate::clock::{now_unix_ms, random_seed};
-use crate::cmd::flags::{secret_from_env, ProviderArgs, DEFAULT_SECRET_ENV};
+use crate::cmd::flags::{secret_from_env, ProviderArgs};
+use crate::scenario::DEFAULT_SECRET_ENV;
 
 use crate::verdict::{usage, Verdict};
 
@@ -247,7 +248,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
             Some((secret, signer)) => {
                 // Message ids and signature timestamps come from the seeded
                 // stream and the given clock, so the output stays reproducible.
-                let msg_id = generators::message_id(crate::check::seeded_bits(seed, i as u64));
+                let msg_id = generators::message_id(generators::seeded_bits(seed, i as u64));
                 let ts = now_ms / 1000;
                 let mut delivery = match &chosen {
                     Chosen::Signature(case) => {

@@ -20,10 +20,8 @@ use crate::clock::{now_unix_ms, random_seed};
 use crate::duration::parse_duration;
 use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
+use crate::scenario::DEFAULT_SECRET_ENV;
 use crate::verdict::usage;
-
-/// The environment variable `--secret-env` names by default.
-pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
 /// every command that works for one provider (`check` and `receiver`

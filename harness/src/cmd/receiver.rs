@@ -7,10 +7,10 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::cmd::flags::DEFAULT_SECRET_ENV;
 use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
+use crate::scenario::DEFAULT_SECRET_ENV;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm receiver`.

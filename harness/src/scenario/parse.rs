@@ -42,7 +42,8 @@ pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
 pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none"];
-/// The secret variable used when a file names none.
+/// The environment variable holding the shared secret when none is named:
+/// a scenario without `secret:`, and every command's `--secret-env` default.
 pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
 
 /// What surrounds the file: overrides and the environment.
