@@ -22,7 +22,7 @@ use crate::verdict::usage;
 /// Connections an open-model load run keeps open.
 pub const DEFAULT_CONNECTIONS: usize = 64;
 /// Responses with a longer body fail as `body_too_large`.
-pub const MAX_RESPONSE_BODY: u64 = 1 << 20;
+pub const MAX_RESPONSE_BODY: u64 = crate::client::MAX_RESPONSE_BYTES as u64;
 /// The per-request timeout is the provider's deadline, at most this.
 const MAX_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connecting may take the request timeout, at most this.

@@ -329,7 +329,7 @@ fn read_secret(
     let Some(text) = node.as_str() else {
         w.error(
             node,
-            "`secret` must name an environment variable like ${HOOK_SECRET}",
+            format!("`secret` must name an environment variable like ${{{DEFAULT_SECRET_ENV}}}"),
             hint,
         );
         return None;

@@ -7,8 +7,10 @@ use std::path::Path;
 use generators::{did_you_mean, Provider};
 
 use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
+use crate::check::{DEFAULT_BURST, DEFAULT_CONCURRENCY};
 use crate::document::{Node, Origin, Value, Walker};
 use crate::schedule::{Arrival, Stage};
+use crate::{capacity, load};
 
 /// Keys of one item of `steps`.
 pub const STEP_KEYS: &[&str] = &["name", "check", "load", "capacity", "wait"];
@@ -215,11 +217,11 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
     }
     step.concurrency = f
         .get("concurrency")
-        .and_then(|n| w.at_least_one(n, "concurrency", "8"))
+        .and_then(|n| w.at_least_one(n, "concurrency", &DEFAULT_CONCURRENCY.to_string()))
         .map(|n| n as usize);
     step.burst = f
         .get("burst")
-        .and_then(|n| w.at_least_one(n, "burst", "200"))
+        .and_then(|n| w.at_least_one(n, "burst", &DEFAULT_BURST.to_string()))
         .map(|n| n as usize);
     ok.then_some(step)
 }
@@ -303,7 +305,7 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
     }
     let connections = f
         .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .and_then(|n| w.at_least_one(n, "connections", &load::DEFAULT_CONNECTIONS.to_string()))
         .map(|n| n as usize);
     let mix = f
         .get("mix")
@@ -427,7 +429,7 @@ fn read_capacity(
         .unwrap_or(std::time::Duration::from_secs(5));
     let connections = f
         .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .and_then(|n| w.at_least_one(n, "connections", &capacity::DEFAULT_CONNECTIONS.to_string()))
         .map(|n| n as usize);
     let mix = f
         .get("mix")
