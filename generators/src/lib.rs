@@ -26,7 +26,7 @@ pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
     JwtAlg, KeyForm, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
-pub use seed::{splitmix64, SplitMix64};
+pub use seed::{seeded_bits, splitmix64, SplitMix64};
 pub use sign::{
     verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
 };

@@ -2,8 +2,26 @@
 //! scheme, success rule, deadlines, redelivery, dedupe/ordering/subject keys).
 //!
 //! A profile is data so that a user's custom provider file (TOML/YAML) can
-//! build one the same way the built-ins are built. Facts come from SPEC §3;
-//! where a fact is the user's setting, the value here is the harness default.
+//! build one the same way the built-ins are built. The built-in facts come
+//! from each provider's own docs and code:
+//! - Authgear: authgear/docs `customization/events-hooks/webhooks.md` and
+//!   authgear/authgear-server `pkg/lib/hook/` (blocking hooks 5 s each and
+//!   10 s in total, non-blocking events 60 s; events may be delivered more
+//!   than once).
+//! - FusionAuth: fusionauth-site `extend/events-and-webhooks/` (the
+//!   `X-FusionAuth-Signature-JWT` header; connect and read timeouts are the
+//!   user's webhook settings; up to 3 more sends of the same body).
+//! - Infrahub: opsmill/infrahub `backend/infrahub/webhook/models.py`
+//!   (Standard Webhooks headers, success below 400, retries with a new
+//!   `webhook-id`).
+//! - Auth0: auth0.com/docs Actions (a post-login Action runs within the
+//!   login flow's 20 s; its call's timeout is the Action author's).
+//! - Standard Webhooks: the specification
+//!   (standard-webhooks/standard-webhooks `spec/standard-webhooks.md`: 2xx
+//!   only, a 15–30 s timeout recommended, the same `webhook-id` on every
+//!   retry).
+//!
+//! Where a fact is the user's setting, the value here is the harness default.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -213,7 +231,7 @@ pub enum TimeFormat {
 }
 
 impl Profile {
-    /// The built-in profile of `id` (SPEC §3).
+    /// The built-in profile of `id` (sources in the module doc).
     pub fn builtin(id: ProviderId) -> Profile {
         match id {
             ProviderId::Authgear => Profile {

@@ -115,6 +115,10 @@ impl fmt::Display for Target {
     }
 }
 
+/// The longest response body read; a longer one fails as
+/// [`ErrorKind::BodyTooLarge`] (the checks' client and `load`'s default).
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// How the client connects.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -137,7 +141,7 @@ impl Default for ClientOptions {
             insecure: false,
             http2: false,
             connect_timeout: Duration::from_secs(5),
-            max_response_bytes: 1 << 20,
+            max_response_bytes: MAX_RESPONSE_BYTES,
         }
     }
 }

@@ -317,7 +317,7 @@ pub async fn run_observed(
     }
     let prefixes = Arc::new(absorb_prefixes(&emission));
     let tickets = Arc::new(Tickets::new(emission.schedule.total()));
-    let started_wall = SystemTime::now();
+    let started_wall = crate::clock::now();
     let ids = Ids::new(emission.seed, emission.shard, started_wall);
     // The load machine's own stalls, measured alongside (see `hiccup`); a
     // meter that cannot start costs only this figure.
@@ -757,7 +757,7 @@ mod tests {
 
     #[test]
     fn shard_id_and_seq_spaces_are_disjoint() {
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let a = Ids::new(1, Shard { index: 0, count: 3 }, now);
         let b = Ids::new(
             1,

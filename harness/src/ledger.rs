@@ -26,6 +26,41 @@ pub const LEDGER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest ledger accepted, so a runaway receiver cannot exhaust memory.
 pub const MAX_LEDGER_BYTES: usize = 256 * 1024 * 1024;
 
+/// Where a receiver's processing ledger is read from: `--ledger-url`,
+/// `--ledger-cmd`, or a scenario's `ledger:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LedgerSource {
+    /// `GET` this URL.
+    Url(String),
+    /// Run this shell command and read its standard output.
+    Cmd(String),
+}
+
+impl LedgerSource {
+    /// The source the `--ledger-url`/`--ledger-cmd` pair names, if any (the
+    /// URL wins; clap makes them exclusive).
+    pub fn from_flags(url: Option<&str>, cmd: Option<&str>) -> Option<LedgerSource> {
+        match (url, cmd) {
+            (Some(url), _) => Some(LedgerSource::Url(url.to_string())),
+            (None, Some(cmd)) => Some(LedgerSource::Cmd(cmd.to_string())),
+            (None, None) => None,
+        }
+    }
+
+    /// Reads the ledger, bounded in time and size; a URL is fetched with
+    /// `options`, so `--ca-cert` and `--insecure` apply to it as to the
+    /// target.
+    pub async fn read(&self, options: &ClientOptions) -> anyhow::Result<Vec<LedgerEntry>> {
+        match self {
+            LedgerSource::Url(url) => fetch_ledger_with(url, options).await,
+            LedgerSource::Cmd(cmd) => {
+                let cmd = cmd.clone();
+                tokio::task::spawn_blocking(move || run_ledger_cmd(&cmd)).await?
+            }
+        }
+    }
+}
+
 /// One processed event: its dedupe key and its ordering value (`null` when
 /// the provider has no ordering key or the event lacks one).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

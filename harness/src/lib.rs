@@ -4,24 +4,33 @@
 //! library so the end-to-end tests can drive commands and receivers
 //! in-process.
 
+pub mod capacity;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod cmd;
+pub mod demo;
 pub mod document;
 pub mod duration;
 pub mod emitter;
 pub mod hiccup;
 pub mod ledger;
+pub mod load;
 pub mod pacer;
 pub mod pool;
 pub mod progress;
+pub mod provider;
 pub mod provider_file;
+pub mod reachable;
 pub mod receiver;
 pub mod scenario;
 pub mod schedule;
 pub mod shutdown;
 pub mod verdict;
 pub mod wire;
+
+#[cfg(test)]
+mod layering;
 
 pub use verdict::{usage, UsageError, Verdict};

@@ -8,7 +8,7 @@ use generators::{EventType, Family, Mutated};
 use proptest::strategy::ValueTree;
 use reports::CheckResult;
 
-use super::{per_type, Context, Probe, Verdicts};
+use super::{per_type, Context, Probe, ResultBuilder};
 
 /// Still-valid variants that `accepts_valid` sends besides the plain valid form.
 const EDGE_FORMS: &[&str] = &[
@@ -26,7 +26,7 @@ const SHRINK_STEPS: usize = 48;
 /// forms; a failing valid event is shrunk to its smallest failing form.
 pub async fn accepts_valid(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new("accepts_valid", &ty.name);
+        let mut v = ResultBuilder::new("accepts_valid", &ty.name);
         for _ in 0..2 {
             let mut tree = ctx.generator.lock().expect("generator lock").tree(ty);
             let event = tree.current();
@@ -61,7 +61,7 @@ pub async fn still_valid(
     labels: &'static [&'static str],
 ) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new(id, &ty.name);
+        let mut v = ResultBuilder::new(id, &ty.name);
         expect_accepted(ctx, ty, labels, &mut v).await;
         v.finish()
     })
@@ -69,7 +69,7 @@ pub async fn still_valid(
 }
 
 /// Sends each still-valid variant in `labels`; each must be accepted.
-async fn expect_accepted(ctx: &Context, ty: &EventType, labels: &[&str], v: &mut Verdicts) {
+async fn expect_accepted(ctx: &Context, ty: &EventType, labels: &[&str], v: &mut ResultBuilder) {
     for label in labels {
         let Some(probe) = send_variant(ctx, ty, label).await else {
             continue;
@@ -89,7 +89,7 @@ async fn expect_accepted(ctx: &Context, ty: &EventType, labels: &[&str], v: &mut
 /// `rejects_invalid`: every invalid variant must get a 4xx.
 pub async fn rejects_invalid(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new("rejects_invalid", &ty.name);
+        let mut v = ResultBuilder::new("rejects_invalid", &ty.name);
         for variant in generators::variants() {
             if variant.family != Family::Invalid {
                 continue;
@@ -124,7 +124,7 @@ pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
     ctx.types
         .iter()
         .map(|ty| {
-            let mut v = Verdicts::new("no_server_error", &ty.name);
+            let mut v = ResultBuilder::new("no_server_error", &ty.name);
             let probes = ctx.journal_of(&ty.name);
             let mut failed = false;
             for probe in &probes {

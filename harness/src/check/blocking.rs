@@ -4,17 +4,17 @@
 
 use reports::CheckResult;
 
-use super::{per_type, Context, Verdicts};
+use super::{per_type, Context, ResultBuilder};
 
 /// Judges every blocking type; providers without blocking hooks skip.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     if !ctx.types.iter().any(|t| t.blocking) {
-        let mut v = Verdicts::new("blocking_response_schema", "*");
-        v.skip(format!("{} has no blocking hooks", ctx.provider));
+        let mut v = ResultBuilder::new("blocking_response_schema", "*");
+        v.skip(format!("{} has no blocking hooks", ctx.provider.name()));
         return vec![v.finish()];
     }
     let results = per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new("blocking_response_schema", &ty.name);
+        let mut v = ResultBuilder::new("blocking_response_schema", &ty.name);
         if !ty.blocking {
             return v.finish();
         }

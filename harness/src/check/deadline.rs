@@ -3,12 +3,12 @@
 
 use reports::CheckResult;
 
-use super::{join_all, per_type, Context, Verdicts};
+use super::{join_all, per_type, Context, ResultBuilder};
 
 /// Runs the concurrent burst per type, then judges every journaled probe.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new("within_deadline", &ty.name);
+        let mut v = ResultBuilder::new("within_deadline", &ty.name);
         let deadline = ctx.deadline_for(ty);
         let burst: Vec<_> = (0..ctx.concurrency.max(1))
             .map(|_| ctx.send_valid(ty, "concurrent valid"))

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reports::CheckResult;
 use serde_json::Value;
 
-use super::{per_type, Context, Probe, Verdicts};
+use super::{per_type, Context, Probe, ResultBuilder};
 
 /// How long the "impatient" first send waits before giving up.
 const GIVE_UP_AFTER: Duration = Duration::from_millis(5);
@@ -26,7 +26,7 @@ struct Duplicated {
 /// Runs the three duplicate shapes for every type.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new("duplicate_idempotent", &ty.name);
+        let mut v = ResultBuilder::new("duplicate_idempotent", &ty.name);
         let mut cases = Vec::new();
 
         // 1. In sequence.
@@ -130,7 +130,7 @@ fn redelivery_headers(
     body: &bytes::Bytes,
     original: &[(String, String)],
 ) -> Vec<(String, String)> {
-    if ctx.profile.redelivery.fresh_message_id {
+    if ctx.profile().redelivery.fresh_message_id {
         ctx.sign(body.to_vec()).0
     } else {
         original.to_vec()

@@ -3,11 +3,11 @@
 
 use reports::CheckResult;
 
-use super::{join_all, Context, Verdicts};
+use super::{join_all, Context, ResultBuilder};
 
 /// Sends the burst across all selected types and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
-    let mut v = Verdicts::new("no_loss", "*");
+    let mut v = ResultBuilder::new("no_loss", "*");
     if ctx.ledger.is_none() {
         v.skip("no_loss is judged from the ledger: pass --ledger-url or --ledger-cmd");
         return vec![v.finish()];

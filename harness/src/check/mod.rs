@@ -1,6 +1,6 @@
-//! The conformance checks (SPEC §4): their catalog, the context they share,
-//! and the runner that sends every probe and turns exchanges into
-//! `reports::CheckResult`s.
+//! The conformance checks: their catalog, the [`CheckPlan`] a run follows,
+//! the context the checks share, and [`run`], which sends every probe and
+//! turns exchanges into `reports::CheckResult`s.
 //!
 //! Each check lives in its own file and only decides *what to send* and
 //! *what must hold*; sending, timing, recording every exchange (for
@@ -13,19 +13,27 @@ mod deadline;
 mod duplicate;
 mod loss;
 mod ordering;
+mod plan;
 mod signature;
+mod terminal;
+
+pub use plan::{CheckPlan, DEFAULT_BURST, DEFAULT_CONCURRENCY, DEFAULT_SETTLE};
+pub use terminal::{catalog_table, render_outcome};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use generators::{Catalog, EventType, Generator, Profile, ProviderId, Secret, Signer};
-use reports::{CheckOutcome, CheckResult, Failure, RequestSummary};
+use generators::{EventType, Generator, Profile, Provider, Secret, Signer};
+use reports::{CheckOutcome, CheckResult, Failure, Report, RequestSummary, RunInfo};
 use serde_json::Value;
 
-use crate::client::{Client, ClientOptions, Response, SendError, Target};
-use crate::ledger::{LedgerEntry, OrderingPolicy};
+use crate::client::{Client, Response, SendError, Target};
+use crate::clock::{now_unix, now_unix_ms};
+use crate::ledger::{LedgerEntry, LedgerSource, OrderingPolicy};
+use crate::reachable::ensure_reachable;
+use crate::verdict::usage;
 
 /// One entry of the check catalog.
 #[derive(Clone, Copy, Debug)]
@@ -43,7 +51,7 @@ pub const CATALOG: &[CheckInfo] = &[
     CheckInfo {
         id: "accepts_valid",
         description: "every event type, valid form and still-valid edge forms -> success status within the deadline",
-        rule: "SPEC §4; providers deliver every documented type and retry on non-success",
+        rule: "providers deliver every documented type and retry on non-success (Standard Webhooks spec, FusionAuth webhook docs)",
     },
     CheckInfo {
         id: "tolerates_unknown_fields",
@@ -68,7 +76,7 @@ pub const CATALOG: &[CheckInfo] = &[
     CheckInfo {
         id: "rejects_missing_signature",
         description: "a delivery without its signature -> 401/403 (or 400)",
-        rule: "each provider signs every delivery (SPEC §3): unsigned input is forged",
+        rule: "each provider signs every delivery (Authgear pkg/lib/hook/http.go, FusionAuth signing docs, Standard Webhooks spec): unsigned input is forged",
     },
     CheckInfo {
         id: "rejects_bad_signature",
@@ -88,7 +96,7 @@ pub const CATALOG: &[CheckInfo] = &[
     CheckInfo {
         id: "within_deadline",
         description: "every answer inside the provider's deadline, also under concurrency",
-        rule: "SPEC §3 deadlines: Authgear blocking 5 s (10 s total) / 60 s, FusionAuth read timeout, Infrahub 10 s, Auth0 Action timeout",
+        rule: "documented deadlines: Authgear blocking 5 s (10 s total) / 60 s, FusionAuth read timeout, Infrahub 10 s, Auth0 Action timeout",
     },
     CheckInfo {
         id: "duplicate_idempotent",
@@ -111,30 +119,6 @@ pub const CATALOG: &[CheckInfo] = &[
         rule: "an acknowledged delivery is never redelivered: losing it loses the event",
     },
 ];
-
-/// Where the receiver's processing ledger comes from.
-#[derive(Clone, Debug)]
-pub enum LedgerSource {
-    /// `GET` this URL.
-    Url(String),
-    /// Run this shell command and read its standard output.
-    Cmd(String),
-}
-
-impl LedgerSource {
-    /// Reads the ledger (bounded in time and size by `crate::ledger`); a
-    /// URL is fetched with `options`, so `--ca-cert` and `--insecure` apply
-    /// to it as to the target.
-    pub async fn read(&self, options: &ClientOptions) -> anyhow::Result<Vec<LedgerEntry>> {
-        match self {
-            LedgerSource::Url(url) => crate::ledger::fetch_ledger_with(url, options).await,
-            LedgerSource::Cmd(cmd) => {
-                let cmd = cmd.clone();
-                tokio::task::spawn_blocking(move || crate::ledger::run_ledger_cmd(&cmd)).await?
-            }
-        }
-    }
-}
 
 /// Looks up a check by id.
 pub fn info(id: &str) -> Option<&'static CheckInfo> {
@@ -161,18 +145,12 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
         .collect())
 }
 
-/// Everything a check run needs, built once by `cmd::check`.
+/// Everything the checks share during one run, built from a [`CheckPlan`].
 pub struct Context {
-    /// The provider's name (a built-in one or a provider file's).
-    pub provider: String,
-    /// The built-in provider, when it is one (custom providers have none).
-    pub builtin: Option<ProviderId>,
-    /// Its delivery profile.
-    pub profile: Profile,
+    /// The provider: its name, delivery profile and catalog.
+    pub provider: Provider,
     /// The event types to exercise.
     pub types: Vec<EventType>,
-    /// The catalog the types come from (for validation).
-    pub catalog: &'static Catalog,
     /// The shared secret.
     pub secret: Secret,
     /// Signs deliveries with the provider's scheme.
@@ -250,42 +228,33 @@ impl Probe {
 }
 
 impl Context {
-    /// Builds a context; the journal starts empty.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        provider: &str,
-        builtin: Option<ProviderId>,
-        profile: Profile,
-        types: Vec<EventType>,
-        catalog: &'static Catalog,
-        secret: Secret,
-        signer: Signer,
-        target: Target,
-        client: Client,
-        seed: u64,
-    ) -> Context {
+    /// The context of `plan`'s run, signing with `signer` and sending
+    /// with `client`; the journal starts empty.
+    fn new(plan: &CheckPlan, signer: Signer, client: Client) -> Context {
         Context {
-            provider: provider.to_string(),
-            builtin,
-            profile,
-            types,
-            catalog,
-            secret,
+            provider: plan.provider.clone(),
+            types: plan.types.clone(),
+            secret: plan.secret.clone(),
             signer,
-            target,
+            target: plan.target.clone(),
             client,
-            ledger: None,
-            ordering: OrderingPolicy::LastWriteWins,
-            deadline: None,
-            concurrency: 8,
-            burst: 200,
-            settle: Duration::from_millis(400),
-            seed,
-            generator: Mutex::new(Generator::new(seed, now_unix_ms())),
+            ledger: plan.ledger.clone(),
+            ordering: plan.ordering,
+            deadline: plan.deadline,
+            concurrency: plan.concurrency.max(1),
+            burst: plan.burst,
+            settle: plan.settle,
+            seed: plan.seed,
+            generator: Mutex::new(Generator::new(plan.seed, now_unix_ms())),
             journal: Mutex::new(BTreeMap::new()),
             stalled: std::sync::atomic::AtomicU32::new(0),
             counter: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The provider's delivery profile.
+    pub fn profile(&self) -> &Profile {
+        self.provider.profile()
     }
 
     /// The deadline that applies to `ty` (blocking hooks have their own).
@@ -294,11 +263,11 @@ impl Context {
             return d;
         }
         let ms = if ty.blocking {
-            self.profile
+            self.profile()
                 .blocking_deadline_ms
-                .unwrap_or(self.profile.deadline_ms)
+                .unwrap_or(self.profile().deadline_ms)
         } else {
-            self.profile.deadline_ms
+            self.profile().deadline_ms
         };
         Duration::from_millis(ms)
     }
@@ -328,7 +297,7 @@ impl Context {
 
     /// Signs `body` under the given message id (duplicates reuse it).
     pub fn sign_with_id(&self, body: Vec<u8>, msg_id: &str) -> (Vec<(String, String)>, Bytes) {
-        let delivery = generators::envelope(&self.profile, &self.signer, body, msg_id, now_unix());
+        let delivery = generators::envelope(self.profile(), &self.signer, body, msg_id, now_unix());
         (delivery.headers, Bytes::from(delivery.body))
     }
 
@@ -343,7 +312,7 @@ impl Context {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        seeded_bits(self.seed, n)
+        generators::seeded_bits(self.seed, n)
     }
 
     /// A fresh UUID (v4 layout) for re-identifying an event.
@@ -356,7 +325,7 @@ impl Context {
     /// Gives `event` a fresh dedupe id (when the key lives in the body), so
     /// that re-sending a shrunk or modified event is not a duplicate.
     pub fn reidentify(&self, event: &mut Value) {
-        if let Some(slot) = event.pointer_mut(&self.profile.dedupe_key) {
+        if let Some(slot) = event.pointer_mut(&self.profile().dedupe_key) {
             if slot.is_string() {
                 *slot = Value::String(self.fresh_uuid());
             }
@@ -421,7 +390,7 @@ impl Context {
     pub fn is_success(&self, probe: &Probe) -> bool {
         probe
             .status()
-            .is_some_and(|s| self.profile.success.is_success(s))
+            .is_some_and(|s| self.profile().success.is_success(s))
     }
 
     /// Reads the receiver's ledger, after letting it settle.
@@ -435,7 +404,7 @@ impl Context {
 
     /// The dedupe key value of a delivery (body pointer or header).
     pub fn dedupe_value(&self, event: &Value, headers: &[(String, String)]) -> Option<String> {
-        key_value(&self.profile.dedupe_key, event, headers).map(|v| match v {
+        key_value(&self.profile().dedupe_key, event, headers).map(|v| match v {
             Value::String(s) => s,
             other => other.to_string(),
         })
@@ -504,8 +473,9 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Accumulates one check × event type result.
-pub struct Verdicts {
+/// Builds the result of one check on one event type: counts the cases
+/// that held, keeps the failures, and finishes into a `CheckResult`.
+pub struct ResultBuilder {
     id: &'static str,
     event_type: String,
     cases: u32,
@@ -514,10 +484,10 @@ pub struct Verdicts {
     started: Instant,
 }
 
-impl Verdicts {
+impl ResultBuilder {
     /// Starts a result for `id` on `event_type`.
-    pub fn new(id: &'static str, event_type: &str) -> Verdicts {
-        Verdicts {
+    pub fn new(id: &'static str, event_type: &str) -> ResultBuilder {
+        ResultBuilder {
             id,
             event_type: event_type.to_string(),
             cases: 0,
@@ -587,10 +557,41 @@ impl Verdicts {
     }
 }
 
+/// Runs `plan`: makes sure the target answers at all, runs the selected
+/// checks and returns the report (nothing is printed but the start line,
+/// unless the plan is quiet).
+pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
+    let signer =
+        Signer::new(plan.provider.scheme(), &plan.secret).map_err(|e| usage(format!("{e}")))?;
+    let client = Client::new(plan.client.clone())?;
+    ensure_reachable(&client, &plan.target).await?;
+    if !plan.quiet {
+        eprintln!(
+            "hookstorm check: provider {}, target {}, {} event types, {} checks, seed {}",
+            plan.provider.name(),
+            plan.target,
+            plan.types.len(),
+            plan.checks.len(),
+            plan.seed
+        );
+    }
+    let ctx = Context::new(plan, signer, client);
+    let mut report = Report::new(RunInfo {
+        command: "check".into(),
+        provider: plan.provider.name().to_string(),
+        target: plan.target.url(),
+        seed: plan.seed,
+        shard: None,
+        scenario: None,
+    });
+    report.checks = run_selected(&ctx, &plan.checks).await;
+    Ok(report)
+}
+
 /// Runs the selected checks against the context's target, in catalog order,
 /// and returns one result per check × event type (provider-wide checks
 /// report under `*`).
-pub async fn run(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResult> {
+async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for id in selected {
         let mut batch = match *id {
@@ -664,32 +665,4 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
     })
     .await;
     outputs.into_iter().map(|o| o.expect("all ready")).collect()
-}
-
-/// 128 reproducible bits for the `n`-th id of a run seeded with `seed`.
-pub fn seeded_bits(seed: u64, n: u64) -> u128 {
-    let a = splitmix64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let b = splitmix64(a ^ 0xD1B5_4A32_D192_ED03);
-    ((a as u128) << 64) | b as u128
-}
-
-/// splitmix64's finaliser: a fast, well-mixed 64-bit hash.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Current UNIX time in seconds.
-pub fn now_unix() -> i64 {
-    now_unix_ms() / 1000
-}
-
-/// Current UNIX time in milliseconds.
-pub fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

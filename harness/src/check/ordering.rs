@@ -11,7 +11,8 @@ use generators::{EventType, ProviderId};
 use reports::CheckResult;
 use serde_json::Value;
 
-use super::{now_unix, Context, Probe, Verdicts};
+use super::{Context, Probe, ResultBuilder};
+use crate::clock::now_unix;
 use crate::ledger::OrderingPolicy;
 
 /// Delivery orders for the sequences (indices into the sequence), all
@@ -21,7 +22,7 @@ const SHUFFLES: &[&[usize]] = &[&[3, 2, 1, 0], &[2, 0, 3, 1], &[1, 3, 0, 2]];
 /// The event types of one subject's life, in order; a custom provider's
 /// first type, four times.
 fn sequence(ctx: &Context) -> Vec<&str> {
-    let Some(provider) = ctx.builtin else {
+    let Some(provider) = ctx.provider.builtin_id() else {
         return ctx
             .types
             .first()
@@ -63,9 +64,12 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     } else {
         names.join(" → ")
     };
-    let mut v = Verdicts::new("ordering", &label);
-    let Some(key) = ctx.profile.ordering_key.clone() else {
-        v.skip(format!("{} deliveries carry no ordering key", ctx.provider));
+    let mut v = ResultBuilder::new("ordering", &label);
+    let Some(key) = ctx.profile().ordering_key.clone() else {
+        v.skip(format!(
+            "{} deliveries carry no ordering key",
+            ctx.provider.name()
+        ));
         return vec![v.finish()];
     };
     if ctx.ordering == OrderingPolicy::None {
@@ -106,7 +110,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             // The subject key may be nullable in the schema (Infrahub's
             // top-level account_id): pin it, or there is no order to judge.
             if let Some(slot) = ctx
-                .profile
+                .profile()
                 .subject_key
                 .as_deref()
                 .and_then(|k| event.pointer_mut(k))

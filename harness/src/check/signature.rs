@@ -10,7 +10,8 @@ use bytes::Bytes;
 use generators::{Expect, Scheme, SignatureCase};
 use reports::CheckResult;
 
-use super::{now_unix, per_type, Context, Verdicts};
+use super::{per_type, Context, ResultBuilder};
+use crate::clock::now_unix;
 
 /// Which check a signature case belongs to.
 fn check_of(label: &str) -> &'static str {
@@ -46,15 +47,15 @@ fn is_signature_rejection(status: Option<u16>) -> bool {
 
 /// Runs one signature check for every event type.
 pub async fn run(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
-    let cases: Vec<SignatureCase> = generators::signature_cases(&ctx.profile.scheme)
+    let cases: Vec<SignatureCase> = generators::signature_cases(&ctx.profile().scheme)
         .into_iter()
         .filter(|c| check_of(c.label) == id)
         .collect();
     let cases = &cases;
     per_type(ctx, |ty| async move {
-        let mut v = Verdicts::new(id, &ty.name);
+        let mut v = ResultBuilder::new(id, &ty.name);
         if cases.is_empty() {
-            v.skip(no_cases_reason(id, &ctx.profile.scheme));
+            v.skip(no_cases_reason(id, &ctx.profile().scheme));
             return v.finish();
         }
         for case in cases {

@@ -1,22 +1,21 @@
-//! `hookstorm check`: the conformance suite against a receiver.
-//!
-//! Builds a `check::Context` from the flags (provider profile, secret from
-//! the environment, target, ledger), makes sure the target answers at all,
-//! runs the selected checks, prints the table and every failure with its
-//! `curl` reproduction, and writes the report directory.
+//! `hookstorm check`: flags → [`CheckPlan`] → `check::run` → the table,
+//! every failure with its `curl` reproduction, and the report directory.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use generators::{Catalog, ProviderId, Secret, Signer};
-use reports::{CheckOutcome, Report, RunInfo};
-
-use crate::check::{self, Context, LedgerSource};
-use crate::client::{Client, ClientOptions, Target};
-use crate::cmd::load::TlsArgs;
+use crate::check::{self, CheckPlan};
+use crate::client::Target;
+use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs};
 use crate::duration::parse_duration;
-use crate::ledger::OrderingPolicy;
-use crate::verdict::{usage, Verdict};
+use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::verdict::Verdict;
+
+/// `--settle`'s default as the flag spells it: the plan's, in milliseconds.
+static DEFAULT_SETTLE_FLAG: LazyLock<String> =
+    LazyLock::new(|| format!("{}ms", check::DEFAULT_SETTLE.as_millis()));
 
 /// Arguments of `hookstorm check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -34,7 +33,7 @@ pub struct Args {
     #[arg(long, short = 't', required_unless_present = "list")]
     pub target: Option<String>,
     /// Environment variable holding the shared secret (bearer token for auth0).
-    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
     /// Run only these checks (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
@@ -58,13 +57,13 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub deadline: Option<Duration>,
     /// Concurrent deliveries in the deadline and duplicate probes.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = check::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Events in the no_loss burst.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = check::DEFAULT_BURST)]
     pub burst: usize,
     /// Wait this long for the receiver to settle before reading the ledger.
-    #[arg(long, value_parser = parse_duration, default_value = "400ms", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, default_value = DEFAULT_SETTLE_FLAG.as_str(), value_name = "DURATION")]
     pub settle: Duration,
     /// Seed of the event generator (printed; reuse it to reproduce a run).
     #[arg(long)]
@@ -80,329 +79,64 @@ pub struct Args {
     pub quiet: bool,
 }
 
-impl Args {
-    /// Arguments for checking `target` as `provider`, every other setting at
-    /// its command-line default (for the demo, scenarios and tests).
-    pub fn new(provider: &str, target: &str) -> Args {
-        Args {
-            list: false,
-            provider: Some(provider.to_string()),
-            provider_file: None,
-            target: Some(target.to_string()),
-            secret_env: "HOOK_SECRET".into(),
-            checks: Vec::new(),
-            exclude: Vec::new(),
-            types: Vec::new(),
-            ledger_url: None,
-            ledger_cmd: None,
-            ordering: OrderingPolicy::LastWriteWins,
-            deadline: None,
-            concurrency: 8,
-            burst: 200,
-            settle: Duration::from_millis(400),
-            seed: None,
-            out: None,
-            tls: TlsArgs::default(),
-            quiet: true,
-        }
+/// The plan the flags describe: the secret first, then the target, the
+/// checks, the provider and the types, each mistake a usage error.
+pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
+    let secret = secret_from_env(&args.secret_env)?;
+    let target = Target::parse(args.target.as_deref().unwrap_or_default())?;
+    let checks = check::select(&args.checks, &args.exclude)?;
+    let provider =
+        crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    let mut plan = CheckPlan::new(provider, target, secret).only_types(&args.types)?;
+    plan.checks = checks;
+    plan.client = args.tls.client_options();
+    plan.ledger = LedgerSource::from_flags(args.ledger_url.as_deref(), args.ledger_cmd.as_deref());
+    plan.ordering = args.ordering;
+    plan.deadline = args.deadline;
+    plan.concurrency = args.concurrency.max(1);
+    plan.burst = args.burst;
+    plan.settle = args.settle;
+    if let Some(seed) = args.seed {
+        plan.seed = seed;
     }
+    plan.quiet = args.quiet;
+    Ok(plan)
 }
 
 /// Runs `hookstorm check`.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     if args.list {
-        print!("{}", catalog_table());
+        print!("{}", check::catalog_table());
         return Ok(Verdict::Pass);
     }
-    let secret = secret_from_env(&args.secret_env)?;
-    let runtime = runtime()?;
-    let report = runtime.block_on(execute(&args, secret))?;
-    print!("{}", render_outcome(&report, args.quiet));
-    if let Some(dir) = &args.out {
-        let written = reports::render::write_dir(&report, dir)
-            .map_err(|e| usage(format!("cannot write the report to {}: {e}", dir.display())))?;
-        if !args.quiet {
-            println!("report: {} ({} files)", dir.display(), written.len());
-        }
-    }
+    let plan = plan(&args)?;
+    let report = runtime()?.block_on(check::run(&plan))?;
+    print!("{}", check::render_outcome(&report, args.quiet));
+    write_report(&report, args.out.as_ref(), args.quiet)?;
     Ok(Verdict::from_ok(report.passed()))
 }
 
-/// The multi-threaded runtime commands run on.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
 
-/// Reads the shared secret from `var`; a missing variable is a usage error.
-pub fn secret_from_env(var: &str) -> anyhow::Result<Secret> {
-    match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-        _ => Err(usage(format!(
-            "environment variable {var} is not set: export the secret your receiver verifies with \
-             (e.g. `export {var}=...`), or name another variable with --secret-env"
-        ))),
-    }
-}
-
-/// Runs the suite described by `args` and returns the report (no printing).
-pub async fn execute(args: &Args, secret: Secret) -> anyhow::Result<Report> {
-    execute_with(
-        args,
-        || resolve_provider(args.provider.as_deref(), args.provider_file.as_deref()),
-        secret,
-    )
-    .await
-}
-
-/// [`execute`] for a provider resolved by `resolve` (a scenario resolves
-/// its provider once, not per check step); `args`' provider flags are
-/// not read.
-pub async fn execute_with(
-    args: &Args,
-    resolve: impl FnOnce() -> anyhow::Result<ResolvedProvider>,
-    secret: Secret,
-) -> anyhow::Result<Report> {
-    let target_url = args.target.as_deref().unwrap_or_default();
-    let target = Target::parse(target_url)?;
-    let selected = check::select(&args.checks, &args.exclude)?;
-    let resolved = resolve()?;
-    let (name, builtin, profile, catalog) = (
-        resolved.name.clone(),
-        resolved.builtin,
-        resolved.profile.clone(),
-        resolved.catalog,
-    );
-    let mut types: Vec<_> = catalog
-        .of_provider_name(&resolved.catalog_name)
-        .into_iter()
-        .cloned()
-        .collect();
-    if !args.types.is_empty() {
-        let mut chosen = Vec::new();
-        for type_name in &args.types {
-            let ty = catalog
-                .get(&resolved.catalog_name, type_name)
-                .map_err(|e| usage(e.to_string()))?;
-            chosen.push(ty.clone());
-        }
-        types = chosen;
-    }
-    let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(format!("{e}")))?;
-    let client = Client::new(ClientOptions {
-        ca_cert: args.tls.ca_cert.clone(),
-        insecure: args.tls.insecure,
-        ..ClientOptions::default()
-    })?;
-    ensure_reachable(&client, &target).await?;
-    let seed = args.seed.unwrap_or_else(random_seed);
-    if !args.quiet {
-        eprintln!(
-            "hookstorm check: provider {name}, target {target}, {} event types, {} checks, seed {seed}",
-            types.len(),
-            selected.len()
-        );
-    }
-    let mut ctx = Context::new(
-        &name,
-        builtin,
-        profile,
-        types,
-        catalog,
-        secret,
-        signer,
-        target.clone(),
-        client,
-        seed,
-    );
-    ctx.ledger = match (&args.ledger_url, &args.ledger_cmd) {
-        (Some(url), _) => Some(LedgerSource::Url(url.clone())),
-        (None, Some(cmd)) => Some(LedgerSource::Cmd(cmd.clone())),
-        (None, None) => None,
-    };
-    ctx.ordering = args.ordering;
-    ctx.deadline = args.deadline;
-    ctx.concurrency = args.concurrency.max(1);
-    ctx.burst = args.burst;
-    ctx.settle = args.settle;
-    let results = check::run(&ctx, &selected).await;
-    let mut report = Report::new(RunInfo {
-        command: "check".into(),
-        provider: name.clone(),
-        target: target.url(),
-        seed,
-        shard: None,
-        scenario: None,
-    });
-    report.checks = results;
-    Ok(report)
-}
-
-/// A provider resolved from `--provider` or `--provider-file`.
-#[derive(Clone)]
-pub struct ResolvedProvider {
-    /// The name shown in output and reports.
-    pub name: String,
-    /// The built-in provider, if it is one.
-    pub builtin: Option<ProviderId>,
-    /// How it delivers.
-    pub profile: generators::Profile,
-    /// Where its event types are.
-    pub catalog: &'static Catalog,
-    /// The provider name its types are filed under in `catalog`.
-    pub catalog_name: String,
-}
-
-impl ResolvedProvider {
-    /// The record the commands use for `provider`.
-    pub fn from_provider(provider: &generators::Provider) -> ResolvedProvider {
-        // A command runs for one provider for its whole life: leaking a
-        // handle of its shared catalog (not the catalog) gives it the
-        // built-in catalog's lifetime.
-        let catalog: &'static std::sync::Arc<Catalog> =
-            Box::leak(Box::new(provider.shared_catalog().clone()));
-        ResolvedProvider {
-            name: provider.name().to_string(),
-            builtin: provider.builtin_id(),
-            profile: provider.profile().clone(),
-            catalog,
-            catalog_name: provider.catalog_name().to_string(),
-        }
-    }
-}
-
-/// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
-/// every command that works for one provider (`check` and `receiver`
-/// declare theirs apart, for `--list` and a typed provider).
-#[derive(Debug, Clone, clap::Args)]
-pub struct ProviderArgs {
-    /// Provider whose events, signatures and rules to use (authgear,
-    /// fusionauth, infrahub, auth0, standard-webhooks).
-    #[arg(
-        long = "provider",
-        short = 'p',
-        value_name = "PROVIDER",
-        required_unless_present = "provider_file",
-        conflicts_with = "provider_file"
-    )]
-    pub name: Option<String>,
-    /// A provider that is not built in, declared in a YAML or TOML file.
-    #[arg(long = "provider-file", id = "provider_file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-}
-
-impl ProviderArgs {
-    /// The built-in provider `name`.
-    pub fn builtin(name: &str) -> ProviderArgs {
-        ProviderArgs {
-            name: Some(name.to_string()),
-            file: None,
-        }
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
     }
 
-    /// Resolves the provider the flags name (see [`resolve_provider`]).
-    pub fn resolve(&self) -> anyhow::Result<ResolvedProvider> {
-        resolve_provider(self.name.as_deref(), self.file.as_deref())
+    #[test]
+    fn flag_defaults_are_the_plan_defaults() {
+        let cli = Cli::parse_from(["check", "-p", "authgear", "-t", "http://127.0.0.1:1/hooks"]);
+        assert_eq!(cli.args.settle, check::DEFAULT_SETTLE);
+        assert_eq!(cli.args.settle, Duration::from_millis(400));
+        assert_eq!(cli.args.concurrency, check::DEFAULT_CONCURRENCY);
+        assert_eq!(cli.args.burst, check::DEFAULT_BURST);
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("[default: 400ms]"), "{help}");
     }
-}
-
-/// Resolves `--provider NAME` or `--provider-file FILE` (exactly one).
-pub fn resolve_provider(
-    name: Option<&str>,
-    file: Option<&std::path::Path>,
-) -> anyhow::Result<ResolvedProvider> {
-    match (name, file) {
-        (_, Some(path)) => {
-            let provider = crate::provider_file::read(path).map_err(|d| usage(d.to_string()))?;
-            Ok(ResolvedProvider::from_provider(&provider))
-        }
-        (Some(name), None) => {
-            let id = ProviderId::parse(name).map_err(|e| usage(e.to_string()))?;
-            Ok(ResolvedProvider {
-                name: id.name().to_string(),
-                builtin: Some(id),
-                profile: id.profile(),
-                catalog: Catalog::builtin(),
-                catalog_name: id.catalog_provider().name().to_string(),
-            })
-        }
-        (None, None) => Err(usage(
-            "choose a provider: --provider NAME or --provider-file FILE",
-        )),
-    }
-}
-
-/// Fails fast, with exit code 2, when nothing listens at the target.
-async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()> {
-    match client.connect(target).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind == reports::ErrorKind::Connect || e.kind == reports::ErrorKind::Tls => {
-            Err(usage(format!(
-                "target {target} is unreachable ({e}); is the receiver running?"
-            )))
-        }
-        Err(_) => Ok(()),
-    }
-}
-
-/// A seed from the clock, for runs without `--seed`.
-pub fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    nanos ^ (std::process::id() as u64).rotate_left(32)
-}
-
-/// The `--list` table: id, what it enforces, the provider rule.
-pub fn catalog_table() -> String {
-    let width = check::CATALOG.iter().map(|c| c.id.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for c in check::CATALOG {
-        out.push_str(&format!(
-            "{:width$}  {}\n{:width$}  rule: {}\n",
-            c.id, c.description, "", c.rule
-        ));
-    }
-    out
-}
-
-/// The terminal rendering of a check report: failures first, each with its
-/// reproduction, then the aligned table and the verdict line.
-pub fn render_outcome(report: &Report, quiet: bool) -> String {
-    let mut out = String::new();
-    if !quiet {
-        for result in report
-            .checks
-            .iter()
-            .filter(|r| r.outcome == CheckOutcome::Fail)
-        {
-            for failure in &result.failures {
-                out.push_str(&format!(
-                    "\nFAIL {} [{}] variant `{}`\n  {}\n",
-                    result.id, result.event_type, failure.variant, failure.message
-                ));
-                match (failure.response_status, &failure.error) {
-                    (Some(status), _) => out.push_str(&format!(
-                        "  response: {status} {}\n",
-                        failure.response_excerpt.replace('\n', " ")
-                    )),
-                    (None, Some(err)) => out.push_str(&format!("  response: none ({err})\n")),
-                    (None, None) => {}
-                }
-                out.push_str(&format!("  reproduce: {}\n", failure.curl));
-            }
-        }
-        out.push('\n');
-    }
-    out.push_str(&reports::render::terminal::checks_table(report));
-    let (pass, fail, skip) = report.check_counts();
-    out.push_str(&format!(
-        "\n{} — {pass} passed, {fail} failed, {skip} skipped (seed {})\n",
-        if fail == 0 { "PASSED" } else { "FAILED" },
-        report.run.seed
-    ));
-    out
 }

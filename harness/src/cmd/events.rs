@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use generators::{Catalog, EventType, Generator, Signer};
 
-use super::check::{resolve_provider, ProviderArgs};
+use crate::clock::{now_unix_ms, random_seed};
+use crate::cmd::flags::{secret_from_env, ProviderArgs};
+use crate::scenario::DEFAULT_SECRET_ENV;
 
 use crate::verdict::{usage, Verdict};
 
@@ -90,7 +92,7 @@ pub struct GenArgs {
     #[arg(long)]
     pub signed: bool,
     /// Environment variable holding the secret used by --signed.
-    #[arg(long, default_value = "HOOK_SECRET", value_name = "VAR")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
 }
 
@@ -104,13 +106,17 @@ pub fn run(cmd: EventsCommand) -> anyhow::Result<Verdict> {
 }
 
 fn list(args: ListArgs) -> anyhow::Result<Verdict> {
-    let types: Vec<&EventType> = if args.provider.is_none() && args.provider_file.is_none() {
-        Catalog::builtin().types().iter().collect()
-    } else {
-        let p = resolve_provider(args.provider.as_deref(), args.provider_file.as_deref())?;
-        p.catalog.of_provider_name(&p.catalog_name)
-    };
-    let out = match args.format {
+    if args.provider.is_none() && args.provider_file.is_none() {
+        let types: Vec<&EventType> = Catalog::builtin().types().iter().collect();
+        return list_types(&types, args.format);
+    }
+    let p = crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
+    list_types(&p.types(), args.format)
+}
+
+/// Prints `types` as a table or a JSON array.
+fn list_types(types: &[&EventType], format: Format) -> anyhow::Result<Verdict> {
+    let out = match format {
         Format::Json => {
             let rows: Vec<_> = types
                 .iter()
@@ -137,7 +143,7 @@ fn list(args: ListArgs) -> anyhow::Result<Verdict> {
                 "{:pw$}  {:tw$}  {:8}  {}\n",
                 "PROVIDER", "TYPE", "BLOCKING", "DESCRIPTION"
             );
-            for t in &types {
+            for t in types {
                 s.push_str(&format!(
                     "{:pw$}  {:tw$}  {:8}  {}\n",
                     t.provider,
@@ -157,8 +163,7 @@ fn list(args: ListArgs) -> anyhow::Result<Verdict> {
 fn schema(args: SchemaArgs) -> anyhow::Result<Verdict> {
     let p = args.provider.resolve()?;
     let ty = p
-        .catalog
-        .get(&p.catalog_name, &args.event_type)
+        .event_type(&args.event_type)
         .map_err(|e| usage(e.to_string()))?;
     let text = serde_json::to_string_pretty(&ty.schema)? + "\n";
     write_stdout(text.as_bytes())?;
@@ -174,17 +179,16 @@ enum Chosen {
 
 fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
     let p = args.provider.resolve()?;
-    let catalog = p.catalog;
     let types: Vec<&EventType> = if args.all {
-        catalog.of_provider_name(&p.catalog_name)
+        p.types()
     } else {
         args.types
             .iter()
-            .map(|name| catalog.get(&p.catalog_name, name))
+            .map(|name| p.event_type(name))
             .collect::<Result<_, _>>()
             .map_err(|e| usage(e.to_string()))?
     };
-    let profile = p.profile.clone();
+    let profile = p.profile().clone();
     let chosen = match &args.variant {
         None => Chosen::Valid,
         Some(label) => {
@@ -215,14 +219,14 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
         }
     };
     let signer = if args.signed {
-        let secret = super::check::secret_from_env(&args.secret_env)?;
+        let secret = secret_from_env(&args.secret_env)?;
         let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(e.to_string()))?;
         Some((secret, signer))
     } else {
         None
     };
-    let seed = args.seed.unwrap_or_else(super::check::random_seed);
-    let now_ms = args.now.unwrap_or_else(crate::check::now_unix_ms);
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let now_ms = args.now.unwrap_or_else(now_unix_ms);
     eprintln!("hookstorm events gen: seed {seed}, now {now_ms} (pass --seed {seed} --now {now_ms} to reproduce)");
     let mut generator = Generator::new(seed, now_ms);
     let stdout = io::stdout();
@@ -244,7 +248,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
             Some((secret, signer)) => {
                 // Message ids and signature timestamps come from the seeded
                 // stream and the given clock, so the output stays reproducible.
-                let msg_id = generators::message_id(crate::check::seeded_bits(seed, i as u64));
+                let msg_id = generators::message_id(generators::seeded_bits(seed, i as u64));
                 let ts = now_ms / 1000;
                 let mut delivery = match &chosen {
                     Chosen::Signature(case) => {

@@ -2,7 +2,7 @@
 //! faults, or as a 204 sink for benchmarks) until Ctrl-C.
 
 use anyhow::Context;
-use generators::{ProviderId, Secret};
+use generators::{Provider, ProviderId, Secret};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
+use crate::scenario::DEFAULT_SECRET_ENV;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm receiver`.
@@ -28,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
     /// Environment variable holding the signing secret (bearer token for auth0).
-    #[arg(long, default_value = "HOOK_SECRET")]
+    #[arg(long, default_value = DEFAULT_SECRET_ENV)]
     pub secret_env: String,
     /// Inject a fault (repeatable): skip-signature, accept-stale, reject-unknown-fields,
     /// reject-optional-absent, double-process, out-of-order, slow, bad-blocking-response,
@@ -69,16 +70,14 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         )))
         }
     };
-    let mut config = match (args.provider, &args.provider_file) {
-        (Some(provider), _) => ReceiverConfig::new(provider, secret),
-        (None, path) => {
-            let resolved = crate::cmd::check::resolve_provider(None, path.as_deref())?;
-            ReceiverConfig::custom(&resolved.name, resolved.profile, resolved.catalog, secret)
-        }
+    let provider = match (args.provider, &args.provider_file) {
+        (Some(id), _) => Provider::builtin(id),
+        (None, path) => crate::provider::resolve(None, path.as_deref())?,
     };
+    let mut config = ReceiverConfig::for_provider(provider, secret);
     config.slow_delay = args
         .slow_delay
-        .unwrap_or_else(|| default_slow_delay(&config.profile));
+        .unwrap_or_else(|| default_slow_delay(config.provider.profile()));
     config.faults = args.faults;
     config.ordering = args.ordering;
     config.sink = args.sink;
@@ -104,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
                 config.ordering.name()
             )
         };
-        let provider = config.name.clone();
+        let provider = config.provider.name().to_string();
         let running = receiver::start(config)
             .await
             .map_err(|e| usage(format!("{e:#}")))?;

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::watch;
 
-use crate::cmd::load::TlsArgs;
-use crate::cmd::validate::print_diagnostic;
+use crate::cmd::flags::{print_diagnostic, runtime, secret_from_env, write_report, TlsArgs};
 use crate::emitter::Shard;
 use crate::scenario::run::{execute, RunSettings};
 use crate::scenario::{self, Options};
@@ -69,14 +68,14 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         }
     };
     plan.scale(args.scale);
-    let secret = crate::cmd::check::secret_from_env(&plan.secret_env)?;
+    let secret = secret_from_env(&plan.secret_env)?;
     let settings = RunSettings {
         shard: args.shard.unwrap_or(Shard::WHOLE),
         quiet: args.quiet,
         file: args.file.display().to_string(),
     };
-    let runtime = crate::cmd::check::runtime()?;
-    let outcome = runtime.block_on(async {
+    let runtime = runtime()?;
+    let scenario_run = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             crate::shutdown::ctrl_c().await;
@@ -84,18 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         });
         execute(&plan, secret, &settings, stop_rx).await
     })?;
-    if outcome.interrupted {
+    if scenario_run.interrupted {
         eprintln!("interrupted: the report covers the steps that ran");
     }
-    print!("{}", reports::terminal_summary(&outcome.report));
-    if let Some(dir) = &args.out {
-        let written = reports::render::write_dir(&outcome.report, dir)
-            .map_err(|e| usage(format!("cannot write the report to {}: {e}", dir.display())))?;
-        if !args.quiet {
-            println!("report: {} ({} files)", dir.display(), written.len());
-        }
-    }
+    print!("{}", reports::terminal_summary(&scenario_run.report));
+    write_report(&scenario_run.report, args.out.as_ref(), args.quiet)?;
     Ok(Verdict::from_ok(
-        outcome.report.passed() && outcome.capacity_met,
+        scenario_run.report.passed() && scenario_run.capacity_met,
     ))
 }

@@ -2,10 +2,9 @@
 //! files without sending anything, printing every mistake with file, line,
 //! column and a hint; exit 2 when there is any.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use crate::cmd::load::TlsArgs;
+use crate::cmd::flags::{print_diagnostic, TlsArgs};
 use crate::document::parse_yaml;
 use crate::provider_file;
 use crate::scenario::{self, Diagnostic, Options, Scenario, StepKind, Tls};
@@ -71,12 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         )));
     }
     Ok(Verdict::Pass)
-}
-
-/// Prints a diagnostic to stderr: `miette` snippets, in color on a terminal.
-pub fn print_diagnostic(diag: &Diagnostic) {
-    let stderr = std::io::stderr();
-    eprint!("{}", diag.render_fancy(stderr.is_terminal()));
 }
 
 /// Checks one file: a provider file when it is TOML or its top level

@@ -1,6 +1,7 @@
 //! Answers to Authgear blocking hooks: allow with a mutation each hook type
 //! may make, or deny when the user's email is at `blocked.example`, always
-//! in the shape the blocking-response schema allows (SPEC §3).
+//! in the shape the blocking-response schema allows (Authgear docs,
+//! "Blocking Events": `is_allowed`, `mutations`, nothing else).
 
 use serde_json::{json, Map, Value};
 

@@ -5,7 +5,9 @@
 //! exactly its one step.
 
 use bytes::Bytes;
-use generators::{Catalog, EventType, Verifier};
+use generators::{EventType, Verifier};
+
+use crate::clock::now_unix;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
@@ -13,11 +15,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::effect::{Backlog, Effects, Event};
-use super::{blocking, overstrict, Fault, ReceiverConfig};
+use super::{blocking, pedantic_schema, Fault, ReceiverConfig};
 
 /// Why a connection was dropped without an answer; hyper closes the
 /// connection when a service returns an error.
@@ -43,7 +44,6 @@ pub(crate) struct Handler {
     /// `None` in sink mode (served by `sink.rs`, not this handler), which
     /// needs no usable secret.
     verifier: Option<Verifier>,
-    catalog: &'static Catalog,
     effects: Arc<Effects>,
     stopped: watch::Receiver<bool>,
     backlog: Backlog,
@@ -54,7 +54,6 @@ impl Handler {
     /// `stopped`; fails when the secret cannot be used with the scheme.
     pub fn new(
         config: ReceiverConfig,
-        catalog: &'static Catalog,
         effects: Arc<Effects>,
         stopped: watch::Receiver<bool>,
     ) -> Result<Handler, generators::Error> {
@@ -62,10 +61,9 @@ impl Handler {
             verifier: if config.sink {
                 None
             } else {
-                Some(Verifier::new(&config.profile.scheme, &config.secret)?)
+                Some(Verifier::new(config.provider.scheme(), &config.secret)?)
             },
             config,
-            catalog,
             effects,
             stopped,
             backlog: Backlog::new(),
@@ -178,7 +176,7 @@ impl Handler {
             Ok(t) => t,
             Err(msg) => return Ok(error(StatusCode::BAD_REQUEST, &msg)),
         };
-        if let Err(problems) = self.catalog.validate(event_type, &event) {
+        if let Err(problems) = self.config.provider.catalog().validate(event_type, &event) {
             let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
             return Ok(error(
                 StatusCode::BAD_REQUEST,
@@ -186,7 +184,7 @@ impl Handler {
             ));
         }
         if config.has(Fault::RejectUnknownFields) {
-            if let Some(at) = overstrict::unknown_field(&event_type.schema, &event) {
+            if let Some(at) = pedantic_schema::unknown_field(&event_type.schema, &event) {
                 return Ok(error(
                     StatusCode::BAD_REQUEST,
                     &format!("unknown field {at}"),
@@ -194,7 +192,7 @@ impl Handler {
             }
         }
         if config.has(Fault::RejectOptionalAbsent) {
-            if let Some(at) = overstrict::optional_absent(&event_type.schema, &event) {
+            if let Some(at) = pedantic_schema::optional_absent(&event_type.schema, &event) {
                 return Ok(error(
                     StatusCode::BAD_REQUEST,
                     &format!("missing field {at}"),
@@ -209,7 +207,7 @@ impl Handler {
         }
 
         // 6. Effect: once per dedupe key, in the configured order.
-        let profile = &config.profile;
+        let profile = config.provider.profile();
         let id = match lookup(&profile.dedupe_key, &parts.headers, &event) {
             Some(v) if !v.is_null() => key_string(v),
             // No dedupe key (an Auth0 event without a transaction): the
@@ -266,9 +264,9 @@ impl Handler {
 
     /// The catalog event type a body claims to be, by the profile's type
     /// key (a profile without one has a single type).
-    fn event_type(&self, headers: &HeaderMap, event: &Value) -> Result<&'static EventType, String> {
-        let provider = &self.config.catalog_name;
-        match &self.config.profile.type_key {
+    fn event_type(&self, headers: &HeaderMap, event: &Value) -> Result<&EventType, String> {
+        let provider = &self.config.provider;
+        match &provider.profile().type_key {
             Some(key) => {
                 let Some(name) = lookup(key, headers, event) else {
                     return Err(format!("no event type at {key}"));
@@ -276,11 +274,14 @@ impl Handler {
                 let Some(name) = name.as_str() else {
                     return Err(format!("the event type at {key} is not a string"));
                 };
-                self.catalog.get(provider, name).map_err(|e| e.to_string())
+                provider.event_type(name).map_err(|e| e.to_string())
             }
-            None => match self.catalog.of_provider_name(provider).as_slice() {
+            None => match provider.types().as_slice() {
                 [only] => Ok(*only),
-                _ => Err(format!("{provider} bodies must name their event type")),
+                _ => Err(format!(
+                    "{} bodies must name their event type",
+                    provider.catalog_name()
+                )),
             },
         }
     }
@@ -305,13 +306,6 @@ fn key_string(value: Value) -> String {
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn reply(status: StatusCode, body: Bytes, json: bool) -> Reply {

@@ -13,13 +13,13 @@ mod blocking;
 mod effect;
 mod fault;
 mod handler;
-mod overstrict;
+mod pedantic_schema;
 mod sink;
 
 pub use fault::Fault;
 
 use anyhow::Context;
-use generators::{Catalog, Profile, ProviderId, Secret};
+use generators::{Profile, Provider, ProviderId, Secret};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -42,18 +42,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Everything a reference receiver is configured with.
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
-    /// The built-in provider whose deliveries it receives (`None` for a
-    /// provider declared in a file).
-    pub provider: Option<ProviderId>,
-    /// The provider's name, for messages.
-    pub name: String,
-    /// Where the provider's event types are (the built-in catalog, or a
-    /// provider file's).
-    pub catalog: &'static Catalog,
-    /// The provider name its types are filed under in `catalog`.
-    pub catalog_name: String,
-    /// The delivery profile (usually `provider.profile()`).
-    pub profile: Profile,
+    /// The provider whose deliveries it receives: its delivery profile and
+    /// the catalog its bodies are validated against.
+    pub provider: Provider,
     /// The signing secret (or bearer token) deliveries are verified with.
     pub secret: Secret,
     /// Faults to inject; empty for a correct receiver.
@@ -77,36 +68,18 @@ pub struct ReceiverConfig {
 }
 
 impl ReceiverConfig {
-    /// A correct receiver for `provider` on `127.0.0.1:0`, with the
-    /// provider's profile and every other setting at its default.
+    /// A correct receiver for the built-in `provider` on `127.0.0.1:0`,
+    /// every other setting at its default.
     pub fn new(provider: ProviderId, secret: Secret) -> ReceiverConfig {
-        ReceiverConfig {
-            provider: Some(provider),
-            catalog_name: provider.catalog_provider().name().to_string(),
-            ..ReceiverConfig::custom(
-                provider.name(),
-                provider.profile(),
-                Catalog::builtin(),
-                secret,
-            )
-        }
+        ReceiverConfig::for_provider(Provider::builtin(provider), secret)
     }
 
-    /// A correct receiver for a provider declared in a file (see
-    /// `cmd::check::resolve_provider`).
-    pub fn custom(
-        name: &str,
-        profile: Profile,
-        catalog: &'static Catalog,
-        secret: Secret,
-    ) -> ReceiverConfig {
-        let slow_delay = default_slow_delay(&profile);
+    /// A correct receiver for `provider` (built in or declared in a file)
+    /// on `127.0.0.1:0`, every other setting at its default.
+    pub fn for_provider(provider: Provider, secret: Secret) -> ReceiverConfig {
+        let slow_delay = default_slow_delay(provider.profile());
         ReceiverConfig {
-            provider: None,
-            name: name.to_string(),
-            catalog,
-            catalog_name: name.to_string(),
-            profile,
+            provider,
             secret,
             faults: Vec::new(),
             ordering: OrderingPolicy::default(),
@@ -178,16 +151,15 @@ impl RunningReceiver {
 
 /// Binds `config.addr` and starts serving on the current tokio runtime.
 pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
-    let catalog = config.catalog;
     let (stop, stopped) = watch::channel(false);
     let effects = Arc::new(Effects::new(config.ordering, config.settle));
-    let handler = handler::Handler::new(
-        config.clone(),
-        catalog,
-        Arc::clone(&effects),
-        stopped.clone(),
-    )
-    .with_context(|| format!("cannot verify {} signatures with this secret", config.name))?;
+    let handler = handler::Handler::new(config.clone(), Arc::clone(&effects), stopped.clone())
+        .with_context(|| {
+            format!(
+                "cannot verify {} signatures with this secret",
+                config.provider.name()
+            )
+        })?;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

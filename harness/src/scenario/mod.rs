@@ -22,10 +22,11 @@ use std::time::Duration;
 use generators::Provider;
 use reports::Threshold;
 
-use crate::ledger::OrderingPolicy;
+use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::schedule::Arrival;
 
 pub use crate::document::{Diagnostic, Problem};
-pub use parse::{parse_file, parse_file_with, parse_str, Options};
+pub use parse::{parse_file, parse_file_with, parse_str, Options, DEFAULT_SECRET_ENV};
 
 /// A validated scenario: everything a run needs except the secret's value.
 #[derive(Clone, Debug)]
@@ -44,7 +45,7 @@ pub struct Scenario {
     /// The environment variable holding the secret (`${HOOK_SECRET}`).
     pub secret_env: String,
     /// Where the receiver's processing ledger comes from.
-    pub ledger: Option<Ledger>,
+    pub ledger: Option<LedgerSource>,
     /// The ordering policy the receiver promises.
     pub ordering: OrderingPolicy,
     /// Override of the provider's response deadline.
@@ -77,15 +78,6 @@ impl Tls {
             ..crate::client::ClientOptions::default()
         }
     }
-}
-
-/// The receiver's processing ledger (README, "The ledger contract").
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ledger {
-    /// `GET` this URL.
-    Url(String),
-    /// Run this shell command.
-    Cmd(String),
 }
 
 /// One step of a scenario.
@@ -139,32 +131,14 @@ pub struct CheckStep {
     pub burst: Option<usize>,
 }
 
-/// How requests arrive during a load step.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Arrival {
-    /// Open model, constant arrival rate (requests per second).
-    Rate(f64),
-    /// Open model, ramping: each stage ramps linearly to its rate over its duration.
-    Stages(Vec<Stage>),
-    /// Closed model: this many concurrent senders.
-    Concurrency(usize),
-}
-
-/// One stage of a ramping load.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stage {
-    /// How long the stage lasts.
-    pub duration: Duration,
-    /// The arrival rate reached at its end (requests per second).
-    pub rate: f64,
-}
-
 /// A load phase.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadStep {
-    /// The arrival model.
+    /// The arrival model (`rate`: open, `stages`: a ramp from 0,
+    /// `concurrency`: closed), as `hookstorm load` takes it.
     pub arrival: Arrival,
-    /// How long to run (with `Rate`/`Concurrency`; stages carry their own).
+    /// How long to run (with an open or closed model; a ramp's stages
+    /// carry their own).
     pub duration: Option<Duration>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
@@ -213,7 +187,7 @@ impl Scenario {
                     if let Some(d) = &mut load.duration {
                         scale(d);
                     }
-                    if let Arrival::Stages(stages) = &mut load.arrival {
+                    if let Arrival::Ramp { stages, .. } = &mut load.arrival {
                         for stage in stages {
                             scale(&mut stage.duration);
                         }
@@ -235,7 +209,6 @@ mod tests {
 
     use super::run::{execute, RunSettings};
     use super::*;
-    use crate::cmd::check::ResolvedProvider;
     use crate::emitter::Shard;
     use crate::receiver::{self, ReceiverConfig};
 
@@ -289,13 +262,7 @@ types:
         let provider_file = dir.path().join("acme-once.yaml");
         std::fs::write(&provider_file, PROVIDER).unwrap();
         let provider = crate::provider_file::read(&provider_file).unwrap();
-        let resolved = ResolvedProvider::from_provider(&provider);
-        let config = ReceiverConfig::custom(
-            provider.name(),
-            provider.profile().clone(),
-            resolved.catalog,
-            Secret::new(SECRET.into()),
-        );
+        let config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
         let running = receiver::start(config).await.expect("receiver starts");
         let before = crate::provider_file::reads::count(&provider_file);
 

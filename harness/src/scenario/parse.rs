@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use generators::{did_you_mean, Provider, ProviderId};
 
 use super::steps::{read_steps, StepProvider};
-use super::{Ledger, Scenario, Tls};
+use super::{Scenario, Tls};
 use crate::client::Target;
 use crate::document::{
     apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
-use crate::ledger::OrderingPolicy;
+use crate::ledger::{LedgerSource, OrderingPolicy};
 
 /// Keys allowed at the top of a scenario file.
 pub const TOP_KEYS: &[&str] = &[
@@ -42,7 +42,8 @@ pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
 pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none"];
-/// The secret variable used when a file names none.
+/// The environment variable holding the shared secret when none is named:
+/// a scenario without `secret:`, and every command's `--secret-env` default.
 pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
 
 /// What surrounds the file: overrides and the environment.
@@ -328,7 +329,7 @@ fn read_secret(
     let Some(text) = node.as_str() else {
         w.error(
             node,
-            "`secret` must name an environment variable like ${HOOK_SECRET}",
+            format!("`secret` must name an environment variable like ${{{DEFAULT_SECRET_ENV}}}"),
             hint,
         );
         return None;
@@ -397,9 +398,9 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
     }
 }
 
-fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
+fn read_ledger(node: &Node, w: &mut Walker) -> Option<LedgerSource> {
     if let Some(url) = node.as_str() {
-        return Some(Ledger::Url(url.to_string()));
+        return Some(LedgerSource::Url(url.to_string()));
     }
     let fields = w.map(node, "`ledger`", LEDGER_KEYS)?;
     match w.at_most_one(&fields, LEDGER_KEYS) {
@@ -418,10 +419,11 @@ fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
                     w.error(n, format!("ledger url `{url}` is not an http(s) URL"), None);
                     return None;
                 }
-                Some(Ledger::Url(url))
+                Some(LedgerSource::Url(url))
             } else {
                 let n = fields.get("cmd")?;
-                w.string(n, "cmd", "./print-ledger.sh").map(Ledger::Cmd)
+                w.string(n, "cmd", "./print-ledger.sh")
+                    .map(LedgerSource::Cmd)
             }
         }
         _ => None,
@@ -431,7 +433,8 @@ fn read_ledger(node: &Node, w: &mut Walker) -> Option<Ledger> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Arrival, StepKind};
+    use crate::scenario::StepKind;
+    use crate::schedule::Arrival;
 
     fn env(name: &str) -> Option<String> {
         (name == "HOOK_SECRET").then(|| "s3cr3t-value".to_string())
@@ -480,7 +483,7 @@ steps:
         assert_eq!(s.seed, Some(7));
         assert_eq!(
             s.ledger,
-            Some(Ledger::Url("http://127.0.0.1:8080/ledger".into()))
+            Some(LedgerSource::Url("http://127.0.0.1:8080/ledger".into()))
         );
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[1].name, "ramp");
@@ -649,7 +652,7 @@ steps:
         let StepKind::Load(load) = &s.steps[1].kind else {
             panic!()
         };
-        let Arrival::Stages(stages) = &load.arrival else {
+        let Arrival::Ramp { stages, .. } = &load.arrival else {
             panic!()
         };
         assert_eq!(stages[1].duration, std::time::Duration::from_secs(2));

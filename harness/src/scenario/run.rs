@@ -1,43 +1,44 @@
 //! Executing a scenario: steps in order against one target, aggregated
 //! into one `reports::Report`.
 //!
-//! - `check` steps run the conformance suite (`cmd::check::execute`); their
+//! - `check` steps run the conformance suite (`check::run`); their
 //!   results are appended to the report's checks. In a sharded run only
 //!   shard 1 runs them, so the merged report holds each check once.
-//! - `load` steps run the emitter (the same pool, schedule and plan as
+//! - `load` steps run a `load::LoadPlan` (the same schedule and run as
 //!   `hookstorm load`); each step's thresholds are judged on that step's own
 //!   statistics, and the steps' statistics are merged into the report's
 //!   single load section (histograms and counts add exactly; the rate is
 //!   the total over the summed sending time).
-//! - `capacity` steps run the `hookstorm capacity` search; the last one is
+//! - `capacity` steps run the `hookstorm capacity` search
+//!   (`capacity::search`); the last one is
 //!   the report's capacity section, and its thresholds are judged on the
 //!   best passing rate's statistics.
 //! - `wait` steps sleep. Scenario-level thresholds are judged on the merged
 //!   load of all load steps.
+//!
+//! The provider (a provider file's catalog included) is resolved once per
+//! run and shared by every step.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use generators::template::MemberOrder;
 use generators::variant::{variants, Family};
-use generators::{EventType, Generator, ProviderId, Secret, Signer};
+use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 use tokio::sync::watch;
 
-use super::{Arrival, CapacityStep, CheckStep, Ledger, LoadStep, Scenario, StepKind};
-use crate::client::{Client, ClientOptions, Target};
-use crate::cmd::capacity;
-use crate::cmd::check::ProviderArgs;
-use crate::cmd::check::ResolvedProvider;
-use crate::cmd::load::{self, Base, Common, TlsArgs};
+use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
+use crate::capacity::{self, Bounds, CapacityPlan};
+use crate::check::{self, CheckPlan};
+use crate::client::{Client, Target};
+use crate::clock::{now_unix_ms, random_seed};
 use crate::emitter::Shard;
+use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
-use crate::schedule::Stage as PacerStage;
+use crate::reachable::ensure_reachable;
 use crate::verdict::usage;
 
-/// Largest response body a load step reads.
-const MAX_BODY: u64 = 1 << 20;
 /// A capacity search tries at most this many rates.
 const MAX_CAPACITY_STEPS: usize = 24;
 
@@ -52,9 +53,9 @@ pub struct RunSettings {
     pub file: String,
 }
 
-/// What a run produced.
+/// What a scenario run produced.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct ScenarioRun {
     /// The aggregated report (thresholds evaluated).
     pub report: Report,
     /// False when a capacity step found no rate meeting its SLO.
@@ -70,18 +71,18 @@ pub async fn execute(
     secret: Secret,
     settings: &RunSettings,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<Outcome> {
-    // Resolved when the scenario was read; every step shares it.
-    let provider = ResolvedProvider::from_provider(&scenario.provider);
+) -> anyhow::Result<ScenarioRun> {
+    // Resolved when the scenario was read: every step shares it.
+    let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
-    let seed = scenario.seed.unwrap_or_else(crate::cmd::check::random_seed);
+    let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
     ensure_reachable(&client, &target).await?;
     if !settings.quiet {
         eprintln!(
             "hookstorm run: {} · provider {} · target {target} · {} steps · seed {seed}{}",
             scenario.name,
-            provider.name,
+            provider.name(),
             scenario.steps.len(),
             if settings.shard.count > 1 {
                 format!(
@@ -96,7 +97,7 @@ pub async fn execute(
     }
     let mut report = Report::new(RunInfo {
         command: "run".into(),
-        provider: provider.name.clone(),
+        provider: provider.name().to_string(),
         target: target.url(),
         seed,
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
@@ -105,6 +106,7 @@ pub async fn execute(
     let ctx = StepContext {
         scenario,
         provider,
+        target,
         secret,
         settings,
     };
@@ -185,7 +187,7 @@ pub async fn execute(
             }
         }
     }
-    let profile = scenario.provider.profile();
+    let profile = ctx.provider.profile();
     if let Some(load) = &merged {
         for t in &scenario.thresholds {
             report
@@ -200,7 +202,7 @@ pub async fn execute(
         )));
     }
     report.load = merged.or(capacity_load);
-    Ok(Outcome {
+    Ok(ScenarioRun {
         report,
         capacity_met,
         interrupted,
@@ -236,25 +238,11 @@ fn merge_into(merged: &mut Option<LoadSection>, section: LoadSection) -> anyhow:
     Ok(())
 }
 
-/// Fails fast, with exit code 2, when nothing listens at the target or its
-/// TLS certificate is not trusted.
-async fn ensure_reachable(client: &Client, target: &Target) -> anyhow::Result<()> {
-    match client.connect(target).await {
-        Err(e) if e.kind == reports::ErrorKind::Connect => Err(usage(format!(
-            "target {target} is unreachable ({e}); is the receiver running? nothing was sent"
-        ))),
-        Err(e) if e.kind == reports::ErrorKind::Tls => Err(usage(format!(
-            "target {target} is unreachable: the TLS handshake failed ({e}); trust its CA with \
-             `tls: {{ca_cert: ca.pem}}` in the scenario or --ca-cert FILE, or skip verification \
-             with --insecure (test targets only); nothing was sent"
-        ))),
-        _ => Ok(()),
-    }
-}
-
+/// What every step of one run shares: the provider, resolved once.
 struct StepContext<'a> {
     scenario: &'a Scenario,
-    provider: ResolvedProvider,
+    provider: Provider,
+    target: Target,
     secret: Secret,
     settings: &'a RunSettings,
 }
@@ -262,34 +250,25 @@ struct StepContext<'a> {
 impl StepContext<'_> {
     async fn check(&self, step: &CheckStep, seed: u64) -> anyhow::Result<Report> {
         let s = self.scenario;
-        let (ledger_url, ledger_cmd) = match &s.ledger {
-            Some(Ledger::Url(u)) => (Some(u.clone()), None),
-            Some(Ledger::Cmd(c)) => (None, Some(c.clone())),
-            None => (None, None),
-        };
-        let args = crate::cmd::check::Args {
-            list: false,
-            provider: self.provider.builtin.map(|p| p.name().to_string()),
-            provider_file: None,
-            target: Some(s.target.clone()),
-            secret_env: s.secret_env.clone(),
-            checks: step.checks.clone(),
-            exclude: step.exclude.clone(),
-            types: step.types.clone(),
-            ledger_url,
-            ledger_cmd,
-            ordering: s.ordering,
-            deadline: s.deadline,
-            concurrency: step.concurrency.unwrap_or(8),
-            burst: step.burst.unwrap_or(200),
-            settle: Duration::from_millis(400),
-            seed: Some(seed),
-            out: None,
-            tls: self.tls_args(),
-            quiet: self.settings.quiet,
-        };
-        let provider = || Ok(self.provider.clone());
-        let report = crate::cmd::check::execute_with(&args, provider, self.secret.clone()).await?;
+        let mut plan = CheckPlan::new(
+            self.provider.clone(),
+            self.target.clone(),
+            self.secret.clone(),
+        )
+        .select(&step.checks, &step.exclude)?
+        .only_types(&step.types)?;
+        plan.client = s.tls.client_options();
+        plan.ledger = s.ledger.clone();
+        plan.ordering = s.ordering;
+        plan.deadline = s.deadline;
+        plan.concurrency = step
+            .concurrency
+            .unwrap_or(check::DEFAULT_CONCURRENCY)
+            .max(1);
+        plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
+        plan.seed = seed;
+        plan.quiet = self.settings.quiet;
+        let report = check::run(&plan).await?;
         if !self.settings.quiet {
             let (pass, fail, skip) = report.check_counts();
             eprintln!("  {pass} passed, {fail} failed, {skip} skipped");
@@ -297,112 +276,36 @@ impl StepContext<'_> {
         Ok(report)
     }
 
-    /// The `hookstorm load` flags equivalent to a step (for the schedule,
-    /// which splits rates, senders and counts across shards the same way).
-    fn load_args(&self, step: &LoadStep, seed: u64) -> load::Args {
-        let (rate, stages, concurrency) = match &step.arrival {
-            Arrival::Rate(r) => (Some(*r), Vec::new(), None),
-            Arrival::Stages(stages) => (
-                Some(0.0),
-                stages
-                    .iter()
-                    .map(|s| PacerStage {
-                        duration: s.duration,
-                        target: s.rate,
-                    })
-                    .collect(),
-                None,
-            ),
-            Arrival::Concurrency(c) => (None, Vec::new(), Some(*c)),
-        };
-        load::Args {
-            common: self.common(step.connections, seed),
-            rate,
-            stages,
-            concurrency,
-            duration: step.duration,
-            requests: step.requests,
-            thresholds: step.thresholds.iter().map(|t| t.expr.clone()).collect(),
-            shard: Some(self.settings.shard),
+    /// The provider as load steps send it: the scenario's deadline, when
+    /// it sets one, replaces the provider's.
+    fn load_provider(&self) -> Provider {
+        match self.scenario.deadline {
+            Some(d) => {
+                let mut profile = self.provider.profile().clone();
+                profile.deadline_ms = d.as_millis() as u64;
+                self.provider.with_profile(profile)
+            }
+            None => self.provider.clone(),
         }
     }
 
-    /// The scenario's TLS settings as `--ca-cert`/`--insecure` flags.
-    fn tls_args(&self) -> TlsArgs {
-        TlsArgs {
-            ca_cert: self.scenario.tls.ca_cert.clone(),
-            insecure: self.scenario.tls.insecure,
-        }
-    }
-
-    fn common(&self, connections: Option<usize>, seed: u64) -> Common {
-        Common {
-            provider: ProviderArgs {
-                name: self.provider.builtin.map(|p| p.name().to_string()),
-                // Unread: the step's base comes from the resolved provider.
-                file: None,
-            },
-            target: self.scenario.target.clone(),
-            secret_env: self.scenario.secret_env.clone(),
-            types: Vec::new(),
-            mix: None,
-            events: None,
-            verbatim: false,
-            keep_order: false,
-            busy_poll: false,
-            connections,
-            http2: false,
-            tls: self.tls_args(),
-            timeout: self.scenario.deadline,
-            max_body: MAX_BODY,
-            seed: Some(seed),
-            pool_size: DEFAULT_POOL_SIZE,
-            threads: None,
-            out: None,
-            quiet: self.settings.quiet,
-        }
-    }
-
-    /// Everything a load run needs: client, signer and the event pool of
-    /// the step's mix (with its adversarial share), built before the clock.
-    fn base(&self, mix: &[(String, f64)], adversarial: f64, seed: u64) -> anyhow::Result<Base> {
-        let mut profile = self.provider.profile.clone();
-        if let Some(d) = self.scenario.deadline {
-            profile.deadline_ms = d.as_millis() as u64;
-        }
-        let target = Target::parse(&self.scenario.target)?;
-        let timeout = Duration::from_millis(profile.deadline_ms).min(Duration::from_secs(10));
-        let client = Client::new(ClientOptions {
-            connect_timeout: timeout.min(Duration::from_secs(5)),
-            max_response_bytes: MAX_BODY as usize,
-            ..self.scenario.tls.client_options()
-        })?;
-        let catalog = self.provider.catalog;
-        let catalog_name = self.provider.catalog_name.as_str();
-        let weighted: Vec<(&EventType, f64)> = if mix.is_empty() {
-            catalog
-                .of_provider_name(catalog_name)
-                .into_iter()
-                .map(|t| (t, 1.0))
-                .collect()
-        } else {
-            mix.iter()
-                .map(|(name, w)| {
-                    catalog
-                        .get(catalog_name, name)
-                        .map(|t| (t, *w))
-                        .map_err(|e| usage(e.to_string()))
-                })
-                .collect::<anyhow::Result<_>>()?
-        };
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+    /// Everything a load run needs but its schedule: client, signer and the
+    /// event pool of the step's mix (with its adversarial share), built
+    /// before the clock.
+    fn traffic(
+        &self,
+        mix: &[(String, f64)],
+        adversarial: f64,
+        seed: u64,
+    ) -> anyhow::Result<Traffic> {
+        let provider = self.load_provider();
+        let weighted = load::weighted_types(&provider, mix)?;
+        let now_ms = now_unix_ms();
+        let builtin = provider.builtin_id();
         let pool = if adversarial > 0.0 {
             adversarial_pool(
-                self.provider.builtin,
-                &profile,
+                builtin,
+                provider.profile(),
                 &weighted,
                 adversarial,
                 seed,
@@ -410,8 +313,8 @@ impl StepContext<'_> {
             )?
         } else {
             Pool::generate(
-                self.provider.builtin,
-                &profile,
+                builtin,
+                provider.profile(),
                 &weighted,
                 seed,
                 now_ms,
@@ -419,20 +322,33 @@ impl StepContext<'_> {
                 MemberOrder::SlotsLast,
             )?
         };
-        let signer = Signer::new(&profile.scheme, &self.secret)
+        let signer = Signer::new(provider.scheme(), &self.secret)
             .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?;
-        Ok(Base {
-            provider: self.provider.builtin,
-            name: self.provider.name.clone(),
-            profile,
-            fast_path: !target.https,
-            target,
-            client,
-            signer: Some(signer),
-            pool: Arc::new(pool),
-            busy_poll: false,
-            timeout,
+        Traffic::signed(
+            provider,
+            self.target.clone(),
+            self.scenario.tls.client_options(),
+            pool,
+            signer,
             seed,
+        )
+    }
+
+    /// The step's plan: the schedule splits rates, senders and counts
+    /// across shards as `hookstorm load --shard` does.
+    fn load_plan(&self, step: &LoadStep, seed: u64) -> anyhow::Result<LoadPlan> {
+        let arrival = step.arrival.clone();
+        let shard = self.settings.shard;
+        let schedule = load::schedule(&arrival, step.duration, step.requests, shard)?;
+        let thresholds: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
+        load::check_thresholds(&thresholds)?;
+        Ok(LoadPlan {
+            traffic: self.traffic(&step.mix, step.adversarial, seed)?,
+            arrival,
+            schedule,
+            connections: step.connections.unwrap_or(load::DEFAULT_CONNECTIONS),
+            shard,
+            thresholds,
         })
     }
 
@@ -442,27 +358,9 @@ impl StepContext<'_> {
         seed: u64,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(LoadSection, Vec<ThresholdResult>, bool)> {
-        let args = self.load_args(step, seed);
-        let arrival = args.arrival()?;
-        let schedule = args.schedule(self.settings.shard)?;
-        let base = self.base(&step.mix, step.adversarial, seed)?;
-        let model = load::describe(&arrival, &schedule);
-        let requested_rate = schedule.target_rate();
-        let plan = base.plan(
-            schedule,
-            step.connections.unwrap_or(64),
-            MAX_BODY,
-            self.settings.shard,
-        );
-        let run = load::run_plan(plan, self.settings.quiet, stopped(stop)).await?;
-        let results = load::thresholds(&args.thresholds, &run.stats, &base.profile)?;
-        let section = LoadSection {
-            stats: run.stats,
-            model,
-            requested_rate,
-            duration_ms: run.elapsed.as_millis() as u64,
-        };
-        Ok((section, results, run.interrupted))
+        let plan = self.load_plan(step, seed)?;
+        let outcome = load::run(&plan, self.settings.quiet, stopped(stop)).await?;
+        Ok((outcome.section, outcome.thresholds, outcome.interrupted))
     }
 
     async fn capacity(
@@ -471,24 +369,26 @@ impl StepContext<'_> {
         seed: u64,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(CapacitySection, Option<LoadSection>, Vec<ThresholdResult>)> {
-        let base = self.base(&step.mix, 0.0, seed)?;
-        let slo: Vec<String> = step.slo.iter().map(|t| t.expr.clone()).collect();
-        let bounds = capacity::Bounds {
-            start_rate: step.start_rate,
-            max_rate: step.max_rate,
-            step_duration: step.step_duration,
-            connections: step.connections.unwrap_or(256),
-            max_body: MAX_BODY,
-            shard: self.settings.shard,
-            max_time: Duration::MAX,
-            max_steps: MAX_CAPACITY_STEPS,
+        let plan = CapacityPlan {
+            traffic: self.traffic(&step.mix, 0.0, seed)?,
+            bounds: Bounds {
+                start_rate: step.start_rate,
+                max_rate: step.max_rate,
+                step_duration: step.step_duration,
+                connections: step.connections.unwrap_or(capacity::DEFAULT_CONNECTIONS),
+                shard: self.settings.shard,
+                max_time: Duration::MAX,
+                max_steps: MAX_CAPACITY_STEPS,
+            },
+            slo: step.slo.iter().map(|t| t.expr.clone()).collect(),
         };
-        let found = capacity::search(&base, &bounds, &slo, self.settings.quiet, stop).await?;
+        let found = capacity::search(&plan, self.settings.quiet, stop).await?;
         let best = found.best;
         let exprs: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
+        let profile = plan.traffic.provider.profile();
         let results = match &best {
-            Some(b) => load::thresholds(&exprs, &b.stats, &base.profile)?,
-            None => load::thresholds(&exprs, &LoadStats::new(Vec::new()), &base.profile)?,
+            Some(b) => load::judge(&exprs, &b.stats, profile)?,
+            None => load::judge(&exprs, &LoadStats::new(Vec::new()), profile)?,
         };
         Ok((found.section, best, results))
     }

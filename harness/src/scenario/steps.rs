@@ -6,8 +6,11 @@ use std::path::Path;
 
 use generators::{did_you_mean, Provider};
 
-use super::{Arrival, CapacityStep, CheckStep, LoadStep, Stage, Step, StepKind};
+use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
+use crate::check::{DEFAULT_BURST, DEFAULT_CONCURRENCY};
 use crate::document::{Node, Origin, Value, Walker};
+use crate::schedule::{Arrival, Stage};
+use crate::{capacity, load};
 
 /// Keys of one item of `steps`.
 pub const STEP_KEYS: &[&str] = &["name", "check", "load", "capacity", "wait"];
@@ -214,11 +217,11 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
     }
     step.concurrency = f
         .get("concurrency")
-        .and_then(|n| w.at_least_one(n, "concurrency", "8"))
+        .and_then(|n| w.at_least_one(n, "concurrency", &DEFAULT_CONCURRENCY.to_string()))
         .map(|n| n as usize);
     step.burst = f
         .get("burst")
-        .and_then(|n| w.at_least_one(n, "burst", "200"))
+        .and_then(|n| w.at_least_one(n, "burst", &DEFAULT_BURST.to_string()))
         .map(|n| n as usize);
     ok.then_some(step)
 }
@@ -265,13 +268,16 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
         }
         1 => {
             if let Some(n) = f.get("rate") {
-                w.positive(n, "rate", "100").map(Arrival::Rate)
+                w.positive(n, "rate", "100")
+                    .map(|rate| Arrival::Open { rate })
             } else if let Some(n) = f.get("stages") {
-                read_stages(n, w).map(Arrival::Stages)
+                read_stages(n, w).map(|stages| Arrival::Ramp { start: 0.0, stages })
             } else {
                 let n = f.get("concurrency")?;
                 w.at_least_one(n, "concurrency", "8")
-                    .map(|c| Arrival::Concurrency(c as usize))
+                    .map(|c| Arrival::Closed {
+                        concurrency: c as usize,
+                    })
             }
         }
         _ => None,
@@ -281,7 +287,7 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
         .get("requests")
         .and_then(|n| w.at_least_one(n, "requests", "10000"));
     match &arrival {
-        Some(Arrival::Stages(_)) => {
+        Some(Arrival::Ramp { .. }) => {
             if let Some(n) = f.get("duration") {
                 w.error(
                     n,
@@ -299,7 +305,7 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
     }
     let connections = f
         .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .and_then(|n| w.at_least_one(n, "connections", &load::DEFAULT_CONNECTIONS.to_string()))
         .map(|n| n as usize);
     let mix = f
         .get("mix")
@@ -368,11 +374,11 @@ fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
             Some(r)
         });
         match (duration, rate) {
-            (Some(duration), Some(rate)) => stages.push(Stage { duration, rate }),
+            (Some(duration), Some(target)) => stages.push(Stage { duration, target }),
             _ => ok = false,
         }
     }
-    if ok && stages.iter().all(|s| s.rate <= 0.0) {
+    if ok && stages.iter().all(|s| s.target <= 0.0) {
         w.error(
             node,
             "every stage has rate 0: nothing would be sent",
@@ -423,7 +429,7 @@ fn read_capacity(
         .unwrap_or(std::time::Duration::from_secs(5));
     let connections = f
         .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", "64"))
+        .and_then(|n| w.at_least_one(n, "connections", &capacity::DEFAULT_CONNECTIONS.to_string()))
         .map(|n| n as usize);
     let mix = f
         .get("mix")

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use generators::{ProviderId, Secret};
-use harness::cmd::check::{self, Args};
-use harness::cmd::demo::demo_secret;
-use harness::ledger::OrderingPolicy;
+use generators::{Provider, ProviderId, Secret};
+use harness::check::{self, CheckPlan};
+use harness::client::Target;
+use harness::demo::demo_secret;
+use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::{CheckOutcome, Report};
 
@@ -19,7 +20,7 @@ async fn run_against(
     provider: ProviderId,
     faults: &[Fault],
     slow_delay: Option<Duration>,
-    configure: impl FnOnce(&mut Args),
+    configure: impl FnOnce(CheckPlan) -> CheckPlan,
 ) -> Report {
     let secret: Secret = demo_secret(provider);
     let mut config = ReceiverConfig::new(provider, secret.clone());
@@ -29,11 +30,12 @@ async fn run_against(
         config.slow_delay = d;
     }
     let running = receiver::start(config).await.expect("receiver starts");
-    let mut args = Args::new(provider.name(), &running.url());
-    args.ledger_url = Some(running.ledger_url());
-    args.seed = Some(7);
-    configure(&mut args);
-    let report = check::execute(&args, secret).await.expect("check runs");
+    let target = Target::parse(&running.url()).unwrap();
+    let mut plan = CheckPlan::new(Provider::builtin(provider), target, secret);
+    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.seed = 7;
+    let plan = configure(plan);
+    let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;
     report
 }
@@ -46,9 +48,11 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
         ProviderId::Authgear,
         &[Fault::CrashOnUnicode],
         None,
-        |args| {
-            args.checks = vec!["accepts_valid".into()];
-            args.types = vec!["user.created".into(), "user.profile.updated".into()];
+        |plan| {
+            plan.select(&["accepts_valid".into()], &[])
+                .unwrap()
+                .only_types(&["user.created".into(), "user.profile.updated".into()])
+                .unwrap()
         },
     )
     .await;
@@ -96,18 +100,25 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
         "duplicate_idempotent",
         "no_server_error",
     ];
-    let run = |base: String| {
-        let mut args = Args::new("authgear", &format!("{base}/hooks"));
-        args.ledger_url = Some(format!("{base}/ledger"));
-        args.checks = checks.map(String::from).to_vec();
-        args.types = vec!["user.created".into(), "user.pre_create".into()];
-        args.seed = Some(11);
-        args
-    };
     let secret = demo_secret(ProviderId::Authgear);
+    let run = |base: String| {
+        let target = Target::parse(&format!("{base}/hooks")).unwrap();
+        let mut plan = CheckPlan::new(
+            Provider::builtin(ProviderId::Authgear),
+            target,
+            secret.clone(),
+        )
+        .select(&checks.map(String::from), &[])
+        .unwrap()
+        .only_types(&["user.created".into(), "user.pre_create".into()])
+        .unwrap();
+        plan.ledger = Some(LedgerSource::Url(format!("{base}/ledger")));
+        plan.seed = 11;
+        plan
+    };
 
     let (_correct, base) = python_receiver(&[]);
-    let report = check::execute(&run(base), secret.clone()).await.unwrap();
+    let report = check::run(&run(base)).await.unwrap();
     assert!(
         failures(&report).is_empty(),
         "the correct Python receiver failed: {:?}",
@@ -123,7 +134,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
         ("double-process", "duplicate_idempotent"),
     ] {
         let (_faulty, base) = python_receiver(&[fault]);
-        let report = check::execute(&run(base), secret.clone()).await.unwrap();
+        let report = check::run(&run(base)).await.unwrap();
         assert!(
             report
                 .checks
@@ -158,7 +169,7 @@ async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
         "provider", "passed", "failed", "skipped"
     );
     for provider in ProviderId::ALL {
-        let report = run_against(provider, &[], None, |_| {}).await;
+        let report = run_against(provider, &[], None, |plan| plan).await;
         let (pass, fail, skip) = report.check_counts();
         println!("{:18} {pass:>6} {fail:>6} {skip:>7}", provider.name());
         assert!(
@@ -199,19 +210,23 @@ async fn every_fault_is_caught_by_its_check() {
     for fault in Fault::ALL {
         let provider = provider_for(fault);
         let target_check = fault.caught_by();
-        let configure = |args: &mut Args| {
-            args.checks = vec![target_check.to_string()];
+        let configure = |plan: CheckPlan| {
             // The ordering sequence and a blocking hook, not all 44 types.
-            args.types = [
+            let types = [
                 "user.created",
                 "user.profile.updated",
                 "user.disabled",
                 "user.deleted",
                 "user.pre_create",
             ]
-            .map(String::from)
-            .to_vec();
-            args.deadline = Some(Duration::from_millis(800));
+            .map(String::from);
+            let mut plan = plan
+                .select(&[target_check.to_string()], &[])
+                .unwrap()
+                .only_types(&types)
+                .unwrap();
+            plan.deadline = Some(Duration::from_millis(800));
+            plan
         };
         let faulty = run_against(
             provider,

@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use generators::Secret;
-use harness::cmd::check::{self, resolve_provider, Args};
+use generators::{Provider, Secret};
+use harness::check::{self, CheckPlan};
+use harness::client::Target;
+use harness::ledger::LedgerSource;
 use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::CheckOutcome;
 
@@ -20,36 +22,33 @@ fn provider_file() -> PathBuf {
 }
 
 async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
-    let resolved = resolve_provider(None, Some(&provider_file())).expect("provider file loads");
-    assert_eq!(resolved.name, "acme-billing");
-    assert!(resolved.builtin.is_none());
-    let mut config = ReceiverConfig::custom(
-        &resolved.name,
-        resolved.profile,
-        resolved.catalog,
-        Secret::new(SECRET.into()),
-    );
+    let provider = acme();
+    assert_eq!(provider.name(), "acme-billing");
+    assert!(provider.builtin_id().is_none());
+    let mut config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
     config.faults = faults.to_vec();
     // The policy `check` assumes by default.
     config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
     receiver::start(config).await.expect("receiver starts")
 }
 
-fn args_for(running: &receiver::RunningReceiver) -> Args {
-    let mut args = Args::new("", &running.url());
-    args.provider = None;
-    args.provider_file = Some(provider_file());
-    args.ledger_url = Some(running.ledger_url());
-    args.seed = Some(3);
-    args
+/// The provider the file declares, resolved the way `--provider-file` is.
+fn acme() -> Provider {
+    harness::provider::from_file(&provider_file()).expect("provider file loads")
+}
+
+fn plan_for(running: &receiver::RunningReceiver) -> CheckPlan {
+    let target = Target::parse(&running.url()).unwrap();
+    let mut plan = CheckPlan::new(acme(), target, Secret::new(SECRET.into()));
+    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.seed = 3;
+    plan
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_fault() {
     let running = receiver_for(&[]).await;
-    let report = check::execute(&args_for(&running), Secret::new(SECRET.into()))
-        .await
-        .expect("check runs");
+    let report = check::run(&plan_for(&running)).await.expect("check runs");
     running.shutdown().await;
     assert_eq!(report.run.provider, "acme-billing");
     let failed: Vec<_> = report
@@ -82,9 +81,7 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
     }
 
     let faulty = receiver_for(&[Fault::SkipSignature]).await;
-    let report = check::execute(&args_for(&faulty), Secret::new(SECRET.into()))
-        .await
-        .expect("check runs");
+    let report = check::run(&plan_for(&faulty)).await.expect("check runs");
     faulty.shutdown().await;
     assert!(report
         .checks

@@ -53,8 +53,8 @@ struct Fixture {
 
 impl Fixture {
     async fn new(config: ReceiverConfig) -> Fixture {
-        let provider = config.provider.expect("built-in provider");
-        let signer = Signer::new(&config.profile.scheme, &config.secret).expect("signer");
+        let provider = config.provider.builtin_id().expect("built-in provider");
+        let signer = Signer::new(config.provider.scheme(), &config.secret).expect("signer");
         let rx = start(config).await.expect("receiver starts");
         Fixture {
             rx,

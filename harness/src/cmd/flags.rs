@@ -1,0 +1,303 @@
+//! Flag groups several commands share, and what every command does with
+//! them the same way: the provider (`--provider`/`--provider-file`), how
+//! to trust a target (`--ca-cert`/`--insecure`), the traffic flags of
+//! `load` and `capacity`, the secret from the environment, the async
+//! runtime and the report directory.
+//!
+//! This is the one `cmd` module the others import; none imports another.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use generators::template::MemberOrder;
+use generators::{Provider, Secret, Signer};
+use reports::Report;
+
+use crate::client::{ClientOptions, Target};
+use crate::clock::{now_unix_ms, random_seed};
+use crate::duration::parse_duration;
+use crate::load::{self, Traffic};
+use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
+use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::verdict::usage;
+
+/// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
+/// every command that works for one provider (`check` and `receiver`
+/// declare theirs apart, for `--list` and a typed provider).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProviderArgs {
+    /// Provider whose events, signatures and rules to use (authgear,
+    /// fusionauth, infrahub, auth0, standard-webhooks).
+    #[arg(
+        long = "provider",
+        short = 'p',
+        value_name = "PROVIDER",
+        required_unless_present = "provider_file",
+        conflicts_with = "provider_file"
+    )]
+    pub name: Option<String>,
+    /// A provider that is not built in, declared in a YAML or TOML file.
+    #[arg(long = "provider-file", id = "provider_file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl ProviderArgs {
+    /// The provider the flags name, its catalog built once.
+    pub fn resolve(&self) -> Result<Provider> {
+        crate::provider::resolve(self.name.as_deref(), self.file.as_deref())
+    }
+}
+
+/// Flags `load` and `capacity` share: what to send, where, and how.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrafficArgs {
+    /// The provider (`--provider` or `--provider-file`).
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// The receiver's URL (http:// or https://).
+    #[arg(long, short = 't')]
+    pub target: String,
+    /// Environment variable holding the shared secret (bearer token for auth0).
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
+    pub secret_env: String,
+    /// Send only these event types (repeatable; default: every type of the provider, equally).
+    #[arg(long = "type", value_name = "TYPE", conflicts_with_all = ["mix", "events"])]
+    pub types: Vec<String>,
+    /// Weighted event mix: a file of `type: weight` lines.
+    #[arg(long, value_name = "FILE", conflicts_with = "events")]
+    pub mix: Option<PathBuf>,
+    /// Send these events (JSONL: `events gen --signed` records or bare bodies);
+    /// ids, seq, timestamps and signatures are still refreshed unless --verbatim.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub events: Option<PathBuf>,
+    /// With --events: send each record byte for byte, headers included.
+    #[arg(long, requires = "events")]
+    pub verbatim: bool,
+    /// Keep each event's JSON member order. By default the members holding
+    /// the per-request id/seq/timestamp move to the end of their objects
+    /// (same event, RFC 8259 §4), so signing rehashes a few bytes per
+    /// request instead of the whole body.
+    #[arg(long)]
+    pub keep_order: bool,
+    /// Connections for the open model (each carries one request at a time).
+    #[arg(long, short = 'c', value_name = "N")]
+    pub connections: Option<usize>,
+    /// Speak HTTP/2 (prior knowledge on http://, ALPN on https://).
+    #[arg(long)]
+    pub http2: bool,
+    /// How to trust an https target.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Per-request timeout, connect included [default: the provider's deadline, at most 10s].
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Responses with a longer body fail as body_too_large.
+    #[arg(long, default_value_t = load::MAX_RESPONSE_BODY, value_name = "BYTES")]
+    pub max_body: u64,
+    /// Seed of the event generator (printed; reuse it to reproduce the pool).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Events generated into the pool before the clock starts.
+    #[arg(long, default_value_t = DEFAULT_POOL_SIZE, value_name = "N")]
+    pub pool_size: usize,
+    /// Poll instead of sleeping: the runtime never parks and releases due
+    /// requests itself, so none waits for a wake-up (lower latency while
+    /// the core has time to spare; near its capacity the polling takes time
+    /// from sending). One core stays 100 % busy: meant for a generator
+    /// pinned to its own core (with --threads 1).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Runtime worker threads [default: the CPUs this process may use].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Write report.json, latency.hgrm, summary.md and index.html here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress display and no start line; only the final summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `--ca-cert FILE` and `--insecure`, shared by every command that connects
+/// to a target (`load`, `capacity`, `check`) and by `run`/`validate`, where
+/// they override a scenario's `tls:` values.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Extra PEM CA certificate to trust for an https target.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    /// Fails (usage error, exit 2) when `--ca-cert` is not a readable PEM
+    /// CA certificate, before anything connects.
+    pub fn check(&self) -> Result<()> {
+        if let Some(path) = &self.ca_cert {
+            crate::client::read_ca_certs(path)
+                .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    /// Client options that trust the target as the flags say.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            ..ClientOptions::default()
+        }
+    }
+
+    /// The flags as a scenario's TLS settings (they replace the file's).
+    pub fn scenario(&self) -> crate::scenario::Tls {
+        crate::scenario::Tls {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+        }
+    }
+}
+
+impl TrafficArgs {
+    /// Where pooled events put the members that change per request.
+    fn order(&self) -> MemberOrder {
+        if self.keep_order {
+            MemberOrder::Keep
+        } else {
+            MemberOrder::SlotsLast
+        }
+    }
+
+    /// Validates the flags and builds the traffic: the provider, client,
+    /// signer and event pool (before any clock starts).
+    pub fn traffic(&self) -> Result<Traffic> {
+        let provider = self.provider.resolve()?;
+        let profile = provider.profile();
+        let target = Target::parse(&self.target).map_err(|e| usage(format!("{e:#}")))?;
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| load::default_timeout(profile));
+        if timeout.is_zero() {
+            return Err(usage("--timeout must be above 0"));
+        }
+        let tls = ClientOptions {
+            http2: self.http2,
+            ..self.tls.client_options()
+        };
+        let client = load::client(tls, timeout, self.max_body)?;
+        let seed = self.seed.unwrap_or_else(random_seed);
+        let now_ms = now_unix_ms();
+        let builtin = provider.builtin_id();
+        let pool = if let Some(path) = &self.events {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
+            Pool::from_jsonl(&text, builtin, profile, self.verbatim, self.order())?
+        } else {
+            let mix: Vec<(String, f64)> = if let Some(path) = &self.mix {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| usage(format!("cannot read --mix {}: {e}", path.display())))?;
+                pool::parse_mix(&text)?
+                    .into_iter()
+                    .filter(|(_, w)| *w > 0.0)
+                    .collect()
+            } else {
+                self.types.iter().map(|name| (name.clone(), 1.0)).collect()
+            };
+            let weighted = load::weighted_types(&provider, &mix)?;
+            if self.pool_size == 0 {
+                return Err(usage("--pool-size must be at least 1"));
+            }
+            Pool::generate(
+                builtin,
+                profile,
+                &weighted,
+                seed,
+                now_ms,
+                self.pool_size,
+                self.order(),
+            )?
+        };
+        let signer = if self.verbatim {
+            None
+        } else {
+            let secret = secret_from_env(&self.secret_env)?;
+            Some(
+                Signer::new(&profile.scheme, &secret)
+                    .map_err(|e| usage(format!("{e} (from ${})", self.secret_env)))?,
+            )
+        };
+        Ok(Traffic {
+            fast_path: !target.https && !self.http2,
+            provider,
+            target,
+            client,
+            signer,
+            pool: Arc::new(pool),
+            busy_poll: self.busy_poll,
+            timeout,
+            max_body: self.max_body,
+            seed,
+        })
+    }
+
+    /// The runtime a run uses: one thread → current-thread scheduler
+    /// (no work-stealing overhead when pinned to a core).
+    pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
+        let threads = self.threads.unwrap_or_else(crate::emitter::stripes).max(1);
+        let mut builder = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(threads);
+            b
+        };
+        builder
+            .enable_all()
+            .build()
+            .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
+    }
+}
+
+/// Reads the shared secret from `var`; a missing variable is a usage error.
+pub fn secret_from_env(var: &str) -> Result<Secret> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
+        _ => Err(usage(format!(
+            "environment variable {var} is not set: export the secret your receiver verifies with \
+             (e.g. `export {var}=...`), or name another variable with --secret-env"
+        ))),
+    }
+}
+
+/// The multi-threaded runtime commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Writes the report directory `--out` names, if any, and says so unless
+/// `quiet`.
+pub fn write_report(report: &Report, out: Option<&PathBuf>, quiet: bool) -> Result<()> {
+    if let Some(dir) = out {
+        let written = reports::render::write_dir(report, dir)
+            .map_err(|e| usage(format!("cannot write the report to {}: {e}", dir.display())))?;
+        if !quiet {
+            println!("report: {} ({} files)", dir.display(), written.len());
+        }
+    }
+    Ok(())
+}
+
+/// Prints a file's diagnostic to stderr: `miette` snippets, in color on a
+/// terminal (`run` and `validate` report a bad file the same way).
+pub fn print_diagnostic(diag: &crate::scenario::Diagnostic) {
+    use std::io::IsTerminal;
+    let stderr = std::io::stderr();
+    eprint!("{}", diag.render_fancy(stderr.is_terminal()));
+}

@@ -1,0 +1,156 @@
+//! The demo sequence: the whole product against the reference receiver,
+//! no set-up. For each built-in provider a receiver starts in-process on a
+//! free loopback port and the conformance suite runs against it with its
+//! ledger; then a short load runs against a fresh Authgear receiver.
+//! Everything stays on 127.0.0.1 and is bounded in time.
+
+use std::time::{Duration, Instant};
+
+use generators::template::MemberOrder;
+use generators::{Provider, ProviderId, Secret, Signer};
+use reports::{Report, RunInfo};
+
+use crate::check::{self, CheckPlan};
+use crate::client::{ClientOptions, Target};
+use crate::clock::now_unix_ms;
+use crate::emitter::Shard;
+use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::load::{self, LoadPlan, Traffic};
+use crate::pool::{Pool, DEFAULT_POOL_SIZE};
+use crate::receiver::{self, ReceiverConfig};
+use crate::schedule::{Arrival, Schedule};
+use crate::verdict::usage;
+
+/// Connections of the demo's load phase.
+pub const LOAD_CONNECTIONS: usize = 16;
+/// The thresholds a team would start from.
+const LOAD_THRESHOLDS: [&str; 2] = ["p99<250ms", "error_rate<0.1%"];
+
+/// The demo's secret for `provider`: Standard Webhooks needs the
+/// `whsec_<base64>` form, the others take any string.
+pub fn demo_secret(provider: ProviderId) -> Secret {
+    match provider {
+        // base64("hookstorm-demo-secret-32-bytes!!")
+        ProviderId::StandardWebhooks => {
+            Secret::new("whsec_aG9va3N0b3JtLWRlbW8tc2VjcmV0LTMyLWJ5dGVzISE=".into())
+        }
+        _ => Secret::new("hookstorm-demo-secret".into()),
+    }
+}
+
+/// What the demo runs: its seed and the load phase's rate and length.
+#[derive(Clone, Debug)]
+pub struct DemoPlan {
+    /// Seed of every generator.
+    pub seed: u64,
+    /// Arrival rate of the load phase (requests per second).
+    pub load_rate: f64,
+    /// Length of the load phase.
+    pub load_duration: Duration,
+}
+
+/// The checks for every provider (one line each on stdout), then the load
+/// phase; returns the combined report.
+pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
+    let mut report = Report::new(RunInfo {
+        command: "demo".into(),
+        provider: "all".into(),
+        target: "built-in reference receiver (127.0.0.1)".into(),
+        seed: plan.seed,
+        shard: None,
+        scenario: None,
+    });
+    for provider in ProviderId::ALL {
+        let t0 = Instant::now();
+        let secret = demo_secret(provider);
+        let mut config = ReceiverConfig::new(provider, secret.clone());
+        config.ordering = OrderingPolicy::LastWriteWins;
+        let running = receiver::start(config).await?;
+        let mut check_plan = CheckPlan::new(
+            Provider::builtin(provider),
+            Target::parse(&running.url())?,
+            secret,
+        );
+        check_plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+        check_plan.seed = plan.seed;
+        let result = check::run(&check_plan).await;
+        running.shutdown().await;
+        let mut part = result?;
+        let (pass, fail, skip) = part.check_counts();
+        println!(
+            "  {:18} {pass:4} passed {fail:3} failed {skip:3} skipped   ({:.1} s)",
+            provider.name(),
+            t0.elapsed().as_secs_f64()
+        );
+        for result in &mut part.checks {
+            result.event_type = format!("{} {}", provider.name(), result.event_type);
+        }
+        report.checks.append(&mut part.checks);
+    }
+    println!();
+    load_phase(plan, &mut report).await?;
+    Ok(report)
+}
+
+/// A short open-model load of every Authgear type against a fresh
+/// reference receiver, judged by [`LOAD_THRESHOLDS`].
+async fn load_phase(plan: &DemoPlan, report: &mut Report) -> anyhow::Result<()> {
+    let id = ProviderId::Authgear;
+    let secret = demo_secret(id);
+    let mut config = ReceiverConfig::new(id, secret.clone());
+    config.ordering = OrderingPolicy::LastWriteWins;
+    let running = receiver::start(config).await?;
+    println!(
+        "  load: {} req/s for {:.0} s, every authgear type, signed, {LOAD_CONNECTIONS} connections",
+        plan.load_rate,
+        plan.load_duration.as_secs_f64()
+    );
+    let load_plan = load_plan(plan, &running.url(), &secret);
+    let outcome = match load_plan {
+        Ok(load_plan) => load::run(&load_plan, true, std::future::pending::<()>()).await,
+        Err(e) => Err(e),
+    };
+    running.shutdown().await;
+    let outcome = outcome?;
+    report.thresholds = outcome.thresholds;
+    report.load = Some(outcome.section);
+    Ok(())
+}
+
+/// The load phase's plan against the receiver at `url`.
+fn load_plan(plan: &DemoPlan, url: &str, secret: &Secret) -> anyhow::Result<LoadPlan> {
+    let provider = Provider::builtin(ProviderId::Authgear);
+    let arrival = Arrival::Open {
+        rate: plan.load_rate,
+    };
+    let schedule: Schedule =
+        load::schedule(&arrival, Some(plan.load_duration), None, Shard::WHOLE)?;
+    let weighted = load::weighted_types(&provider, &[])?;
+    let pool = Pool::generate(
+        provider.builtin_id(),
+        provider.profile(),
+        &weighted,
+        plan.seed,
+        now_unix_ms(),
+        DEFAULT_POOL_SIZE,
+        MemberOrder::SlotsLast,
+    )?;
+    let signer = Signer::new(provider.scheme(), secret).map_err(|e| usage(e.to_string()))?;
+    let target = Target::parse(url)?;
+    let traffic = Traffic::signed(
+        provider,
+        target,
+        ClientOptions::default(),
+        pool,
+        signer,
+        plan.seed,
+    )?;
+    Ok(LoadPlan {
+        traffic,
+        arrival,
+        schedule,
+        connections: LOAD_CONNECTIONS,
+        shard: Shard::WHOLE,
+        thresholds: LOAD_THRESHOLDS.map(String::from).to_vec(),
+    })
+}
