@@ -26,6 +26,7 @@ pub mod reachable;
 pub mod receiver;
 pub mod scenario;
 pub mod schedule;
+pub mod secret;
 pub mod shutdown;
 pub mod verdict;
 pub mod wire;

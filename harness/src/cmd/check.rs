@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
 use crate::client::Target;
-use crate::cmd::flags::{runtime, secret_from_env, write_report, TlsArgs};
+use crate::cmd::flags::{runtime, write_report, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
-use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::secret::DEFAULT_SECRET_ENV;
 use crate::verdict::Verdict;
 
 /// `--settle`'s default as the flag spells it: the plan's, in milliseconds.
@@ -82,7 +82,7 @@ pub struct Args {
 /// The plan the flags describe: the secret first, then the target, the
 /// checks, the provider and the types, each mistake a usage error.
 pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
-    let secret = secret_from_env(&args.secret_env)?;
+    let secret = crate::secret::from_env(&args.secret_env)?;
     let target = Target::parse(args.target.as_deref().unwrap_or_default())?;
     let checks = check::select(&args.checks, &args.exclude)?;
     let provider =

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use generators::{Catalog, EventType, Generator, Signer};
 
 use crate::clock::{now_unix_ms, random_seed};
-use crate::cmd::flags::{secret_from_env, ProviderArgs};
-use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::cmd::flags::ProviderArgs;
+use crate::secret::DEFAULT_SECRET_ENV;
 
 use crate::verdict::{usage, Verdict};
 
@@ -219,7 +219,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
         }
     };
     let signer = if args.signed {
-        let secret = secret_from_env(&args.secret_env)?;
+        let secret = crate::secret::from_env(&args.secret_env)?;
         let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(e.to_string()))?;
         Some((secret, signer))
     } else {

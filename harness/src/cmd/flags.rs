@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use generators::template::MemberOrder;
-use generators::{Provider, Secret, Signer};
+use generators::{Provider, Signer};
 use reports::Report;
 
 use crate::client::{ClientOptions, Target};
@@ -20,7 +20,7 @@ use crate::clock::{now_unix_ms, random_seed};
 use crate::duration::parse_duration;
 use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
-use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::secret::{self, DEFAULT_SECRET_ENV};
 use crate::verdict::usage;
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
@@ -224,7 +224,7 @@ impl TrafficArgs {
         let signer = if self.verbatim {
             None
         } else {
-            let secret = secret_from_env(&self.secret_env)?;
+            let secret = secret::from_env(&self.secret_env)?;
             Some(
                 Signer::new(&profile.scheme, &secret)
                     .map_err(|e| usage(format!("{e} (from ${})", self.secret_env)))?,
@@ -259,17 +259,6 @@ impl TrafficArgs {
             .enable_all()
             .build()
             .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
-    }
-}
-
-/// Reads the shared secret from `var`; a missing variable is a usage error.
-pub fn secret_from_env(var: &str) -> Result<Secret> {
-    match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-        _ => Err(usage(format!(
-            "environment variable {var} is not set: export the secret your receiver verifies with \
-             (e.g. `export {var}=...`), or name another variable with --secret-env"
-        ))),
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
-use crate::scenario::DEFAULT_SECRET_ENV;
+use crate::secret::DEFAULT_SECRET_ENV;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm receiver`.
@@ -59,16 +59,11 @@ pub struct Args {
 
 /// Runs the receiver until Ctrl-C.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
-    let secret = match std::env::var(&args.secret_env) {
-        Ok(s) if !s.is_empty() => Secret::new(s),
+    let secret = match crate::secret::from_env(&args.secret_env) {
+        Ok(secret) => secret,
         // The sink checks no signature, so it needs no secret.
-        _ if args.sink => Secret::new(String::new()),
-        _ => {
-            return Err(usage(format!(
-            "the signing secret is not set: export {} (or name another variable with --secret-env)",
-            args.secret_env
-        )))
-        }
+        Err(_) if args.sink => Secret::new(String::new()),
+        Err(e) => return Err(e),
     };
     let provider = match (args.provider, &args.provider_file) {
         (Some(id), _) => Provider::builtin(id),

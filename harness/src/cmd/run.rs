@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::watch;
 
-use crate::cmd::flags::{print_diagnostic, runtime, secret_from_env, write_report, TlsArgs};
+use crate::cmd::flags::{print_diagnostic, runtime, write_report, TlsArgs};
 use crate::emitter::Shard;
 use crate::scenario::run::{execute, RunSettings};
 use crate::scenario::{self, Options};
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         }
     };
     plan.scale(args.scale);
-    let secret = secret_from_env(&plan.secret_env)?;
+    let secret = crate::secret::from_env(&plan.secret_env)?;
     let settings = RunSettings {
         shard: args.shard.unwrap_or(Shard::WHOLE),
         quiet: args.quiet,

@@ -26,7 +26,7 @@ use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::schedule::Arrival;
 
 pub use crate::document::{Diagnostic, Problem};
-pub use parse::{parse_file, parse_file_with, parse_str, Options, DEFAULT_SECRET_ENV};
+pub use parse::{parse_file, parse_file_with, parse_str, Options};
 
 /// A validated scenario: everything a run needs except the secret's value.
 #[derive(Clone, Debug)]

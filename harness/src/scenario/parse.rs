@@ -19,6 +19,7 @@ use crate::document::{
     apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
 use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::secret::DEFAULT_SECRET_ENV;
 
 /// Keys allowed at the top of a scenario file.
 pub const TOP_KEYS: &[&str] = &[
@@ -42,9 +43,6 @@ pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
 pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none"];
-/// The environment variable holding the shared secret when none is named:
-/// a scenario without `secret:`, and every command's `--secret-env` default.
-pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
 
 /// What surrounds the file: overrides and the environment.
 pub struct Options<'a> {
