@@ -16,8 +16,8 @@ use harness::ledger::{fetch_ledger, LedgerEntry, OrderingPolicy};
 use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
 use serde_json::{json, Value};
 
-use crate::util::clock::now_ms;
 use crate::util::process::{listening_url, python_receiver, KillOnDrop, HOOKSTORM};
+use harness::clock::now_unix_ms as now_ms;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

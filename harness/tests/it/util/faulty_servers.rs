@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use generators::{Profile, Secret};
 
-use super::clock::now_ms;
+use harness::clock::now_unix_ms as now_ms;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -217,7 +217,7 @@ pub async fn sink(stall: Option<(Duration, Duration)>) -> Sink {
 
 /// What a verifying receiver saw.
 #[derive(Default)]
-pub struct Verdicts {
+pub struct Seen {
     /// Requests whose signature verified.
     pub verified: u64,
     /// Requests whose signature did not verify, with the reason.
@@ -233,8 +233,8 @@ pub struct Verdicts {
 /// A receiver that verifies every request's signature with
 /// `generators::sign::verify` and collects the dedupe key of each; answers
 /// 204 when the signature holds, 401 when not.
-pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mutex<Verdicts>>) {
-    let verdicts = Arc::new(Mutex::new(Verdicts::default()));
+pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    let verdicts = Arc::new(Mutex::new(Seen::default()));
     let shared = verdicts.clone();
     let profile = Arc::new(profile);
     let secret = Arc::new(secret);
