@@ -121,7 +121,8 @@ pub async fn rejects_invalid(ctx: &Context) -> Vec<CheckResult> {
 
 /// `no_server_error`: judged over every probe the run sent for each type.
 pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
-    ctx.types
+    ctx.plan
+        .types
         .iter()
         .map(|ty| {
             let mut v = ResultBuilder::new("no_server_error", &ty.name);

@@ -8,9 +8,12 @@ use super::{per_type, Context, ResultBuilder};
 
 /// Judges every blocking type; providers without blocking hooks skip.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
-    if !ctx.types.iter().any(|t| t.blocking) {
+    if !ctx.plan.types.iter().any(|t| t.blocking) {
         let mut v = ResultBuilder::new("blocking_response_schema", "*");
-        v.skip(format!("{} has no blocking hooks", ctx.provider.name()));
+        v.skip(format!(
+            "{} has no blocking hooks",
+            ctx.plan.provider.name()
+        ));
         return vec![v.finish()];
     }
     let results = per_type(ctx, |ty| async move {

@@ -10,7 +10,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
         let mut v = ResultBuilder::new("within_deadline", &ty.name);
         let deadline = ctx.deadline_for(ty);
-        let burst: Vec<_> = (0..ctx.concurrency.max(1))
+        let burst: Vec<_> = (0..ctx.plan.concurrency.max(1))
             .map(|_| ctx.send_valid(ty, "concurrent valid"))
             .collect();
         let probes = join_all(burst).await;

@@ -83,7 +83,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         if v.has_failed() {
             return v.finish();
         }
-        if ctx.ledger.is_none() {
+        if ctx.plan.ledger.is_none() {
             v.skip("effect-once part needs --ledger-url or --ledger-cmd (acknowledgements passed)");
             return v.finish();
         }

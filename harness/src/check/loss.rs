@@ -8,21 +8,21 @@ use super::{join_all, Context, ResultBuilder};
 /// Sends the burst across all selected types and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let mut v = ResultBuilder::new("no_loss", "*");
-    if ctx.ledger.is_none() {
+    if ctx.plan.ledger.is_none() {
         v.skip("no_loss is judged from the ledger: pass --ledger-url or --ledger-cmd");
         return vec![v.finish()];
     }
-    let types: Vec<_> = ctx.types.iter().filter(|t| !t.blocking).collect();
+    let types: Vec<_> = ctx.plan.types.iter().filter(|t| !t.blocking).collect();
     let types = if types.is_empty() {
-        ctx.types.iter().collect()
+        ctx.plan.types.iter().collect()
     } else {
         types
     };
-    let width = (ctx.concurrency * 4).max(1);
+    let width = (ctx.plan.concurrency * 4).max(1);
     let mut acknowledged = Vec::new();
     let mut sent = 0;
-    while sent < ctx.burst {
-        let n = width.min(ctx.burst - sent);
+    while sent < ctx.plan.burst {
+        let n = width.min(ctx.plan.burst - sent);
         let wave: Vec<_> = (sent..sent + n)
             .map(|i| {
                 let ty = types[i % types.len()];
@@ -75,13 +75,13 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
                 v.pass();
             }
         }
-        None => v.skip(format!("none of the {} burst deliveries was acknowledged", ctx.burst)),
+        None => v.skip(format!("none of the {} burst deliveries was acknowledged", ctx.plan.burst)),
         Some(probe) => v.fail(ctx.failure(
             probe,
             format!(
                 "of {} acknowledged events in a burst of {} ({} at a time), {missing} never reached the ledger and {doubled} were processed more than once",
                 acknowledged.len(),
-                ctx.burst,
+                ctx.plan.burst,
                 width
             ),
         )),

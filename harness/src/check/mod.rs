@@ -25,13 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use generators::{EventType, Generator, Profile, Provider, Secret, Signer};
+use generators::{EventType, Generator, Profile, Signer};
 use reports::{CheckOutcome, CheckResult, Failure, Report, RequestSummary, RunInfo};
 use serde_json::Value;
 
-use crate::client::{Client, Response, SendError, Target};
+use crate::client::{Client, Response, SendError};
 use crate::clock::{now_unix, now_unix_ms};
-use crate::ledger::{LedgerEntry, LedgerSource, OrderingPolicy};
+use crate::ledger::LedgerEntry;
 use crate::reachable::ensure_reachable;
 use crate::verdict::usage;
 
@@ -147,32 +147,12 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
 
 /// Everything the checks share during one run, built from a [`CheckPlan`].
 pub struct Context {
-    /// The provider: its name, delivery profile and catalog.
-    pub provider: Provider,
-    /// The event types to exercise.
-    pub types: Vec<EventType>,
-    /// The shared secret.
-    pub secret: Secret,
+    /// What to run: provider, types, target, ledger, policies, seed.
+    pub plan: CheckPlan,
     /// Signs deliveries with the provider's scheme.
     pub signer: Signer,
-    /// Where deliveries go.
-    pub target: Target,
     /// The HTTP client.
     pub client: Client,
-    /// Where the receiver's processing ledger comes from, if anywhere.
-    pub ledger: Option<LedgerSource>,
-    /// The ordering policy the receiver declares.
-    pub ordering: OrderingPolicy,
-    /// Override of the provider's deadline.
-    pub deadline: Option<Duration>,
-    /// Concurrency of the deadline and duplicate probes.
-    pub concurrency: usize,
-    /// Events in the `no_loss` burst.
-    pub burst: usize,
-    /// How long to wait for the receiver to settle before reading the ledger.
-    pub settle: Duration,
-    /// The run's seed (printed, and in the report).
-    pub seed: u64,
     /// The event generator (seeded).
     pub generator: Mutex<Generator>,
     /// Every exchange sent, per event type, for `no_server_error`.
@@ -230,22 +210,14 @@ impl Probe {
 impl Context {
     /// The context of `plan`'s run, signing with `signer` and sending
     /// with `client`; the journal starts empty.
-    fn new(plan: &CheckPlan, signer: Signer, client: Client) -> Context {
+    fn new(mut plan: CheckPlan, signer: Signer, client: Client) -> Context {
+        // The probes run `concurrency` deliveries at once: zero would send none.
+        plan.concurrency = plan.concurrency.max(1);
         Context {
-            provider: plan.provider.clone(),
-            types: plan.types.clone(),
-            secret: plan.secret.clone(),
-            signer,
-            target: plan.target.clone(),
-            client,
-            ledger: plan.ledger.clone(),
-            ordering: plan.ordering,
-            deadline: plan.deadline,
-            concurrency: plan.concurrency.max(1),
-            burst: plan.burst,
-            settle: plan.settle,
-            seed: plan.seed,
             generator: Mutex::new(Generator::new(plan.seed, now_unix_ms())),
+            plan,
+            signer,
+            client,
             journal: Mutex::new(BTreeMap::new()),
             stalled: std::sync::atomic::AtomicU32::new(0),
             counter: std::sync::atomic::AtomicU64::new(0),
@@ -254,12 +226,12 @@ impl Context {
 
     /// The provider's delivery profile.
     pub fn profile(&self) -> &Profile {
-        self.provider.profile()
+        self.plan.provider.profile()
     }
 
     /// The deadline that applies to `ty` (blocking hooks have their own).
     pub fn deadline_for(&self, ty: &EventType) -> Duration {
-        if let Some(d) = self.deadline {
+        if let Some(d) = self.plan.deadline {
             return d;
         }
         let ms = if ty.blocking {
@@ -312,7 +284,7 @@ impl Context {
         let n = self
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        generators::seeded_bits(self.seed, n)
+        generators::seeded_bits(self.plan.seed, n)
     }
 
     /// A fresh UUID (v4 layout) for re-identifying an event.
@@ -356,7 +328,7 @@ impl Context {
         let started = Instant::now();
         let answer = self
             .client
-            .send(&self.target, "POST", &headers, body.clone(), timeout)
+            .send(&self.plan.target, "POST", &headers, body.clone(), timeout)
             .await
             .map_err(Arc::new);
         if matches!(&answer, Err(e) if e.kind == reports::ErrorKind::Timeout) {
@@ -395,8 +367,8 @@ impl Context {
 
     /// Reads the receiver's ledger, after letting it settle.
     pub async fn read_ledger(&self) -> anyhow::Result<Vec<LedgerEntry>> {
-        tokio::time::sleep(self.settle).await;
-        match &self.ledger {
+        tokio::time::sleep(self.plan.settle).await;
+        match &self.plan.ledger {
             Some(source) => source.read(self.client.options()).await,
             None => anyhow::bail!("no ledger configured"),
         }
@@ -422,14 +394,14 @@ impl Context {
             message: message.into(),
             request: RequestSummary {
                 method: "POST".into(),
-                url: self.target.url(),
+                url: self.plan.target.url(),
                 headers: headers.clone(),
                 body_excerpt: reports::excerpt(&probe.body, 300),
             },
             response_status: status,
             response_excerpt: excerpt,
             error,
-            curl: reports::curl_command("POST", &self.target.url(), &headers, &probe.body),
+            curl: reports::curl_command("POST", &self.plan.target.url(), &headers, &probe.body),
         }
     }
 
@@ -575,7 +547,7 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
             plan.seed
         );
     }
-    let ctx = Context::new(plan, signer, client);
+    let ctx = Context::new(plan.clone(), signer, client);
     let mut report = Report::new(RunInfo {
         command: "check".into(),
         provider: plan.provider.name().to_string(),
@@ -629,15 +601,15 @@ async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResu
     results
 }
 
-/// Runs `f` for every event type, `ctx.concurrency` types at a time,
+/// Runs `f` for every event type, `ctx.plan.concurrency` types at a time,
 /// preserving type order.
 async fn per_type<'a, F, Fut>(ctx: &'a Context, f: F) -> Vec<CheckResult>
 where
     F: Fn(&'a EventType) -> Fut,
     Fut: std::future::Future<Output = CheckResult> + 'a,
 {
-    let mut out = Vec::with_capacity(ctx.types.len());
-    for chunk in ctx.types.chunks(ctx.concurrency.max(1)) {
+    let mut out = Vec::with_capacity(ctx.plan.types.len());
+    for chunk in ctx.plan.types.chunks(ctx.plan.concurrency.max(1)) {
         out.extend(join_all(chunk.iter().map(&f).collect()).await);
     }
     out

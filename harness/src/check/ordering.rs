@@ -22,8 +22,9 @@ const SHUFFLES: &[&[usize]] = &[&[3, 2, 1, 0], &[2, 0, 3, 1], &[1, 3, 0, 2]];
 /// The event types of one subject's life, in order; a custom provider's
 /// first type, four times.
 fn sequence(ctx: &Context) -> Vec<&str> {
-    let Some(provider) = ctx.provider.builtin_id() else {
+    let Some(provider) = ctx.plan.provider.builtin_id() else {
         return ctx
+            .plan
             .types
             .first()
             .map(|t| vec![t.name.as_str(); 4])
@@ -68,17 +69,17 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let Some(key) = ctx.profile().ordering_key.clone() else {
         v.skip(format!(
             "{} deliveries carry no ordering key",
-            ctx.provider.name()
+            ctx.plan.provider.name()
         ));
         return vec![v.finish()];
     };
-    if ctx.ordering == OrderingPolicy::None {
+    if ctx.plan.ordering == OrderingPolicy::None {
         v.skip("declared ordering policy is `none`: no order to judge");
         return vec![v.finish()];
     }
     let types: Vec<&EventType> = match names
         .iter()
-        .map(|n| ctx.types.iter().find(|t| &t.name == n))
+        .map(|n| ctx.plan.types.iter().find(|t| &t.name == n))
         .collect::<Option<Vec<_>>>()
     {
         Some(t) if !t.is_empty() => t,
@@ -161,7 +162,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     if v.has_failed() {
         return vec![v.finish()];
     }
-    if ctx.ledger.is_none() {
+    if ctx.plan.ledger.is_none() {
         v.skip("ordering is judged from the ledger: pass --ledger-url or --ledger-cmd");
         return vec![v.finish()];
     }
@@ -183,7 +184,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             .collect();
         let increasing = processed.windows(2).all(|w| w[0] < w[1]);
         let newest = keys.len() - 1;
-        let ok = match ctx.ordering {
+        let ok = match ctx.plan.ordering {
             OrderingPolicy::Strict => processed == (0..keys.len()).collect::<Vec<_>>(),
             OrderingPolicy::LastWriteWins => increasing && processed.last() == Some(&newest),
             OrderingPolicy::None => true,
@@ -194,7 +195,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
                 last,
                 format!(
                     "policy `{}`: delivered in order {:?}, the ledger shows processing order {:?} (1 = oldest)",
-                    ctx.ordering.name(),
+                    ctx.plan.ordering.name(),
                     probes_order(probes),
                     processed.iter().map(|p| p + 1).collect::<Vec<_>>()
                 ),

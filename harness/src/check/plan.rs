@@ -38,7 +38,7 @@ pub struct CheckPlan {
     pub ordering: OrderingPolicy,
     /// Override of the provider's response deadline.
     pub deadline: Option<Duration>,
-    /// Concurrency of the deadline and duplicate probes (at least 1).
+    /// Concurrency of the deadline and duplicate probes (0 runs as 1).
     pub concurrency: usize,
     /// Events in the `no_loss` burst.
     pub burst: usize,

@@ -62,8 +62,14 @@ pub async fn run(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
             let event = ctx.valid(ty);
             let body = serde_json::to_vec(&event).expect("JSON values serialize");
             let msg_id = ctx.fresh_message_id();
-            let delivery =
-                generators::apply_case(case, &ctx.signer, &ctx.secret, &body, &msg_id, now_unix());
+            let delivery = generators::apply_case(
+                case,
+                &ctx.signer,
+                &ctx.plan.secret,
+                &body,
+                &msg_id,
+                now_unix(),
+            );
             let probe = ctx
                 .send(ty, case.label, delivery.headers, Bytes::from(delivery.body))
                 .await;

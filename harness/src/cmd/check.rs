@@ -93,7 +93,7 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     plan.ledger = LedgerSource::from_flags(args.ledger_url.as_deref(), args.ledger_cmd.as_deref());
     plan.ordering = args.ordering;
     plan.deadline = args.deadline;
-    plan.concurrency = args.concurrency.max(1);
+    plan.concurrency = args.concurrency;
     plan.burst = args.burst;
     plan.settle = args.settle;
     if let Some(seed) = args.seed {

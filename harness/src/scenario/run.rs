@@ -261,10 +261,7 @@ impl StepContext<'_> {
         plan.ledger = s.ledger.clone();
         plan.ordering = s.ordering;
         plan.deadline = s.deadline;
-        plan.concurrency = step
-            .concurrency
-            .unwrap_or(check::DEFAULT_CONCURRENCY)
-            .max(1);
+        plan.concurrency = step.concurrency.unwrap_or(check::DEFAULT_CONCURRENCY);
         plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
         plan.seed = seed;
         plan.quiet = self.settings.quiet;
