@@ -10,7 +10,7 @@ use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig};
-use reports::{CheckOutcome, Report};
+use reports::{Level, Report};
 
 use crate::util::process::{self, KillOnDrop};
 
@@ -57,9 +57,8 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
     )
     .await;
     let shrunk: Vec<(usize, usize)> = report
-        .checks
+        .findings
         .iter()
-        .flat_map(|c| &c.failures)
         .filter_map(|f| {
             let m = f.message.split("shrunk from ").nth(1)?;
             let mut nums = m
@@ -127,7 +126,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
     assert!(report
         .checks
         .iter()
-        .any(|c| c.id == "duplicate_idempotent" && c.outcome == CheckOutcome::Pass));
+        .any(|c| c.id == "duplicate_idempotent" && c.level == Level::Pass));
 
     for (fault, check_id) in [
         ("skip-signature", "rejects_missing_signature"),
@@ -139,18 +138,20 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
             report
                 .checks
                 .iter()
-                .any(|c| c.id == check_id && c.outcome == CheckOutcome::Fail),
+                .any(|c| c.id == check_id && c.level == Level::Fail),
             "Python receiver with {fault}: {check_id} did not fail: {:?}",
             failures(&report)
         );
     }
 }
 
+/// Every result that gates the run (FAIL and ERROR; NON-STRICT too when
+/// the run was strict).
 fn failures(report: &Report) -> Vec<String> {
     report
         .checks
         .iter()
-        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .filter(|c| c.level.gates(report.strict))
         .map(|c| {
             format!(
                 "{} [{}]: {}",
@@ -179,7 +180,7 @@ async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
         );
         // Every check ran (skips are only the documented inapplicable ones).
         for c in &report.checks {
-            if c.outcome == CheckOutcome::Skip {
+            if c.level == Level::Skipped {
                 let reason = c.reason.as_deref().unwrap_or_default();
                 assert!(
                     reason.contains("no timestamp")
@@ -238,7 +239,7 @@ async fn every_fault_is_caught_by_its_check() {
         let caught = faulty
             .checks
             .iter()
-            .any(|c| c.id == target_check && c.outcome == CheckOutcome::Fail);
+            .any(|c| c.id == target_check && c.level == Level::Fail);
         // The same narrowed run passes on the correct receiver: the failure
         // is the fault's doing, not the configuration's.
         let correct = run_against(provider, &[], None, configure).await;
