@@ -297,6 +297,29 @@ impl Report {
         self.findings.iter().find(|f| f.id.eq_ignore_ascii_case(id))
     }
 
+    /// Appends the check results and findings of another run (a scenario's
+    /// check step, one provider of the demo): findings are grouped again
+    /// and renumbered, `label` (when given) prefixes the part's event types,
+    /// and a stopped part stops the whole.
+    pub fn append_checks(&mut self, part: Report, label: Option<&str>) {
+        let relabel = |t: String| match label {
+            Some(l) => format!("{l} {t}"),
+            None => t,
+        };
+        self.checks.extend(part.checks.into_iter().map(|mut c| {
+            c.event_type = relabel(std::mem::take(&mut c.event_type));
+            c
+        }));
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.extend(part.findings.into_iter().map(|mut f| {
+            f.event_types = f.event_types.into_iter().map(relabel).collect();
+            f
+        }));
+        self.findings = crate::finding::group(findings);
+        self.stopped = self.stopped.take().or(part.stopped);
+        self.link_findings();
+    }
+
     /// Sets every check result's `findings` to the ids of the findings
     /// that list its check and event type.
     pub fn link_findings(&mut self) {
