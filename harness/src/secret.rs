@@ -1,6 +1,13 @@
-//! Where the shared secret comes from: an environment variable, never a
-//! flag value or a file field, so it stays out of shell history, process
-//! lists and reviewed scenario files.
+//! What is secret, and where it comes from.
+//!
+//! The shared secret comes from an environment variable, never a flag
+//! value or a file field, so it stays out of shell history, process lists
+//! and reviewed scenario files. Besides it, two other things a user hands
+//! the harness are secrets: the `user:password@` of a URL (sent as HTTP
+//! Basic credentials, RFC 7617, and never shown) and the value of a
+//! scenario's `secret` given with `--set`. Everything that prints or writes
+//! a URL or a `--set` the user typed goes through [`redact_url`] or
+//! [`redact_setting`] first.
 
 use generators::Secret;
 
@@ -9,6 +16,9 @@ use crate::verdict::usage;
 /// The variable holding the shared secret when none is named: a scenario
 /// without `secret:`, and every command's `--secret-env` default.
 pub const DEFAULT_SECRET_ENV: &str = "HOOK_SECRET";
+
+/// What replaces a secret in anything printed or written.
+pub const REDACTED: &str = "<redacted>";
 
 /// Reads the shared secret from `var`; an unset or empty variable is a
 /// usage error that says how to set it.
@@ -19,5 +29,82 @@ pub fn from_env(var: &str) -> anyhow::Result<Secret> {
             "environment variable {var} is not set: export the secret your receiver verifies with \
              (e.g. `export {var}=...`), or name another variable with --secret-env"
         ))),
+    }
+}
+
+/// `url` with its userinfo (`user:password@`, RFC 3986 §3.2.1) replaced by
+/// [`REDACTED`]. Works on text that is not a valid URL too (a mistyped
+/// target is echoed in its error message), so it finds the authority by
+/// hand: after `://` (or from the start), up to the first `/`, `?` or `#`;
+/// the userinfo ends at its last `@`.
+pub fn redact_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |at| at + 3);
+    let rest = &url[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}{REDACTED}{}", &url[..start], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+/// A `--set key=value` override as it may be shown: the value of a key
+/// named `secret` (anything but a `${VAR}` reference, which names where the
+/// secret is, not what it is) is [`REDACTED`], and any URL userinfo in the
+/// value is too.
+pub fn redact_setting(setting: &str) -> String {
+    let Some((path, value)) = setting.split_once('=') else {
+        return redact_url(setting);
+    };
+    let key = path.trim().rsplit('.').next().unwrap_or_default();
+    let reference = value.starts_with("${") && value.ends_with('}');
+    if key == "secret" && !reference {
+        format!("{path}={REDACTED}")
+    } else {
+        format!("{path}={}", redact_url(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_userinfo_is_redacted_and_the_rest_kept() {
+        for (url, shown) in [
+            (
+                "http://u:p@127.0.0.1:8080/hooks?x=1",
+                "http://<redacted>@127.0.0.1:8080/hooks?x=1",
+            ),
+            ("https://token@h/", "https://<redacted>@h/"),
+            // The userinfo ends at the last `@` of the authority.
+            ("http://a@b:c@h/p@q", "http://<redacted>@h/p@q"),
+            // Not a URL at all, still no password.
+            ("u:p w@h:1/x", "<redacted>@h:1/x"),
+            ("http://h/a@b", "http://h/a@b"),
+            ("http://127.0.0.1:8080/hooks", "http://127.0.0.1:8080/hooks"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn settings_hide_secret_values_and_url_passwords() {
+        assert_eq!(redact_setting("secret=hunter2"), "secret=<redacted>");
+        assert_eq!(redact_setting(" secret =x=y"), " secret =<redacted>");
+        assert_eq!(redact_setting("secret=${TOKEN}"), "secret=${TOKEN}");
+        assert_eq!(
+            redact_setting("target=http://u:pw@h:1/x"),
+            "target=http://<redacted>@h:1/x"
+        );
+        assert_eq!(
+            redact_setting("ledger.url=http://u:pw@h/ledger"),
+            "ledger.url=http://<redacted>@h/ledger"
+        );
+        assert_eq!(
+            redact_setting("steps.2.load.rate=50"),
+            "steps.2.load.rate=50"
+        );
+        assert_eq!(redact_setting("no-equals"), "no-equals");
     }
 }

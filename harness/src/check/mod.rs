@@ -535,6 +535,7 @@ impl ResultBuilder {
 pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
     let signer =
         Signer::new(plan.provider.scheme(), &plan.secret).map_err(|e| usage(format!("{e}")))?;
+    plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
     ensure_reachable(&client, &plan.target).await?;
     if !plan.quiet {
