@@ -63,6 +63,11 @@ impl BasicAuth {
     pub fn header_value(&self) -> &str {
         &self.0
     }
+
+    /// The base64 credentials after `Basic `, for scrubbing echoes of them.
+    pub fn token(&self) -> &str {
+        self.0.trim_start_matches("Basic ")
+    }
 }
 
 impl fmt::Debug for BasicAuth {

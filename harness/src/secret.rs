@@ -7,7 +7,9 @@
 //! Basic credentials, RFC 7617, and never shown) and the value of a
 //! scenario's `secret` given with `--set`. Everything that prints or writes
 //! a URL or a `--set` the user typed goes through [`redact_url`] or
-//! [`redact_setting`] first.
+//! [`redact_setting`] first, and a receiver's answer that is kept goes
+//! through [`scrub`]: a receiver that echoes its request (as debugging
+//! endpoints do) would otherwise put the token it got into the report.
 
 use generators::Secret;
 
@@ -64,6 +66,31 @@ pub fn redact_setting(setting: &str) -> String {
     }
 }
 
+/// `text` with every occurrence of each of `secrets` replaced by
+/// [`REDACTED`]. Values under 4 bytes are left alone: blanking them would
+/// blank ordinary text and hide nothing.
+pub fn scrub<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+    // Longest first, so a secret that contains another goes whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.into_iter().fold(text.to_string(), |text, secret| {
+        text.replace(secret, REDACTED)
+    })
+}
+
+/// The credentials of a request's `Authorization` headers (the part after
+/// the scheme word, `Bearer`, `Basic`): what a request carries in clear.
+pub fn authorization_tokens(headers: &[(String, String)]) -> impl Iterator<Item = &str> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| {
+            value
+                .split_once(' ')
+                .map_or(value.as_str(), |(_, token)| token)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +113,25 @@ mod tests {
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn echoed_secrets_are_scrubbed() {
+        let headers = vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            ("Authorization".to_string(), "Bearer tok-123".to_string()),
+        ];
+        let tokens: Vec<&str> = authorization_tokens(&headers).collect();
+        assert_eq!(tokens, ["tok-123"]);
+        let echo = "{\"authorization\":\"Bearer tok-123\",\"key\":\"hunter2-x\",\"a\":\"tok\"}";
+        assert_eq!(
+            scrub(echo, tokens.into_iter().chain(["hunter2-x", "tok"])),
+            "{\"authorization\":\"Bearer <redacted>\",\"key\":\"<redacted>\",\"a\":\"tok\"}"
+        );
+        assert_eq!(
+            scrub("ab-secret-cd", ["secret", "ab-secret"]),
+            "<redacted>-cd"
+        );
     }
 
     #[test]

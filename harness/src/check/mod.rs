@@ -386,7 +386,7 @@ impl Context {
     pub fn failure(&self, probe: &Probe, message: impl Into<String>) -> Failure {
         let headers = redact(&probe.headers);
         let (status, excerpt, error) = match &probe.answer {
-            Ok(a) => (Some(a.status), reports::excerpt(&a.body, 300), None),
+            Ok(a) => (Some(a.status), self.echo_excerpt(probe, &a.body), None),
             Err(e) => (None, String::new(), Some(e.to_string())),
         };
         Failure {
@@ -403,6 +403,17 @@ impl Context {
             error,
             curl: reports::curl_command("POST", &self.plan.target.url(), &headers, &probe.body),
         }
+    }
+
+    /// The start of a response body, without any secret the request
+    /// carried: a receiver that echoes its request must not put the token
+    /// into the report.
+    fn echo_excerpt(&self, probe: &Probe, body: &[u8]) -> String {
+        let secrets = crate::secret::authorization_tokens(&probe.headers)
+            .chain([self.plan.secret.expose()])
+            .chain(self.plan.target.credentials.as_ref().map(|c| c.token()));
+        let body = crate::secret::scrub(&String::from_utf8_lossy(body), secrets);
+        reports::excerpt(body.as_bytes(), 300)
     }
 
     /// The probes journaled so far for `type_name`.

@@ -2,7 +2,8 @@
 //! HMAC secret, a FusionAuth JWT key, a `whsec_` secret, a bearer token), a
 //! canary password in the target URL and in the ledger URL, and a canary
 //! in a ledger command, and none of them appears in stdout, stderr or any
-//! file of a report directory. The canaries are really in play: the
+//! file of a report directory, even when the receiver echoes every request
+//! back in its answer. The canaries are really in play: the
 //! receivers got the bearer token and the URL's Basic credentials, and the
 //! reference receiver verified what was signed with the canary secrets.
 
@@ -84,7 +85,9 @@ struct Run {
     what: String,
     args: Vec<String>,
     secret: &'static str,
-    /// Exit codes that mean the command did its work (not a stray usage error).
+    /// Exit codes that mean the command did its work (not a stray usage
+    /// error): where a report must be written, the report is the proof, and
+    /// an unreadable ledger may fail the gate as a failure or an error.
     exits: &'static [i32],
     /// The report directory it must write, if any.
     out: Option<PathBuf>,
@@ -152,7 +155,7 @@ fn the_leak_finder_finds_what_it_looks_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_command_prints_or_writes_a_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let (accepting, recorded) = faulty_servers::recording().await;
+    let (accepting, recorded) = faulty_servers::echoing().await;
     let receivers: Vec<Receiver> = KINDS.iter().map(Receiver::start).collect();
     let mut runs = Vec::new();
     for (kind, receiver) in KINDS.iter().zip(&receivers) {
@@ -254,8 +257,9 @@ async fn no_command_prints_or_writes_a_secret() {
     );
 }
 
-/// The commands of one kind: against a receiver that accepts everything
-/// (so checks fail and reports carry requests and `curl` lines), and against
+/// The commands of one kind: against a receiver that accepts everything and
+/// echoes the request's headers (so checks fail and reports carry requests,
+/// `curl` lines and the echoing answers), and against
 /// the reference receiver holding the same secret (so they pass).
 fn commands(kind: &Kind, dir: &Path, accepting: &str, reference: &str) -> Vec<Run> {
     let p = kind.provider;
@@ -311,7 +315,7 @@ fn commands(kind: &Kind, dir: &Path, accepting: &str, reference: &str) -> Vec<Ru
                 "--out",
                 &out_arg("check"),
             ]),
-            &[1],
+            &[1, 2],
             Some(out("check")),
         ),
         run(
@@ -333,7 +337,7 @@ fn commands(kind: &Kind, dir: &Path, accepting: &str, reference: &str) -> Vec<Ru
                 "--out",
                 &out_arg("ledger-url"),
             ]),
-            &[0, 1],
+            &[0, 1, 2],
             Some(out("ledger-url")),
         ),
         run(
@@ -412,7 +416,7 @@ fn commands(kind: &Kind, dir: &Path, accepting: &str, reference: &str) -> Vec<Ru
                 "--out",
                 &out_arg("run"),
             ]),
-            &[1],
+            &[1, 2],
             Some(out("run")),
         ),
         run(

@@ -224,12 +224,13 @@ pub async fn not_found() -> SocketAddr {
     .await
 }
 
-/// Every request a [`recording`] server read, head and body, as text.
+/// Every request an [`echoing`] server read, head and body, as text.
 pub type Recorded = Arc<Mutex<String>>;
 
-/// Answers 204 to everything and keeps each request's head and body (as
+/// Answers 200 to everything with the request's headers as its body (as
+/// debugging endpoints do), and keeps each request's headers and body (as
 /// text: the canary test looks for secrets in what the receiver got).
-pub async fn recording() -> (SocketAddr, Recorded) {
+pub async fn echoing() -> (SocketAddr, Recorded) {
     let recorded = Recorded::default();
     let shared = recorded.clone();
     let addr = listen(move |mut s| {
@@ -237,18 +238,22 @@ pub async fn recording() -> (SocketAddr, Recorded) {
         async move {
             let mut buf = Vec::new();
             while let Some(req) = read_request(&mut s, &mut buf).await {
+                let echo: String = req
+                    .headers
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}\n"))
+                    .collect();
                 {
                     let mut text = recorded.lock().unwrap();
-                    for (name, value) in &req.headers {
-                        text.push_str(&format!("{name}: {value}\n"));
-                    }
+                    text.push_str(&echo);
                     text.push_str(&String::from_utf8_lossy(&req.body));
                     text.push_str("\n\n");
                 }
-                if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
-                    .await
-                    .is_err()
-                {
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{echo}",
+                    echo.len()
+                );
+                if s.write_all(answer.as_bytes()).await.is_err() {
                     return;
                 }
             }
