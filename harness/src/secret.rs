@@ -66,6 +66,27 @@ pub fn redact_setting(setting: &str) -> String {
     }
 }
 
+/// `text` with the userinfo of every URL in it overwritten with `*`, byte
+/// for byte (positions into the text stay valid): the file snippets a
+/// diagnostic prints never show a URL's password.
+pub fn blank_userinfo(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("://") {
+        let start = from + found + 3;
+        let end = text[start..]
+            .find(|c: char| "/?#\"',]} \t\r\n".contains(c))
+            .map_or(text.len(), |at| start + at);
+        if let Some(at) = text[start..end].rfind('@') {
+            bytes[start..start + at].fill(b'*');
+        }
+        from = end.max(start);
+    }
+    // Only whole characters were overwritten with ASCII, so this is UTF-8;
+    // the fallback keeps the original rather than panic.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
+}
+
 /// `text` with every occurrence of each of `secrets` replaced by
 /// [`REDACTED`]. Values under 4 bytes are left alone: blanking them would
 /// blank ordinary text and hide nothing.
@@ -113,6 +134,18 @@ mod tests {
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn file_snippets_lose_url_passwords_but_keep_their_length() {
+        let text = "target: http://u:pw@h:1/x\nledger: {url: \"https://tök@h/l\"}\nnote: a@b://c\n";
+        let blanked = blank_userinfo(text);
+        assert_eq!(
+            blanked,
+            "target: http://****@h:1/x\nledger: {url: \"https://****@h/l\"}\nnote: a@b://c\n"
+        );
+        assert_eq!(blanked.len(), text.len());
+        assert_eq!(blank_userinfo("no urls"), "no urls");
     }
 
     #[test]

@@ -194,15 +194,17 @@ fn judge(cell: &Cell) -> Option<String> {
     })
 }
 
-/// Whether a failed check's recorded failure names what happened.
+/// Whether a recorded failure of the checks names what happened: each
+/// check's `failures` (report version 1) or the report's `findings`
+/// (version 2), which both carry `error` and `response_status`.
 fn check_says(report: &Value, classified: Classified) -> bool {
-    let failures = report["checks"]
+    let per_check = report["checks"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["outcome"] == "fail")
         .flat_map(|c| c["failures"].as_array().into_iter().flatten());
-    failures.into_iter().any(|f| match classified {
+    let findings = report["findings"].as_array().into_iter().flatten();
+    per_check.chain(findings).any(|f| match classified {
         Classified::Error(kinds) => f["error"]
             .as_str()
             .is_some_and(|e| kinds.iter().any(|k| e.starts_with(&format!("{k}:")))),
