@@ -758,6 +758,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn url_credentials_go_on_the_wire_as_basic_auth_not_in_host() {
+        let head =
+            |url: &str| String::from_utf8(request_head(&Target::parse(url).unwrap())).unwrap();
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            head("http://u:pw@h:1/x?q"),
+            format!(
+                "POST /x?q HTTP/1.1\r\nHost: h:1\r\nUser-Agent: hookstorm/{version}\r\n\
+                 Authorization: Basic dTpwdw==\r\n"
+            )
+        );
+        assert_eq!(
+            head("http://h:1/x"),
+            format!("POST /x HTTP/1.1\r\nHost: h:1\r\nUser-Agent: hookstorm/{version}\r\n")
+        );
+    }
+
+    #[test]
     fn shard_parses_and_rejects() {
         assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 1, count: 3 }));
         assert_eq!(Shard::parse("3/3").map(Shard::one_based), Ok((3, 3)));
