@@ -513,7 +513,7 @@ impl Context {
     /// reproduction; counts FAILs for `--max-failures`.
     fn observe(&self, check: &str, probe: &Probe, seen: Seen, level: Level, message: String) {
         let (status, excerpt, error) = match &probe.answer {
-            Ok(a) => (Some(a.status), reports::excerpt(&a.body, 300), None),
+            Ok(a) => (Some(a.status), self.echo_excerpt(probe, &a.body), None),
             Err(e) => (None, String::new(), Some(e.to_string())),
         };
         let finding = Finding {
@@ -549,6 +549,17 @@ impl Context {
                 self.stop_with(format!("--max-failures {n} reached"));
             }
         }
+    }
+
+    /// The start of a response body, without any secret the request
+    /// carried: a receiver that echoes its request must not put the token
+    /// into the report.
+    fn echo_excerpt(&self, probe: &Probe, body: &[u8]) -> String {
+        let secrets = crate::secret::authorization_tokens(&probe.headers)
+            .chain([self.plan.secret.expose()])
+            .chain(self.plan.target.credentials.as_ref().map(|c| c.token()));
+        let body = crate::secret::scrub(&String::from_utf8_lossy(body), secrets);
+        reports::excerpt(body.as_bytes(), 300)
     }
 
     /// The probes journaled so far for `type_name`.
@@ -751,6 +762,7 @@ fn outcome_of(probe: &Probe, seen: Seen) -> String {
 pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
     let signer =
         Signer::new(plan.provider.scheme(), &plan.secret).map_err(|e| usage(format!("{e}")))?;
+    plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
     ensure_reachable(&client, &plan.target).await?;
     if !plan.quiet {

@@ -75,6 +75,7 @@ pub async fn execute(
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
+    target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
     ensure_reachable(&client, &target).await?;

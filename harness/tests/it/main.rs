@@ -4,9 +4,11 @@
 //! receiver, scenarios, and HTTPS. Servers, child processes and paths the
 //! modules share live in `util`.
 
+mod canary;
 mod cli;
 mod conform;
 mod custom_provider;
+mod hostile;
 mod load;
 mod receiver;
 mod scenario;
