@@ -258,6 +258,54 @@ fn fusionauth_docs_rs256_example_is_refused_by_an_hmac_receiver() {
     );
 }
 
+/// Every built-in provider's signing, pinned byte for byte as written on
+/// the wire (header names, order and values) before the schemes became
+/// declarations; the HMAC values were recomputed independently with
+/// Python's `hmac`/`hashlib`/`base64`, the `v1a` one with the published
+/// ed25519 vector's code path above.
+#[test]
+fn builtin_schemes_sign_byte_for_byte_as_pinned() {
+    let body = br#"{"id":"evt_1","seq":7,"type":"user.created"}"#;
+    let id = "msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA";
+    let pinned: [(ProviderId, &str); 5] = [
+        (
+            ProviderId::Authgear,
+            "x-authgear-body-signature: b2c6cad7cd33e8632877cb46e6d1a838e9343636307838dcb7a39a8dfb879369\r\n",
+        ),
+        (
+            ProviderId::Fusionauth,
+            "X-FusionAuth-Signature-JWT: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Imhvb2tzdG9ybS1obWFjIn0.eyJyZXF1ZXN0X2JvZHlfc2hhMjU2Ijoiay9JR2s5b1IrUVpaRFhxOUdsRnVOa1NKSWxadlorY3NHdTh3SWN4MmJaND0ifQ.c7xNo1U5p6aQ5twmFxXLx4ol1A2KZ7KEwjOPVh11ctM\r\n",
+        ),
+        (
+            ProviderId::Infrahub,
+            "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1,LTN41eZ1j1v8ZDX8lbLtmfhPCT8UVbiI42AHuJJABjk=\r\n",
+        ),
+        (ProviderId::Auth0, "Authorization: Bearer hookstorm-pin-secret\r\n"),
+        (
+            ProviderId::StandardWebhooks,
+            "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1,0+nKC84m6iCnJv5x0rWWUMJPbSfaJJHg3SKzJ2CFPrw=\r\n",
+        ),
+    ];
+    for (p, want) in pinned {
+        let secret = match p {
+            ProviderId::StandardWebhooks => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            _ => "hookstorm-pin-secret",
+        };
+        let signer = Signer::new(&p.profile().scheme, &Secret::new(secret.into())).unwrap();
+        let mut out = Vec::new();
+        signer.sign_into(body, id, 1_700_000_000, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{p}");
+    }
+    let whsk = Secret::new(format!("whsk_{}", STANDARD.encode([7u8; 32])));
+    let signer = Signer::new(&ProviderId::StandardWebhooks.profile().scheme, &whsk).unwrap();
+    let mut out = Vec::new();
+    signer.sign_into(body, id, 1_700_000_000, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1a,06NPBE+Y7G69ITVQp1Y2emgiOnmE58L63033f4st3TLae4Cd7T9jtFfYELHIulmDZgqI8TjA4tIQAROknrHaAQ==\r\n"
+    );
+}
+
 /// The hand-rolled JWS agrees with `jsonwebtoken` both ways: its tokens
 /// decode there, and tokens `jsonwebtoken` signs verify here.
 #[test]
