@@ -201,7 +201,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
                         "`{label}` is a signature case: add --signed (and --secret-env) to generate it"
                     )));
                 }
-                Chosen::Signature(*case)
+                Chosen::Signature(case.clone())
             } else {
                 let names: Vec<&str> = generators::variants()
                     .iter()
