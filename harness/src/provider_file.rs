@@ -828,6 +828,84 @@ schema = { type = "object", required = ["id"] }
         assert!(syntax.contains("invalid TOML"), "{syntax}");
     }
 
+    const DECLARED: &str = "\
+name: acme
+signature:
+  algorithm: hmac-sha512
+  key: {form: base64, prefix: whsec_}
+  signed: \"{ts}.{method}.{body}\"
+  encoding: base64url
+  header: x-acme-signature
+  value: \"t={ts},sig={sig}\"
+  separator: \",\"
+  timestamp: {unit: millis, tolerance: 60s, future: false}
+  static_headers: {x-acme-version: 2}
+deadline: 3s
+keys: {dedupe: /id}
+types:
+  - name: invoice.paid
+    schema: {type: object}
+";
+
+    #[test]
+    fn a_declared_scheme_is_read_with_every_part() {
+        let p = parse(DECLARED, "p.yaml", Path::new(".")).unwrap();
+        let Scheme::Signed(s) = p.scheme() else {
+            panic!("{:?}", p.scheme());
+        };
+        let v = s.default_version();
+        assert_eq!(v.algorithm, Algorithm::HmacSha512);
+        assert_eq!(v.key.form, KeyForm::Base64);
+        assert_eq!(v.key.prefix.as_deref(), Some("whsec_"));
+        assert_eq!(v.encoding, Encoding::Base64url);
+        assert_eq!(v.value.to_string(), "t={ts},sig={sig}");
+        assert_eq!(s.signed.to_string(), "{ts}.{method}.{body}");
+        assert_eq!(s.separator.as_deref(), Some(","));
+        let ts = s.timestamp.as_ref().unwrap();
+        assert_eq!(ts.header, None);
+        assert_eq!(ts.unit, TimeUnit::Millis);
+        assert_eq!(ts.tolerance_secs, 60);
+        assert!(!ts.future);
+        assert_eq!(s.static_headers, [("x-acme-version".into(), "2".into())]);
+    }
+
+    #[test]
+    fn declared_scheme_mistakes_are_positioned() {
+        let text = DECLARED
+            .replace("hmac-sha512", "hmac-sha384")
+            .replace("{ts}.{method}", "{tz}.{method}");
+        let plain = parse(&text, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("p.yaml:3:14: error: unknown algorithm `hmac-sha384`"),
+            "{plain}"
+        );
+        assert!(plain.contains("p.yaml:5:11: error: template"), "{plain}");
+        assert!(plain.contains("unknown placeholder `{tz}`"), "{plain}");
+        // A scheme that cannot work is refused as a whole, with why.
+        let no_ts = DECLARED.replace(
+            "  timestamp: {unit: millis, tolerance: 60s, future: false}\n",
+            "",
+        );
+        let plain = parse(&no_ts, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(plain.contains("declares no `timestamp`"), "{plain}");
+        // Built-in parameters do not mix with a declaration.
+        let mixed = DECLARED.replace(
+            "  encoding: base64url\n",
+            "  encoding: base64url\n  kid: k1\n",
+        );
+        let plain = parse(&mixed, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("`kid` belongs to a built-in `scheme`"),
+            "{plain}"
+        );
+    }
+
     #[test]
     fn mistakes_are_positioned() {
         let text = GOOD
