@@ -622,3 +622,262 @@ fn sign_into_ns_per_op() {
         println!("{name:24} {ns:8.0} ns/op");
     }
 }
+
+// ------------------------------------------------------- declared schemes
+
+/// A declared scheme from its serde form (the shape a profile serialises to).
+fn declared(json: serde_json::Value) -> Scheme {
+    let scheme: generators::SigningScheme = serde_json::from_value(json).unwrap();
+    assert_eq!(scheme.check(), Ok(()), "{scheme:?}");
+    Scheme::Signed(scheme)
+}
+
+fn github() -> Scheme {
+    declared(serde_json::json!({
+        "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"}, "encoding": "hex",
+                      "value": "sha256={sig}"}],
+        "signed": "{body}", "header": "X-Hub-Signature-256"
+    }))
+}
+
+fn slack() -> Scheme {
+    declared(serde_json::json!({
+        "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"}, "encoding": "hex",
+                      "value": "v0={sig}"}],
+        "signed": "v0:{ts}:{body}", "header": "X-Slack-Signature",
+        "timestamp": {"header": "X-Slack-Request-Timestamp", "unit": "seconds",
+                      "tolerance_secs": 300, "future": true}
+    }))
+}
+
+// docs.github.com, "Validating webhook deliveries" ("Testing the webhook
+// payload validation": secret "It's a Secret to Everybody", payload
+// "Hello, World!").
+#[test]
+fn github_published_vector_as_a_declared_scheme() {
+    assert_vector(
+        &github(),
+        "It's a Secret to Everybody",
+        b"Hello, World!",
+        "",
+        0,
+        "X-Hub-Signature-256",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    );
+}
+
+// api.slack.com, "Verifying requests from Slack" (the worked example's
+// signing secret, timestamp and slash-command body).
+#[test]
+fn slack_published_vector_as_a_declared_scheme() {
+    let body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    assert_vector(
+        &slack(),
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        body,
+        "",
+        1_531_420_618,
+        "X-Slack-Signature",
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+    );
+}
+
+/// Declared schemes of every shape the declaration allows, with a secret
+/// of their key form.
+fn declared_battery() -> Vec<(&'static str, Scheme, Secret)> {
+    let ts = |header: Option<&str>, unit: &str, tol: i64, future: bool| {
+        let mut t = serde_json::json!({"unit": unit, "tolerance_secs": tol, "future": future});
+        if let Some(h) = header {
+            t["header"] = h.into();
+        }
+        t
+    };
+    vec![
+        ("github", github(), Secret::new("gh-secret".into())),
+        ("slack", slack(), Secret::new("slack-signing-secret".into())),
+        (
+            "stripe-like: timestamp in the value, comma list",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "t={ts},v1={sig}"}],
+                "signed": "{ts}.{body}", "header": "Stripe-Signature", "separator": ",",
+                "timestamp": ts(None, "seconds", 300, true)
+            })),
+            Secret::new("whsec_stripe_is_raw".into()),
+        ),
+        (
+            "paddle-like: semicolons, 5 s, no future bound",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "ts={ts};h1={sig}"}],
+                "signed": "{ts}:{body}", "header": "Paddle-Signature", "separator": ";",
+                "timestamp": ts(None, "seconds", 5, false)
+            })),
+            Secret::new("pdl_ntfset_secret".into()),
+        ),
+        (
+            "hmac-sha1, base64 key after a prefix",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha1",
+                              "key": {"form": "base64", "prefix": "key_"},
+                              "encoding": "base64", "value": "sha1={sig}"}],
+                "signed": "{body}", "header": "X-Hub-Signature"
+            })),
+            Secret::new(format!("key_{}", STANDARD.encode(b"twenty bytes of key!"))),
+        ),
+        (
+            "hmac-sha512 base64url, milliseconds, method and id signed",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha512", "key": {"form": "hex"},
+                              "encoding": "base64url", "value": "sig={sig}"}],
+                "signed": "{id}|{ts_ms}|{method}|{body}", "header": "x-sig",
+                "id_header": "x-id", "separator": " ",
+                "timestamp": ts(Some("x-ts"), "millis", 120, true),
+                "static_headers": [["x-version", "7"]]
+            })),
+            Secret::new(hex::encode([0x42u8; 48])),
+        ),
+        (
+            "discord-like ed25519, hex",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "ed25519", "key": {"form": "hex"},
+                              "encoding": "hex", "value": "{sig}"}],
+                "signed": "{ts}{body}", "header": "X-Signature-Ed25519",
+                "timestamp": ts(Some("X-Signature-Timestamp"), "seconds", 300, true)
+            })),
+            Secret::new(hex::encode([9u8; 32])),
+        ),
+        (
+            "sendgrid-like ecdsa-p256, DER in base64",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "ecdsa-p256", "key": {"form": "hex"},
+                              "encoding": "base64", "value": "{sig}"}],
+                "signed": "{ts}{body}",
+                "header": "X-Twilio-Email-Event-Webhook-Signature",
+                "timestamp": ts(Some("X-Twilio-Email-Event-Webhook-Timestamp"), "seconds", 300, true)
+            })),
+            Secret::new(hex::encode([0x17u8; 32])),
+        ),
+        (
+            "a verbatim token (Auth0 Log Streams, Okta)",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "token", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "{sig}"}],
+                "signed": "", "header": "Authorization"
+            })),
+            Secret::new("log-stream-token".into()),
+        ),
+    ]
+}
+
+#[test]
+fn every_declared_scheme_gets_the_whole_battery_and_the_verdicts_hold() {
+    let now = 1_700_000_000;
+    let mut checked = 0;
+    for (name, scheme, secret) in declared_battery() {
+        let signer = Signer::new(&scheme, &secret).unwrap();
+        let cases = signature_cases(&scheme);
+        let labels: HashSet<&str> = cases.iter().map(|c| c.label).collect();
+        let d = scheme.declared().unwrap();
+        assert!(
+            labels.contains("wrong-secret") && labels.contains("truncated"),
+            "{name}"
+        );
+        assert_eq!(labels.contains("tampered-body"), d.covers_body(), "{name}");
+        assert_eq!(labels.contains("stale"), d.timestamp.is_some(), "{name}");
+        assert_eq!(
+            labels.contains("future"),
+            d.timestamp.as_ref().is_some_and(|t| t.future),
+            "{name}"
+        );
+        assert_eq!(
+            labels.contains("multiple-one-valid"),
+            d.rotates() && d.default_version().algorithm != generators::Algorithm::Token,
+            "{name}"
+        );
+        for body in BODIES {
+            for case in &cases {
+                let delivery = apply_case(case, &signer, &secret, body, &message_id(3), now);
+                let got = verify(&scheme, &secret, &delivery.lookup(), &delivery.body, now);
+                assert_eq!(
+                    got.is_ok(),
+                    case.expect == Expect::Accept,
+                    "{name}: {} on {:?}: {got:?}\n{delivery:?}",
+                    case.label,
+                    String::from_utf8_lossy(body)
+                );
+                let specific = match case.label {
+                    "missing" => Some(VerifyError::Missing),
+                    "stale" => Some(VerifyError::Stale),
+                    "future" => Some(VerifyError::Future),
+                    "wrong-secret" | "tampered-body" | "reserialized-body" | "uppercase-hex"
+                    | "whsec-raw-key" => Some(VerifyError::Mismatch),
+                    _ => None,
+                };
+                if let Some(kind) = specific {
+                    assert_eq!(got, Err(kind), "{name} {}", case.label);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "{checked}");
+}
+
+#[test]
+fn declared_schemes_round_trip_resume_prefixes_and_catch_any_body_change() {
+    for (name, scheme, secret) in declared_battery() {
+        let signer = Signer::new(&scheme, &secret).unwrap();
+        let d = scheme.declared().unwrap();
+        for body in BODIES {
+            let headers = signer.sign(body, "msg_9", 1_700_000_000);
+            assert!(
+                verify(&scheme, &secret, &lookup(&headers), body, 1_700_000_000).is_ok(),
+                "{name}: {headers:?}"
+            );
+            for (n, v) in &d.static_headers {
+                assert_eq!(header(&headers, n), v, "{name}");
+            }
+            if d.covers_body() {
+                let mut changed = body.to_vec();
+                changed.push(b' ');
+                assert!(
+                    verify(&scheme, &secret, &lookup(&headers), &changed, 1_700_000_000).is_err(),
+                    "{name}"
+                );
+            }
+            let mut whole = Vec::new();
+            signer.sign_into(body, "msg_9", 1_700_000_000, &mut whole);
+            let prefix = signer.absorb_prefix(&body[..body.len() / 2]);
+            let mut resumed = Vec::new();
+            signer.sign_resumed_into(prefix.as_ref(), body, "msg_9", 1_700_000_000, &mut resumed);
+            assert_eq!(resumed, whole, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_public_key_verifies_a_declared_asymmetric_scheme_but_cannot_sign() {
+    let scheme = declared(serde_json::json!({
+        "versions": [{"algorithm": "ecdsa-p256",
+                      "key": {"form": "hex", "prefix": "sk_", "public_prefix": "pk_"},
+                      "encoding": "base64", "value": "{sig}"}],
+        "signed": "{body}", "header": "x-sig"
+    }));
+    let private = [0x17u8; 32];
+    let signing = p256::ecdsa::SigningKey::from_slice(&private).unwrap();
+    let point = signing.verifying_key().to_encoded_point(false);
+    let public = Secret::new(format!("pk_{}", hex::encode(point.as_bytes())));
+    let headers = Signer::new(
+        &scheme,
+        &Secret::new(format!("sk_{}", hex::encode(private))),
+    )
+    .unwrap()
+    .sign(b"{}", "", 0);
+    assert!(verify(&scheme, &public, &lookup(&headers), b"{}", 0).is_ok());
+    assert_eq!(
+        verify(&scheme, &public, &lookup(&headers), b"{ }", 0),
+        Err(VerifyError::Mismatch)
+    );
+    assert!(Signer::new(&scheme, &public).is_err());
+}
