@@ -471,7 +471,7 @@ fn write_signature(
                 Some(BodyPrefix {
                     state: PrefixState::Hmac(absorbed),
                     len,
-                }) => (absorbed.clone(), *len),
+                }) => (Mac::clone(absorbed), *len),
                 _ => (mac.clone(), 0),
             };
             feed(&k.scheme.signed, fields, skip, |b| state.update(b));
@@ -600,7 +600,7 @@ impl Signer {
                 (Material::Hmac(mac), Some(Part::Body)) => {
                     let mut absorbed = mac.clone();
                     absorbed.update(prefix);
-                    PrefixState::Hmac(absorbed)
+                    PrefixState::Hmac(Box::new(absorbed))
                 }
                 _ => return None,
             },
@@ -801,8 +801,10 @@ impl fmt::Debug for BodyPrefix {
 
 #[derive(Clone)]
 enum PrefixState {
-    /// A body-first HMAC scheme (Authgear): the keyed state after the prefix.
-    Hmac(Mac),
+    /// A body-first HMAC scheme (Authgear): the keyed state after the
+    /// prefix. Boxed (an HMAC-SHA512 state is 400 bytes); cloned out of the
+    /// box onto the stack per signature.
+    Hmac(Box<Mac>),
     /// FusionAuth: SHA-256 of the body so far (the JWT claim's input).
     Sha256(Sha256),
 }
