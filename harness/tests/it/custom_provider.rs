@@ -411,3 +411,145 @@ print(n)
     );
     assert_eq!(crate::util::process::stdout(&verdict).trim(), "3");
 }
+
+// ------------------------------------------------ senders as provider files
+
+/// `providers/stripe.yaml` and `providers/svix.yaml`: real senders'
+/// schemes declared as data.
+fn sender_file(name: &str) -> PathBuf {
+    repository::root().join(format!("providers/{name}.yaml"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_and_svix_provider_files_pass_on_the_reference_receiver_and_catch_signature_faults()
+{
+    for (name, secret) in [
+        ("stripe", "whsec_stripe_signing_secret_for_tests"),
+        ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ] {
+        let provider =
+            harness::provider::from_file(&sender_file(name)).expect("provider file loads");
+        assert_eq!(provider.name(), name);
+        assert!(provider.types().len() >= 3, "{name}");
+        let start = |faults: &[Fault]| {
+            let mut config =
+                ReceiverConfig::for_provider(provider.clone(), Secret::new(secret.into()));
+            config.faults = faults.to_vec();
+            config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
+            receiver::start(config)
+        };
+        let running = start(&[]).await.expect("receiver starts");
+        let target = Target::parse(&running.url()).unwrap();
+        let mut plan = CheckPlan::new(provider.clone(), target, Secret::new(secret.into()));
+        plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+        plan.seed = 21;
+        let report = check::run(&plan).await.expect("check runs");
+        running.shutdown().await;
+        let failed: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| c.outcome == CheckOutcome::Fail)
+            .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
+            .collect();
+        assert!(failed.is_empty(), "{name}: {failed:#?}");
+        for id in [
+            "accepts_valid",
+            "rejects_missing_signature",
+            "rejects_bad_signature",
+            "rejects_stale_signature",
+            "duplicate_idempotent",
+        ] {
+            assert!(
+                outcome(&report, id)
+                    .iter()
+                    .all(|o| *o == CheckOutcome::Pass)
+                    && !outcome(&report, id).is_empty(),
+                "{name} {id}: {:?}",
+                outcome(&report, id)
+            );
+        }
+        for (fault, id) in [
+            (Fault::SkipSignature, "rejects_missing_signature"),
+            (Fault::AcceptStale, "rejects_stale_signature"),
+        ] {
+            let faulty = start(&[fault]).await.expect("receiver starts");
+            let target = Target::parse(&faulty.url()).unwrap();
+            let plan = CheckPlan::new(provider.clone(), target, Secret::new(secret.into()))
+                .select(&[id.to_string()], &[])
+                .unwrap();
+            let report = check::run(&plan).await.expect("check runs");
+            faulty.shutdown().await;
+            assert!(
+                outcome(&report, id).contains(&CheckOutcome::Fail),
+                "{name} {fault:?}: {:?}",
+                outcome(&report, id)
+            );
+        }
+    }
+}
+
+/// `events gen --signed` for both senders verifies with each sender's
+/// documented manual procedure, written in Python's standard library:
+/// Stripe (docs.stripe.com/webhooks, "Verify manually": split on `,`, take
+/// `t` and every `v1`, HMAC-SHA256 of "{t}.{payload}" with the secret, hex)
+/// and Svix (docs.svix.com/receiving/verifying-payloads/how-manual:
+/// base64-decode the secret after `whsec_`, HMAC-SHA256 of
+/// "{svix-id}.{svix-timestamp}.{body}", base64, among `v1,` entries).
+#[test]
+fn stripe_and_svix_signed_events_verify_with_their_documented_procedures() {
+    let script = r#"
+import base64, hashlib, hmac, json, sys
+name, secret = sys.argv[1], sys.argv[2]
+n = 0
+for line in sys.stdin:
+    d = json.loads(line)
+    h = {k.lower(): v for k, v in d["headers"].items()}
+    body = d["body"].encode()
+    if name == "stripe":
+        parts = [p.split("=", 1) for p in h["stripe-signature"].split(",")]
+        t = [v for k, v in parts if k == "t"][0]
+        sigs = [v for k, v in parts if k == "v1"]
+        want = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    else:
+        key = base64.b64decode(secret.split("_", 1)[1])
+        signed = (h["svix-id"] + "." + h["svix-timestamp"] + ".").encode() + body
+        want = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        sigs = [e.split(",", 1)[1] for e in h["svix-signature"].split(" ") if e.startswith("v1,")]
+    assert any(hmac.compare_digest(want, s) for s in sigs), (name, h)
+    n += 1
+print(n)
+"#;
+    for (name, secret) in [
+        ("stripe", "whsec_stripe_signing_secret_for_tests"),
+        ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ] {
+        let out = Command::new(HOOKSTORM)
+            .args(["events", "gen", "--provider-file"])
+            .arg(sender_file(name))
+            .args(["--all", "--count", "6", "--seed", "2", "--signed"])
+            .env("HOOK_SECRET", secret)
+            .output()
+            .expect("hookstorm runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            crate::util::process::transcript(&out)
+        );
+        let mut py = Command::new("python3")
+            .args(["-c", script, name, secret])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        use std::io::Write;
+        py.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+        let verdict = py.wait_with_output().unwrap();
+        assert!(
+            verdict.status.success(),
+            "{name}: {}",
+            crate::util::process::transcript(&verdict)
+        );
+        assert_eq!(crate::util::process::stdout(&verdict).trim(), "6", "{name}");
+    }
+}
