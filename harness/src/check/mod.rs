@@ -760,8 +760,9 @@ fn outcome_of(probe: &Probe, seen: Seen) -> String {
 /// checks and returns the report (nothing is printed but the start line,
 /// unless the plan is quiet).
 pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
-    let signer =
-        Signer::new(plan.provider.scheme(), &plan.secret).map_err(|e| usage(format!("{e}")))?;
+    let signer = Signer::new(plan.provider.scheme(), &plan.secret)
+        .map_err(|e| usage(format!("{e}")))?
+        .at_url(&plan.target.url());
     plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
     ensure_reachable(&client, &plan.target).await?;
