@@ -410,7 +410,8 @@ pub async fn run_observed(
     if let Some(meter) = meter {
         stats.add_hiccups(&meter.stop())?;
     }
-    stats.count_missed(late + unsent);
+    stats.count_late(late);
+    stats.count_unsent(unsent);
     stats.set_window(window);
     stats.set_started(started_wall);
     stats.set_ended(started_wall + elapsed);

@@ -51,7 +51,7 @@ pub mod threshold;
 
 pub use diff::{diff, Diff, DiffRow};
 pub use load::{LoadStats, MergeError};
-pub use merge::merge;
+pub use merge::{merge, merge_partial};
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
 pub use render::write_dir;

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::render::{check_rows, terminal::status_classes, verdict_word};
+use crate::render::{check_rows, terminal::status_codes, verdict_word};
 use crate::report::{CheckOutcome, Report};
 use crate::threshold::format_share;
 
@@ -119,7 +119,7 @@ pub fn render(report: &Report) -> String {
                 format_us(p.mean.round() as u64)
             );
         }
-        let _ = writeln!(out, "\nStatus: {}\n", status_classes(stats));
+        let _ = writeln!(out, "\nStatus: {}\n", status_codes(stats));
         let used: Vec<_> = stats.types().filter(|(_, t)| t.requests > 0).collect();
         if used.len() > 1 {
             out.push_str("| Event type | Requests | Failed | p50 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n");
