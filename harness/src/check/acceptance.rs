@@ -128,12 +128,18 @@ pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
             let mut v = ResultBuilder::new("no_server_error", &ty.name);
             let probes = ctx.journal_of(&ty.name);
             let mut failed = false;
+            let mut unanswered = Vec::new();
             for probe in &probes {
                 // Timeouts belong to `within_deadline`; a 5xx or a dropped
-                // connection belongs here.
+                // connection belongs here. A probe that got no answer
+                // shows nothing either way: it is not a case that held.
                 let timed_out =
                     matches!(&probe.answer, Err(e) if e.kind == reports::ErrorKind::Timeout);
-                if probe.is_server_failure() && !timed_out && !failed {
+                if timed_out {
+                    unanswered.push(probe);
+                    continue;
+                }
+                if probe.is_server_failure() && !failed {
                     failed = true;
                     v.fail(ctx.failure(
                         probe,
@@ -146,6 +152,22 @@ pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
                 } else {
                     v.pass();
                 }
+            }
+            // A receiver that never answers has not shown that it does not
+            // fail: no answer at all is a failure, not a pass.
+            if let (Some(first), false) = (
+                unanswered.first(),
+                failed || unanswered.len() < probes.len(),
+            ) {
+                v.fail(ctx.failure(
+                    first,
+                    format!(
+                        "none of the {} probes got an answer ({}): a receiver that never \
+                         answers cannot be judged free of server errors",
+                        probes.len(),
+                        first.outcome_text()
+                    ),
+                ));
             }
             v.finish()
         })

@@ -137,12 +137,20 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
             )));
         }
     }
-    Ok(CATALOG
+    let selected: Vec<&'static str> = CATALOG
         .iter()
         .map(|c| c.id)
         .filter(|id| only.is_empty() || only.iter().any(|o| o == id))
         .filter(|id| !exclude.iter().any(|e| e == id))
-        .collect())
+        .collect();
+    // A selection of nothing would pass having checked nothing.
+    if selected.is_empty() {
+        return Err(crate::usage(
+            "no check is left to run: the exclusions remove every selected check; \
+             exclude fewer (see `hookstorm check --list`)",
+        ));
+    }
+    Ok(selected)
 }
 
 /// Everything the checks share during one run, built from a [`CheckPlan`].
@@ -487,6 +495,31 @@ impl ResultBuilder {
         } else {
             self.fail(failure())
         }
+    }
+
+    /// The ledger was configured but could not be read: the effect checks
+    /// cannot judge, and a gate must not pass on that, so it fails the
+    /// result (a skip would pass the run). The one place this is decided.
+    pub fn ledger_unreadable(&mut self, ctx: &Context, err: &anyhow::Error) {
+        let url = match &ctx.plan.ledger {
+            Some(crate::ledger::LedgerSource::Url(url)) => url.clone(),
+            // A command may hold credentials: it is not repeated here.
+            _ => "(--ledger-cmd)".into(),
+        };
+        self.fail(Failure {
+            variant: "ledger".into(),
+            message: format!("the configured ledger could not be read: {err:#}"),
+            request: RequestSummary {
+                method: "GET".into(),
+                url,
+                headers: Vec::new(),
+                body_excerpt: String::new(),
+            },
+            response_status: None,
+            response_excerpt: String::new(),
+            error: Some(format!("{err:#}")),
+            curl: String::new(),
+        });
     }
 
     /// Marks the result skipped (unless something already failed).
