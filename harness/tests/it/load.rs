@@ -877,3 +877,68 @@ async fn zero_senders_and_connections_beyond_the_descriptor_limit_are_refused() 
         refused(too_many, "RLIMIT_NOFILE").await;
     }
 }
+
+/// `--events` lines must be events of the provider: an array, `{}` or
+/// another provider's event is refused before sending (exit 2, the line
+/// named); `--verbatim` sends anything, with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_are_not_the_providers_are_refused_unless_verbatim() {
+    let (addr, seen) =
+        faulty_servers::verifying(ProviderId::Authgear.profile(), Secret::new(SECRET.into())).await;
+    let url = format!("http://{addr}/hooks");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let file_arg = file.display().to_string();
+    let args = [
+        "load",
+        "-p",
+        "authgear",
+        "-t",
+        &url,
+        "--events",
+        &file_arg,
+        "--concurrency",
+        "1",
+        "--requests",
+        "3",
+        "--quiet",
+    ];
+    for (text, expect) in [
+        ("[1,2,3]\n", "--events line 1: it is a JSON array"),
+        (
+            "{\"id\":\"a\",\"type\":\"user.created\"}\n{}\n",
+            "--events line 2: it has no event type",
+        ),
+        (
+            "{\"event\":{\"type\":\"user.create\",\"id\":\"x\"}}\n",
+            "not a authgear event",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let o = binary(&args, SECRET).await;
+        let out = crate::util::process::transcript(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {out}");
+        assert!(out.contains(expect), "{text}: {out}");
+    }
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            seen.verified + seen.rejected.len() as u64,
+            0,
+            "nothing was sent"
+        );
+    }
+    std::fs::write(&file, "[1,2,3]\n").unwrap();
+    let mut verbatim = args.to_vec();
+    verbatim.push("--verbatim");
+    let o = binary(&verbatim, SECRET).await;
+    let out = crate::util::process::transcript(&o);
+    assert!(
+        out.contains("warning: --verbatim sends every --events line"),
+        "{out}"
+    );
+    // Sent as they are: unsigned arrays are refused by the receiver, so
+    // nothing is delivered.
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(seen.lock().unwrap().rejected.len(), 3, "{out}");
+}
