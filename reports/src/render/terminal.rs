@@ -181,7 +181,7 @@ fn percentile_line(out: &mut String, label: &str, p: &Percentiles) {
 const TOP_CODES: usize = 6;
 
 /// Counts per status code, the most frequent first (ties: lower code
-/// first), `200 990  401 6  404 4`, at most [`TOP_CODES`] codes then
+/// first), `200 990  401 6  404 4`, at most six codes then
 /// `other N`; or `none`. Per code, not per class: a 401 (wrong secret) and
 /// a 404 (wrong path) need different fixes.
 pub fn status_codes(stats: &LoadStats) -> String {
