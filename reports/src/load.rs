@@ -25,6 +25,9 @@ use crate::record::{ErrorKind, Outcome, Recorder, Sample};
 /// growing the table from untrusted input.
 const STATUS_SLOTS: usize = 1_000;
 
+/// The longest response excerpt kept per failing status code, bytes.
+pub const EXCERPT_BYTES: usize = 120;
+
 /// The timeline stops growing after a week of seconds: a sample claiming a
 /// later `at_ms` (a clock bug, hostile input) lands in the last second rather
 /// than allocating without bound.
@@ -122,6 +125,9 @@ pub struct LoadStats {
     unsent: u64,
     /// How late the generator's timer naps woke, µs (see [`LoadStats::hiccups`]).
     hiccups: Histogram<u64>,
+    /// The start of the first response body seen per failing status code:
+    /// what a 401 or a 500 said (one per code, so bounded by the codes).
+    excerpts: BTreeMap<u16, String>,
     window_us: Option<u64>,
     started_unix_ms: Option<u64>,
     ended_unix_ms: Option<u64>,
@@ -143,6 +149,7 @@ impl LoadStats {
             late: 0,
             unsent: 0,
             hiccups: histogram::latency_histogram(),
+            excerpts: BTreeMap::new(),
             window_us: None,
             started_unix_ms: None,
             ended_unix_ms: None,
@@ -220,6 +227,9 @@ impl LoadStats {
         self.late += other.late;
         self.unsent += other.unsent;
         self.add_hiccups(&other.hiccups)?;
+        for (code, text) in &other.excerpts {
+            self.excerpts.entry(*code).or_insert_with(|| text.clone());
+        }
         self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -392,6 +402,26 @@ impl LoadStats {
         &self.hiccups
     }
 
+    /// Whether a response excerpt is kept for `status` (asked before
+    /// [`note_excerpt`](Self::note_excerpt), so the hot path copies no body
+    /// once a code has one).
+    pub fn has_excerpt(&self, status: u16) -> bool {
+        self.excerpts.contains_key(&status)
+    }
+
+    /// Keeps the start of `body` as the excerpt of `status`, unless one is
+    /// kept already.
+    pub fn note_excerpt(&mut self, status: u16, body: &[u8]) {
+        self.excerpts
+            .entry(status)
+            .or_insert_with(|| crate::report::excerpt(body, EXCERPT_BYTES));
+    }
+
+    /// The kept excerpt of `status`'s responses.
+    pub fn excerpt(&self, status: u16) -> Option<&str> {
+        self.excerpts.get(&status).map(String::as_str)
+    }
+
     /// Adds measured hiccups (µs, in a histogram of the same bounds).
     pub fn add_hiccups(&mut self, hiccups: &Histogram<u64>) -> Result<(), MergeError> {
         add(&mut self.hiccups, hiccups, "hiccups")
@@ -480,6 +510,7 @@ impl PartialEq for LoadStats {
             && self.late == other.late
             && self.unsent == other.unsent
             && self.hiccups == other.hiccups
+            && self.excerpts == other.excerpts
             && self.window_us == other.window_us
             && self.started_unix_ms == other.started_unix_ms
             && self.ended_unix_ms == other.ended_unix_ms
@@ -570,6 +601,9 @@ struct Wire {
     /// Absent in reports of versions that did not measure hiccups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hiccups: Option<String>,
+    /// Per failing status code, the start of the first body seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    excerpts: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -638,6 +672,11 @@ impl Wire {
             } else {
                 Some(histogram::encode(&stats.hiccups)?)
             },
+            excerpts: stats
+                .excerpts
+                .iter()
+                .map(|(code, text)| (code.to_string(), text.clone()))
+                .collect(),
         })
     }
 
@@ -721,6 +760,14 @@ impl Wire {
         stats.unsent = unsent;
         if let Some(h) = &self.hiccups {
             stats.hiccups = histogram::decode(h, SIGFIG).map_err(|e| format!("hiccups: {e}"))?;
+        }
+        for (code, text) in self.excerpts {
+            let code: u16 = code
+                .parse()
+                .ok()
+                .filter(|c| usize::from(*c) < STATUS_SLOTS)
+                .ok_or_else(|| format!("excerpt of {code:?}, which is not an HTTP status code"))?;
+            stats.excerpts.insert(code, text);
         }
         stats.window_us = self.window_us;
         stats.started_unix_ms = self.started_unix_ms;
@@ -962,6 +1009,28 @@ mod tests {
             prop_assert!(back == stats);
             prop_assert_eq!(back.hiccups().len(), samples.len() as u64);
         }
+    }
+
+    #[test]
+    fn one_excerpt_per_code_survives_merge_and_json() {
+        let mut a = LoadStats::new(names(1));
+        assert!(!a.has_excerpt(401));
+        a.note_excerpt(401, br#"{"error":"bad signature"}"#);
+        a.note_excerpt(401, b"a later 401 body");
+        assert_eq!(a.excerpt(401), Some(r#"{"error":"bad signature"}"#));
+        let mut b = LoadStats::new(names(1));
+        b.note_excerpt(401, b"other shard");
+        b.note_excerpt(500, &[b'x'; 1_000]);
+        a.merge(&b).unwrap();
+        assert_eq!(a.excerpt(401), Some(r#"{"error":"bad signature"}"#));
+        let long = a.excerpt(500).unwrap();
+        assert!(
+            long.starts_with(&"x".repeat(EXCERPT_BYTES)) && long.len() < 200,
+            "{long}"
+        );
+        let back: LoadStats = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert!(back == a);
+        assert_eq!(back.excerpt(500), a.excerpt(500));
     }
 
     #[test]

@@ -775,10 +775,17 @@ async fn a_load_that_delivers_nothing_fails_without_thresholds() {
         "{text}"
     );
     assert!(text.contains("verdict     FAIL"), "{text}");
+    // What the 401 said, under the status line.
+    assert!(
+        text.contains(r#"            401: {"error":"invalid signature"}"#),
+        "{text}"
+    );
     let report =
         Report::from_json(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
             .unwrap();
     assert!(!report.passed());
+    let stats = &report.load.as_ref().unwrap().stats;
+    assert_eq!(stats.excerpt(401), Some(r#"{"error":"invalid signature"}"#));
 
     let right = binary(&args, SECRET).await;
     let text = crate::util::process::transcript(&right);

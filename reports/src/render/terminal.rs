@@ -126,6 +126,9 @@ fn load_summary(out: &mut String, load: &LoadSection) {
         }
     }
     let _ = writeln!(out, "{:<LABEL$}{}", "status", status_codes(stats));
+    for (code, text) in top_excerpts(stats) {
+        let _ = writeln!(out, "{:<LABEL$}{code}: {text}", "");
+    }
     let kinds: Vec<String> = stats
         .error_kinds()
         .map(|(k, n)| format!("{} {n}", k.as_str()))
@@ -204,6 +207,29 @@ pub fn status_codes(stats: &LoadStats) -> String {
     } else {
         parts.join("  ")
     }
+}
+
+/// The kept response excerpts of the most frequent status codes (those
+/// [`status_codes`] shows), on one line each.
+pub fn top_excerpts(stats: &LoadStats) -> Vec<(u16, String)> {
+    let mut codes: Vec<(u16, u64)> = stats.statuses().collect();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    codes
+        .iter()
+        .take(TOP_CODES)
+        .filter_map(|(code, _)| {
+            let text = stats.excerpt(*code)?;
+            let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            Some((
+                *code,
+                if line.is_empty() {
+                    "(empty body)".into()
+                } else {
+                    line
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The aligned checks table: one row per check id with its event types
@@ -348,6 +374,16 @@ mod tests {
         assert_eq!(
             status_codes(&stats),
             "401 5  404 5  500 2  200 1  301 1  418 1  other 2 (2 more codes)"
+        );
+        stats.note_excerpt(401, b"{\"error\":\n  \"bad signature\"}");
+        stats.note_excerpt(404, b"");
+        stats.note_excerpt(503, b"not among the top codes");
+        assert_eq!(
+            top_excerpts(&stats),
+            vec![
+                (401, r#"{"error": "bad signature"}"#.to_string()),
+                (404, "(empty body)".to_string())
+            ]
         );
     }
 
