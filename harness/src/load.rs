@@ -207,14 +207,15 @@ pub async fn run(
     shutdown: impl std::future::Future,
 ) -> Result<LoadOutcome> {
     let run = run_schedule(plan.emission(), quiet, shutdown).await?;
-    let implicit = [NOTHING_DELIVERED_FAILS.to_string()];
-    let exprs = if plan.thresholds.is_empty() {
-        &implicit[..]
-    } else {
-        &plan.thresholds[..]
-    };
-    let thresholds = judge(exprs, &run.stats, plan.traffic.provider.profile())?;
-    if plan.thresholds.is_empty() && thresholds.iter().any(|t| !t.passed) {
+    let profile = plan.traffic.provider.profile();
+    let mut thresholds = judge(&plan.thresholds, &run.stats, profile)?;
+    if plan.thresholds.is_empty() {
+        // Shown only when it fails: a passing run without thresholds
+        // reports none.
+        let implicit = judge(&[NOTHING_DELIVERED_FAILS.to_string()], &run.stats, profile)?;
+        thresholds.extend(implicit.into_iter().filter(|t| !t.passed));
+    }
+    if plan.thresholds.is_empty() && !thresholds.is_empty() {
         eprintln!(
             "no request was delivered: all {} failed (see status and errors below); \
              a load run without --threshold fails when nothing is delivered",
