@@ -26,6 +26,9 @@ const INITIAL_BUF: usize = 8 * 1024;
 const MAX_HEADERS: usize = 96;
 /// Request parts written with one vectored write.
 const MAX_PARTS: usize = 4;
+/// Body bytes kept of a failing answer (see [`Conn::body_start`]): as many
+/// as a report keeps.
+const EXCERPT: usize = reports::load::EXCERPT_BYTES;
 
 /// Why an exchange produced no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +225,10 @@ pub struct Conn {
     stream: TcpStream,
     buf: ReadBuf,
     reusable: bool,
+    /// The start of the last answer's body when its status is >= 400 (what
+    /// a 401 said), copied from bytes already read; empty otherwise.
+    /// Allocated once per connection.
+    excerpt: Vec<u8>,
 }
 
 impl Conn {
@@ -234,7 +241,14 @@ impl Conn {
             stream,
             buf: ReadBuf::new(),
             reusable: true,
+            excerpt: Vec::with_capacity(EXCERPT),
         })
+    }
+
+    /// The start of the last answer's body, when its status was >= 400 and
+    /// the body was delimited by length or by close (empty otherwise).
+    pub fn body_start(&self) -> &[u8] {
+        &self.excerpt
     }
 
     /// Whether another request may be sent on this connection. False after
@@ -285,6 +299,18 @@ impl Conn {
             .await
             .map_err(WireError::from_io)?;
         let (status, framing) = self.read_head().await?;
+        self.excerpt.clear();
+        if status >= 400 {
+            // Only what arrived with the head: never a read for it.
+            let cap = match framing {
+                Framing::Length(n) => n.min(EXCERPT as u64) as usize,
+                Framing::UntilClose => EXCERPT,
+                Framing::None | Framing::Chunked => 0,
+            };
+            let avail = self.buf.avail();
+            self.excerpt
+                .extend_from_slice(&avail[..avail.len().min(cap)]);
+        }
         let body_len = match framing {
             Framing::None => 0,
             Framing::Length(n) => {

@@ -147,12 +147,20 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
             )));
         }
     }
-    Ok(CATALOG
+    let selected: Vec<&'static str> = CATALOG
         .iter()
         .map(|c| c.id)
         .filter(|id| only.is_empty() || only.iter().any(|o| o == id))
         .filter(|id| !exclude.iter().any(|e| e == id))
-        .collect())
+        .collect();
+    // A selection of nothing would pass having checked nothing.
+    if selected.is_empty() {
+        return Err(crate::usage(
+            "no check is left to run: the exclusions remove every selected check; \
+             exclude fewer (see `hookstorm check --list`)",
+        ));
+    }
+    Ok(selected)
 }
 
 /// Everything the checks share during one run, built from a [`CheckPlan`].
@@ -691,6 +699,27 @@ impl ResultBuilder {
         if self.worst.as_ref().is_none_or(|(w, _)| level > *w) {
             self.worst = Some((level, message));
         }
+    }
+
+    /// The ledger was configured but could not be read: the effect checks
+    /// cannot judge, and a gate must not pass on that, so the result is an
+    /// ERROR (a skip would pass the run). The one place this is decided.
+    pub fn ledger_unreadable(&mut self, ctx: &Context, err: &anyhow::Error) {
+        let source = match &ctx.plan.ledger {
+            Some(crate::ledger::LedgerSource::Url(url)) => url.clone(),
+            // A command may hold credentials: it is not repeated here.
+            _ => "--ledger-cmd".into(),
+        };
+        self.unjudged(format!(
+            "the configured ledger could not be read ({source}): {err:#}"
+        ));
+    }
+
+    /// Records that the check could not be judged (an ERROR: the harness
+    /// got nothing to judge by), with why.
+    pub fn unjudged(&mut self, why: String) {
+        self.cases += 1;
+        self.note(Level::Error, why);
     }
 
     /// Marks the result skipped, unless something worse than a pass was

@@ -11,6 +11,7 @@ use crate::cmd::flags::{write_report, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load;
+use crate::reachable::ensure_reachable;
 use crate::shutdown;
 use crate::verdict::{usage, Verdict};
 
@@ -50,11 +51,12 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
         ));
     }
     let traffic = args.traffic.traffic()?;
-    let connections = args
-        .traffic
-        .connections
-        .unwrap_or(capacity::DEFAULT_CONNECTIONS)
-        .max(1);
+    let connections = match args.traffic.connections {
+        Some(0) => return Err(usage("--connections must be at least 1")),
+        Some(c) => c,
+        None => capacity::DEFAULT_CONNECTIONS,
+    };
+    load::ensure_descriptors(connections, "--connections")?;
     Ok(CapacityPlan {
         traffic,
         bounds: Bounds {
@@ -85,6 +87,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         );
     }
     let runtime = args.traffic.runtime()?;
+    runtime.block_on(ensure_reachable(&plan.traffic.client, &plan.traffic.target))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let found = runtime.block_on(async {
         tokio::spawn(async move {

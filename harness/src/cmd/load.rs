@@ -11,6 +11,7 @@ use crate::cmd::flags::{write_report, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan};
+use crate::reachable::ensure_reachable;
 use crate::schedule::{Arrival, Stage};
 use crate::shutdown;
 use crate::verdict::{usage, Verdict};
@@ -90,6 +91,10 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
         Some(c) => c,
         None => load::DEFAULT_CONNECTIONS,
     };
+    match args.concurrency {
+        Some(senders) => load::ensure_descriptors(senders, "--concurrency")?,
+        None => load::ensure_descriptors(connections, "--connections")?,
+    }
     Ok(LoadPlan {
         traffic,
         arrival,
@@ -114,6 +119,7 @@ pub fn run(args: Args) -> Result<Verdict> {
         );
     }
     let runtime = args.traffic.runtime()?;
+    runtime.block_on(ensure_reachable(&plan.traffic.client, &plan.traffic.target))?;
     let outcome = runtime
         .block_on(load::run(&plan, quiet, shutdown::ctrl_c()))
         .context("load run failed")?;

@@ -296,3 +296,76 @@ async fn every_fault_is_caught_by_its_check() {
         "faults not caught by their check: {missed:?}"
     );
 }
+
+/// A ledger that was configured but cannot be read fails the effect checks
+/// (and so the gate), with a message saying so: a skip would pass the run
+/// having judged nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_configured_ledger_fails_the_effect_checks() {
+    // Port 1 on loopback: nothing listens, the fetch is refused.
+    let report = run_against(ProviderId::Authgear, &[], None, |mut plan| {
+        plan = plan
+            .select(
+                &[
+                    "no_loss".into(),
+                    "duplicate_idempotent".into(),
+                    "ordering".into(),
+                ],
+                &[],
+            )
+            .unwrap();
+        plan.ledger = Some(LedgerSource::Url("http://127.0.0.1:1/ledger".into()));
+        plan.burst = 5;
+        plan.settle = Duration::from_millis(10);
+        plan
+    })
+    .await;
+    assert!(!report.passed(), "{:?}", failures(&report));
+    for id in ["no_loss", "duplicate_idempotent", "ordering"] {
+        let results: Vec<_> = report.checks.iter().filter(|c| c.id == id).collect();
+        assert!(!results.is_empty(), "{id} ran");
+        for result in results {
+            assert_eq!(result.level, Level::Error, "{id}: {result:?}");
+            let reason = result.reason.as_deref().unwrap_or_default();
+            assert!(
+                reason.starts_with("the configured ledger could not be read"),
+                "{id}: {reason}"
+            );
+        }
+    }
+}
+
+/// `no_server_error` against a receiver that reads every request and never
+/// answers: no probe got an answer, so it fails rather than passing on
+/// nothing (`within_deadline` names the timeouts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_server_error_does_not_pass_when_no_probe_got_an_answer() {
+    let addr = crate::util::faulty_servers::hanging().await;
+    let provider = ProviderId::Authgear;
+    let target = Target::parse(&format!("http://{addr}/hooks")).unwrap();
+    let mut plan = CheckPlan::new(Provider::builtin(provider), target, demo_secret(provider))
+        .select(&["accepts_valid".into(), "no_server_error".into()], &[])
+        .unwrap()
+        .only_types(&["user.created".into()])
+        .unwrap();
+    plan.deadline = Some(Duration::from_millis(200));
+    plan.quiet = true;
+    let report = tokio::time::timeout(Duration::from_secs(60), check::run(&plan))
+        .await
+        .expect("bounded")
+        .expect("check runs");
+    let result = report
+        .checks
+        .iter()
+        .find(|c| c.id == "no_server_error")
+        .expect("a no_server_error result");
+    assert_eq!(result.level, Level::Error, "{result:?}");
+    assert!(
+        result
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("got an answer")),
+        "{result:?}"
+    );
+    assert!(!report.passed());
+}

@@ -373,7 +373,7 @@ pub struct Seen {
 
 /// A receiver that verifies every request's signature with
 /// `generators::sign::verify` and collects the dedupe key of each; answers
-/// 204 when the signature holds, 401 when not.
+/// 204 when the signature holds, 401 (with a JSON error body) when not.
 pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mutex<Seen>>) {
     let verdicts = Arc::new(Mutex::new(Seen::default()));
     let shared = verdicts.clone();
@@ -415,7 +415,7 @@ pub async fn verifying(profile: Profile, secret: Secret) -> (SocketAddr, Arc<Mut
                 let answer: &[u8] = if ok {
                     b"HTTP/1.1 204 No Content\r\n\r\n"
                 } else {
-                    b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                    b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 29\r\n\r\n{\"error\":\"invalid signature\"}"
                 };
                 if s.write_all(answer).await.is_err() {
                     return;
