@@ -26,6 +26,8 @@ pub fn merge(reports: &[Report]) -> Result<Report, ReportError> {
     }
     let mut merged = first.clone();
     merged.run.shard = None;
+    // One interrupted shard makes the whole partial.
+    merged.run.interrupted = reports.iter().find_map(|r| r.run.interrupted.clone());
     merged.checks = Vec::new();
     for report in reports {
         for check in &report.checks {

@@ -46,10 +46,18 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
     }
     out.push_str(&reports::render::terminal::checks_table(report));
     let (pass, fail, skip) = report.check_counts();
+    // A partial run is never PASSED, whatever finished before the signal.
+    let verdict = match (&report.run.interrupted, fail) {
+        (Some(_), _) => "INTERRUPTED",
+        (None, 0) => "PASSED",
+        (None, _) => "FAILED",
+    };
     out.push_str(&format!(
-        "\n{} — {pass} passed, {fail} failed, {skip} skipped (seed {})\n",
-        if fail == 0 { "PASSED" } else { "FAILED" },
+        "\n{verdict} — {pass} passed, {fail} failed, {skip} skipped (seed {})\n",
         report.run.seed
     ));
+    if let Some(banner) = reports::render::interrupted_banner(report) {
+        out.push_str(&format!("{banner}\n"));
+    }
     out
 }

@@ -5,14 +5,18 @@
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::render::{check_rows, terminal::status_classes, verdict_word};
+use crate::render::{check_rows, interrupted_banner, terminal::status_classes, verdict_word};
 use crate::report::{CheckOutcome, Report};
 use crate::threshold::format_share;
 
 /// The report as GitHub-flavoured Markdown.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let icon = if report.passed() { "✅" } else { "❌" };
+    let icon = match (report.run.interrupted.is_some(), report.passed()) {
+        (true, _) => "⚠️",
+        (false, true) => "✅",
+        (false, false) => "❌",
+    };
     let run = &report.run;
     let _ = writeln!(
         out,
@@ -20,6 +24,9 @@ pub fn render(report: &Report) -> String {
         run.command,
         verdict_word(report)
     );
+    if let Some(banner) = interrupted_banner(report) {
+        let _ = writeln!(out, "> **{banner}**\n");
+    }
     let _ = write!(
         out,
         "`{}` · provider `{}` · target `{}` · seed `{}`",

@@ -14,14 +14,50 @@ use std::path::{Path, PathBuf};
 
 use crate::report::{CheckOutcome, CheckResult, Report, ReportError};
 
+/// Every file a report directory may hold, in the order they are written.
+/// A run removes those it does not produce, so the directory holds one run.
+pub const OUTPUTS: [&str; 5] = [
+    "report.json",
+    "junit.xml",
+    "summary.md",
+    "latency.hgrm",
+    "index.html",
+];
+
+/// Makes sure `dir` can take a report, before a run sends anything: creates
+/// it (parents too), refuses a path that is not a directory, and proves it
+/// writable by creating and removing a file in it (permission bits alone
+/// do not say: root, read-only mounts, ACLs).
+pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Io { path, source }
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(ReportError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "exists and is not a directory",
+            ),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let probe = dir.join(format!(".hookstorm-write-test.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(io(dir))?;
+    std::fs::remove_file(&probe).map_err(io(&probe))
+}
+
 /// Writes every output of `report` into `dir` (created if missing) and
 /// returns the paths written: `report.json`, `junit.xml`, `summary.md`,
 /// `index.html`, and `latency.hgrm` when the report has a load section.
+///
+/// Never tears a file: everything is rendered first, each file is written
+/// under a temporary name and renamed over the old one (a kill mid-write
+/// leaves the previous file whole). Outputs of an earlier run this one
+/// does not produce (a `latency.hgrm` beside a report without load) are
+/// removed, and so are temporary files a killed run left.
 pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let mut outputs = vec![
         ("report.json", json::render(report)?),
         ("junit.xml", junit::render(report)?),
@@ -31,16 +67,88 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportErro
         outputs.push(("latency.hgrm", hgrm::render(load.stats.latency())));
     }
     outputs.push(("index.html", html::render(report)?));
-    let mut written = Vec::with_capacity(outputs.len());
-    for (name, text) in outputs {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Io {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    remove_stale_temporaries(dir);
+    let mut staged = Vec::with_capacity(outputs.len());
+    for (name, text) in &outputs {
+        let temporary = dir.join(temporary_name(name));
+        if let Err(source) = write_synced(&temporary, text.as_bytes()) {
+            let _ = std::fs::remove_file(&temporary);
+            for (t, _) in &staged {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(ReportError::Io {
+                path: dir.join(name),
+                source,
+            });
+        }
+        staged.push((temporary, dir.join(name)));
+    }
+    let mut written = Vec::with_capacity(staged.len());
+    for (temporary, path) in staged {
+        std::fs::rename(&temporary, &path).map_err(|source| ReportError::Io {
             path: path.clone(),
             source,
         })?;
         written.push(path);
     }
+    for name in OUTPUTS {
+        if !outputs.iter().any(|(n, _)| *n == name) {
+            let stale = dir.join(name);
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ReportError::Io {
+                        path: stale,
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
     Ok(written)
+}
+
+/// `.NAME.PID.tmp`: hidden, and per process so two runs writing one
+/// directory do not share a temporary file.
+fn temporary_name(name: &str) -> String {
+    format!(".{name}.{}.tmp", std::process::id())
+}
+
+/// Whether `file` is a temporary of one of [`OUTPUTS`] (any process's).
+fn is_temporary(file: &str) -> bool {
+    OUTPUTS.iter().any(|name| {
+        file.strip_prefix('.')
+            .and_then(|f| f.strip_prefix(name))
+            .and_then(|f| f.strip_prefix('.'))
+            .and_then(|f| f.strip_suffix(".tmp"))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Removes temporaries a killed run left behind (best effort: they are
+/// hidden, and the next run's names differ anyway).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(is_temporary) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes `bytes` to a new `path` and flushes it to disk, so the rename
+/// that follows never exposes a file the kernel has not stored.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// One line of the aggregated checks table: a check id with its event types
@@ -139,13 +247,26 @@ fn short(text: &str) -> String {
     }
 }
 
-/// `PASS` or `FAIL` for the whole report.
+/// `PASS` or `FAIL` for the whole report, or `INTERRUPTED` when a signal
+/// ended the run early (a partial run neither passes nor fails as a whole).
 pub fn verdict_word(report: &Report) -> &'static str {
-    if report.passed() {
+    if report.run.interrupted.is_some() {
+        "INTERRUPTED"
+    } else if report.passed() {
         "PASS"
     } else {
         "FAIL"
     }
+}
+
+/// The line every output of an interrupted run carries, saying the
+/// results are partial; `None` for a run that went to its end.
+pub fn interrupted_banner(report: &Report) -> Option<String> {
+    report.run.interrupted.as_ref().map(|signal| {
+        format!(
+            "interrupted by {signal}: partial results, covering only what ran before the signal"
+        )
+    })
 }
 
 /// The histograms the percentile tables show, labelled: latency, service
@@ -256,6 +377,7 @@ pub(crate) mod fixture {
             seed: 42,
             shard: None,
             scenario: Some("scenarios/signup-burst.yaml".into()),
+            interrupted: None,
         });
         report.checks = vec![
             check("accepts_valid", "user.created", CheckOutcome::Pass),
@@ -352,5 +474,115 @@ mod tests {
         }
         let back = Report::from_json(&std::fs::read_to_string(&written[0]).unwrap()).unwrap();
         assert_eq!(back, report);
+    }
+
+    /// The directory holds one run: a report without load replaces the
+    /// whole set, and the earlier run's `latency.hgrm` goes; temporaries a
+    /// killed run left go too, and nothing else in the directory is touched.
+    #[test]
+    fn write_dir_replaces_the_previous_run_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(&fixture::report(), dir.path()).unwrap();
+        assert!(dir.path().join("latency.hgrm").exists());
+        std::fs::write(dir.path().join(".report.json.999999.tmp"), "{torn").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        std::fs::write(dir.path().join(".report.json.tmp.bak"), "mine too").unwrap();
+
+        let mut without_load = fixture::report();
+        without_load.load = None;
+        without_load.run.seed = 7;
+        let written = write_dir(&without_load, dir.path()).unwrap();
+        assert_eq!(written.len(), 4);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".report.json.tmp.bak",
+                "index.html",
+                "junit.xml",
+                "notes.txt",
+                "report.json",
+                "summary.md"
+            ]
+        );
+        let back =
+            Report::from_json(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(back.run.seed, 7);
+    }
+
+    #[test]
+    fn prepare_dir_creates_and_refuses_what_cannot_hold_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("a/b");
+        prepare_dir(&nested).unwrap();
+        assert!(nested.is_dir());
+        assert_eq!(
+            std::fs::read_dir(&nested).unwrap().count(),
+            0,
+            "no probe left"
+        );
+
+        let file = dir.path().join("report.txt");
+        std::fs::write(&file, "x").unwrap();
+        let err = prepare_dir(&file).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
+        assert!(prepare_dir(&file.join("under")).is_err());
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            b"x",
+            "the file is left alone"
+        );
+    }
+
+    /// A partial run never reads as a pass: every output names the signal
+    /// and the verdict is INTERRUPTED, even when everything that ran held.
+    #[test]
+    fn an_interrupted_report_says_so_in_every_output() {
+        let mut report = fixture::report();
+        report.checks.retain(|c| c.outcome != CheckOutcome::Fail);
+        report.thresholds.retain(|t| t.passed);
+        report.capacity = None;
+        assert!(report.passed());
+        assert_eq!(verdict_word(&report), "PASS");
+        report.run.interrupted = Some("SIGINT".into());
+        assert!(!report.passed());
+        assert_eq!(verdict_word(&report), "INTERRUPTED");
+        let banner = "interrupted by SIGINT";
+
+        let text = terminal::terminal_summary(&report);
+        assert!(text.contains(banner), "{text}");
+        assert!(text.ends_with("verdict     INTERRUPTED\n"), "{text}");
+        let md = markdown::render(&report);
+        assert!(md.starts_with("## ⚠️ hookstorm run: INTERRUPTED\n"), "{md}");
+        assert!(md.contains(banner), "{md}");
+        let html = html::render(&report).unwrap();
+        assert!(
+            html.contains("INTERRUPTED") && !html.contains(">PASS<"),
+            "{html}"
+        );
+        assert!(junit::render(&report).unwrap().contains(banner));
+        let json = json::render(&report).unwrap();
+        assert_eq!(
+            Report::from_json(&json).unwrap().run.interrupted.as_deref(),
+            Some("SIGINT")
+        );
+        for text in [&text, &md] {
+            assert!(!text.contains("PASS"), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_hookstorm_temporaries_count_as_temporaries() {
+        assert!(is_temporary(".report.json.123.tmp"));
+        assert!(is_temporary(".latency.hgrm.9.tmp"));
+        assert!(!is_temporary("report.json"));
+        assert!(!is_temporary(".report.json.tmp"));
+        assert!(!is_temporary(".report.json.12a.tmp"));
+        assert!(!is_temporary(".notes.txt.1.tmp"));
     }
 }
