@@ -5,6 +5,7 @@
 //! remembers which signal came, so the command marks its report interrupted
 //! and exits 130 or 143 (128 + the signal's number, as shells report it).
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -69,13 +70,19 @@ impl Shutdown {
         let listener = shutdown.clone();
         tokio::spawn(async move {
             let first = signals.next().await;
-            eprintln!(
+            listener.request(first);
+            // Best effort: a closed stderr must not stop the shutdown.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n{}: stopping (send it again to exit at once)",
                 first.name()
             );
-            listener.request(first);
             let second = signals.next().await;
-            eprintln!("{}: exiting without writing the report", second.name());
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: exiting without writing the report",
+                second.name()
+            );
             std::process::exit(i32::from(first.exit_code()));
         });
         Ok(shutdown)

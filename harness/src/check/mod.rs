@@ -584,7 +584,7 @@ async fn run_selected(
     let mut results = Vec::new();
     for id in selected {
         tokio::select! {
-            mut batch = run_one(ctx, *id) => results.append(&mut batch),
+            mut batch = run_one(ctx, id) => results.append(&mut batch),
             _ = shutdown.requested() => break,
         }
     }

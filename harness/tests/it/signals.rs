@@ -98,12 +98,14 @@ fn against(command: &str, url: &str) -> Vec<String> {
 }
 
 /// Where a command says it has started sending.
-#[derive(Clone, Copy)]
-enum Ready {
+enum Ready<'a> {
     /// Its first line on stderr (`hookstorm load: …`).
     Stderr,
     /// Its first line on stdout (`hookstorm demo — …`).
     Stdout,
+    /// Its first line on stderr, and then a connection to this target
+    /// (a scenario builds a load step's events after its start line).
+    Connected(&'a Silent),
 }
 
 /// How an interrupted command ended.
@@ -151,9 +153,16 @@ fn interrupt(args: &[String], ready: Ready, after: Duration, signal: &str) -> En
     let mut stdout = child.0.stdout.take().unwrap();
     let mut stderr = child.0.stderr.take().unwrap();
     let started = match ready {
-        Ready::Stderr => first_line(&mut stderr),
+        Ready::Stderr | Ready::Connected(_) => first_line(&mut stderr),
         Ready::Stdout => first_line(&mut stdout),
     };
+    if let Ready::Connected(target) = ready {
+        let until = Instant::now() + Duration::from_secs(30);
+        while target.connections.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < until, "{args:?} never connected");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     assert!(started.starts_with("hookstorm "), "{args:?}: {started}");
     let (out, err) = (collect(stdout), collect(stderr));
     std::thread::sleep(after);
@@ -265,12 +274,11 @@ fn load_writes_the_partial_run_and_counts_requests_in_flight_as_cancelled() {
 }
 
 /// `run`: a check step stops at once (SIGINT during a check against a
-/// silent target), a load step after its grace (SIGTERM against the sink);
-/// either way the steps after it are skipped and the report written.
+/// silent target), a load step after its grace (SIGTERM: the requests in
+/// flight are cancelled); either way the steps after it are skipped and
+/// the report of what ran is written.
 #[test]
 fn run_stops_its_step_and_writes_the_report_of_what_ran() {
-    let (_sink, url) = sink();
-    let silent = silent_target();
     let dir = tempfile::tempdir().unwrap();
     let scenario = |name: &str, target: &str, check: bool| {
         let path = dir.path().join(format!("{name}.yaml"));
@@ -284,17 +292,26 @@ fn run_stops_its_step_and_writes_the_report_of_what_ran() {
             format!(
                 "name: {name}\ntarget: {target}\nprovider: authgear\nsecret: ${{HOOK_SECRET}}\n\
                  steps:\n{check_step}  - name: long load\n    load:\n      rate: 100\n      \
-                 duration: 60s\n      connections: 4\n"
+                 duration: 60s\n      connections: 4\n  - name: never reached\n    wait: 1s\n"
             ),
         )
         .unwrap();
         path
     };
+    let (checking, loading) = (silent_target(), silent_target());
     let legs = [
-        (SIGNALS[0], scenario("checking", &silent.url, true)),
-        (SIGNALS[1], scenario("loading", &url, false)),
+        (
+            SIGNALS[0],
+            scenario("checking", &checking.url, true),
+            Ready::Stderr,
+        ),
+        (
+            SIGNALS[1],
+            scenario("loading", &loading.url, false),
+            Ready::Connected(&loading),
+        ),
     ];
-    for ((signal, name, code), file) in legs {
+    for ((signal, name, code), file, ready) in legs {
         let out = dir.path().join(format!("report-{name}"));
         let args = [
             "run".to_string(),
@@ -302,7 +319,7 @@ fn run_stops_its_step_and_writes_the_report_of_what_ran() {
             "--out".into(),
             out.display().to_string(),
         ];
-        let ended = interrupt(&args, Ready::Stderr, Duration::from_millis(1000), signal);
+        let ended = interrupt(&args, ready, Duration::from_millis(500), signal);
         assert_eq!(ended.code, Some(code), "{}", ended.stderr);
         assert!(
             ended.stopping < Duration::from_secs(5),
@@ -310,13 +327,16 @@ fn run_stops_its_step_and_writes_the_report_of_what_ran() {
             ended.stopping
         );
         let report = assert_interrupted(&out, name, &ended);
+        assert!(!ended.stderr.contains("never reached"), "{}", ended.stderr);
         if name == "SIGINT" {
             // Stopped inside the check step: the load step never ran.
             assert!(report["load"].is_null(), "{}", report["load"]);
             assert!(!ended.stderr.contains("long load"), "{}", ended.stderr);
         } else {
-            let requests = report["load"]["stats"]["requests"].as_u64().unwrap();
-            assert!((20..3_000).contains(&requests), "{requests}");
+            let stats = &report["load"]["stats"];
+            let requests = stats["requests"].as_u64().unwrap();
+            assert!((1..=4).contains(&requests), "{stats}");
+            assert_eq!(stats["error_kinds"]["cancelled"], requests, "{stats}");
         }
     }
 }
@@ -374,6 +394,47 @@ fn demo_writes_the_partial_report() {
         );
         assert_interrupted(&out, name, &ended);
     }
+}
+
+/// A second signal ends the process at once, during the grace the first
+/// one gave the requests in flight (1 s against a target that never
+/// answers), without writing: the previous report stays whole.
+#[test]
+fn a_second_signal_exits_at_once_without_writing() {
+    let silent = silent_target();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("report.json"), "{\"earlier\": true}").unwrap();
+    let mut child = KillOnDrop(
+        Command::new(HOOKSTORM)
+            .args(against("load", &silent.url))
+            .args(["--rate", "100", "--duration", "60s", "--connections", "4"])
+            .args(["--out", out.to_str().unwrap()])
+            .env("HOOK_SECRET", "signal-test-secret")
+            .env("CI", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = child.0.stderr.take().unwrap();
+    let started = first_line(&mut stderr);
+    assert!(started.starts_with("hookstorm load:"), "{started}");
+    let err = collect(stderr);
+    std::thread::sleep(Duration::from_millis(800));
+    child.signal("-TERM");
+    std::thread::sleep(Duration::from_millis(150));
+    child.signal("-INT");
+    let status = child.exit_within(Duration::from_secs(30), "load did not exit");
+    let err = err.join().unwrap();
+    // The first signal's code: the run was asked to stop by SIGTERM.
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("exiting without writing"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.json")).unwrap(),
+        "{\"earlier\": true}"
+    );
 }
 
 /// An `--out` that cannot hold a report (a file, or a path under a file)
