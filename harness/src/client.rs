@@ -21,6 +21,7 @@ use reports::ErrorKind;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::secret::redact_url;
 use crate::verdict::usage;
 
 /// Where requests go: a parsed `http://` or `https://` URL.
@@ -34,33 +35,97 @@ pub struct Target {
     pub port: u16,
     /// Path and query sent in the request line.
     pub path_and_query: String,
-    /// The value of the `Host` header.
+    /// The value of the `Host` header: host and port, never the userinfo
+    /// (RFC 9110 §7.2 has no place for it).
     pub authority: String,
+    /// The URL's `user:password@`, sent as `Authorization: Basic`.
+    pub credentials: Option<BasicAuth>,
+}
+
+/// The `Authorization: Basic` value (RFC 7617) made from a URL's userinfo:
+/// a secret, so its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth(String);
+
+impl BasicAuth {
+    /// From a URL's userinfo (`user:password`, percent-encoded as RFC
+    /// 3986 §3.2.1 writes it): `Basic base64(user ":" password)`.
+    fn from_userinfo(userinfo: &str) -> BasicAuth {
+        use base64::Engine;
+        let decoded = percent_decode(userinfo);
+        BasicAuth(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(decoded)
+        ))
+    }
+
+    /// The header value, for the code that sends it.
+    pub fn header_value(&self) -> &str {
+        &self.0
+    }
+
+    /// The base64 credentials after `Basic `, for scrubbing echoes of them.
+    pub fn token(&self) -> &str {
+        self.0.trim_start_matches("Basic ")
+    }
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(crate::secret::REDACTED)
+    }
+}
+
+/// `%XX` escapes decoded to bytes (anything else kept as it is).
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 impl Target {
-    /// Parses a target URL; only `http` and `https` are accepted.
+    /// Parses a target URL; only `http` and `https` are accepted. A
+    /// `user:password@` becomes [`Target::credentials`]; messages show the
+    /// URL without it.
     pub fn parse(url: &str) -> anyhow::Result<Target> {
+        let shown = redact_url(url);
         let uri: hyper::Uri = url
             .parse()
-            .map_err(|e| usage(format!("invalid target URL `{url}`: {e}")))?;
+            .map_err(|e| usage(format!("invalid target URL `{shown}`: {e}")))?;
         let https = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
             Some(other) => {
                 return Err(usage(format!(
-                    "unsupported scheme `{other}` in `{url}`: use http:// or https://"
+                    "unsupported scheme `{other}` in `{shown}`: use http:// or https://"
                 )))
             }
             None => {
                 return Err(usage(format!(
-                    "target `{url}` has no scheme: write it as http://HOST:PORT/PATH"
+                    "target `{shown}` has no scheme: write it as http://HOST:PORT/PATH"
                 )))
             }
         };
         let authority = uri
             .authority()
-            .ok_or_else(|| usage(format!("target `{url}` has no host")))?;
+            .ok_or_else(|| usage(format!("target `{shown}` has no host")))?;
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -72,13 +137,32 @@ impl Target {
             .map(|p| p.as_str().to_string())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "/".to_string());
+        let (credentials, host_port) = match authority.as_str().rsplit_once('@') {
+            Some((userinfo, host_port)) => (Some(BasicAuth::from_userinfo(userinfo)), host_port),
+            None => (None, authority.as_str()),
+        };
         Ok(Target {
             https,
             host,
             port,
             path_and_query,
-            authority: authority.as_str().to_string(),
+            authority: host_port.to_string(),
+            credentials,
         })
+    }
+
+    /// Fails (usage error) when the URL has credentials and `scheme` puts
+    /// its own token in `Authorization` (a bearer token): one header cannot
+    /// carry both.
+    pub fn check_credentials_fit(&self, scheme: &generators::Scheme) -> anyhow::Result<()> {
+        if self.credentials.is_some() && matches!(scheme, generators::Scheme::Bearer) {
+            return Err(usage(format!(
+                "target {self} has a user:password@, but this provider sends its bearer token in \
+                 the Authorization header, where HTTP Basic credentials would go: remove them \
+                 from the URL"
+            )));
+        }
+        Ok(())
     }
 
     /// The same server with another path (e.g. `/ledger`).
@@ -89,7 +173,8 @@ impl Target {
         }
     }
 
-    /// The full URL, for messages and `curl` lines.
+    /// The full URL without credentials, for messages, reports and `curl`
+    /// lines.
     pub fn url(&self) -> String {
         format!(
             "{}://{}{}",
@@ -302,6 +387,16 @@ impl Client {
         }
         for (name, value) in headers {
             builder = builder.header(name.as_str(), value.as_str());
+        }
+        // The URL's credentials, unless the request carries its own
+        // Authorization (a bearer token, or a probe's deliberately wrong one).
+        if let Some(credentials) = &target.credentials {
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            {
+                builder = builder.header("authorization", credentials.header_value());
+            }
         }
         let request = builder
             .body(Full::new(body))
@@ -557,6 +652,103 @@ mod tests {
         assert_eq!(t.socket_addr(), "[::1]:443");
         assert!(Target::parse("ftp://x/").is_err());
         assert!(Target::parse("localhost:8080").is_err());
+    }
+
+    #[test]
+    fn url_credentials_become_basic_auth_and_are_never_shown() {
+        let t = Target::parse("http://us%3Ar:p%40ss@127.0.0.1:8080/hooks").unwrap();
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        assert_eq!(t.url(), "http://127.0.0.1:8080/hooks");
+        assert_eq!(t.to_string(), t.url());
+        // RFC 7617 §2: base64 of the decoded `user:password`.
+        assert_eq!(
+            t.credentials.as_ref().map(BasicAuth::header_value),
+            Some("Basic dXM6cjpwQHNz")
+        );
+        assert!(!format!("{t:?}").contains("dXM6"), "{t:?}");
+        assert_eq!(
+            Target::parse("https://tok@h/").unwrap().credentials,
+            Some(BasicAuth("Basic dG9r".into()))
+        );
+        assert_eq!(Target::parse("http://h/a@b").unwrap().credentials, None);
+        let err = Target::parse("http://u:hunter2 x@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`http://<redacted>@h/`"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let bearer = Target::parse("http://u:p@h/").unwrap();
+        assert!(bearer
+            .check_credentials_fit(&generators::Scheme::Bearer)
+            .is_err());
+        assert!(Target::parse("http://h/")
+            .unwrap()
+            .check_credentials_fit(&generators::Scheme::Bearer)
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn url_credentials_go_in_authorization_not_in_host() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut heads = Vec::new();
+            for _ in 0..2 {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = sock.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request ended early");
+                    head.extend_from_slice(&buf[..n]);
+                }
+                sock.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .unwrap();
+                heads.push(String::from_utf8_lossy(&head).to_lowercase());
+            }
+            heads
+        });
+        let target = Target::parse(&format!("http://user:pw@{addr}/hooks")).unwrap();
+        let send = |headers: Vec<(String, String)>| {
+            let target = target.clone();
+            async move {
+                send_one(
+                    &target,
+                    &ClientOptions::default(),
+                    "GET",
+                    &headers,
+                    Bytes::new(),
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap()
+                .status
+            }
+        };
+        assert_eq!(send(Vec::new()).await, 204);
+        let own = vec![("authorization".to_string(), "Bearer x".to_string())];
+        assert_eq!(send(own).await, 204);
+        let heads = server.await.unwrap();
+        assert!(
+            heads[0].contains(&format!("host: {addr}\r\n")),
+            "{}",
+            heads[0]
+        );
+        assert!(!heads[0].contains("pw@"), "{}", heads[0]);
+        assert!(
+            heads[0].contains("authorization: basic dxnlcjpwdw=="),
+            "{}",
+            heads[0]
+        );
+        // A request's own Authorization wins; there is only one.
+        assert_eq!(
+            heads[1].matches("authorization:").count(),
+            1,
+            "{}",
+            heads[1]
+        );
+        assert!(heads[1].contains("authorization: bearer x"), "{}", heads[1]);
     }
 
     #[tokio::test]

@@ -654,16 +654,22 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
-/// `POST <path> HTTP/1.1`, `Host` and `User-Agent`: the part of every
-/// request that never changes.
+/// `POST <path> HTTP/1.1`, `Host`, `User-Agent` and the URL's Basic
+/// credentials, if any: the part of every request that never changes.
 fn request_head(target: &Target) -> Vec<u8> {
-    format!(
+    let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hookstorm/{}\r\n",
         target.path_and_query,
         target.authority,
         env!("CARGO_PKG_VERSION")
-    )
-    .into_bytes()
+    );
+    if let Some(credentials) = &target.credentials {
+        head.push_str(&format!(
+            "Authorization: {}\r\n",
+            credentials.header_value()
+        ));
+    }
+    head.into_bytes()
 }
 
 /// Headers a verbatim record may not dictate: the transport sets them.
@@ -693,7 +699,14 @@ fn write_headers(
             {
                 head.extend_from_slice(b"Content-Type: application/json\r\n");
             }
-            for (name, value) in headers.iter().filter(|(n, _)| !transport_header(n)) {
+            // The URL's credentials replace a record's own Authorization.
+            let replaced = |n: &str| {
+                emission.target.credentials.is_some() && n.eq_ignore_ascii_case("authorization")
+            };
+            for (name, value) in headers
+                .iter()
+                .filter(|(n, _)| !transport_header(n) && !replaced(n))
+            {
                 let _ = write!(head, "{name}: {value}\r\n");
             }
         }
@@ -807,6 +820,24 @@ fn header_pairs(head: &[u8]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_credentials_go_on_the_wire_as_basic_auth_not_in_host() {
+        let head =
+            |url: &str| String::from_utf8(request_head(&Target::parse(url).unwrap())).unwrap();
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            head("http://u:pw@h:1/x?q"),
+            format!(
+                "POST /x?q HTTP/1.1\r\nHost: h:1\r\nUser-Agent: hookstorm/{version}\r\n\
+                 Authorization: Basic dTpwdw==\r\n"
+            )
+        );
+        assert_eq!(
+            head("http://h:1/x"),
+            format!("POST /x HTTP/1.1\r\nHost: h:1\r\nUser-Agent: hookstorm/{version}\r\n")
+        );
+    }
 
     #[test]
     fn shard_parses_and_rejects() {

@@ -7,6 +7,9 @@
 //! [`run_ledger_cmd`]). The effect checks (`duplicate_idempotent`,
 //! `ordering`, `no_loss`) judge receivers by it, and [`order_cmp`] is the
 //! one comparison of ordering values they and the receiver share.
+//!
+//! Messages about a ledger never repeat the command (it often holds a
+//! database password) nor a URL's credentials: they end up in reports.
 
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
@@ -19,6 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client::{send_one, ClientOptions, Target};
+use crate::secret::{redact_url, REDACTED};
 
 /// How long a ledger fetch or ledger command may take before it is abandoned.
 pub const LEDGER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,8 +31,9 @@ pub const LEDGER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_LEDGER_BYTES: usize = 256 * 1024 * 1024;
 
 /// Where a receiver's processing ledger is read from: `--ledger-url`,
-/// `--ledger-cmd`, or a scenario's `ledger:`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `--ledger-cmd`, or a scenario's `ledger:`. Its `Debug` shows neither the
+/// command nor the URL's credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub enum LedgerSource {
     /// `GET` this URL.
     Url(String),
@@ -57,6 +62,15 @@ impl LedgerSource {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || run_ledger_cmd(&cmd)).await?
             }
+        }
+    }
+}
+
+impl std::fmt::Debug for LedgerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerSource::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
+            LedgerSource::Cmd(_) => f.debug_tuple("Cmd").field(&REDACTED).finish(),
         }
     }
 }
@@ -206,6 +220,7 @@ pub async fn fetch_ledger_with(
     options: &ClientOptions,
 ) -> anyhow::Result<Vec<LedgerEntry>> {
     let target = Target::parse(url)?;
+    let url = target.url();
     let options = ClientOptions {
         max_response_bytes: MAX_LEDGER_BYTES,
         ..options.clone()
@@ -242,7 +257,7 @@ fn run_ledger_cmd_within(cmd: &str, timeout: Duration) -> anyhow::Result<Vec<Led
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("cannot run ledger command `{cmd}`"))?;
+        .context("cannot run the ledger command")?;
     // Read both pipes on their own threads: a child writing a large ledger
     // would otherwise block on a full pipe while we wait for it to exit.
     let stdout = child
@@ -265,7 +280,7 @@ fn run_ledger_cmd_within(cmd: &str, timeout: Duration) -> anyhow::Result<Vec<Led
     let Some(status) = status else {
         // The readers are left detached: a grandchild of the shell may still
         // hold the pipes open, and joining would wait for it.
-        bail!("ledger command `{cmd}` did not finish within {timeout:?}");
+        bail!("the ledger command did not finish within {timeout:?}");
     };
     let out = stdout
         .map(|t| t.join().unwrap_or_default())
@@ -275,9 +290,9 @@ fn run_ledger_cmd_within(cmd: &str, timeout: Duration) -> anyhow::Result<Vec<Led
         .unwrap_or_default();
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
-        bail!("ledger command `{cmd}` failed ({status}): {}", err.trim());
+        bail!("the ledger command failed ({status}): {}", err.trim());
     }
-    parse_ledger(&out).with_context(|| format!("invalid ledger from `{cmd}`"))
+    parse_ledger(&out).context("invalid ledger from the ledger command")
 }
 
 fn reader_thread(
@@ -371,10 +386,20 @@ mod tests {
                 seq: json!(3)
             }]
         );
-        let err = run_ledger_cmd("echo boom >&2; exit 3")
+        let err = run_ledger_cmd("PGPASSWORD=hunter2 sh -c 'echo boom >&2; exit 3'")
             .unwrap_err()
             .to_string();
         assert!(err.contains("boom"), "{err}");
+        // The command is not repeated: it may hold a password.
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = format!(
+            "{:#}",
+            run_ledger_cmd("PGPASSWORD=hunter2 echo nope").unwrap_err()
+        );
+        assert!(err.contains("invalid ledger"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let source = LedgerSource::Cmd("PGPASSWORD=hunter2 echo".into());
+        assert!(!format!("{source:?}").contains("hunter2"));
         let err = run_ledger_cmd_within("sleep 5", Duration::from_millis(100))
             .unwrap_err()
             .to_string();
@@ -388,5 +413,19 @@ mod tests {
         // Port 1 on loopback: nothing listens there.
         let err = fetch_ledger("http://127.0.0.1:1/ledger").await.unwrap_err();
         assert!(format!("{err:#}").contains("failed"), "{err:#}");
+        let err = fetch_ledger("http://u:hunter2@127.0.0.1:1/ledger")
+            .await
+            .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("GET http://127.0.0.1:1/ledger failed"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        let source = LedgerSource::Url("http://u:hunter2@h/ledger".into());
+        assert_eq!(
+            format!("{source:?}"),
+            r#"Url("http://<redacted>@h/ledger")"#
+        );
     }
 }

@@ -108,7 +108,7 @@ fn parse(text: &str, file: &str, base: &Path) -> Result<Provider, Diagnostic> {
     };
     let mut w = Walker::default();
     let provider = read_provider(&root, &mut w, base);
-    finish(w, text, file, None).map(|()| provider.expect("complete when no problems"))
+    finish(w, text, file, &[]).map(|()| provider.expect("complete when no problems"))
 }
 
 fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {

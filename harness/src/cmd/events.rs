@@ -221,6 +221,15 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
     let signer = if args.signed {
         let secret = crate::secret::from_env(&args.secret_env)?;
         let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(e.to_string()))?;
+        if matches!(profile.scheme, generators::Scheme::Bearer) {
+            // A bearer token is sent as it is: every record carries the secret.
+            eprintln!(
+                "warning: {} signs with a bearer token, so every record's Authorization header holds \
+                 the secret from ${}: keep this output out of version control and logs",
+                p.name(),
+                args.secret_env
+            );
+        }
         Some((secret, signer))
     } else {
         None

@@ -179,6 +179,7 @@ impl TrafficArgs {
         let provider = self.provider.resolve()?;
         let profile = provider.profile();
         let target = Target::parse(&self.target).map_err(|e| usage(format!("{e:#}")))?;
+        target.check_credentials_fit(&profile.scheme)?;
         let timeout = self
             .timeout
             .unwrap_or_else(|| load::default_timeout(profile));

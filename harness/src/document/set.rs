@@ -1,8 +1,12 @@
 //! `--set key=value` overrides: a dotted path into the tree (list items
 //! counted from 1, as they are printed) and a value read as YAML, every
-//! node of which points at the override instead of the file.
+//! node of which points at the override instead of the file. A node points
+//! at the override as it may be shown (`secret=<redacted>`, a URL without
+//! its password), since diagnostics print where a value came from.
 
 use generators::did_you_mean;
+
+use crate::secret::redact_setting;
 
 use super::read::parse_yaml;
 use super::tree::{Node, Origin, Value};
@@ -11,7 +15,8 @@ use super::walk::Walker;
 /// Applies one `--set path=value` override to the tree; a path that does
 /// not fit the tree is a problem at the override.
 pub fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
-    let set_node = Node::from_set(Value::Null, setting);
+    let shown = redact_setting(setting);
+    let set_node = Node::from_set(Value::Null, &shown);
     let Some((path, raw)) = setting.split_once('=') else {
         w.error(
             &set_node,
@@ -27,7 +32,7 @@ pub fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
     // `checks=[accepts_valid]` a list; its nodes point at the override.
     let value = match parse_yaml(raw) {
         Ok(mut node) => {
-            reorigin(&mut node, setting);
+            reorigin(&mut node, &shown);
             node.value
         }
         Err(_) => Value::Str(raw.to_string()),
@@ -50,8 +55,8 @@ pub fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
                     (Some(at), _) => &mut entries[at].1,
                     (None, true) => {
                         entries.push((
-                            Node::from_set(Value::Str(segment.to_string()), setting),
-                            Node::from_set(Value::Null, setting),
+                            Node::from_set(Value::Str(segment.to_string()), &shown),
+                            Node::from_set(Value::Null, &shown),
                         ));
                         let at = entries.len() - 1;
                         &mut entries[at].1
@@ -93,7 +98,7 @@ pub fn apply_set(root: &mut Node, setting: &str, w: &mut Walker) {
         };
         current = next;
     }
-    *current = Node::from_set(value, setting);
+    *current = Node::from_set(value, &shown);
 }
 
 /// Marks `node` and everything under it as coming from `--set setting`.
@@ -141,6 +146,29 @@ mod tests {
                 "`nope` is not in the file",
                 "cannot set `z` inside a plain value"
             ]
+        );
+    }
+
+    #[test]
+    fn overrides_point_at_themselves_without_their_secrets() {
+        let mut root = parse_yaml("secret: ${HOOK_SECRET}\ntarget: http://h/\n").unwrap();
+        let mut w = Walker::default();
+        apply_set(&mut root, "secret=hunter2", &mut w);
+        apply_set(&mut root, "target=http://u:pw@h/x", &mut w);
+        assert!(w.problems.is_empty(), "{:?}", w.problems);
+        // The value is the one given; only where it came from is redacted.
+        assert_eq!(root.get("secret").unwrap().as_str(), Some("hunter2"));
+        assert_eq!(
+            root.get("secret").unwrap().origin,
+            Origin::Set("secret=<redacted>".into())
+        );
+        assert_eq!(
+            root.get("target").unwrap().as_str(),
+            Some("http://u:pw@h/x")
+        );
+        assert_eq!(
+            root.get("target").unwrap().origin,
+            Origin::Set("target=http://<redacted>@h/x".into())
         );
     }
 }

@@ -389,14 +389,15 @@ impl Walker {
     }
 }
 
-/// Turns collected problems into the result: sorted by position, with an
-/// inline secret (`secret_span`, offset and length) blanked out of the
-/// source so snippets never print it.
+/// Turns collected problems into the result: sorted by position, with
+/// secrets blanked out of the source so snippets never print them: the
+/// `secret_spans` (offset and length: an inline secret, a ledger command)
+/// and every URL's userinfo.
 pub fn finish(
     w: Walker,
     text: &str,
     file: &str,
-    secret_span: Option<(usize, usize)>,
+    secret_spans: &[(usize, usize)],
 ) -> Result<(), Diagnostic> {
     if w.problems.is_empty() {
         return Ok(());
@@ -406,8 +407,8 @@ pub fn finish(
         Origin::Set(_) => (0, 0),
         Origin::File { line, column, .. } => (line, column),
     });
-    let mut source = text.to_string();
-    if let Some((offset, len)) = secret_span {
+    let mut source = crate::secret::blank_userinfo(text);
+    for &(offset, len) in secret_spans {
         source = redact(&source, offset, len);
     }
     Err(Diagnostic {

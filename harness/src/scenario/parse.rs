@@ -33,6 +33,7 @@ pub const TOP_KEYS: &[&str] = &[
     "ledger",
     "ordering",
     "deadline",
+    "strict",
     "seed",
     "thresholds",
     "steps",
@@ -118,7 +119,7 @@ fn parse_text(
     for setting in &options.sets {
         apply_set(&mut root, setting, &mut w);
     }
-    let mut secret_span = None;
+    let mut secret_spans = Vec::new();
     let scenario = read_scenario(
         &root,
         &mut w,
@@ -126,9 +127,9 @@ fn parse_text(
         stem,
         options,
         cli_tls,
-        &mut secret_span,
+        &mut secret_spans,
     );
-    finish(w, text, file, secret_span).map(|()| scenario.expect("complete when no problems"))
+    finish(w, text, file, &secret_spans).map(|()| scenario.expect("complete when no problems"))
 }
 
 fn read_scenario(
@@ -138,7 +139,7 @@ fn read_scenario(
     stem: Option<&str>,
     options: &Options<'_>,
     cli_tls: &Tls,
-    secret_span: &mut Option<(usize, usize)>,
+    secret_spans: &mut Vec<(usize, usize)>,
 ) -> Option<Scenario> {
     let top = w.map(root, "the scenario", TOP_KEYS)?;
     let name = top
@@ -188,10 +189,12 @@ fn read_scenario(
             }
             Some(DEFAULT_SECRET_ENV.to_string())
         }
-        Some(node) => read_secret(node, w, options, secret_span),
+        Some(node) => read_secret(node, w, options, secret_spans),
     };
 
-    let ledger = top.get("ledger").and_then(|n| read_ledger(n, w));
+    let ledger = top
+        .get("ledger")
+        .and_then(|n| read_ledger(n, w, secret_spans));
     let ordering = top
         .get("ordering")
         .and_then(|n| w.choice(n, "ordering", ORDERING))
@@ -202,6 +205,10 @@ fn read_scenario(
         })
         .unwrap_or(OrderingPolicy::LastWriteWins);
     let deadline = top.get("deadline").and_then(|n| w.duration(n, "deadline"));
+    let strict = top
+        .get("strict")
+        .and_then(|n| w.boolean(n, "strict"))
+        .unwrap_or(false);
     let seed = top.get("seed").and_then(|n| w.count(n, "seed", "42"));
     let thresholds = top
         .get("thresholds")
@@ -226,6 +233,7 @@ fn read_scenario(
         ledger,
         ordering,
         deadline,
+        strict,
         seed,
         thresholds,
         steps,
@@ -318,7 +326,7 @@ fn read_secret(
     node: &Node,
     w: &mut Walker,
     options: &Options<'_>,
-    secret_span: &mut Option<(usize, usize)>,
+    secret_spans: &mut Vec<(usize, usize)>,
 ) -> Option<String> {
     let hint = Some(format!(
         "write `secret: ${{{DEFAULT_SECRET_ENV}}}` and `export {DEFAULT_SECRET_ENV}=...`: the secret is \
@@ -345,7 +353,7 @@ fn read_secret(
         }
         None => {
             if let Origin::File { offset, len, .. } = node.origin {
-                *secret_span = Some((offset, len));
+                secret_spans.push((offset, len));
             }
             // Never echo the value: it is (or looks like) a real secret.
             w.error(
@@ -396,11 +404,20 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
     }
 }
 
-fn read_ledger(node: &Node, w: &mut Walker) -> Option<LedgerSource> {
+/// The file's `ledger:`; a command's text goes into `secret_spans` (it
+/// often holds a database password, so snippets do not print it).
+fn read_ledger(
+    node: &Node,
+    w: &mut Walker,
+    secret_spans: &mut Vec<(usize, usize)>,
+) -> Option<LedgerSource> {
     if let Some(url) = node.as_str() {
         return Some(LedgerSource::Url(url.to_string()));
     }
     let fields = w.map(node, "`ledger`", LEDGER_KEYS)?;
+    if let Some(Origin::File { offset, len, .. }) = fields.get("cmd").map(|n| &n.origin) {
+        secret_spans.push((*offset, *len));
+    }
     match w.at_most_one(&fields, LEDGER_KEYS) {
         0 => {
             w.error(
@@ -414,7 +431,12 @@ fn read_ledger(node: &Node, w: &mut Walker) -> Option<LedgerSource> {
             if let Some(n) = fields.get("url") {
                 let url = w.string(n, "url", "http://127.0.0.1:8080/ledger")?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    w.error(n, format!("ledger url `{url}` is not an http(s) URL"), None);
+                    let shown = crate::secret::redact_url(&url);
+                    w.error(
+                        n,
+                        format!("ledger url `{shown}` is not an http(s) URL"),
+                        None,
+                    );
                     return None;
                 }
                 Some(LedgerSource::Url(url))
@@ -588,6 +610,47 @@ steps:
         assert!(!fancy.contains("hunter2"), "{fancy}");
         assert!(!plain.contains("hunter2"), "{plain}");
         assert!(fancy.contains("*****"), "{fancy}");
+    }
+
+    #[test]
+    fn snippets_never_show_url_passwords_or_ledger_commands() {
+        let text = GOOD
+            .replace(
+                "http://127.0.0.1:8080/hooks",
+                "http://u:hunter2@127.0.0.1:8080/hooks",
+            )
+            .replace(
+                "ledger: {url: http://127.0.0.1:8080/ledger}",
+                "ledger: {url: ftp://u:hunter3@h/l, cmd: PGPASSWORD=hunter4 psql}",
+            )
+            .replace("provider: authgear", "provider: authgeer");
+        let err = parse(&text, &["ledger.url=ftp://u:hunter5@h/l"]).unwrap_err();
+        for shown in [err.render_plain(), err.render_fancy(false)] {
+            assert!(shown.contains("`ledger` sets both"), "{shown}");
+            assert!(shown.contains("authgeer"), "{shown}");
+            assert!(!shown.contains("hunter"), "{shown}");
+        }
+        // The snippets still show the lines, blanked.
+        let fancy = err.render_fancy(false);
+        assert!(fancy.contains("http://*********@127.0.0.1"), "{fancy}");
+        assert!(fancy.contains("cmd: ***********************}"), "{fancy}");
+        let err = parse(
+            &GOOD.replace("ledger: {url: http:", "ledger: {url: ftp:"),
+            &[],
+        )
+        .unwrap_err()
+        .render_plain();
+        assert!(
+            err.contains("ledger url `ftp://127.0.0.1:8080/ledger`"),
+            "{err}"
+        );
+        let err = parse(
+            &GOOD.replace("ledger: {url: http:", "ledger: {url: ftp:"),
+            &["ledger.url=ftp://u:hunter6@h/l"],
+        )
+        .unwrap_err()
+        .render_plain();
+        assert!(err.contains("ledger url `ftp://<redacted>@h/l`"), "{err}");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub async fn execute(
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
+    target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
     tokio::select! {
@@ -110,6 +111,7 @@ pub async fn execute(
         scenario: Some(settings.file.clone()),
         interrupted: None,
     });
+    report.strict = scenario.strict;
     let ctx = StepContext {
         scenario,
         provider,
@@ -151,7 +153,7 @@ pub async fn execute(
                     .check(check, seed.wrapping_add(i as u64))
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
-                report.checks.extend(checked.checks);
+                report.append_checks(checked, None);
                 if shutdown.is_requested() {
                     interrupted = true;
                     break;
@@ -277,14 +279,18 @@ impl StepContext<'_> {
         plan.ledger = s.ledger.clone();
         plan.ordering = s.ordering;
         plan.deadline = s.deadline;
+        plan.strict = s.strict;
         plan.concurrency = step.concurrency.unwrap_or(check::DEFAULT_CONCURRENCY);
         plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
         plan.seed = seed;
         plan.quiet = self.settings.quiet;
         let report = check::run_until(&plan, self.shutdown).await?;
         if !self.settings.quiet {
-            let (pass, fail, skip) = report.check_counts();
-            eprintln!("  {pass} passed, {fail} failed, {skip} skipped");
+            let (pass, fail, other) = report.check_counts();
+            eprintln!(
+                "  {pass} passed, {fail} failed, {other} other, {} findings",
+                report.findings.len()
+            );
         }
         Ok(report)
     }

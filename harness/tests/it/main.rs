@@ -4,9 +4,11 @@
 //! receiver, scenarios, HTTPS, and how every command ends on a signal. Servers, child processes and paths the
 //! modules share live in `util`.
 
+mod canary;
 mod cli;
 mod conform;
 mod custom_provider;
+mod hostile;
 mod load;
 mod receiver;
 mod scenario;
@@ -14,3 +16,4 @@ mod scenario_tls;
 mod signals;
 mod tls;
 mod util;
+mod verdicts;

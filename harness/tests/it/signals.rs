@@ -201,9 +201,17 @@ fn assert_interrupted(out: &Path, name: &str, ended: &Ended) -> Value {
         summary.contains(&banner) && summary.contains(": INTERRUPTED"),
         "{summary}"
     );
-    assert!(read("index.html").contains("INTERRUPTED"));
+    assert!(read("index.html").contains(">INTERRUPTED</span>"));
     assert!(ended.stdout.contains(&banner), "{context}");
-    assert!(!ended.stdout.contains("PASS"), "{context}");
+    // The verdict line of `check`/`demo` or of the summary.
+    assert!(
+        ended.stdout.contains("INTERRUPTED — ") || ended.stdout.contains("verdict     INTERRUPTED"),
+        "{context}"
+    );
+    assert!(
+        !ended.stdout.contains("PASSED") && !ended.stdout.contains("verdict     PASS"),
+        "{context}"
+    );
     report
 }
 

@@ -11,7 +11,11 @@ processing order).
 Usage: receiver.py [--port N] [--secret-env VAR] [--fault NAME ...]
 The secret comes from $HOOK_SECRET (or --secret-env). Port 0 (the default)
 picks a free port; the chosen port is printed alone on the first stdout
-line so a test can read it. Faults: skip-signature, double-process.
+line so a test can read it. Faults: skip-signature, double-process;
+harmless deviations (what many hand-written receivers do): uppercase-hex
+(compares the hex signature case-insensitively), 400-bad-signature (answers
+400 instead of 401); and crash-on-invalid-utf8 (a body that is not UTF-8
+raises, so the connection drops without an answer).
 """
 
 import argparse
@@ -24,7 +28,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 1024 * 1024
-FAULTS = ("skip-signature", "double-process")
+FAULTS = (
+    "skip-signature",
+    "double-process",
+    "uppercase-hex",
+    "400-bad-signature",
+    "crash-on-invalid-utf8",
+)
 BLOCKING = {
     "user.pre_create",
     "user.profile.pre_update",
@@ -117,12 +127,17 @@ class Handler(BaseHTTPRequestHandler):
         if "skip-signature" not in self.state.faults:
             given = self.headers.get("x-authgear-body-signature", "").strip()
             expected = hmac.new(self.state.secret, body, hashlib.sha256).hexdigest()
+            if "uppercase-hex" in self.state.faults:
+                given = given.lower()
             if not given or not hmac.compare_digest(given, expected):
-                return self.fail(401, "bad or missing signature")
+                status = 400 if "400-bad-signature" in self.state.faults else 401
+                return self.fail(status, "bad or missing signature")
 
         media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media != "application/json":
             return self.fail(415, "expected application/json")
+        if "crash-on-invalid-utf8" in self.state.faults:
+            body.decode("utf-8")  # raises: the handler dies, the connection drops
         try:
             event = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

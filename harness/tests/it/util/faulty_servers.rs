@@ -1,7 +1,10 @@
-//! Loopback HTTP/1.1 servers for the load tests, each wrong (or right) in
-//! one precise way: hangs, resets, refuses, answers 1 GiB, answers slowly,
-//! stalls once, or verifies every signature. Each binds 127.0.0.1:0 and
-//! runs on the test's runtime; dropping the runtime stops it.
+//! Loopback HTTP/1.1 servers for the load tests and the hostile-receiver
+//! matrix, each wrong (or right) in one precise way: hangs, resets,
+//! refuses, answers garbage, drips its answer a byte at a time, answers
+//! 1 GiB, answers shorter than its Content-Length, answers 404, answers
+//! slowly, stalls once, verifies every signature, or records every request.
+//! Each binds 127.0.0.1:0 and runs on the test's runtime; dropping the
+//! runtime stops it.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -156,6 +159,110 @@ pub async fn huge() -> SocketAddr {
     .await
 }
 
+/// Answers every request with bytes that are not HTTP, then closes.
+pub async fn garbage() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        if read_request(&mut s, &mut buf).await.is_some() {
+            let _ = s
+                .write_all(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff\xfe not http at all\r\n\r\n")
+                .await;
+        }
+    })
+    .await
+}
+
+/// Answers every request one byte every `interval`, with a header that
+/// never ends: always making progress, never complete (a timeout counted
+/// per read would never fire). Stops after an hour of bytes or when the
+/// client goes.
+pub async fn dripping(interval: Duration) -> SocketAddr {
+    listen(move |mut s| async move {
+        let mut buf = Vec::new();
+        if read_request(&mut s, &mut buf).await.is_none() {
+            return;
+        }
+        let head = b"HTTP/1.1 200 OK\r\nX-Drip: ";
+        let bytes = head.iter().copied().chain(std::iter::repeat(b'.'));
+        let limit = (3600 * 1000 / interval.as_millis().max(1)) as usize;
+        for byte in bytes.take(limit) {
+            if s.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    })
+    .await
+}
+
+/// Answers every request with `Content-Length: 1000` and a 2-byte body,
+/// then closes.
+pub async fn short_content_length() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        if read_request(&mut s, &mut buf).await.is_some() {
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{}")
+                .await;
+        }
+    })
+    .await
+}
+
+/// Answers every request, on any path, 404 with a short body.
+pub async fn not_found() -> SocketAddr {
+    listen(|mut s| async move {
+        let mut buf = Vec::new();
+        while read_request(&mut s, &mut buf).await.is_some() {
+            let answer = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\
+                Content-Length: 9\r\n\r\nnot found";
+            if s.write_all(answer).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+/// Every request an [`echoing`] server read, head and body, as text.
+pub type Recorded = Arc<Mutex<String>>;
+
+/// Answers 200 to everything with the request's headers as its body (as
+/// debugging endpoints do), and keeps each request's headers and body (as
+/// text: the canary test looks for secrets in what the receiver got).
+pub async fn echoing() -> (SocketAddr, Recorded) {
+    let recorded = Recorded::default();
+    let shared = recorded.clone();
+    let addr = listen(move |mut s| {
+        let recorded = shared.clone();
+        async move {
+            let mut buf = Vec::new();
+            while let Some(req) = read_request(&mut s, &mut buf).await {
+                let echo: String = req
+                    .headers
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}\n"))
+                    .collect();
+                {
+                    let mut text = recorded.lock().unwrap();
+                    text.push_str(&echo);
+                    text.push_str(&String::from_utf8_lossy(&req.body));
+                    text.push_str("\n\n");
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{echo}",
+                    echo.len()
+                );
+                if s.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, recorded)
+}
+
 /// Answers 204 after `delay`.
 pub async fn slow(delay: Duration) -> SocketAddr {
     listen(move |mut s| async move {
@@ -171,6 +278,40 @@ pub async fn slow(delay: Duration) -> SocketAddr {
         }
     })
     .await
+}
+
+/// A single-threaded receiver: answers 204 to one request at a time, each
+/// after `work`, and records the most requests it ever had in flight
+/// (read but not yet answered, across connections).
+pub async fn serial(work: Duration) -> (SocketAddr, Arc<AtomicU64>) {
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let most = Arc::new(AtomicU64::new(0));
+    let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+    let seen = most.clone();
+    let addr = listen(move |mut s| {
+        let (in_flight, most, one_at_a_time) =
+            (in_flight.clone(), seen.clone(), one_at_a_time.clone());
+        async move {
+            let mut buf = Vec::new();
+            while read_request(&mut s, &mut buf).await.is_some() {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                {
+                    let _worker = one_at_a_time.lock().await;
+                    tokio::time::sleep(work).await;
+                }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, most)
 }
 
 /// A 204 sink that counts requests and, once `stall_after` has passed since
