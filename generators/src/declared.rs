@@ -11,7 +11,8 @@ use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
 use crate::catalog::{Catalog, EventType};
-use crate::provider::{Profile, Provider, ProviderId};
+use crate::provider::{Profile, Provider, ProviderId, Scheme};
+use crate::scheme::SchemeError;
 
 /// Something a declared provider may not say.
 #[derive(Debug, Error)]
@@ -39,6 +40,9 @@ pub enum DeclaredError {
     /// Two event types with one name.
     #[error("event type `{0}` is declared twice")]
     DuplicateType(String),
+    /// A declared signing scheme that cannot work.
+    #[error("signature: {0}")]
+    Signature(#[from] SchemeError),
     /// A type schema (after wrapping) that does not compile.
     #[error("{0}")]
     Schema(#[from] crate::Error),
@@ -198,6 +202,9 @@ impl DeclaredTypes {
     /// The provider `profile` describes, sending these types.
     pub fn into_provider(self, profile: Profile) -> Result<Provider, DeclaredError> {
         check_name(&profile.name)?;
+        if let Scheme::Signed(scheme) = &profile.scheme {
+            scheme.check()?;
+        }
         for (key, path) in [
             ("dedupe", Some(&profile.dedupe_key)),
             ("ordering", profile.ordering_key.as_ref()),

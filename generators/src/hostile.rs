@@ -5,6 +5,14 @@
 //!
 //! [`signature_cases`] lists the cases that make sense for a scheme, each
 //! with a stable label shown in reports; [`apply_case`] builds the delivery.
+//! For a declared scheme the cases derive from the declaration: body cases
+//! where the signature covers the body, timestamp cases (at its own
+//! tolerance) where it carries a timestamp, rotation where its header lists
+//! several signatures, uppercase where it is hex, a key mix-up where the key
+//! is base64 after a prefix (or raw under Standard Webhooks' content, which
+//! a Standard Webhooks library would decode).
+
+use std::borrow::Cow;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -13,11 +21,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::envelope::{signed, Delivery};
-use crate::provider::{JwtAlg, KeyForm, Scheme};
-use crate::sign::{
-    jwt_alg_name, Secret, Signer, AUTHORIZATION, TIMESTAMP_TOLERANCE_SECS, WEBHOOK_SIGNATURE,
-    WHSEC_PREFIX, WHSK_PREFIX,
+use crate::provider::{JwtAlg, Scheme};
+use crate::scheme::{
+    Algorithm, Encoding, KeyForm, KeySpec, SigningScheme, Template, TIMESTAMP_TOLERANCE_SECS,
 };
+use crate::sign::{jwt_alg_name, render_value, Secret, Signer};
 
 /// What a correct receiver does with a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -30,14 +38,17 @@ pub enum Expect {
 }
 
 /// One hostile (or near-miss) signature case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SignatureCase {
     /// Stable id shown in reports.
     pub label: &'static str,
     /// What a correct receiver does.
     pub expect: Expect,
     /// The single thing this case changes, in words.
-    pub description: &'static str,
+    pub description: Cow<'static, str>,
+    /// How far from now the case signs, in seconds (timestamp cases).
+    #[serde(skip)]
+    pub offset_secs: i64,
 }
 
 /// How far outside the tolerance the `stale`/`future` cases sign.
@@ -58,7 +69,37 @@ const fn case(label: &'static str, expect: Expect, description: &'static str) ->
     SignatureCase {
         label,
         expect,
+        description: Cow::Borrowed(description),
+        offset_secs: 0,
+    }
+}
+
+/// A timestamp case `offset` seconds from now under `tolerance`; the
+/// Standard Webhooks tolerance keeps its fixed wording.
+fn timed(base: SignatureCase, offset: i64, tolerance: i64) -> SignatureCase {
+    let description = if tolerance == TIMESTAMP_TOLERANCE_SECS || offset.abs() == FAR_OFF_SECS {
+        base.description
+    } else {
+        let (when, inside) = match base.label {
+            "stale" => ("in the past", "tolerance"),
+            "future" => ("in the future", "tolerance"),
+            "just-inside-past" => ("in the past", "inside the"),
+            _ => ("in the future", "inside the"),
+        };
+        Cow::Owned(format!(
+            "correctly signed with a timestamp {} s {when} ({inside} {tolerance} s{})",
+            offset.unsigned_abs(),
+            if inside == "tolerance" {
+                ""
+            } else {
+                " tolerance"
+            }
+        ))
+    };
+    SignatureCase {
         description,
+        offset_secs: offset,
+        ..base
     }
 }
 
@@ -91,7 +132,7 @@ const RESERIALIZED_BODY: SignatureCase = case(
 const UPPERCASE_HEX: SignatureCase = case(
     "uppercase-hex",
     Expect::Reject,
-    "the correct HMAC written in uppercase hex: Authgear only sends lowercase and its docs compare the string",
+    "the correct signature written in uppercase hex: senders (Authgear, GitHub, Stripe) only send lowercase and their docs compare the string",
 );
 const STALE: SignatureCase = case(
     "stale",
@@ -131,12 +172,12 @@ const MULTIPLE_ONE_VALID: SignatureCase = case(
 const WHSEC_RAW_KEY: SignatureCase = case(
     "whsec-raw-key",
     Expect::Reject,
-    "HMAC keyed with the secret string's raw bytes instead of the base64-decoded part after whsec_",
+    "keyed with the secret string's raw bytes instead of the base64-decoded part after its prefix (whsec_)",
 );
 const WHSEC_DECODED_KEY: SignatureCase = case(
     "whsec-decoded-key",
     Expect::Reject,
-    "HMAC keyed with the base64-decoded secret where Infrahub keys with its raw UTF-8 bytes",
+    "keyed with the base64-decoded secret (as a Standard Webhooks library does) where the scheme keys with its raw UTF-8 bytes (Infrahub)",
 );
 const ALG_NONE: SignatureCase = case(
     "alg-none",
@@ -174,46 +215,102 @@ pub fn signature_cases(scheme: &Scheme) -> Vec<SignatureCase> {
         TRUNCATED,
         RESERIALIZED_BODY,
     ];
-    match scheme {
-        Scheme::AuthgearBody { .. } => [&body_covering[..], &[UPPERCASE_HEX]].concat(),
-        Scheme::FusionauthJwt { .. } => [
-            &body_covering[..],
-            &[ALG_NONE, ALG_CONFUSION, WRONG_KID, HASH_HEX],
-        ]
-        .concat(),
-        Scheme::StandardWebhooks { key_form } => {
-            let key_mixup = match key_form {
-                KeyForm::Base64Whsec => WHSEC_RAW_KEY,
-                KeyForm::RawUtf8 => WHSEC_DECODED_KEY,
-            };
-            [
+    let declared = match scheme {
+        Scheme::FusionauthJwt { .. } => {
+            return [
                 &body_covering[..],
-                &[
-                    STALE,
-                    FUTURE,
-                    EXPIRED,
-                    FAR_FUTURE,
-                    JUST_INSIDE_PAST,
-                    JUST_INSIDE_FUTURE,
-                    MULTIPLE_ONE_VALID,
-                    key_mixup,
-                ],
+                &[ALG_NONE, ALG_CONFUSION, WRONG_KID, HASH_HEX],
             ]
             .concat()
         }
-        // A bearer token does not cover the body: body cases do not apply.
-        Scheme::Bearer => vec![VALID, MISSING, WRONG_SECRET, WRONG_SCHEME, TRUNCATED],
+        Scheme::Signed(declared) => declared,
+    };
+    let version = declared.default_version();
+    let mut cases = vec![VALID, MISSING];
+    if declared.covers_body() {
+        cases.push(TAMPERED_BODY);
     }
+    cases.push(WRONG_SECRET);
+    if is_bearer(declared) {
+        cases.push(WRONG_SCHEME);
+    }
+    cases.push(TRUNCATED);
+    if declared.covers_body() {
+        cases.push(RESERIALIZED_BODY);
+    }
+    if version.algorithm != Algorithm::Token && version.encoding == Encoding::Hex {
+        cases.push(UPPERCASE_HEX);
+    }
+    if let Some(ts) = &declared.timestamp {
+        let tol = ts.tolerance_secs;
+        let outside = tol + EDGE_MARGIN_SECS;
+        let inside = (tol - EDGE_MARGIN_SECS).max(0);
+        cases.push(timed(STALE, -outside, tol));
+        if ts.future {
+            cases.push(timed(FUTURE, outside, tol));
+        }
+        // An hour off is outside any window a receiver could mean to
+        // enforce, whatever the declared tolerance.
+        cases.push(timed(EXPIRED, -FAR_OFF_SECS, tol));
+        if ts.future {
+            cases.push(timed(FAR_FUTURE, FAR_OFF_SECS, tol));
+        }
+        cases.push(timed(JUST_INSIDE_PAST, -inside, tol));
+        if ts.future {
+            cases.push(timed(JUST_INSIDE_FUTURE, inside, tol));
+        }
+    }
+    if declared.rotates() && version.algorithm != Algorithm::Token {
+        cases.push(MULTIPLE_ONE_VALID);
+    }
+    if mixed_up_key(declared).is_some() {
+        cases.push(if version.key.form == KeyForm::Raw {
+            WHSEC_DECODED_KEY
+        } else {
+            WHSEC_RAW_KEY
+        });
+    }
+    cases
 }
 
-/// The header that carries the signature proper (the one `missing` drops).
-fn signature_header(scheme: &Scheme) -> &str {
-    match scheme {
-        Scheme::AuthgearBody { header } | Scheme::FusionauthJwt { header, .. } => header,
-        Scheme::StandardWebhooks { .. } => WEBHOOK_SIGNATURE,
-        Scheme::Bearer => AUTHORIZATION,
-    }
+/// A token under an `Authorization: Bearer` value: a receiver may accept
+/// it under another auth scheme.
+fn is_bearer(scheme: &SigningScheme) -> bool {
+    let v = scheme.default_version();
+    v.algorithm == Algorithm::Token
+        && v.value
+            .to_string()
+            .to_ascii_lowercase()
+            .starts_with("bearer ")
 }
+
+/// The scheme with its key derived the plausible wrong way, if there is
+/// one: raw bytes where the key is base64 after a prefix; base64-decoded
+/// (after `whsec_`) where a raw key signs Standard Webhooks' content.
+fn mixed_up_key(scheme: &SigningScheme) -> Option<SigningScheme> {
+    let v = scheme.default_version();
+    if !v.algorithm.is_hmac() {
+        return None;
+    }
+    let key = match (&v.key.form, &v.key.prefix) {
+        (KeyForm::Base64, Some(_)) => KeySpec::plain(KeyForm::Raw),
+        (KeyForm::Raw, None) if scheme.signed.to_string() == "{id}.{ts}.{body}" => KeySpec {
+            form: KeyForm::Base64,
+            prefix: Some(WHSEC_PREFIX.into()),
+            public_prefix: None,
+        },
+        _ => return None,
+    };
+    let mut version = v.clone();
+    version.key = key;
+    Some(SigningScheme {
+        versions: vec![version],
+        ..scheme.clone()
+    })
+}
+
+/// Prefix of a Standard Webhooks symmetric secret.
+const WHSEC_PREFIX: &str = "whsec_";
 
 /// Builds the delivery of `case` for `body`, as a receiver whose clock reads
 /// `now_unix` should see it. An unknown label yields an unsigned delivery
@@ -232,6 +329,16 @@ pub fn apply_case(
         Some(s) => signed(&s, body.to_vec(), msg_id, now_unix),
         None => without_signature(sign_at(now_unix), scheme),
     };
+    // The signature header rebuilt around other signature texts.
+    let rebuilt = |sigs: &dyn Fn(String) -> (Vec<String>, Vec<String>)| {
+        let mut d = sign_at(now_unix);
+        if let Some((declared, version, sig)) = signer.declared_signature(body, msg_id, now_unix) {
+            let (sigs, extra) = sigs(sig);
+            let value = render_value(declared, version, msg_id, now_unix, &sigs, &extra);
+            set_header(&mut d, &declared.header, value);
+        }
+        d
+    };
     match case.label {
         "valid" => sign_at(now_unix),
         "tampered-body" => Delivery {
@@ -243,62 +350,88 @@ pub fn apply_case(
             ..sign_at(now_unix)
         },
         "wrong-secret" => with_signer(wrong_signer(scheme, secret)),
-        "truncated" => {
-            let mut d = sign_at(now_unix);
-            let name = signature_header(scheme);
-            if let Some(v) = d.header(name).map(|v| truncate_signature(scheme, v)) {
-                set_header(&mut d, name, v);
+        "truncated" => match scheme {
+            Scheme::FusionauthJwt { .. } => {
+                let mut d = sign_at(now_unix);
+                let name = scheme.signature_header();
+                if let Some(v) = d.header(name).map(truncate_jwt) {
+                    set_header(&mut d, name, v);
+                }
+                d
             }
-            d
-        }
-        "stale" => sign_at(now_unix.saturating_sub(OUTSIDE_TOLERANCE_SECS)),
-        "future" => sign_at(now_unix.saturating_add(OUTSIDE_TOLERANCE_SECS)),
-        "expired" => sign_at(now_unix.saturating_sub(FAR_OFF_SECS)),
-        "far-future" => sign_at(now_unix.saturating_add(FAR_OFF_SECS)),
-        "just-inside-past" => sign_at(now_unix.saturating_sub(INSIDE_TOLERANCE_SECS)),
-        "just-inside-future" => sign_at(now_unix.saturating_add(INSIDE_TOLERANCE_SECS)),
-        "uppercase-hex" => {
-            let mut d = sign_at(now_unix);
-            let name = signature_header(scheme);
-            if let Some(v) = d.header(name).map(str::to_ascii_uppercase) {
-                set_header(&mut d, name, v);
-            }
-            d
-        }
+            Scheme::Signed(_) => rebuilt(&|sig| (vec![halve(&sig)], vec![])),
+        },
+        "stale" | "future" | "expired" | "far-future" | "just-inside-past"
+        | "just-inside-future" => sign_at(now_unix.saturating_add(case.offset_secs)),
+        "uppercase-hex" => rebuilt(&|sig| (vec![sig.to_ascii_uppercase()], vec![])),
         "multiple-one-valid" => {
-            let mut d = sign_at(now_unix);
             let wrong = wrong_signer(scheme, secret)
-                .map(|s| signed(&s, body.to_vec(), msg_id, now_unix))
-                .and_then(|w| w.header(WEBHOOK_SIGNATURE).map(str::to_owned));
-            if let (Some(valid), Some(wrong)) = (d.header(WEBHOOK_SIGNATURE), wrong) {
+                .and_then(|s| s.declared_signature(body, msg_id, now_unix).map(|d| d.2));
+            rebuilt(&|valid| {
+                let Some(wrong) = wrong.clone() else {
+                    return (vec![valid], vec![]);
+                };
                 // Wrong first, valid in the middle, and an entry of an
                 // unknown version last: a receiver that only checks the
                 // first (or last) entry fails.
-                let all = format!("{wrong} {valid} v9,{}", STANDARD.encode([0u8; 32]));
-                set_header(&mut d, WEBHOOK_SIGNATURE, all);
-            }
-            d
+                let unknown = scheme.declared().and_then(unknown_version_item);
+                (vec![wrong, valid], unknown.into_iter().collect())
+            })
         }
-        "whsec-raw-key" => with_signer(mixed_up_key_signer(secret, KeyForm::RawUtf8)),
-        "whsec-decoded-key" => with_signer(mixed_up_key_signer(secret, KeyForm::Base64Whsec)),
+        "whsec-raw-key" | "whsec-decoded-key" => with_signer(
+            scheme
+                .declared()
+                .and_then(mixed_up_key)
+                .and_then(|s| Signer::new(&Scheme::Signed(s), &mixed_up_secret(case, secret)).ok()),
+        ),
         "alg-none" | "alg-confusion" | "wrong-kid" | "hash-hex" => {
             let mut d = sign_at(now_unix);
             if let Some(token) = forged_jwt(case.label, scheme, secret, body) {
-                set_header(&mut d, signature_header(scheme), token);
+                set_header(&mut d, scheme.signature_header(), token);
             }
             d
         }
         "wrong-scheme" => {
             let mut d = sign_at(now_unix);
-            set_header(&mut d, AUTHORIZATION, format!("Basic {}", secret.expose()));
+            set_header(
+                &mut d,
+                scheme.signature_header(),
+                format!("Basic {}", secret.expose()),
+            );
             d
         }
         _ => without_signature(sign_at(now_unix), scheme),
     }
 }
 
+/// The signature item of a version no receiver knows (`v1,` → `v9,`, with
+/// 32 zero bytes as its signature), or `None` when the item's framing has
+/// no digit to change.
+fn unknown_version_item(scheme: &SigningScheme) -> Option<String> {
+    let version = scheme.default_version();
+    let item: Template = scheme
+        .items(version)
+        .into_iter()
+        .find(|t| t.uses(&crate::scheme::Part::Sig))?;
+    let text = item.to_string();
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let framing: String = text
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    let zeros = [0u8; 32];
+    let sig = match version.encoding {
+        Encoding::Hex => hex::encode(zeros),
+        Encoding::Base64 => STANDARD.encode(zeros),
+        Encoding::Base64url => URL_SAFE_NO_PAD.encode(zeros),
+    };
+    Some(framing.replace("{sig}", &sig))
+}
+
 fn without_signature(mut d: Delivery, scheme: &Scheme) -> Delivery {
-    let name = signature_header(scheme);
+    let name = scheme.signature_header();
     d.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     d
 }
@@ -313,28 +446,29 @@ fn set_header(d: &mut Delivery, name: &str, value: String) {
     }
 }
 
-/// A secret of the same form as `secret` but different from it.
+/// A secret of the same form as `secret` (same prefix and key form of the
+/// version it selects) but different from it.
 fn wrong_secret(scheme: &Scheme, secret: &Secret) -> Secret {
     let s = secret.expose();
-    let candidates: [String; 2] = match scheme {
-        Scheme::StandardWebhooks {
-            key_form: KeyForm::Base64Whsec,
-        } if s.starts_with(WHSK_PREFIX) => [
-            format!("{WHSK_PREFIX}{}", STANDARD.encode([0x5a; 32])),
-            format!("{WHSK_PREFIX}{}", STANDARD.encode([0xa5; 32])),
-        ],
-        Scheme::StandardWebhooks {
-            key_form: KeyForm::Base64Whsec,
-        } => [
-            format!(
-                "{WHSEC_PREFIX}{}",
-                STANDARD.encode(b"hookstorm wrong secret, 24B")
-            ),
-            format!(
-                "{WHSEC_PREFIX}{}",
-                STANDARD.encode(b"hookstorm other secret, 24B")
-            ),
-        ],
+    let candidates: [String; 2] = match scheme.declared().map(|d| d.version_for(s)) {
+        Some(v) if v.algorithm != Algorithm::Token && v.key.form != KeyForm::Raw => {
+            // A prefix the secret carries stays; a public key's prefix
+            // becomes the private one (a wrong key must be able to sign).
+            let prefix = v.key.prefix.clone().unwrap_or_default();
+            let asymmetric = matches!(v.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256);
+            let bytes: [Vec<u8>; 2] = if asymmetric {
+                [vec![0x5a; 32], vec![0xa5; 32]]
+            } else {
+                [
+                    b"hookstorm wrong secret, 24B".to_vec(),
+                    b"hookstorm other secret, 24B".to_vec(),
+                ]
+            };
+            bytes.map(|b| match v.key.form {
+                KeyForm::Hex => format!("{prefix}{}", hex::encode(b)),
+                _ => format!("{prefix}{}", STANDARD.encode(b)),
+            })
+        }
         _ => [
             "hookstorm-wrong-secret".to_string(),
             "hookstorm-other-secret".to_string(),
@@ -348,33 +482,31 @@ fn wrong_signer(scheme: &Scheme, secret: &Secret) -> Option<Signer> {
     Signer::new(scheme, &wrong_secret(scheme, secret)).ok()
 }
 
-/// A signer whose HMAC key is derived the *other* way: raw UTF-8 bytes for a
-/// `whsec_` scheme, base64-decoded for Infrahub's raw scheme.
-fn mixed_up_key_signer(secret: &Secret, key_form: KeyForm) -> Option<Signer> {
+/// The secret as [`mixed_up_key`]'s scheme reads it: the same string for
+/// `whsec-raw-key`; for `whsec-decoded-key`, `whsec_` + the base64 a
+/// decoding receiver would salvage from the raw secret.
+fn mixed_up_secret(case: &SignatureCase, secret: &Secret) -> Secret {
     let s = secret.expose();
-    let as_secret = match key_form {
-        KeyForm::RawUtf8 => Secret::new(s.to_string()),
-        KeyForm::Base64Whsec => {
-            // The raw secret need not be base64; a receiver that decodes it
-            // anyway gets whatever its decoder salvages. Keep the base64
-            // characters (whole quanta) and decode those.
-            let b64 = s.strip_prefix(WHSEC_PREFIX).unwrap_or(s);
-            let mut key = STANDARD.decode(b64).unwrap_or_else(|_| {
-                let kept: String = b64
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
-                    .collect();
-                let whole = kept.len() - kept.len() % 4;
-                STANDARD.decode(&kept[..whole]).unwrap_or_default()
-            });
-            // Never end up with the real key (or an empty one).
-            if key.is_empty() || key == s.as_bytes() {
-                key.push(0);
-            }
-            Secret::new(format!("{WHSEC_PREFIX}{}", STANDARD.encode(key)))
-        }
-    };
-    Signer::new(&Scheme::StandardWebhooks { key_form }, &as_secret).ok()
+    if case.label == "whsec-raw-key" {
+        return Secret::new(s.to_string());
+    }
+    // The raw secret need not be base64; a receiver that decodes it
+    // anyway gets whatever its decoder salvages. Keep the base64
+    // characters (whole quanta) and decode those.
+    let b64 = s.strip_prefix(WHSEC_PREFIX).unwrap_or(s);
+    let mut key = STANDARD.decode(b64).unwrap_or_else(|_| {
+        let kept: String = b64
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+            .collect();
+        let whole = kept.len() - kept.len() % 4;
+        STANDARD.decode(&kept[..whole]).unwrap_or_default()
+    });
+    // Never end up with the real key (or an empty one).
+    if key.is_empty() || key == s.as_bytes() {
+        key.push(0);
+    }
+    Secret::new(format!("{WHSEC_PREFIX}{}", STANDARD.encode(key)))
 }
 
 /// A FusionAuth token that is wrong in exactly the way `label` says.
@@ -433,23 +565,19 @@ fn hmac_tag(alg: JwtAlg, secret: &Secret, input: &[u8]) -> Vec<u8> {
     tag.unwrap_or_default()
 }
 
-/// Cuts the signature proper to half its length, leaving any framing
-/// (`v1,`, the JWT's header and payload, `Bearer `) intact.
-fn truncate_signature(scheme: &Scheme, value: &str) -> String {
-    let keep = match scheme {
-        Scheme::FusionauthJwt { .. } => value.rfind('.').map_or(0, |i| i + 1),
-        Scheme::StandardWebhooks { .. } => value.find(',').map_or(0, |i| i + 1),
-        Scheme::Bearer => value.find(' ').map_or(0, |i| i + 1),
-        Scheme::AuthgearBody { .. } => 0,
-    };
-    let (framing, sig) = value.split_at(keep);
+/// Half of a signature text, always at least one character shorter.
+fn halve(sig: &str) -> String {
     let chars = sig.chars().count();
-    // Half, but always at least one character fewer.
-    let kept: String = sig
-        .chars()
+    sig.chars()
         .take((chars / 2).min(chars.saturating_sub(1)))
-        .collect();
-    format!("{framing}{kept}")
+        .collect()
+}
+
+/// A JWT with its signature part halved, header and payload intact.
+fn truncate_jwt(value: &str) -> String {
+    let keep = value.rfind('.').map_or(0, |i| i + 1);
+    let (framing, sig) = value.split_at(keep);
+    format!("{framing}{}", halve(sig))
 }
 
 /// Changes one ASCII letter or digit inside a JSON string (the last one), so
@@ -559,24 +687,15 @@ mod tests {
     }
 
     #[test]
-    fn truncation_keeps_framing_and_halves_the_signature() {
-        let sw = Scheme::StandardWebhooks {
-            key_form: KeyForm::RawUtf8,
-        };
-        assert_eq!(truncate_signature(&sw, "v1,abcd"), "v1,ab");
-        assert_eq!(truncate_signature(&Scheme::Bearer, "Bearer t"), "Bearer ");
-        let ag = Scheme::AuthgearBody { header: "x".into() };
-        assert_eq!(truncate_signature(&ag, "ab12"), "ab");
+    fn truncation_halves_the_signature_and_keeps_the_jwt_framing() {
+        assert_eq!(halve("abcd"), "ab");
+        assert_eq!(halve("a"), "");
+        assert_eq!(truncate_jwt("h.p.abcd"), "h.p.ab");
     }
 
     #[test]
     fn wrong_secret_always_differs() {
-        for scheme in [
-            Scheme::Bearer,
-            Scheme::StandardWebhooks {
-                key_form: KeyForm::Base64Whsec,
-            },
-        ] {
+        for scheme in [Scheme::bearer(), Scheme::standard_webhooks()] {
             let first = wrong_secret(&scheme, &Secret::new("x".into()));
             let again = wrong_secret(&scheme, &first);
             assert_ne!(first.expose(), again.expose());
@@ -591,7 +710,7 @@ mod tests {
             assert_eq!(labels.len(), cases.len());
             assert_eq!(cases[0].label, "valid");
         }
-        assert!(!signature_cases(&Scheme::Bearer)
+        assert!(!signature_cases(&Scheme::bearer())
             .iter()
             .any(|c| c.label == "tampered-body"));
     }

@@ -12,6 +12,7 @@ pub mod fake;
 pub mod hostile;
 pub mod provider;
 pub mod schema;
+pub mod scheme;
 pub mod seed;
 pub mod sign;
 pub mod strategy;
@@ -24,11 +25,16 @@ pub use envelope::{envelope, message_id, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
-    JwtAlg, KeyForm, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
+    JwtAlg, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
+};
+pub use scheme::{
+    Algorithm, Encoding, KeyForm, KeySpec, SchemeError, SigningScheme, Template, TimeUnit,
+    TimestampSpec, Version,
 };
 pub use seed::{seeded_bits, splitmix64, SplitMix64};
 pub use sign::{
-    verify, BodyPrefix, Secret, Signer, Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS,
+    verify, BodyPrefix, RequestLine, Secret, Signer, Verified, Verifier, VerifyError,
+    TIMESTAMP_TOLERANCE_SECS,
 };
 pub use strategy::{shrink, EventStrategy, EventTree, Generator};
 pub use variant::{find_variant, variants, Family, Mutated, Variant, MAX_BODY_BYTES};

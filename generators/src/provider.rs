@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, EventType};
 use crate::error::{did_you_mean, Error};
+use crate::scheme::SigningScheme;
 
 /// A built-in provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -111,27 +112,13 @@ pub enum JwtAlg {
     HS512,
 }
 
-/// How the key of an HMAC Standard-Webhooks-style signature is derived from
-/// the configured secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyForm {
-    /// Standard Webhooks: the secret is `whsec_<base64>` and the key is the
-    /// base64-decoded part after the prefix.
-    Base64Whsec,
-    /// Infrahub: the secret string's raw UTF-8 bytes are the key.
-    RawUtf8,
-}
-
-/// A signature scheme, with the parameters that vary per provider.
+/// A signature scheme: a declared [`SigningScheme`] (every built-in but
+/// FusionAuth's is one), or FusionAuth's signature JWT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Scheme {
-    /// Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret, body).
-    AuthgearBody {
-        /// Header carrying the signature.
-        header: String,
-    },
+    /// A declared scheme: algorithm, key, signed content, encoding, headers.
+    Signed(SigningScheme),
     /// FusionAuth: a JWS in `X-FusionAuth-Signature-JWT` whose claim
     /// `request_body_sha256` is padded std base64 of SHA-256(body).
     FusionauthJwt {
@@ -142,14 +129,58 @@ pub enum Scheme {
         /// `kid` put in the JWT header.
         kid: String,
     },
-    /// Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`,
-    /// `webhook-signature: v1,<base64>` over `{id}.{ts}.{body}`).
-    StandardWebhooks {
-        /// How the HMAC key is derived from the secret.
-        key_form: KeyForm,
-    },
-    /// A static bearer token in `Authorization: Bearer <token>`.
-    Bearer,
+}
+
+impl Scheme {
+    /// Authgear's body signature in `header`.
+    pub fn authgear(header: &str) -> Scheme {
+        Scheme::Signed(SigningScheme::authgear(header))
+    }
+
+    /// Standard Webhooks (`v1` HMAC with `whsec_` keys, `v1a` ed25519).
+    pub fn standard_webhooks() -> Scheme {
+        Scheme::Signed(SigningScheme::standard_webhooks())
+    }
+
+    /// Infrahub's Standard Webhooks with a raw UTF-8 key.
+    pub fn infrahub() -> Scheme {
+        Scheme::Signed(SigningScheme::infrahub())
+    }
+
+    /// A static bearer token in `Authorization`.
+    pub fn bearer() -> Scheme {
+        Scheme::Signed(SigningScheme::bearer())
+    }
+
+    /// The declared scheme, unless this is FusionAuth's JWT.
+    pub fn declared(&self) -> Option<&SigningScheme> {
+        match self {
+            Scheme::Signed(s) => Some(s),
+            Scheme::FusionauthJwt { .. } => None,
+        }
+    }
+
+    /// The header carrying the signature proper.
+    pub fn signature_header(&self) -> &str {
+        match self {
+            Scheme::Signed(s) => &s.header,
+            Scheme::FusionauthJwt { header, .. } => header,
+        }
+    }
+
+    /// Whether deliveries carry a signed timestamp.
+    pub fn has_timestamp(&self) -> bool {
+        self.declared().is_some_and(|s| s.timestamp.is_some())
+    }
+
+    /// A short noun for messages ("FusionAuth signature JWTs",
+    /// "hmac-sha256 signatures in `x-sig`").
+    pub fn noun(&self) -> String {
+        match self {
+            Scheme::Signed(s) => s.noun(),
+            Scheme::FusionauthJwt { .. } => "FusionAuth signature JWTs".into(),
+        }
+    }
 }
 
 /// What counts as a successful answer.
@@ -236,9 +267,7 @@ impl Profile {
         match id {
             ProviderId::Authgear => Profile {
                 name: id.name().into(),
-                scheme: Scheme::AuthgearBody {
-                    header: "x-authgear-body-signature".into(),
-                },
+                scheme: Scheme::authgear("x-authgear-body-signature"),
                 success: SuccessRule::TwoXx,
                 deadline_ms: 60_000,
                 blocking_deadline_ms: Some(5_000),
@@ -279,9 +308,7 @@ impl Profile {
             },
             ProviderId::Infrahub => Profile {
                 name: id.name().into(),
-                scheme: Scheme::StandardWebhooks {
-                    key_form: KeyForm::RawUtf8,
-                },
+                scheme: Scheme::infrahub(),
                 success: SuccessRule::Below400,
                 deadline_ms: 10_000,
                 blocking_deadline_ms: None,
@@ -298,7 +325,7 @@ impl Profile {
             },
             ProviderId::Auth0 => Profile {
                 name: id.name().into(),
-                scheme: Scheme::Bearer,
+                scheme: Scheme::bearer(),
                 success: SuccessRule::TwoXx,
                 deadline_ms: 5_000,
                 blocking_deadline_ms: None,
@@ -315,9 +342,7 @@ impl Profile {
             },
             ProviderId::StandardWebhooks => Profile {
                 name: id.name().into(),
-                scheme: Scheme::StandardWebhooks {
-                    key_form: KeyForm::Base64Whsec,
-                },
+                scheme: Scheme::standard_webhooks(),
                 success: SuccessRule::TwoXx,
                 deadline_ms: 15_000,
                 blocking_deadline_ms: None,

@@ -2,60 +2,42 @@
 //! [`Signer`] the load emitter calls once per request, and the [`Verifier`]
 //! the reference receiver calls once per request, for every [`Scheme`].
 //!
-//! What each scheme puts on the wire, and where the facts come from:
-//! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
-//!   raw body), no timestamp (authgear/authgear-server
-//!   `pkg/util/crypto/hmac_sha256.go`, authgear/docs
-//!   `customization/events-hooks/webhooks.md`).
-//! - FusionAuth: `X-FusionAuth-Signature-JWT`, a JWS whose header is
+//! A declared [`SigningScheme`] (Authgear, Standard Webhooks, Infrahub and
+//! bearer tokens are built-in ones; see `crate::scheme` for their sources)
+//! is interpreted here: its key is derived once, its signed-content
+//! template is fed piece by piece into the keyed state, and its value
+//! template is written around the encoded signature. FusionAuth's JWT is a
+//! scheme of its own:
+//! - `X-FusionAuth-Signature-JWT`, a JWS whose header is
 //!   `{"alg":..,"typ":"JWT","kid":..}` (fusionauth-jwt `JWTEncoder` +
 //!   `domain/Header.java` field order) and whose only claim is
 //!   `request_body_sha256` = padded std base64 of SHA-256(raw body); no `iat`
 //!   or `exp` (FusionAuth's `WebhookEventSender.jwtSignature` adds that one
 //!   claim; the docs page `extend/events-and-webhooks/signing.mdx` shows the
 //!   same one-claim payload). The HMAC key is the secret's UTF-8 bytes.
-//! - Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`,
-//!   `webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`)
-//!   and `v1a` (ed25519 over the same string, `whsk_`/`whpk_` keys), as the
-//!   standard-webhooks reference libraries do; Infrahub uses the same headers
-//!   with the secret's raw UTF-8 bytes as the key (opsmill/infrahub
-//!   `backend/infrahub/webhook/models.py`).
-//! - Bearer: `Authorization: Bearer <secret>`.
 
 use std::fmt;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::provider::{JwtAlg, KeyForm, Scheme};
+use crate::provider::{JwtAlg, Scheme};
+use crate::scheme::{
+    Algorithm, Encoding, KeyForm, Part, SigningScheme, Template, TimeUnit, Version,
+};
 use crate::template::fmt_i64;
+
+pub use crate::scheme::TIMESTAMP_TOLERANCE_SECS;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// How far a Standard Webhooks timestamp may be from the receiver's clock,
-/// in seconds, either way (the Standard Webhooks reference library's value).
-pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
-
-/// Standard Webhooks message id header.
-pub const WEBHOOK_ID: &str = "webhook-id";
-/// Standard Webhooks timestamp header (UNIX seconds).
-pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
-/// Standard Webhooks signature header (space-separated `version,signature` list).
-pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
-/// The header a bearer token travels in.
-pub const AUTHORIZATION: &str = "Authorization";
-
-/// Prefix of a Standard Webhooks symmetric secret.
-pub const WHSEC_PREFIX: &str = "whsec_";
-/// Prefix of a Standard Webhooks ed25519 secret key (a base64 32-byte seed).
-pub const WHSK_PREFIX: &str = "whsk_";
-/// Prefix of a Standard Webhooks ed25519 public key.
-pub const WHPK_PREFIX: &str = "whpk_";
+/// The method every delivery is sent with, as `{method}` signs it.
+pub const DELIVERY_METHOD: &str = "POST";
 
 /// The configured secret: kept out of every `Debug`/`Display` so it never
 /// reaches a log line or a report.
@@ -95,27 +77,40 @@ pub fn jwt_alg_name(alg: JwtAlg) -> &'static str {
     }
 }
 
-/// A keyed HMAC state for one of the JWT algorithms; cloned per use so the
+/// A keyed HMAC state of one of the supported widths; cloned per use so the
 /// key schedule is computed once.
 #[derive(Clone)]
-enum JwtMac {
-    Hs256(Hmac<Sha256>),
-    Hs384(Hmac<Sha384>),
-    Hs512(Hmac<Sha512>),
+enum Mac {
+    Sha1(Hmac<sha1::Sha1>),
+    Sha256(Hmac<Sha256>),
+    Sha384(Hmac<Sha384>),
+    Sha512(Hmac<Sha512>),
 }
 
-impl JwtMac {
-    fn new(alg: JwtAlg, key: &[u8]) -> JwtMac {
+/// Which HMAC.
+#[derive(Clone, Copy)]
+enum MacKind {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Mac {
+    fn new(kind: MacKind, key: &[u8]) -> Mac {
         // HMAC accepts keys of any length, so `new_from_slice` cannot fail;
         // the fallback keeps this free of `unwrap` all the same.
-        match alg {
-            JwtAlg::HS256 => JwtMac::Hs256(
+        match kind {
+            MacKind::Sha1 => Mac::Sha1(
                 Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
             ),
-            JwtAlg::HS384 => JwtMac::Hs384(
+            MacKind::Sha256 => Mac::Sha256(
                 Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
             ),
-            JwtAlg::HS512 => JwtMac::Hs512(
+            MacKind::Sha384 => Mac::Sha384(
+                Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
+            ),
+            MacKind::Sha512 => Mac::Sha512(
                 Hmac::new_from_slice(key).unwrap_or_else(|_| Hmac::new(&Default::default())),
             ),
         }
@@ -123,28 +118,39 @@ impl JwtMac {
 
     fn update(&mut self, data: &[u8]) {
         match self {
-            JwtMac::Hs256(m) => m.update(data),
-            JwtMac::Hs384(m) => m.update(data),
-            JwtMac::Hs512(m) => m.update(data),
+            Mac::Sha1(m) => m.update(data),
+            Mac::Sha256(m) => m.update(data),
+            Mac::Sha384(m) => m.update(data),
+            Mac::Sha512(m) => m.update(data),
         }
     }
 
-    /// Writes the tag into `out` and returns its length (32, 48 or 64).
+    /// Writes the tag into `out` and returns its length (20 to 64).
     fn finalize_into(self, out: &mut [u8; 64]) -> usize {
         match self {
-            JwtMac::Hs256(m) => copy_tag(&m.finalize().into_bytes(), out),
-            JwtMac::Hs384(m) => copy_tag(&m.finalize().into_bytes(), out),
-            JwtMac::Hs512(m) => copy_tag(&m.finalize().into_bytes(), out),
+            Mac::Sha1(m) => copy_tag(&m.finalize().into_bytes(), out),
+            Mac::Sha256(m) => copy_tag(&m.finalize().into_bytes(), out),
+            Mac::Sha384(m) => copy_tag(&m.finalize().into_bytes(), out),
+            Mac::Sha512(m) => copy_tag(&m.finalize().into_bytes(), out),
         }
     }
 
     /// Constant-time comparison of the tag with `tag`.
     fn verify(self, tag: &[u8]) -> bool {
         match self {
-            JwtMac::Hs256(m) => m.verify_slice(tag).is_ok(),
-            JwtMac::Hs384(m) => m.verify_slice(tag).is_ok(),
-            JwtMac::Hs512(m) => m.verify_slice(tag).is_ok(),
+            Mac::Sha1(m) => m.verify_slice(tag).is_ok(),
+            Mac::Sha256(m) => m.verify_slice(tag).is_ok(),
+            Mac::Sha384(m) => m.verify_slice(tag).is_ok(),
+            Mac::Sha512(m) => m.verify_slice(tag).is_ok(),
         }
+    }
+}
+
+fn jwt_mac_kind(alg: JwtAlg) -> MacKind {
+    match alg {
+        JwtAlg::HS256 => MacKind::Sha256,
+        JwtAlg::HS384 => MacKind::Sha384,
+        JwtAlg::HS512 => MacKind::Sha512,
     }
 }
 
@@ -158,25 +164,61 @@ fn hmac_sha256(key: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()))
 }
 
-/// The key material of a Standard-Webhooks-style scheme.
+/// The key material of one version of a declared scheme.
 #[derive(Clone)]
-enum StandardKey {
-    /// `v1`: HMAC-SHA256 with the derived key.
-    Hmac(HmacSha256),
-    /// `v1a`: ed25519; the signing half is absent for a `whpk_` public key.
+enum Material {
+    Hmac(Mac),
+    /// The signing half is absent for a public key.
     Ed25519 {
         signing: Option<Box<SigningKey>>,
         verifying: VerifyingKey,
     },
+    /// The signing half is absent for a public key.
+    Ecdsa {
+        signing: Option<Box<p256::ecdsa::SigningKey>>,
+        verifying: Box<p256::ecdsa::VerifyingKey>,
+    },
+    Token {
+        /// The token as sent.
+        value: String,
+        /// HMAC under [`TOKEN_COMPARE_KEY`] of the token, so a presented
+        /// token is compared in constant time via `verify_slice`.
+        tag: [u8; 32],
+    },
+}
+
+impl Material {
+    fn can_sign(&self) -> bool {
+        match self {
+            Material::Ed25519 { signing, .. } => signing.is_some(),
+            Material::Ecdsa { signing, .. } => signing.is_some(),
+            Material::Hmac(_) | Material::Token { .. } => true,
+        }
+    }
+}
+
+/// A declared scheme with its key derived.
+#[derive(Clone)]
+struct Declared {
+    scheme: SigningScheme,
+    /// Index of the version the secret selected.
+    version: usize,
+    material: Material,
+    /// Each version's value template split into items (parsing headers).
+    items: Vec<Vec<Template>>,
+}
+
+impl Declared {
+    fn version(&self) -> &Version {
+        &self.scheme.versions[self.version]
+    }
 }
 
 /// Everything precomputed from (scheme, secret).
 #[derive(Clone)]
 enum Key {
-    Authgear {
-        header: String,
-        mac: HmacSha256,
-    },
+    /// Boxed: it is much larger than the JWT key.
+    Declared(Box<Declared>),
     Fusionauth {
         header: String,
         alg: JwtAlg,
@@ -186,23 +228,15 @@ enum Key {
         /// Keyed state with `prefix` already absorbed (signing hot path).
         /// Boxed to keep `Key` small; cloned out of the box (onto the
         /// stack) per signature, so the box costs no allocation per call.
-        prefixed: Box<JwtMac>,
+        prefixed: Box<Mac>,
         /// Keyed state with nothing absorbed (verifying someone's token).
-        keyed: Box<JwtMac>,
-    },
-    Standard(StandardKey),
-    Bearer {
-        /// `Bearer <token>`.
-        header_value: String,
-        /// HMAC under [`BEARER_COMPARE_KEY`] of the expected token, so a
-        /// presented token is compared in constant time via `verify_slice`.
-        tag: [u8; 32],
+        keyed: Box<Mac>,
     },
 }
 
-/// A fixed key used only to compare bearer tokens in constant time: both
-/// tokens are MACed under it and the tags compared with `verify_slice`.
-const BEARER_COMPARE_KEY: &[u8] = b"hookstorm bearer comparison";
+/// A fixed key used only to compare tokens in constant time: both tokens
+/// are MACed under it and the tags compared with `verify_slice`.
+const TOKEN_COMPARE_KEY: &[u8] = b"hookstorm bearer comparison";
 
 fn invalid(detail: impl Into<String>) -> Error {
     Error::InvalidSecret {
@@ -210,11 +244,8 @@ fn invalid(detail: impl Into<String>) -> Error {
     }
 }
 
-fn decode_32(b64: &str, what: &str) -> Result<[u8; 32], Error> {
-    let bytes = STANDARD
-        .decode(b64)
-        .map_err(|e| invalid(format!("{what} is not valid base64: {e}")))?;
-    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+fn exact_32(bytes: &[u8], what: &str) -> Result<[u8; 32], Error> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| {
         invalid(format!(
             "{what} must decode to 32 bytes, got {}",
             bytes.len()
@@ -222,41 +253,104 @@ fn decode_32(b64: &str, what: &str) -> Result<[u8; 32], Error> {
     })
 }
 
-fn standard_key(key_form: KeyForm, secret: &str) -> Result<StandardKey, Error> {
-    match key_form {
-        // Infrahub signs with `shared_key.encode()`: whatever the string is,
-        // its bytes are the key, prefixes included.
-        KeyForm::RawUtf8 => Ok(StandardKey::Hmac(hmac_sha256(secret.as_bytes()))),
-        KeyForm::Base64Whsec => {
-            if let Some(seed) = secret.strip_prefix(WHSK_PREFIX) {
-                let signing = SigningKey::from_bytes(&decode_32(seed, "whsk_ secret key")?);
-                let verifying = signing.verifying_key();
-                Ok(StandardKey::Ed25519 {
-                    signing: Some(Box::new(signing)),
-                    verifying,
-                })
-            } else if let Some(public) = secret.strip_prefix(WHPK_PREFIX) {
-                let verifying =
-                    VerifyingKey::from_bytes(&decode_32(public, "whpk_ public key")?)
-                        .map_err(|_| invalid("whpk_ public key is not a valid ed25519 point"))?;
-                Ok(StandardKey::Ed25519 {
-                    signing: None,
-                    verifying,
-                })
-            } else {
-                // The reference libraries strip an optional `whsec_` and
-                // base64-decode the rest.
-                let b64 = secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret);
-                let key = STANDARD
-                    .decode(b64)
-                    .map_err(|e| invalid(format!("whsec_ secret is not valid base64: {e}")))?;
-                if key.is_empty() {
-                    return Err(invalid("whsec_ secret decodes to an empty key"));
-                }
-                Ok(StandardKey::Hmac(hmac_sha256(&key)))
+/// The key bytes of `version` in `secret`, and whether they are a public key.
+fn key_bytes(version: &Version, secret: &str) -> Result<(Vec<u8>, bool, String), Error> {
+    let spec = &version.key;
+    let public = spec
+        .public_prefix
+        .as_deref()
+        .and_then(|p| secret.strip_prefix(p).map(|rest| (p, rest)));
+    let (prefix, rest, is_public) = match public {
+        Some((p, rest)) => (Some(p), rest, true),
+        // The Standard Webhooks libraries strip an optional `whsec_`.
+        None => match spec.prefix.as_deref() {
+            Some(p) => match secret.strip_prefix(p) {
+                Some(rest) => (Some(p), rest, false),
+                None => (None, secret, false),
+            },
+            None => (None, secret, false),
+        },
+    };
+    let what = match prefix {
+        Some(p) => format!("the {p} secret"),
+        None => "the secret".to_string(),
+    };
+    let bytes = match spec.form {
+        KeyForm::Raw => rest.as_bytes().to_vec(),
+        KeyForm::Hex => {
+            hex::decode(rest).map_err(|e| invalid(format!("{what} is not valid hex: {e}")))?
+        }
+        KeyForm::Base64 => STANDARD
+            .decode(rest)
+            .map_err(|e| invalid(format!("{what} is not valid base64: {e}")))?,
+    };
+    if bytes.is_empty() {
+        return Err(invalid(format!("{what} decodes to an empty key")));
+    }
+    Ok((bytes, is_public, what))
+}
+
+fn declared_key(scheme: &SigningScheme, secret: &str) -> Result<Declared, Error> {
+    let selected = scheme.version_for(secret);
+    let version = scheme
+        .versions
+        .iter()
+        .position(|v| std::ptr::eq(v, selected))
+        .unwrap_or(0);
+    let v = &scheme.versions[version];
+    let (bytes, is_public, what) = key_bytes(v, secret)?;
+    let material = match v.algorithm {
+        Algorithm::HmacSha1 => Material::Hmac(Mac::new(MacKind::Sha1, &bytes)),
+        Algorithm::HmacSha256 => Material::Hmac(Mac::new(MacKind::Sha256, &bytes)),
+        Algorithm::HmacSha512 => Material::Hmac(Mac::new(MacKind::Sha512, &bytes)),
+        Algorithm::Ed25519 if is_public => Material::Ed25519 {
+            signing: None,
+            verifying: VerifyingKey::from_bytes(&exact_32(&bytes, &what)?)
+                .map_err(|_| invalid(format!("{what} is not a valid ed25519 point")))?,
+        },
+        Algorithm::Ed25519 => {
+            let signing = SigningKey::from_bytes(&exact_32(&bytes, &what)?);
+            Material::Ed25519 {
+                verifying: signing.verifying_key(),
+                signing: Some(Box::new(signing)),
             }
         }
-    }
+        Algorithm::EcdsaP256 if is_public => Material::Ecdsa {
+            signing: None,
+            verifying: Box::new(
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
+                    .map_err(|_| invalid(format!("{what} is not a SEC1 P-256 public key")))?,
+            ),
+        },
+        Algorithm::EcdsaP256 => {
+            let signing = p256::ecdsa::SigningKey::from_slice(&exact_32(&bytes, &what)?)
+                .map_err(|_| invalid(format!("{what} is not a P-256 private scalar")))?;
+            Material::Ecdsa {
+                verifying: Box::new(*signing.verifying_key()),
+                signing: Some(Box::new(signing)),
+            }
+        }
+        Algorithm::Token => {
+            // The token is written verbatim into a header line: a control
+            // character would split or corrupt the request.
+            if secret.bytes().any(|b| b.is_ascii_control()) || secret.trim() != secret {
+                return Err(invalid(
+                    "a token must not contain control characters or surrounding spaces",
+                ));
+            }
+            Material::Token {
+                value: secret.to_string(),
+                tag: token_tag(secret.as_bytes()),
+            }
+        }
+    };
+    let items = scheme.versions.iter().map(|v| scheme.items(v)).collect();
+    Ok(Declared {
+        scheme: scheme.clone(),
+        version,
+        material,
+        items,
+    })
 }
 
 fn build_key(scheme: &Scheme, secret: &Secret) -> Result<Key, Error> {
@@ -267,14 +361,11 @@ fn build_key(scheme: &Scheme, secret: &Secret) -> Result<Key, Error> {
         return Err(invalid("the secret is empty"));
     }
     Ok(match scheme {
-        Scheme::AuthgearBody { header } => Key::Authgear {
-            header: header.clone(),
-            mac: hmac_sha256(s.as_bytes()),
-        },
+        Scheme::Signed(declared) => Key::Declared(Box::new(declared_key(declared, s)?)),
         Scheme::FusionauthJwt { header, alg, kid } => {
             let json = serde_json::json!({"alg": jwt_alg_name(*alg), "typ": "JWT", "kid": kid});
             let prefix = format!("{}.", URL_SAFE_NO_PAD.encode(json.to_string()));
-            let keyed = JwtMac::new(*alg, s.as_bytes());
+            let keyed = Mac::new(jwt_mac_kind(*alg), s.as_bytes());
             let mut prefixed = keyed.clone();
             prefixed.update(prefix.as_bytes());
             Key::Fusionauth {
@@ -286,29 +377,133 @@ fn build_key(scheme: &Scheme, secret: &Secret) -> Result<Key, Error> {
                 keyed: Box::new(keyed),
             }
         }
-        Scheme::StandardWebhooks { key_form } => Key::Standard(standard_key(*key_form, s)?),
-        Scheme::Bearer => {
-            // The token is written verbatim into a header line: a control
-            // character would split or corrupt the request.
-            if s.bytes().any(|b| b.is_ascii_control()) || s.trim() != s {
-                return Err(invalid(
-                    "a bearer token must not contain control characters or surrounding spaces",
-                ));
-            }
-            Key::Bearer {
-                header_value: format!("Bearer {s}"),
-                tag: bearer_tag(s.as_bytes()),
-            }
-        }
     })
 }
 
-fn bearer_tag(token: &[u8]) -> [u8; 32] {
-    hmac_sha256(BEARER_COMPARE_KEY)
+fn token_tag(token: &[u8]) -> [u8; 32] {
+    hmac_sha256(TOKEN_COMPARE_KEY)
         .chain_update(token)
         .finalize()
         .into_bytes()
         .into()
+}
+
+/// The values a template's placeholders stand for in one delivery.
+struct Fields<'a> {
+    id: &'a [u8],
+    ts: &'a [u8],
+    ts_ms: &'a [u8],
+    body: &'a [u8],
+    method: &'a [u8],
+    url: &'a [u8],
+}
+
+impl Fields<'_> {
+    /// The bytes `part` stands for (`{sig}` stands for nothing here).
+    fn of<'p>(&'p self, part: &'p Part) -> &'p [u8] {
+        match part {
+            Part::Lit(text) => text.as_bytes(),
+            Part::Id => self.id,
+            Part::Ts => self.ts,
+            Part::TsMs => self.ts_ms,
+            Part::Body => self.body,
+            Part::Method => self.method,
+            Part::Url => self.url,
+            Part::Sig => b"",
+        }
+    }
+}
+
+/// Feeds the signed content to `update`, skipping the first `skip` bytes of
+/// the body when the template starts with it (a resumed prefix).
+fn feed(template: &Template, fields: &Fields<'_>, skip: usize, mut update: impl FnMut(&[u8])) {
+    for (i, part) in template.parts().iter().enumerate() {
+        let bytes = fields.of(part);
+        if i == 0 && *part == Part::Body {
+            update(&bytes[skip.min(bytes.len())..]);
+        } else {
+            update(bytes);
+        }
+    }
+}
+
+/// The signed content in one piece (the asymmetric algorithms need it so).
+fn content(template: &Template, fields: &Fields<'_>) -> Vec<u8> {
+    let mut m = Vec::with_capacity(fields.body.len() + 64);
+    feed(template, fields, 0, |b| m.extend_from_slice(b));
+    m
+}
+
+fn encode_into(encoding: Encoding, bytes: &[u8], out: &mut Vec<u8>) {
+    match encoding {
+        Encoding::Hex => hex_lower_into(bytes, out),
+        Encoding::Base64 => b64_into(&STANDARD, bytes, out),
+        Encoding::Base64url => b64_into(&URL_SAFE_NO_PAD, bytes, out),
+    }
+}
+
+/// Decodes a presented signature; hex must be lowercase, as every sender
+/// writes it and as receivers written from the docs compare the string.
+fn decode(encoding: Encoding, text: &str) -> Option<Vec<u8>> {
+    match encoding {
+        Encoding::Hex => {
+            if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                return None;
+            }
+            hex::decode(text).ok()
+        }
+        Encoding::Base64 => STANDARD.decode(text).ok(),
+        Encoding::Base64url => URL_SAFE_NO_PAD.decode(text).ok(),
+    }
+}
+
+/// Writes the encoded signature of one delivery into `out`.
+fn write_signature(
+    k: &Declared,
+    fields: &Fields<'_>,
+    resume: Option<&BodyPrefix>,
+    out: &mut Vec<u8>,
+) {
+    let v = k.version();
+    match &k.material {
+        Material::Hmac(mac) => {
+            let (mut state, skip) = match resume {
+                Some(BodyPrefix {
+                    state: PrefixState::Hmac(absorbed),
+                    len,
+                }) => (Mac::clone(absorbed), *len),
+                _ => (mac.clone(), 0),
+            };
+            feed(&k.scheme.signed, fields, skip, |b| state.update(b));
+            let mut tag = [0u8; 64];
+            let n = state.finalize_into(&mut tag);
+            encode_into(v.encoding, &tag[..n], out);
+        }
+        Material::Ed25519 { signing, .. } => {
+            if let Some(signing) = signing {
+                let sig = signing.sign(&content(&k.scheme.signed, fields));
+                encode_into(v.encoding, &sig.to_bytes(), out);
+            }
+        }
+        Material::Ecdsa { signing, .. } => {
+            if let Some(signing) = signing {
+                let sig: p256::ecdsa::Signature = signing.sign(&content(&k.scheme.signed, fields));
+                encode_into(v.encoding, sig.to_der().as_bytes(), out);
+            }
+        }
+        Material::Token { value, .. } => out.extend_from_slice(value.as_bytes()),
+    }
+}
+
+/// Writes `item` (a value template or one of its items) with `sig` for
+/// `{sig}`.
+fn write_item(item: &Template, fields: &Fields<'_>, sig: &[u8], out: &mut Vec<u8>) {
+    for part in item.parts() {
+        match part {
+            Part::Sig => out.extend_from_slice(sig),
+            other => out.extend_from_slice(fields.of(other)),
+        }
+    }
 }
 
 /// Signs deliveries for one (scheme, secret) pair. Everything that does not
@@ -318,6 +513,8 @@ fn bearer_tag(token: &[u8]) -> [u8; 32] {
 pub struct Signer {
     scheme: Scheme,
     key: Key,
+    /// The URL `{url}` signs (the target deliveries go to).
+    url: String,
 }
 
 impl fmt::Debug for Signer {
@@ -330,17 +527,27 @@ impl fmt::Debug for Signer {
 
 impl Signer {
     /// Derives the signing key of `scheme` from `secret`; fails on a secret
-    /// the scheme cannot use (bad base64 after `whsec_`, a `whpk_` public
-    /// key, an empty secret, a bearer token with control characters).
+    /// the scheme cannot use (bad base64 after `whsec_`, a public key, an
+    /// empty secret, a token with control characters).
     pub fn new(scheme: &Scheme, secret: &Secret) -> Result<Signer, Error> {
         let key = build_key(scheme, secret)?;
-        if let Key::Standard(StandardKey::Ed25519 { signing: None, .. }) = key {
-            return Err(invalid("a whpk_ public key can verify but not sign"));
+        if let Key::Declared(k) = &key {
+            if !k.material.can_sign() {
+                return Err(invalid("a public key can verify but not sign"));
+            }
         }
         Ok(Signer {
             scheme: scheme.clone(),
             key,
+            url: String::new(),
         })
+    }
+
+    /// The same signer for deliveries to `url`, which schemes signing
+    /// `{url}` cover (others ignore it).
+    pub fn at_url(mut self, url: &str) -> Signer {
+        self.url = url.to_string();
+        self
     }
 
     /// The scheme this signer signs for.
@@ -365,11 +572,14 @@ impl Signer {
     /// `webhook-id`); other schemes ignore `msg_id`, so a hot path need not
     /// format one for them.
     pub fn uses_message_id(&self) -> bool {
-        matches!(self.key, Key::Standard(_))
+        match &self.key {
+            Key::Declared(k) => k.scheme.uses_message_id(),
+            Key::Fusionauth { .. } => false,
+        }
     }
 
     /// Same headers written as `Name: value\r\n` lines into `out` (hot path,
-    /// no per-call allocation besides buffer growth, except `v1a` ed25519
+    /// no per-call allocation besides buffer growth, except asymmetric
     /// signing, which needs the signed string in one piece).
     ///
     /// `msg_id` is written verbatim and must be a valid header value.
@@ -382,12 +592,19 @@ impl Signer {
     /// hash): a body that starts with `prefix` is then signed by hashing
     /// only the rest ([`sign_resumed_into`](Self::sign_resumed_into)).
     /// `None` for schemes that hash something else first (Standard
-    /// Webhooks signs `{id}.{ts}.{body}`) or nothing (bearer).
+    /// Webhooks signs `{id}.{ts}.{body}`), sign asymmetrically, or send a
+    /// token.
     pub fn absorb_prefix(&self, prefix: &[u8]) -> Option<BodyPrefix> {
         let state = match &self.key {
-            Key::Authgear { mac, .. } => PrefixState::Hmac(mac.clone().chain_update(prefix)),
+            Key::Declared(k) => match (&k.material, k.scheme.signed.parts().first()) {
+                (Material::Hmac(mac), Some(Part::Body)) => {
+                    let mut absorbed = mac.clone();
+                    absorbed.update(prefix);
+                    PrefixState::Hmac(Box::new(absorbed))
+                }
+                _ => return None,
+            },
             Key::Fusionauth { .. } => PrefixState::Sha256(Sha256::new().chain_update(prefix)),
-            Key::Standard(_) | Key::Bearer { .. } => return None,
         };
         Some(BodyPrefix {
             state,
@@ -412,19 +629,46 @@ impl Signer {
         // A prefix longer than the body cannot be its start: hash it all.
         let resume = prefix.filter(|p| p.len <= body.len());
         match &self.key {
-            Key::Authgear { header, mac } => {
-                let tag = match resume {
-                    Some(BodyPrefix {
-                        state: PrefixState::Hmac(absorbed),
-                        len,
-                    }) => absorbed.clone().chain_update(&body[*len..]),
-                    _ => mac.clone().chain_update(body),
+            Key::Declared(k) => {
+                let mut ts_buf = [0u8; 20];
+                let mut ms_buf = [0u8; 20];
+                let fields = Fields {
+                    id: msg_id.as_bytes(),
+                    ts: fmt_i64(timestamp, &mut ts_buf),
+                    ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+                    body,
+                    method: DELIVERY_METHOD.as_bytes(),
+                    url: self.url.as_bytes(),
+                };
+                let scheme = &k.scheme;
+                if let Some(name) = &scheme.id_header {
+                    start_line(out, name);
+                    out.extend_from_slice(fields.id);
+                    out.extend_from_slice(b"\r\n");
                 }
-                .finalize()
-                .into_bytes();
-                start_line(out, header);
-                hex_lower_into(&tag, out);
+                if let Some(ts) = &scheme.timestamp {
+                    if let Some(name) = &ts.header {
+                        start_line(out, name);
+                        out.extend_from_slice(match ts.unit {
+                            TimeUnit::Seconds => fields.ts,
+                            TimeUnit::Millis => fields.ts_ms,
+                        });
+                        out.extend_from_slice(b"\r\n");
+                    }
+                }
+                start_line(out, &scheme.header);
+                for part in k.version().value.parts() {
+                    match part {
+                        Part::Sig => write_signature(k, &fields, resume, out),
+                        other => out.extend_from_slice(fields.of(other)),
+                    }
+                }
                 out.extend_from_slice(b"\r\n");
+                for (name, value) in &scheme.static_headers {
+                    start_line(out, name);
+                    out.extend_from_slice(value.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
             }
             Key::Fusionauth {
                 header,
@@ -444,7 +688,7 @@ impl Signer {
                 out.extend_from_slice(prefix.as_bytes());
                 let payload_at = out.len();
                 b64_into(&URL_SAFE_NO_PAD, &claims, out);
-                let mut mac = JwtMac::clone(prefixed);
+                let mut mac = Mac::clone(prefixed);
                 mac.update(&out[payload_at..]);
                 out.push(b'.');
                 let mut tag = [0u8; 64];
@@ -452,47 +696,78 @@ impl Signer {
                 b64_into(&URL_SAFE_NO_PAD, &tag[..n], out);
                 out.extend_from_slice(b"\r\n");
             }
-            Key::Standard(key) => {
-                let mut ts_buf = [0u8; 20];
-                let ts = fmt_i64(timestamp, &mut ts_buf);
-                start_line(out, WEBHOOK_ID);
-                out.extend_from_slice(msg_id.as_bytes());
-                out.extend_from_slice(b"\r\n");
-                start_line(out, WEBHOOK_TIMESTAMP);
-                out.extend_from_slice(ts);
-                out.extend_from_slice(b"\r\n");
-                start_line(out, WEBHOOK_SIGNATURE);
-                match key {
-                    StandardKey::Hmac(mac) => {
-                        let tag = mac
-                            .clone()
-                            .chain_update(msg_id.as_bytes())
-                            .chain_update(b".")
-                            .chain_update(ts)
-                            .chain_update(b".")
-                            .chain_update(body)
-                            .finalize()
-                            .into_bytes();
-                        out.extend_from_slice(b"v1,");
-                        b64_into(&STANDARD, &tag, out);
-                    }
-                    StandardKey::Ed25519 { signing, .. } => {
-                        if let Some(signing) = signing {
-                            let sig = signing.sign(&signed_content(msg_id, ts, body));
-                            out.extend_from_slice(b"v1a,");
-                            b64_into(&STANDARD, &sig.to_bytes(), out);
-                        }
-                    }
-                }
-                out.extend_from_slice(b"\r\n");
-            }
-            Key::Bearer { header_value, .. } => {
-                start_line(out, AUTHORIZATION);
-                out.extend_from_slice(header_value.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
         }
     }
+
+    /// A declared scheme's parts for the hostile cases: the scheme, the
+    /// selected version, and its signature of `body` encoded alone.
+    pub(crate) fn declared_signature(
+        &self,
+        body: &[u8],
+        msg_id: &str,
+        timestamp: i64,
+    ) -> Option<(&SigningScheme, &Version, String)> {
+        let Key::Declared(k) = &self.key else {
+            return None;
+        };
+        let mut ts_buf = [0u8; 20];
+        let mut ms_buf = [0u8; 20];
+        let fields = Fields {
+            id: msg_id.as_bytes(),
+            ts: fmt_i64(timestamp, &mut ts_buf),
+            ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+            body,
+            method: DELIVERY_METHOD.as_bytes(),
+            url: self.url.as_bytes(),
+        };
+        let mut sig = Vec::new();
+        write_signature(k, &fields, None, &mut sig);
+        Some((
+            &k.scheme,
+            k.version(),
+            String::from_utf8_lossy(&sig).into_owned(),
+        ))
+    }
+}
+
+/// The signature header value of a declared scheme carrying `sigs` (the
+/// item holding `{sig}` once per signature, joined by the separator) and
+/// then `extra` items verbatim, for the rotation and truncation cases.
+pub(crate) fn render_value(
+    scheme: &SigningScheme,
+    version: &Version,
+    msg_id: &str,
+    timestamp: i64,
+    sigs: &[String],
+    extra: &[String],
+) -> String {
+    let mut ts_buf = [0u8; 20];
+    let mut ms_buf = [0u8; 20];
+    let fields = Fields {
+        id: msg_id.as_bytes(),
+        ts: fmt_i64(timestamp, &mut ts_buf),
+        ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+        body: b"",
+        method: DELIVERY_METHOD.as_bytes(),
+        url: b"",
+    };
+    let sep = scheme.separator.as_deref().unwrap_or("");
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    for item in scheme.items(version) {
+        if item.uses(&Part::Sig) {
+            for sig in sigs {
+                let mut out = Vec::new();
+                write_item(&item, &fields, sig.as_bytes(), &mut out);
+                items.push(out);
+            }
+        } else {
+            let mut out = Vec::new();
+            write_item(&item, &fields, b"", &mut out);
+            items.push(out);
+        }
+    }
+    items.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
+    String::from_utf8_lossy(&items.join(sep.as_bytes())).into_owned()
 }
 
 /// A signer's hash state after a constant body prefix; see
@@ -526,8 +801,10 @@ impl fmt::Debug for BodyPrefix {
 
 #[derive(Clone)]
 enum PrefixState {
-    /// Authgear: the keyed HMAC's inner hash after the prefix.
-    Hmac(HmacSha256),
+    /// A body-first HMAC scheme (Authgear): the keyed state after the
+    /// prefix. Boxed (an HMAC-SHA512 state is 400 bytes); cloned out of the
+    /// box onto the stack per signature.
+    Hmac(Box<Mac>),
     /// FusionAuth: SHA-256 of the body so far (the JWT claim's input).
     Sha256(Sha256),
 }
@@ -543,17 +820,6 @@ fn body_hash_claims(digest: &[u8]) -> [u8; 70] {
     claims[68] = b'"';
     claims[69] = b'}';
     claims
-}
-
-/// `{id}.{ts}.{body}`, the string both Standard Webhooks versions sign.
-fn signed_content(msg_id: &str, ts: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(msg_id.len() + ts.len() + body.len() + 2);
-    m.extend_from_slice(msg_id.as_bytes());
-    m.push(b'.');
-    m.extend_from_slice(ts);
-    m.push(b'.');
-    m.extend_from_slice(body);
-    m
 }
 
 fn start_line(out: &mut Vec<u8>, name: &str) {
@@ -662,32 +928,51 @@ fn present(header: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String
     }
 }
 
+/// The request line a signature may cover (`{method}`, `{url}`).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLine<'a> {
+    /// The method, e.g. `POST`.
+    pub method: &'a str,
+    /// The URL the sender addressed (scheme, authority, path and query).
+    pub url: &'a str,
+}
+
 impl Verifier {
     /// Derives the verifying key; unlike [`Signer::new`] this also accepts a
-    /// Standard Webhooks `whpk_` public key.
+    /// public key (Standard Webhooks `whpk_`).
     pub fn new(scheme: &Scheme, secret: &Secret) -> Result<Verifier, Error> {
         Ok(Verifier {
             key: build_key(scheme, secret)?,
         })
     }
 
-    /// Checks the signature headers of one delivery against its raw `body`.
-    /// `header` must look names up case-insensitively (HTTP header names are).
+    /// Checks the signature headers of one delivery against its raw `body`,
+    /// as `POST` to an unknown URL. `header` must look names up
+    /// case-insensitively (HTTP header names are).
     pub fn verify(
         &self,
         header: &dyn Fn(&str) -> Option<String>,
         body: &[u8],
         now_unix: i64,
     ) -> Result<Verified, VerifyError> {
+        let line = RequestLine {
+            method: DELIVERY_METHOD,
+            url: "",
+        };
+        self.verify_request(line, header, body, now_unix)
+    }
+
+    /// As [`verify`](Self::verify), for a request to `line` (schemes that
+    /// sign `{method}` or `{url}` need it).
+    pub fn verify_request(
+        &self,
+        line: RequestLine<'_>,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<Verified, VerifyError> {
         match &self.key {
-            Key::Authgear { header: name, mac } => {
-                let sig = present(header, name)?;
-                verify_authgear(mac, sig.trim(), body)?;
-                Ok(Verified {
-                    message_id: None,
-                    timestamp: None,
-                })
-            }
+            Key::Declared(k) => verify_declared(k, line, header, body, now_unix),
             Key::Fusionauth {
                 header: name,
                 alg,
@@ -702,46 +987,174 @@ impl Verifier {
                     timestamp: None,
                 })
             }
-            Key::Standard(key) => verify_standard(key, header, body, now_unix),
-            Key::Bearer { tag, .. } => {
-                let value = present(header, AUTHORIZATION)?;
-                let (scheme, token) = value.trim().split_once(' ').ok_or(VerifyError::Malformed)?;
-                // RFC 7235: the auth scheme name is case-insensitive.
-                if !scheme.eq_ignore_ascii_case("bearer") {
-                    return Err(VerifyError::Malformed);
-                }
-                hmac_sha256(BEARER_COMPARE_KEY)
-                    .chain_update(token.trim().as_bytes())
-                    .verify_slice(tag)
-                    .map_err(|_| VerifyError::Mismatch)?;
-                Ok(Verified {
-                    message_id: None,
-                    timestamp: None,
-                })
-            }
         }
+    }
+
+    /// The timestamp (UNIX seconds) a delivery claims to be signed at, where
+    /// the scheme carries one; `None` when it has none or it cannot be read.
+    pub fn claimed_timestamp(&self, header: &dyn Fn(&str) -> Option<String>) -> Option<i64> {
+        let Key::Declared(k) = &self.key else {
+            return None;
+        };
+        let value = header(&k.scheme.header).unwrap_or_default();
+        let parsed = parse_value(k, &value);
+        read_timestamp(k, header, &parsed).ok().flatten()
     }
 }
 
-/// Authgear sends `hex.EncodeToString(..)`, always lowercase, and its docs
-/// (authgear/docs `customization/events-hooks/webhooks.md`, every language
-/// tab) compare the header *string* with the lowercase hex they compute:
-/// `subtle.ConstantTimeCompare(sigInHeader, sig)`. A receiver written from
-/// the docs therefore refuses uppercase hex, and so does this one; the
-/// comparison itself is done in constant time on the decoded bytes, which is
-/// equivalent once the string is known to be lowercase hex.
-fn verify_authgear(mac: &HmacSha256, sig: &str, body: &[u8]) -> Result<(), VerifyError> {
-    if sig.len() != 64 || !sig.bytes().all(|b| b.is_ascii_hexdigit()) {
+/// What a signature header value says, item by item.
+struct ParsedValue<'a> {
+    /// Signatures in items of the selected version.
+    sigs: Vec<&'a str>,
+    /// The timestamp carried in the value and whether it is in milliseconds.
+    ts: Option<(&'a str, bool)>,
+    /// Whether any item has the shape of one of the scheme's versions (an
+    /// entry of a version this key cannot check is skipped, not malformed).
+    shaped: bool,
+}
+
+fn parse_value<'a>(k: &Declared, value: &'a str) -> ParsedValue<'a> {
+    let mut parsed = ParsedValue {
+        sigs: Vec::new(),
+        ts: None,
+        shaped: false,
+    };
+    let value = value.trim();
+    let items: Vec<&str> = match k.scheme.separator.as_deref().filter(|s| !s.is_empty()) {
+        Some(sep) => value.split(sep).collect(),
+        None => vec![value],
+    };
+    for item in items.into_iter().map(str::trim).filter(|i| !i.is_empty()) {
+        let mine = k.items[k.version].iter().find_map(|t| t.captures(item));
+        if let Some(caps) = mine {
+            for (part, text) in caps {
+                match part {
+                    Part::Sig => {
+                        parsed.shaped = true;
+                        parsed.sigs.push(text.trim());
+                    }
+                    Part::Ts => parsed.ts = Some((text.trim(), false)),
+                    Part::TsMs => parsed.ts = Some((text.trim(), true)),
+                    _ => {}
+                }
+            }
+        } else if k.items.iter().enumerate().any(|(i, items)| {
+            i != k.version
+                && items
+                    .iter()
+                    .any(|t| t.uses(&Part::Sig) && t.captures(item).is_some())
+        }) {
+            parsed.shaped = true;
+        }
+    }
+    parsed
+}
+
+/// The signed timestamp in seconds (`None`: the scheme has none).
+fn read_timestamp(
+    k: &Declared,
+    header: &dyn Fn(&str) -> Option<String>,
+    parsed: &ParsedValue<'_>,
+) -> Result<Option<i64>, VerifyError> {
+    let Some(spec) = &k.scheme.timestamp else {
+        return Ok(None);
+    };
+    let (raw, millis) = match &spec.header {
+        Some(name) => (present(header, name)?, spec.unit == TimeUnit::Millis),
+        None => {
+            let (text, millis) = parsed.ts.ok_or(VerifyError::Malformed)?;
+            (text.to_string(), millis)
+        }
+    };
+    let n: i64 = raw.trim().parse().map_err(|_| VerifyError::Malformed)?;
+    Ok(Some(if millis { n.div_euclid(1000) } else { n }))
+}
+
+fn verify_declared(
+    k: &Declared,
+    line: RequestLine<'_>,
+    header: &dyn Fn(&str) -> Option<String>,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<Verified, VerifyError> {
+    let scheme = &k.scheme;
+    // Every header first, then the timestamp, then the signatures: the
+    // Standard Webhooks reference library's order.
+    let id = match &scheme.id_header {
+        Some(name) => Some(present(header, name)?),
+        None => None,
+    };
+    if let Some(name) = scheme.timestamp.as_ref().and_then(|t| t.header.as_ref()) {
+        present(header, name)?;
+    }
+    let value = present(header, &scheme.header)?;
+    let parsed = parse_value(k, &value);
+    let ts = read_timestamp(k, header, &parsed)?;
+    if let (Some(ts), Some(spec)) = (ts, &scheme.timestamp) {
+        if now_unix.saturating_sub(ts) > spec.tolerance_secs {
+            return Err(VerifyError::Stale);
+        }
+        if spec.future && ts > now_unix.saturating_add(spec.tolerance_secs) {
+            return Err(VerifyError::Future);
+        }
+    }
+    if !parsed.shaped {
         return Err(VerifyError::Malformed);
     }
-    if sig.bytes().any(|b| b.is_ascii_uppercase()) {
+    let ts = ts.unwrap_or(0);
+    let mut ts_buf = [0u8; 20];
+    let mut ms_buf = [0u8; 20];
+    let fields = Fields {
+        id: id.as_deref().unwrap_or("").as_bytes(),
+        ts: fmt_i64(ts, &mut ts_buf),
+        ts_ms: fmt_i64(ts.saturating_mul(1000), &mut ms_buf),
+        body,
+        method: line.method.as_bytes(),
+        url: line.url.as_bytes(),
+    };
+    let encoding = k.version().encoding;
+    let signed = &scheme.signed;
+    // Several signatures (key rotation): any valid one is enough.
+    let matched = match &k.material {
+        Material::Hmac(mac) => {
+            let mut keyed = mac.clone();
+            feed(signed, &fields, 0, |b| keyed.update(b));
+            parsed
+                .sigs
+                .iter()
+                .any(|sig| decode(encoding, sig).is_some_and(|tag| keyed.clone().verify(&tag)))
+        }
+        Material::Ed25519 { verifying, .. } => {
+            let content = content(signed, &fields);
+            parsed.sigs.iter().any(|sig| {
+                decode(encoding, sig)
+                    .and_then(|raw| Signature::from_slice(&raw).ok())
+                    .is_some_and(|sig| verifying.verify_strict(&content, &sig).is_ok())
+            })
+        }
+        Material::Ecdsa { verifying, .. } => {
+            use p256::ecdsa::signature::Verifier as _;
+            let content = content(signed, &fields);
+            parsed.sigs.iter().any(|sig| {
+                decode(encoding, sig)
+                    .and_then(|raw| p256::ecdsa::Signature::from_der(&raw).ok())
+                    .is_some_and(|sig| verifying.verify(&content, &sig).is_ok())
+            })
+        }
+        Material::Token { tag, .. } => parsed.sigs.iter().any(|token| {
+            hmac_sha256(TOKEN_COMPARE_KEY)
+                .chain_update(token.as_bytes())
+                .verify_slice(tag)
+                .is_ok()
+        }),
+    };
+    if !matched {
         return Err(VerifyError::Mismatch);
     }
-    let tag = hex::decode(sig).map_err(|_| VerifyError::Malformed)?;
-    mac.clone()
-        .chain_update(body)
-        .verify_slice(&tag)
-        .map_err(|_| VerifyError::Mismatch)
+    Ok(Verified {
+        message_id: id,
+        timestamp: scheme.timestamp.as_ref().map(|_| ts),
+    })
 }
 
 fn b64url_json(part: &str) -> Result<serde_json::Value, VerifyError> {
@@ -760,7 +1173,7 @@ fn b64url_json(part: &str) -> Result<serde_json::Value, VerifyError> {
 fn verify_fusionauth(
     alg: JwtAlg,
     kid: &str,
-    keyed: &JwtMac,
+    keyed: &Mac,
     token: &str,
     body: &[u8],
 ) -> Result<(), VerifyError> {
@@ -805,72 +1218,6 @@ fn verify_fusionauth(
         return Err(VerifyError::Mismatch);
     }
     Ok(())
-}
-
-fn verify_standard(
-    key: &StandardKey,
-    header: &dyn Fn(&str) -> Option<String>,
-    body: &[u8],
-    now_unix: i64,
-) -> Result<Verified, VerifyError> {
-    let id = present(header, WEBHOOK_ID)?;
-    let ts_raw = present(header, WEBHOOK_TIMESTAMP)?;
-    let sigs = present(header, WEBHOOK_SIGNATURE)?;
-    let ts: i64 = ts_raw.trim().parse().map_err(|_| VerifyError::Malformed)?;
-    // Timestamp before signature, in the reference library's order.
-    if now_unix.saturating_sub(ts) > TIMESTAMP_TOLERANCE_SECS {
-        return Err(VerifyError::Stale);
-    }
-    if ts > now_unix.saturating_add(TIMESTAMP_TOLERANCE_SECS) {
-        return Err(VerifyError::Future);
-    }
-    let mut ts_buf = [0u8; 20];
-    let ts_bytes = fmt_i64(ts, &mut ts_buf);
-    let entries: Vec<(&str, &str)> = sigs
-        .split(' ')
-        .filter(|e| !e.is_empty())
-        .filter_map(|e| e.split_once(','))
-        .collect();
-    if entries.is_empty() {
-        return Err(VerifyError::Malformed);
-    }
-    // Several signatures (key rotation): any valid one is enough; versions
-    // this key cannot check are skipped.
-    let matched = match key {
-        StandardKey::Hmac(mac) => {
-            let keyed = mac
-                .clone()
-                .chain_update(id.as_bytes())
-                .chain_update(b".")
-                .chain_update(ts_bytes)
-                .chain_update(b".")
-                .chain_update(body);
-            entries.iter().any(|(version, sig)| {
-                *version == "v1"
-                    && STANDARD
-                        .decode(sig)
-                        .is_ok_and(|tag| keyed.clone().verify_slice(&tag).is_ok())
-            })
-        }
-        StandardKey::Ed25519 { verifying, .. } => {
-            let content = signed_content(&id, ts_bytes, body);
-            entries.iter().any(|(version, sig)| {
-                *version == "v1a"
-                    && STANDARD
-                        .decode(sig)
-                        .ok()
-                        .and_then(|raw| Signature::from_slice(&raw).ok())
-                        .is_some_and(|sig| verifying.verify_strict(&content, &sig).is_ok())
-            })
-        }
-    };
-    if !matched {
-        return Err(VerifyError::Mismatch);
-    }
-    Ok(Verified {
-        message_id: Some(id),
-        timestamp: Some(ts),
-    })
 }
 
 /// Checks one delivery's signature headers. Builds a [`Verifier`] per call;
@@ -930,33 +1277,22 @@ mod tests {
     fn all_schemes() -> Vec<(Scheme, Secret)> {
         vec![
             (
-                Scheme::AuthgearBody {
-                    header: "x-authgear-body-signature".into(),
-                },
+                Scheme::authgear("x-authgear-body-signature"),
                 Secret::new("s3cret".into()),
             ),
             (fusionauth(JwtAlg::HS256), Secret::new("s3cret".into())),
             (fusionauth(JwtAlg::HS384), Secret::new("s3cret".into())),
             (fusionauth(JwtAlg::HS512), Secret::new("s3cret".into())),
             (
-                Scheme::StandardWebhooks {
-                    key_form: KeyForm::Base64Whsec,
-                },
+                Scheme::standard_webhooks(),
                 Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             ),
             (
-                Scheme::StandardWebhooks {
-                    key_form: KeyForm::Base64Whsec,
-                },
+                Scheme::standard_webhooks(),
                 Secret::new(format!("whsk_{}", STANDARD.encode([7u8; 32]))),
             ),
-            (
-                Scheme::StandardWebhooks {
-                    key_form: KeyForm::RawUtf8,
-                },
-                Secret::new("whsec_not-base64!".into()),
-            ),
-            (Scheme::Bearer, Secret::new("tok-en".into())),
+            (Scheme::infrahub(), Secret::new("whsec_not-base64!".into())),
+            (Scheme::bearer(), Secret::new("tok-en".into())),
         ]
     }
 
@@ -964,16 +1300,14 @@ mod tests {
     fn secret_never_prints() {
         let s = Secret::new("hunter2".into());
         assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
-        let signer = Signer::new(&Scheme::Bearer, &s).unwrap();
+        let signer = Signer::new(&Scheme::bearer(), &s).unwrap();
         assert!(!format!("{signer:?}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
     }
 
     #[test]
     fn unusable_secrets_are_refused() {
-        let sw = Scheme::StandardWebhooks {
-            key_form: KeyForm::Base64Whsec,
-        };
+        let sw = Scheme::standard_webhooks();
         for bad in ["whsec_not base64!", "whsec_", "", "whsk_AAAA", "whpk_!!"] {
             let err = Signer::new(&sw, &Secret::new(bad.into())).unwrap_err();
             assert!(matches!(err, Error::InvalidSecret { .. }), "{bad}");
@@ -982,11 +1316,9 @@ mod tests {
         let public = Secret::new(format!("whpk_{public}"));
         assert!(Signer::new(&sw, &public).is_err());
         assert!(Verifier::new(&sw, &public).is_ok());
-        assert!(Signer::new(&Scheme::Bearer, &Secret::new("a\r\nX-Evil: 1".into())).is_err());
+        assert!(Signer::new(&Scheme::bearer(), &Secret::new("a\r\nX-Evil: 1".into())).is_err());
         // Infrahub takes any string as raw key bytes, base64 or not.
-        let raw = Scheme::StandardWebhooks {
-            key_form: KeyForm::RawUtf8,
-        };
+        let raw = Scheme::infrahub();
         assert!(Signer::new(&raw, &Secret::new("whsec_not base64!".into())).is_ok());
     }
 
@@ -1007,7 +1339,7 @@ mod tests {
             assert!(ok.is_ok(), "{scheme:?}: {ok:?}");
             let bad = verify(&scheme, &secret, &lookup(&headers), b"{}", 1_700_000_010);
             // A bearer token does not cover the body; every other scheme does.
-            assert_eq!(bad.is_err(), scheme != Scheme::Bearer, "{scheme:?}");
+            assert_eq!(bad.is_err(), scheme != Scheme::bearer(), "{scheme:?}");
         }
     }
 
@@ -1098,13 +1430,20 @@ mod tests {
     fn bearer_scheme_name_is_case_insensitive_and_basic_is_malformed() {
         let secret = Secret::new("tok".into());
         let h = |v: &str| vec![("authorization".to_string(), v.to_string())];
-        assert!(verify(&Scheme::Bearer, &secret, &lookup(&h("bearer tok")), b"", 0).is_ok());
+        assert!(verify(
+            &Scheme::bearer(),
+            &secret,
+            &lookup(&h("bearer tok")),
+            b"",
+            0
+        )
+        .is_ok());
         assert_eq!(
-            verify(&Scheme::Bearer, &secret, &lookup(&h("Basic tok")), b"", 0),
+            verify(&Scheme::bearer(), &secret, &lookup(&h("Basic tok")), b"", 0),
             Err(VerifyError::Malformed)
         );
         assert_eq!(
-            verify(&Scheme::Bearer, &secret, &lookup(&h("Bearer to")), b"", 0),
+            verify(&Scheme::bearer(), &secret, &lookup(&h("Bearer to")), b"", 0),
             Err(VerifyError::Mismatch)
         );
     }

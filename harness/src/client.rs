@@ -155,9 +155,13 @@ impl Target {
     /// its own token in `Authorization` (a bearer token): one header cannot
     /// carry both.
     pub fn check_credentials_fit(&self, scheme: &generators::Scheme) -> anyhow::Result<()> {
-        if self.credentials.is_some() && matches!(scheme, generators::Scheme::Bearer) {
+        if self.credentials.is_some()
+            && scheme
+                .signature_header()
+                .eq_ignore_ascii_case("authorization")
+        {
             return Err(usage(format!(
-                "target {self} has a user:password@, but this provider sends its bearer token in \
+                "target {self} has a user:password@, but this provider signs in \
                  the Authorization header, where HTTP Basic credentials would go: remove them \
                  from the URL"
             )));
@@ -678,11 +682,11 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
         let bearer = Target::parse("http://u:p@h/").unwrap();
         assert!(bearer
-            .check_credentials_fit(&generators::Scheme::Bearer)
+            .check_credentials_fit(&generators::Scheme::bearer())
             .is_err());
         assert!(Target::parse("http://h/")
             .unwrap()
-            .check_credentials_fit(&generators::Scheme::Bearer)
+            .check_credentials_fit(&generators::Scheme::bearer())
             .is_ok());
     }
 

@@ -1,7 +1,8 @@
 //! Provider files: a YAML or TOML file declaring a provider hookstorm does
 //! not ship — its event types with their JSON Schemas (inline or by path
 //! relative to the file), an optional shared envelope, a signature scheme
-//! chosen from the built-in ones with its parameters, the success rule,
+//! (a built-in one by name with its parameters, or a declared one:
+//! algorithm, key, signed content, encoding, headers), the success rule,
 //! deadlines, redelivery and the dedupe/ordering/subject/type/timestamp
 //! key paths — read into the same [`Provider`] the built-in providers are.
 //!
@@ -16,8 +17,9 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    DeclaredEnvelope, DeclaredError, DeclaredTypes, JwtAlg, KeyForm, Profile, Provider, Redelivery,
-    Scheme, SuccessRule, TimeFormat,
+    Algorithm, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, JwtAlg, KeyForm, KeySpec,
+    Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template, TimeFormat,
+    TimeUnit, TimestampSpec, Version,
 };
 use serde_json::Value as Json;
 
@@ -39,8 +41,41 @@ pub const TOP_KEYS: &[&str] = &[
     "envelope",
     "types",
 ];
-/// Keys of `signature`.
-pub const SIGNATURE_KEYS: &[&str] = &["scheme", "header", "alg", "kid", "key_form"];
+/// Keys of `signature`: `scheme` (a built-in one) with its parameters, or a
+/// declared scheme.
+pub const SIGNATURE_KEYS: &[&str] = &[
+    "scheme",
+    "header",
+    "alg",
+    "kid",
+    "key_form",
+    "algorithm",
+    "key",
+    "signed",
+    "encoding",
+    "value",
+    "separator",
+    "id",
+    "timestamp",
+    "static_headers",
+];
+/// Keys of a declared scheme (`signature` without `scheme`).
+pub const DECLARED_SIGNATURE_KEYS: &[&str] = &[
+    "algorithm",
+    "key",
+    "signed",
+    "encoding",
+    "header",
+    "value",
+    "separator",
+    "id",
+    "timestamp",
+    "static_headers",
+];
+/// Keys of `signature.key` written as a mapping.
+pub const KEY_SPEC_KEYS: &[&str] = &["form", "prefix", "public_prefix"];
+/// Keys of `signature.timestamp`.
+pub const SIGNED_TIMESTAMP_KEYS: &[&str] = &["header", "unit", "tolerance", "future"];
 /// Signature schemes, as written in files.
 pub const SCHEMES: &[&str] = &[
     "authgear-body",
@@ -203,8 +238,15 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
 
 fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
     let f = w.map(node, "`signature`", SIGNATURE_KEYS)?;
+    if !f.has("scheme") && f.has("algorithm") {
+        return read_declared_scheme(&f, w).map(Scheme::Signed);
+    }
     let scheme = f
-        .require(w, "scheme", "scheme: standard-webhooks")
+        .require(
+            w,
+            "scheme",
+            "scheme: standard-webhooks (or a declared scheme: algorithm: hmac-sha256, ...)",
+        )
         .and_then(|n| w.choice(n, "scheme", SCHEMES))?;
     // Parameters that belong to another scheme are mistakes, not ignored.
     let allowed: &[&str] = match scheme {
@@ -230,9 +272,7 @@ fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
         }
     };
     match scheme {
-        "authgear-body" => Some(Scheme::AuthgearBody {
-            header: header(w, "x-authgear-body-signature")?,
-        }),
+        "authgear-body" => Some(Scheme::authgear(&header(w, "x-authgear-body-signature")?)),
         "fusionauth-jwt" => {
             let header = header(w, "X-FusionAuth-Signature-JWT");
             let alg = match f.get("alg") {
@@ -256,24 +296,202 @@ fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {
             })
         }
         "standard-webhooks" => {
-            let key_form = match f.get("key_form") {
-                None => Some(KeyForm::Base64Whsec),
+            let raw = match f.get("key_form") {
+                None => Some(false),
                 Some(n) => w
                     .choice(n, "key_form", &["base64-whsec", "raw-utf8"])
-                    .map(|k| {
-                        if k == "raw-utf8" {
-                            KeyForm::RawUtf8
-                        } else {
-                            KeyForm::Base64Whsec
-                        }
-                    }),
+                    .map(|k| k == "raw-utf8"),
             };
-            Some(Scheme::StandardWebhooks {
-                key_form: key_form?,
+            Some(if raw? {
+                Scheme::infrahub()
+            } else {
+                Scheme::standard_webhooks()
             })
         }
-        _ => Some(Scheme::Bearer),
+        _ => Some(Scheme::bearer()),
     }
+}
+
+/// A declared scheme: `signature` with `algorithm` and no `scheme`.
+fn read_declared_scheme(f: &Fields<'_>, w: &mut Walker) -> Option<SigningScheme> {
+    let before = w.problems.len();
+    for key in SIGNATURE_KEYS {
+        if let (Some(n), false) = (f.get(key), DECLARED_SIGNATURE_KEYS.contains(key)) {
+            w.error(
+                f.key(key).unwrap_or(n),
+                format!("`{key}` belongs to a built-in `scheme`, not a declared one"),
+                Some(format!(
+                    "a declared scheme takes: {}",
+                    DECLARED_SIGNATURE_KEYS.join(", ")
+                )),
+            );
+        }
+    }
+    let algorithm_names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    let algorithm = f
+        .get("algorithm")
+        .and_then(|n| w.choice(n, "algorithm", &algorithm_names))
+        .and_then(Algorithm::parse);
+    let key = match f.get("key") {
+        None => Some(KeySpec::plain(KeyForm::Raw)),
+        Some(n) => read_key_spec(n, w),
+    };
+    let encoding_names: Vec<&str> = Encoding::ALL.iter().map(|e| e.name()).collect();
+    let encoding = match f.get("encoding") {
+        None => Some(Encoding::Hex),
+        Some(n) => w
+            .choice(n, "encoding", &encoding_names)
+            .and_then(|name| Encoding::ALL.into_iter().find(|e| e.name() == name)),
+    };
+    let signed = template_at(f, w, "signed", "{body}");
+    let value = template_at(f, w, "value", "{sig}");
+    let header = f
+        .require(w, "header", "header: x-acme-signature")
+        .and_then(|n| w.string(n, "header", "x-acme-signature"));
+    let separator = f
+        .get("separator")
+        .and_then(|n| w.string(n, "separator", "\",\""));
+    let id_header = f.get("id").and_then(|n| w.string(n, "id", "x-acme-id"));
+    let timestamp = f.get("timestamp").and_then(|n| read_signed_timestamp(n, w));
+    let static_headers = match f.get("static_headers") {
+        None => Some(Vec::new()),
+        Some(n) => read_static_headers(n, w),
+    };
+    if w.problems.len() > before {
+        return None;
+    }
+    let scheme = SigningScheme {
+        versions: vec![Version {
+            algorithm: algorithm?,
+            key: key?,
+            encoding: encoding?,
+            value: value?,
+        }],
+        signed: signed?,
+        id_header,
+        timestamp,
+        header: header?,
+        separator,
+        static_headers: static_headers?,
+    };
+    match scheme.check() {
+        Ok(()) => Some(scheme),
+        Err(e) => {
+            w.error(
+                f.node,
+                e.to_string(),
+                Some("scenarios/custom-provider.yaml documents every key".into()),
+            );
+            None
+        }
+    }
+}
+
+/// A template at `key` of `f` (`default` when absent), reported where written.
+fn template_at(f: &Fields<'_>, w: &mut Walker, key: &str, default: &str) -> Option<Template> {
+    let Some(n) = f.get(key) else {
+        return Template::parse(default).ok();
+    };
+    let text = w.string(n, key, default)?;
+    match Template::parse(&text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            w.error(
+                n,
+                e.to_string(),
+                Some(
+                    "placeholders: {id} {ts} {ts_ms} {body} {method} {url}, and {sig} in `value`"
+                        .into(),
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `key: raw | hex | base64`, or `{form, prefix, public_prefix}`.
+fn read_key_spec(node: &Node, w: &mut Walker) -> Option<KeySpec> {
+    let forms: Vec<&str> = KeyForm::ALL.iter().map(|k| k.name()).collect();
+    let form_of = |name: &str| KeyForm::ALL.into_iter().find(|k| k.name() == name);
+    if node.as_map().is_none() {
+        return w
+            .choice(node, "key", &forms)
+            .and_then(form_of)
+            .map(KeySpec::plain);
+    }
+    let f = w.map(node, "`signature.key`", KEY_SPEC_KEYS)?;
+    let form = f
+        .require(w, "form", "form: base64")
+        .and_then(|n| w.choice(n, "form", &forms))
+        .and_then(form_of);
+    let prefix = f
+        .get("prefix")
+        .and_then(|n| w.string(n, "prefix", "whsec_"));
+    let public_prefix = f
+        .get("public_prefix")
+        .and_then(|n| w.string(n, "public_prefix", "whpk_"));
+    Some(KeySpec {
+        form: form?,
+        prefix,
+        public_prefix,
+    })
+}
+
+/// `timestamp: {header, unit, tolerance, future}`.
+fn read_signed_timestamp(node: &Node, w: &mut Walker) -> Option<TimestampSpec> {
+    let f = w.map(node, "`signature.timestamp`", SIGNED_TIMESTAMP_KEYS)?;
+    let header = f
+        .get("header")
+        .and_then(|n| w.string(n, "header", "x-acme-timestamp"));
+    let unit = match f.get("unit") {
+        None => Some(TimeUnit::Seconds),
+        Some(n) => w
+            .choice(n, "unit", &["seconds", "millis"])
+            .map(|u| match u {
+                "millis" => TimeUnit::Millis,
+                _ => TimeUnit::Seconds,
+            }),
+    };
+    let tolerance = match f.get("tolerance") {
+        None => Some(generators::TIMESTAMP_TOLERANCE_SECS),
+        Some(n) => w
+            .duration(n, "tolerance")
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    };
+    let future = match f.get("future") {
+        None => Some(true),
+        Some(n) => w.boolean(n, "future"),
+    };
+    Some(TimestampSpec {
+        header,
+        unit: unit?,
+        tolerance_secs: tolerance?,
+        future: future?,
+    })
+}
+
+/// `static_headers: {name: value, ...}`.
+fn read_static_headers(node: &Node, w: &mut Walker) -> Option<Vec<(String, String)>> {
+    let Some(entries) = node.as_map() else {
+        w.error(
+            node,
+            format!(
+                "`static_headers` must be a mapping of header names to values, found {}",
+                node.value.kind()
+            ),
+            Some("write e.g. `static_headers: {x-acme-version: \"2\"}`".into()),
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    for (key, value) in entries {
+        let name = w.string(key, "static_headers", "x-acme-version")?;
+        let value = value
+            .scalar_text()
+            .or_else(|| w.string(value, &name, "\"2\""))?;
+        out.push((name, value));
+    }
+    Some(out)
 }
 
 fn read_redelivery(node: &Node, w: &mut Walker) -> Option<Redelivery> {
@@ -545,12 +763,7 @@ types:
     fn a_good_file_becomes_a_profile_and_types() {
         let p = parse(GOOD, "p.yaml", Path::new(".")).unwrap();
         assert_eq!(p.name(), "acme");
-        assert_eq!(
-            p.profile().scheme,
-            Scheme::StandardWebhooks {
-                key_form: KeyForm::RawUtf8
-            }
-        );
+        assert_eq!(p.profile().scheme, Scheme::infrahub());
         assert_eq!(p.profile().success, SuccessRule::Below400);
         assert_eq!(p.profile().deadline_ms, 3000);
         assert_eq!(p.profile().redelivery.max_resends, 2);
@@ -613,6 +826,84 @@ schema = { type = "object", required = ["id"] }
             .render_plain();
         assert!(syntax.starts_with("p.toml:1:"), "{syntax}");
         assert!(syntax.contains("invalid TOML"), "{syntax}");
+    }
+
+    const DECLARED: &str = "\
+name: acme
+signature:
+  algorithm: hmac-sha512
+  key: {form: base64, prefix: whsec_}
+  signed: \"{ts}.{method}.{body}\"
+  encoding: base64url
+  header: x-acme-signature
+  value: \"t={ts},sig={sig}\"
+  separator: \",\"
+  timestamp: {unit: millis, tolerance: 60s, future: false}
+  static_headers: {x-acme-version: 2}
+deadline: 3s
+keys: {dedupe: /id}
+types:
+  - name: invoice.paid
+    schema: {type: object}
+";
+
+    #[test]
+    fn a_declared_scheme_is_read_with_every_part() {
+        let p = parse(DECLARED, "p.yaml", Path::new(".")).unwrap();
+        let Scheme::Signed(s) = p.scheme() else {
+            panic!("{:?}", p.scheme());
+        };
+        let v = s.default_version();
+        assert_eq!(v.algorithm, Algorithm::HmacSha512);
+        assert_eq!(v.key.form, KeyForm::Base64);
+        assert_eq!(v.key.prefix.as_deref(), Some("whsec_"));
+        assert_eq!(v.encoding, Encoding::Base64url);
+        assert_eq!(v.value.to_string(), "t={ts},sig={sig}");
+        assert_eq!(s.signed.to_string(), "{ts}.{method}.{body}");
+        assert_eq!(s.separator.as_deref(), Some(","));
+        let ts = s.timestamp.as_ref().unwrap();
+        assert_eq!(ts.header, None);
+        assert_eq!(ts.unit, TimeUnit::Millis);
+        assert_eq!(ts.tolerance_secs, 60);
+        assert!(!ts.future);
+        assert_eq!(s.static_headers, [("x-acme-version".into(), "2".into())]);
+    }
+
+    #[test]
+    fn declared_scheme_mistakes_are_positioned() {
+        let text = DECLARED
+            .replace("hmac-sha512", "hmac-sha384")
+            .replace("{ts}.{method}", "{tz}.{method}");
+        let plain = parse(&text, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("p.yaml:3:14: error: unknown algorithm `hmac-sha384`"),
+            "{plain}"
+        );
+        assert!(plain.contains("p.yaml:5:11: error: template"), "{plain}");
+        assert!(plain.contains("unknown placeholder `{tz}`"), "{plain}");
+        // A scheme that cannot work is refused as a whole, with why.
+        let no_ts = DECLARED.replace(
+            "  timestamp: {unit: millis, tolerance: 60s, future: false}\n",
+            "",
+        );
+        let plain = parse(&no_ts, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(plain.contains("declares no `timestamp`"), "{plain}");
+        // Built-in parameters do not mix with a declaration.
+        let mixed = DECLARED.replace(
+            "  encoding: base64url\n",
+            "  encoding: base64url\n  kid: k1\n",
+        );
+        let plain = parse(&mixed, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("`kid` belongs to a built-in `scheme`"),
+            "{plain}"
+        );
     }
 
     #[test]

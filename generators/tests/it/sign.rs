@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use generators::hostile::{apply_case, signature_cases, Expect};
 use generators::sign::{verify, Secret, Signer, VerifyError};
-use generators::{message_id, JwtAlg, KeyForm, ProviderId, Scheme};
+use generators::{message_id, JwtAlg, ProviderId, Scheme};
 use proptest::prelude::*;
 
 fn lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
@@ -29,15 +29,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 fn standard() -> Scheme {
-    Scheme::StandardWebhooks {
-        key_form: KeyForm::Base64Whsec,
-    }
+    Scheme::standard_webhooks()
 }
 
 fn infrahub() -> Scheme {
-    Scheme::StandardWebhooks {
-        key_form: KeyForm::RawUtf8,
-    }
+    Scheme::infrahub()
 }
 
 fn authgear() -> Scheme {
@@ -258,6 +254,54 @@ fn fusionauth_docs_rs256_example_is_refused_by_an_hmac_receiver() {
     );
 }
 
+/// Every built-in provider's signing, pinned byte for byte as written on
+/// the wire (header names, order and values) before the schemes became
+/// declarations; the HMAC values were recomputed independently with
+/// Python's `hmac`/`hashlib`/`base64`, the `v1a` one with the published
+/// ed25519 vector's code path above.
+#[test]
+fn builtin_schemes_sign_byte_for_byte_as_pinned() {
+    let body = br#"{"id":"evt_1","seq":7,"type":"user.created"}"#;
+    let id = "msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA";
+    let pinned: [(ProviderId, &str); 5] = [
+        (
+            ProviderId::Authgear,
+            "x-authgear-body-signature: b2c6cad7cd33e8632877cb46e6d1a838e9343636307838dcb7a39a8dfb879369\r\n",
+        ),
+        (
+            ProviderId::Fusionauth,
+            "X-FusionAuth-Signature-JWT: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Imhvb2tzdG9ybS1obWFjIn0.eyJyZXF1ZXN0X2JvZHlfc2hhMjU2Ijoiay9JR2s5b1IrUVpaRFhxOUdsRnVOa1NKSWxadlorY3NHdTh3SWN4MmJaND0ifQ.c7xNo1U5p6aQ5twmFxXLx4ol1A2KZ7KEwjOPVh11ctM\r\n",
+        ),
+        (
+            ProviderId::Infrahub,
+            "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1,LTN41eZ1j1v8ZDX8lbLtmfhPCT8UVbiI42AHuJJABjk=\r\n",
+        ),
+        (ProviderId::Auth0, "Authorization: Bearer hookstorm-pin-secret\r\n"),
+        (
+            ProviderId::StandardWebhooks,
+            "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1,0+nKC84m6iCnJv5x0rWWUMJPbSfaJJHg3SKzJ2CFPrw=\r\n",
+        ),
+    ];
+    for (p, want) in pinned {
+        let secret = match p {
+            ProviderId::StandardWebhooks => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            _ => "hookstorm-pin-secret",
+        };
+        let signer = Signer::new(&p.profile().scheme, &Secret::new(secret.into())).unwrap();
+        let mut out = Vec::new();
+        signer.sign_into(body, id, 1_700_000_000, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{p}");
+    }
+    let whsk = Secret::new(format!("whsk_{}", STANDARD.encode([7u8; 32])));
+    let signer = Signer::new(&ProviderId::StandardWebhooks.profile().scheme, &whsk).unwrap();
+    let mut out = Vec::new();
+    signer.sign_into(body, id, 1_700_000_000, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "webhook-id: msg_2ZrNZcJ8mbGzUgGWVqhXbqUkXtA\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1a,06NPBE+Y7G69ITVQp1Y2emgiOnmE58L63033f4st3TLae4Cd7T9jtFfYELHIulmDZgqI8TjA4tIQAROknrHaAQ==\r\n"
+    );
+}
+
 /// The hand-rolled JWS agrees with `jsonwebtoken` both ways: its tokens
 /// decode there, and tokens `jsonwebtoken` signs verify here.
 #[test]
@@ -311,15 +355,13 @@ fn battery() -> Vec<(Scheme, Secret)> {
         .iter()
         .map(|p| {
             let scheme = p.profile().scheme;
-            let secret = match &scheme {
-                Scheme::StandardWebhooks {
-                    key_form: KeyForm::Base64Whsec,
-                } => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            let secret = if scheme == standard() {
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            } else if scheme == infrahub() {
                 // Infrahub's shared key is any string, often not base64.
-                Scheme::StandardWebhooks {
-                    key_form: KeyForm::RawUtf8,
-                } => "infrahub shared key!",
-                _ => "s3cr3t-token",
+                "infrahub shared key!"
+            } else {
+                "s3cr3t-token"
             };
             (scheme, Secret::new(secret.into()))
         })
@@ -385,25 +427,27 @@ fn every_hostile_case_gets_the_expected_verdict_for_every_scheme() {
             }
         }
         // The scheme-specific cases the brief asks for are present.
-        let must: &[&str] = match &scheme {
-            Scheme::AuthgearBody { .. } => &["uppercase-hex", "tampered-body", "truncated"],
-            Scheme::FusionauthJwt { .. } => &["alg-none", "alg-confusion", "wrong-kid", "hash-hex"],
-            Scheme::StandardWebhooks { key_form } => match key_form {
-                KeyForm::Base64Whsec => &[
-                    "stale",
-                    "future",
-                    "expired",
-                    "far-future",
-                    "multiple-one-valid",
-                    "whsec-raw-key",
-                ],
-                KeyForm::RawUtf8 => &[
-                    "just-inside-past",
-                    "just-inside-future",
-                    "whsec-decoded-key",
-                ],
-            },
-            Scheme::Bearer => &["missing", "wrong-secret", "wrong-scheme"],
+        let must: &[&str] = if scheme == authgear() {
+            &["uppercase-hex", "tampered-body", "truncated"]
+        } else if matches!(scheme, Scheme::FusionauthJwt { .. }) {
+            &["alg-none", "alg-confusion", "wrong-kid", "hash-hex"]
+        } else if scheme == standard() {
+            &[
+                "stale",
+                "future",
+                "expired",
+                "far-future",
+                "multiple-one-valid",
+                "whsec-raw-key",
+            ]
+        } else if scheme == infrahub() {
+            &[
+                "just-inside-past",
+                "just-inside-future",
+                "whsec-decoded-key",
+            ]
+        } else {
+            &["missing", "wrong-secret", "wrong-scheme"]
         };
         for label in must {
             assert!(labels.contains(label), "{scheme:?} lacks {label}");
@@ -492,7 +536,7 @@ proptest! {
         let mut whole = Vec::new();
         signer.sign_into(&body, &id, ts, &mut whole);
         let prefix = signer.absorb_prefix(&body[..at]);
-        let hashes_body_first = matches!(scheme, Scheme::AuthgearBody { .. } | Scheme::FusionauthJwt { .. });
+        let hashes_body_first = scheme == authgear() || matches!(scheme, Scheme::FusionauthJwt { .. });
         prop_assert_eq!(prefix.is_some(), hashes_body_first);
         if let Some(p) = &prefix {
             prop_assert_eq!(p.len(), at);
@@ -547,7 +591,7 @@ fn sign_into_ns_per_op() {
             format!("whsk_{}", STANDARD.encode([1u8; 32])),
         ),
         ("infrahub", infrahub(), "shared".to_string()),
-        ("bearer", Scheme::Bearer, "token".to_string()),
+        ("bearer", Scheme::bearer(), "token".to_string()),
     ];
     println!("body {} bytes", body.len());
     // Baseline: one bare SHA-256 pass over the body, the floor every
@@ -584,4 +628,263 @@ fn sign_into_ns_per_op() {
         let ns = start.elapsed().as_nanos() as f64 / f64::from(iters);
         println!("{name:24} {ns:8.0} ns/op");
     }
+}
+
+// ------------------------------------------------------- declared schemes
+
+/// A declared scheme from its serde form (the shape a profile serialises to).
+fn declared(json: serde_json::Value) -> Scheme {
+    let scheme: generators::SigningScheme = serde_json::from_value(json).unwrap();
+    assert_eq!(scheme.check(), Ok(()), "{scheme:?}");
+    Scheme::Signed(scheme)
+}
+
+fn github() -> Scheme {
+    declared(serde_json::json!({
+        "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"}, "encoding": "hex",
+                      "value": "sha256={sig}"}],
+        "signed": "{body}", "header": "X-Hub-Signature-256"
+    }))
+}
+
+fn slack() -> Scheme {
+    declared(serde_json::json!({
+        "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"}, "encoding": "hex",
+                      "value": "v0={sig}"}],
+        "signed": "v0:{ts}:{body}", "header": "X-Slack-Signature",
+        "timestamp": {"header": "X-Slack-Request-Timestamp", "unit": "seconds",
+                      "tolerance_secs": 300, "future": true}
+    }))
+}
+
+// docs.github.com, "Validating webhook deliveries" ("Testing the webhook
+// payload validation": secret "It's a Secret to Everybody", payload
+// "Hello, World!").
+#[test]
+fn github_published_vector_as_a_declared_scheme() {
+    assert_vector(
+        &github(),
+        "It's a Secret to Everybody",
+        b"Hello, World!",
+        "",
+        0,
+        "X-Hub-Signature-256",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    );
+}
+
+// api.slack.com, "Verifying requests from Slack" (the worked example's
+// signing secret, timestamp and slash-command body).
+#[test]
+fn slack_published_vector_as_a_declared_scheme() {
+    let body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    assert_vector(
+        &slack(),
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        body,
+        "",
+        1_531_420_618,
+        "X-Slack-Signature",
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+    );
+}
+
+/// Declared schemes of every shape the declaration allows, with a secret
+/// of their key form.
+fn declared_battery() -> Vec<(&'static str, Scheme, Secret)> {
+    let ts = |header: Option<&str>, unit: &str, tol: i64, future: bool| {
+        let mut t = serde_json::json!({"unit": unit, "tolerance_secs": tol, "future": future});
+        if let Some(h) = header {
+            t["header"] = h.into();
+        }
+        t
+    };
+    vec![
+        ("github", github(), Secret::new("gh-secret".into())),
+        ("slack", slack(), Secret::new("slack-signing-secret".into())),
+        (
+            "stripe-like: timestamp in the value, comma list",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "t={ts},v1={sig}"}],
+                "signed": "{ts}.{body}", "header": "Stripe-Signature", "separator": ",",
+                "timestamp": ts(None, "seconds", 300, true)
+            })),
+            Secret::new("whsec_stripe_is_raw".into()),
+        ),
+        (
+            "paddle-like: semicolons, 5 s, no future bound",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha256", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "ts={ts};h1={sig}"}],
+                "signed": "{ts}:{body}", "header": "Paddle-Signature", "separator": ";",
+                "timestamp": ts(None, "seconds", 5, false)
+            })),
+            Secret::new("pdl_ntfset_secret".into()),
+        ),
+        (
+            "hmac-sha1, base64 key after a prefix",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha1",
+                              "key": {"form": "base64", "prefix": "key_"},
+                              "encoding": "base64", "value": "sha1={sig}"}],
+                "signed": "{body}", "header": "X-Hub-Signature"
+            })),
+            Secret::new(format!("key_{}", STANDARD.encode(b"twenty bytes of key!"))),
+        ),
+        (
+            "hmac-sha512 base64url, milliseconds, method and id signed",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "hmac-sha512", "key": {"form": "hex"},
+                              "encoding": "base64url", "value": "sig={sig}"}],
+                "signed": "{id}|{ts_ms}|{method}|{body}", "header": "x-sig",
+                "id_header": "x-id", "separator": " ",
+                "timestamp": ts(Some("x-ts"), "millis", 120, true),
+                "static_headers": [["x-version", "7"]]
+            })),
+            Secret::new(hex::encode([0x42u8; 48])),
+        ),
+        (
+            "discord-like ed25519, hex",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "ed25519", "key": {"form": "hex"},
+                              "encoding": "hex", "value": "{sig}"}],
+                "signed": "{ts}{body}", "header": "X-Signature-Ed25519",
+                "timestamp": ts(Some("X-Signature-Timestamp"), "seconds", 300, true)
+            })),
+            Secret::new(hex::encode([9u8; 32])),
+        ),
+        (
+            "sendgrid-like ecdsa-p256, DER in base64",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "ecdsa-p256", "key": {"form": "hex"},
+                              "encoding": "base64", "value": "{sig}"}],
+                "signed": "{ts}{body}",
+                "header": "X-Twilio-Email-Event-Webhook-Signature",
+                "timestamp": ts(Some("X-Twilio-Email-Event-Webhook-Timestamp"), "seconds", 300, true)
+            })),
+            Secret::new(hex::encode([0x17u8; 32])),
+        ),
+        (
+            "a verbatim token (Auth0 Log Streams, Okta)",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "token", "key": {"form": "raw"},
+                              "encoding": "hex", "value": "{sig}"}],
+                "signed": "", "header": "Authorization"
+            })),
+            Secret::new("log-stream-token".into()),
+        ),
+    ]
+}
+
+#[test]
+fn every_declared_scheme_gets_the_whole_battery_and_the_verdicts_hold() {
+    let now = 1_700_000_000;
+    let mut checked = 0;
+    for (name, scheme, secret) in declared_battery() {
+        let signer = Signer::new(&scheme, &secret).unwrap();
+        let cases = signature_cases(&scheme);
+        let labels: HashSet<&str> = cases.iter().map(|c| c.label).collect();
+        let d = scheme.declared().unwrap();
+        assert!(
+            labels.contains("wrong-secret") && labels.contains("truncated"),
+            "{name}"
+        );
+        assert_eq!(labels.contains("tampered-body"), d.covers_body(), "{name}");
+        assert_eq!(labels.contains("stale"), d.timestamp.is_some(), "{name}");
+        assert_eq!(
+            labels.contains("future"),
+            d.timestamp.as_ref().is_some_and(|t| t.future),
+            "{name}"
+        );
+        assert_eq!(
+            labels.contains("multiple-one-valid"),
+            d.rotates() && d.default_version().algorithm != generators::Algorithm::Token,
+            "{name}"
+        );
+        for body in BODIES {
+            for case in &cases {
+                let delivery = apply_case(case, &signer, &secret, body, &message_id(3), now);
+                let got = verify(&scheme, &secret, &delivery.lookup(), &delivery.body, now);
+                assert_eq!(
+                    got.is_ok(),
+                    case.expect == Expect::Accept,
+                    "{name}: {} on {:?}: {got:?}\n{delivery:?}",
+                    case.label,
+                    String::from_utf8_lossy(body)
+                );
+                let specific = match case.label {
+                    "missing" => Some(VerifyError::Missing),
+                    "stale" => Some(VerifyError::Stale),
+                    "future" => Some(VerifyError::Future),
+                    "wrong-secret" | "tampered-body" | "reserialized-body" | "uppercase-hex"
+                    | "whsec-raw-key" => Some(VerifyError::Mismatch),
+                    _ => None,
+                };
+                if let Some(kind) = specific {
+                    assert_eq!(got, Err(kind), "{name} {}", case.label);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "{checked}");
+}
+
+#[test]
+fn declared_schemes_round_trip_resume_prefixes_and_catch_any_body_change() {
+    for (name, scheme, secret) in declared_battery() {
+        let signer = Signer::new(&scheme, &secret).unwrap();
+        let d = scheme.declared().unwrap();
+        for body in BODIES {
+            let headers = signer.sign(body, "msg_9", 1_700_000_000);
+            assert!(
+                verify(&scheme, &secret, &lookup(&headers), body, 1_700_000_000).is_ok(),
+                "{name}: {headers:?}"
+            );
+            for (n, v) in &d.static_headers {
+                assert_eq!(header(&headers, n), v, "{name}");
+            }
+            if d.covers_body() {
+                let mut changed = body.to_vec();
+                changed.push(b' ');
+                assert!(
+                    verify(&scheme, &secret, &lookup(&headers), &changed, 1_700_000_000).is_err(),
+                    "{name}"
+                );
+            }
+            let mut whole = Vec::new();
+            signer.sign_into(body, "msg_9", 1_700_000_000, &mut whole);
+            let prefix = signer.absorb_prefix(&body[..body.len() / 2]);
+            let mut resumed = Vec::new();
+            signer.sign_resumed_into(prefix.as_ref(), body, "msg_9", 1_700_000_000, &mut resumed);
+            assert_eq!(resumed, whole, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_public_key_verifies_a_declared_asymmetric_scheme_but_cannot_sign() {
+    let scheme = declared(serde_json::json!({
+        "versions": [{"algorithm": "ecdsa-p256",
+                      "key": {"form": "hex", "prefix": "sk_", "public_prefix": "pk_"},
+                      "encoding": "base64", "value": "{sig}"}],
+        "signed": "{body}", "header": "x-sig"
+    }));
+    let private = [0x17u8; 32];
+    let signing = p256::ecdsa::SigningKey::from_slice(&private).unwrap();
+    let point = signing.verifying_key().to_encoded_point(false);
+    let public = Secret::new(format!("pk_{}", hex::encode(point.as_bytes())));
+    let headers = Signer::new(
+        &scheme,
+        &Secret::new(format!("sk_{}", hex::encode(private))),
+    )
+    .unwrap()
+    .sign(b"{}", "", 0);
+    assert!(verify(&scheme, &public, &lookup(&headers), b"{}", 0).is_ok());
+    assert_eq!(
+        verify(&scheme, &public, &lookup(&headers), b"{ }", 0),
+        Err(VerifyError::Mismatch)
+    );
+    assert!(Signer::new(&scheme, &public).is_err());
 }

@@ -768,8 +768,9 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
 /// once (its probes in flight are dropped) and the report holds the checks
 /// that finished, with `no_server_error` judged on what they sent.
 pub async fn run_until(plan: &CheckPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
-    let signer =
-        Signer::new(plan.provider.scheme(), &plan.secret).map_err(|e| usage(format!("{e}")))?;
+    let signer = Signer::new(plan.provider.scheme(), &plan.secret)
+        .map_err(|e| usage(format!("{e}")))?
+        .at_url(&plan.target.url());
     plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
     let mut report = Report::new(RunInfo {

@@ -28,12 +28,7 @@ fn check_of(label: &str) -> &'static str {
 
 /// Why a check has no cases for a scheme.
 fn no_cases_reason(id: &str, scheme: &Scheme) -> String {
-    let name = match scheme {
-        Scheme::AuthgearBody { .. } => "Authgear body signatures",
-        Scheme::FusionauthJwt { .. } => "FusionAuth signature JWTs",
-        Scheme::StandardWebhooks { .. } => "Standard Webhooks signatures",
-        Scheme::Bearer => "bearer tokens",
-    };
+    let name = scheme.noun();
     match id {
         "rejects_stale_signature" => format!("{name} carry no timestamp to be stale"),
         "rejects_jwt_alg_none" => format!("{name} are not JWTs"),

@@ -201,7 +201,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
                         "`{label}` is a signature case: add --signed (and --secret-env) to generate it"
                     )));
                 }
-                Chosen::Signature(*case)
+                Chosen::Signature(case.clone())
             } else {
                 let names: Vec<&str> = generators::variants()
                     .iter()
@@ -221,8 +221,12 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
     let signer = if args.signed {
         let secret = crate::secret::from_env(&args.secret_env)?;
         let signer = Signer::new(&profile.scheme, &secret).map_err(|e| usage(e.to_string()))?;
-        if matches!(profile.scheme, generators::Scheme::Bearer) {
-            // A bearer token is sent as it is: every record carries the secret.
+        if profile
+            .scheme
+            .declared()
+            .is_some_and(|s| s.default_version().algorithm == generators::Algorithm::Token)
+        {
+            // A token is sent as it is: every record carries the secret.
             eprintln!(
                 "warning: {} signs with a bearer token, so every record's Authorization header holds \
                  the secret from ${}: keep this output out of version control and logs",

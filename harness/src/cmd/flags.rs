@@ -229,7 +229,8 @@ impl TrafficArgs {
             let secret = secret::from_env(&self.secret_env)?;
             Some(
                 Signer::new(&profile.scheme, &secret)
-                    .map_err(|e| usage(format!("{e} (from ${})", self.secret_env)))?,
+                    .map_err(|e| usage(format!("{e} (from ${})", self.secret_env)))?
+                    .at_url(&target.url()),
             )
         };
         Ok(Traffic {

@@ -86,9 +86,9 @@ impl Fault {
         match self {
             Fault::SkipSignature => "accepts requests with any signature, or none",
             Fault::AcceptStale => {
-                "verifies signatures but ignores the ±300 s timestamp window \
-                 (cannot be caught for authgear, fusionauth and auth0: their \
-                 signatures carry no timestamp)"
+                "verifies signatures but ignores the timestamp window \
+                 (cannot be caught for authgear, fusionauth and auth0, or any \
+                 scheme whose signatures carry no timestamp)"
             }
             Fault::RejectUnknownFields => {
                 "answers 400 when an object has a key its schema's `properties` do not \

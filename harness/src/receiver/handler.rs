@@ -5,7 +5,7 @@
 //! exactly its one step.
 
 use bytes::Bytes;
-use generators::{EventType, Verifier};
+use generators::{EventType, RequestLine, Verifier};
 
 use crate::clock::now_unix;
 use http_body_util::{BodyExt, Full};
@@ -126,13 +126,22 @@ impl Handler {
             let now = if config.has(Fault::AcceptStale) {
                 // Verifying "as of" the sender's own timestamp makes every
                 // timestamp current: the window check can never fail.
-                header_str(&parts.headers, "webhook-timestamp")
-                    .and_then(|t| t.trim().parse::<i64>().ok())
-                    .unwrap_or_else(now_unix)
+                verifier.claimed_timestamp(&header).unwrap_or_else(now_unix)
             } else {
                 now_unix()
             };
-            if let Err(err) = verifier.verify(&header, &body, now) {
+            // What `{url}` signs: the URL the sender addressed, as its
+            // Host header and request target say.
+            let url = format!(
+                "http://{}{}",
+                header_str(&parts.headers, "host").unwrap_or_default(),
+                parts.uri.path_and_query().map_or("/", |p| p.as_str())
+            );
+            let line = RequestLine {
+                method: parts.method.as_str(),
+                url: &url,
+            };
+            if let Err(err) = verifier.verify_request(line, &header, &body, now) {
                 return Ok(error(StatusCode::UNAUTHORIZED, &err.to_string()));
             }
         }

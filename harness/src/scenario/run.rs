@@ -342,7 +342,8 @@ impl StepContext<'_> {
             )?
         };
         let signer = Signer::new(provider.scheme(), &self.secret)
-            .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?;
+            .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?
+            .at_url(&self.target.url());
         Traffic::signed(
             provider,
             self.target.clone(),

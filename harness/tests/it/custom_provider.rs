@@ -1,6 +1,8 @@
-//! A provider that is not built in (`scenarios/custom-provider.yaml`,
-//! "acme-billing"): the reference receiver serves it, `check` passes on the
-//! correct receiver and catches a fault, and `load` drives it.
+//! Providers that are not built in: `scenarios/custom-provider.yaml`
+//! ("acme-billing", a built-in scheme) and
+//! `scenarios/custom-provider/acme-ledger.yaml` (a declared signing scheme
+//! no built-in uses). The reference receiver serves them, `check` passes on
+//! the correct receiver and catches faults, and `load` drives them.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -175,4 +177,377 @@ async fn a_scenario_with_a_provider_file_runs_checks_and_load() {
     assert_eq!(report["run"]["provider"], "acme-billing");
     assert!(report["load"].is_object(), "no load section");
     assert!(!text.contains(SECRET), "the secret leaked into the output");
+}
+
+// ------------------------------------------------- a declared signing scheme
+
+/// `acme-ledger` declares a scheme no built-in uses: HMAC-SHA512 over
+/// `{ts}.{method}.{body}`, unpadded base64url, `x-acme-signature: sig={sig}`.
+fn declared_file() -> PathBuf {
+    repository::root().join("scenarios/custom-provider/acme-ledger.yaml")
+}
+
+fn ledger_provider() -> Provider {
+    harness::provider::from_file(&declared_file()).expect("provider file loads")
+}
+
+async fn declared_receiver(faults: &[Fault]) -> receiver::RunningReceiver {
+    let mut config = ReceiverConfig::for_provider(ledger_provider(), Secret::new(SECRET.into()));
+    config.faults = faults.to_vec();
+    config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
+    receiver::start(config).await.expect("receiver starts")
+}
+
+fn outcome(report: &reports::Report, id: &str) -> Vec<Level> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.id == id)
+        .map(|c| c.level)
+        .collect()
+}
+
+#[test]
+fn the_declared_scheme_is_read_as_declared() {
+    let p = ledger_provider();
+    let generators::Scheme::Signed(scheme) = p.scheme() else {
+        panic!("not a declared scheme: {:?}", p.scheme());
+    };
+    let v = scheme.default_version();
+    assert_eq!(v.algorithm, generators::Algorithm::HmacSha512);
+    assert_eq!(v.encoding, generators::Encoding::Base64url);
+    assert_eq!(scheme.signed.to_string(), "{ts}.{method}.{body}");
+    assert_eq!(v.value.to_string(), "sig={sig}");
+    // No built-in provider signs this way.
+    for id in generators::ProviderId::ALL {
+        assert_ne!(&id.profile().scheme, p.scheme(), "{id}");
+    }
+    // The battery derives from the declaration: body, timestamp (at the
+    // declared tolerance), rotation (the `,` separator) and no hex case.
+    let labels: Vec<&str> = generators::signature_cases(p.scheme())
+        .iter()
+        .map(|c| c.label)
+        .collect();
+    for label in [
+        "tampered-body",
+        "reserialized-body",
+        "stale",
+        "future",
+        "just-inside-past",
+        "multiple-one-valid",
+    ] {
+        assert!(labels.contains(&label), "{label} missing from {labels:?}");
+    }
+    assert!(!labels.contains(&"uppercase-hex"), "{labels:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catches_its_faults() {
+    let running = declared_receiver(&[]).await;
+    let target = Target::parse(&running.url()).unwrap();
+    let mut plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()));
+    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.seed = 11;
+    let report = check::run(&plan).await.expect("check runs");
+    running.shutdown().await;
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.level == Level::Fail)
+        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for id in [
+        "accepts_valid",
+        "rejects_missing_signature",
+        "rejects_bad_signature",
+        "rejects_stale_signature",
+        "duplicate_idempotent",
+        "no_loss",
+    ] {
+        assert_eq!(outcome(&report, id), [Level::Pass], "{id}");
+    }
+
+    // Each signature fault is caught by the check that exists for it.
+    for (fault, id) in [
+        (Fault::SkipSignature, "rejects_missing_signature"),
+        (Fault::AcceptStale, "rejects_stale_signature"),
+    ] {
+        let faulty = declared_receiver(&[fault]).await;
+        let target = Target::parse(&faulty.url()).unwrap();
+        let plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()))
+            .select(&[id.to_string()], &[])
+            .unwrap();
+        let report = check::run(&plan).await.expect("check runs");
+        faulty.shutdown().await;
+        assert_eq!(outcome(&report, id), [Level::Fail], "{fault:?}");
+    }
+}
+
+/// The whole path through the binary: `hookstorm receiver --provider-file`
+/// serves the declared provider, `hookstorm check` passes against it and
+/// `hookstorm load` drives it with every request accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_check_and_load_commands_work_end_to_end_with_a_declared_scheme() {
+    use std::process::Stdio;
+
+    use crate::util::process::{listening_url, transcript, KillOnDrop};
+
+    let file = declared_file();
+    let mut child = Command::new(HOOKSTORM)
+        .args(["receiver", "--provider-file"])
+        .arg(&file)
+        .args(["--port", "0"])
+        .env("HOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hookstorm runs");
+    let url = listening_url(&mut child);
+    let _child = KillOnDrop(child);
+    let url = url.expect("the URL on stdout");
+    let ledger = url.replace("/hooks", "/ledger");
+
+    let run = |args: Vec<String>| {
+        let file = file.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(HOOKSTORM)
+                .args(&args[..1])
+                .arg("--provider-file")
+                .arg(&file)
+                .args(&args[1..])
+                .env("HOOK_SECRET", SECRET)
+                .env("CI", "true")
+                .output()
+                .expect("hookstorm runs")
+        })
+    };
+    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let check = run(strings(&[
+        "check",
+        "--target",
+        &url,
+        "--ledger-url",
+        &ledger,
+        "--seed",
+        "4",
+        "--checks",
+        "accepts_valid,rejects_missing_signature,rejects_bad_signature,rejects_stale_signature,duplicate_idempotent",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", transcript(&check));
+
+    let load = run(strings(&[
+        "load",
+        "--target",
+        &url,
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "--quiet",
+        "--threshold",
+        "error_rate<1%",
+        "--seed",
+        "5",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(load.status.code(), Some(0), "{}", transcript(&load));
+    let processed = harness::ledger::fetch_ledger(&ledger).await.unwrap();
+    assert!(processed.len() >= 180, "ledger holds {}", processed.len());
+}
+
+/// `events gen --signed` output verifies with Python's own `hmac`, reading
+/// the declaration the way its text says: HMAC-SHA512(secret,
+/// "{ts}.POST.{body}"), unpadded base64url, `sig=` before it.
+#[test]
+fn signed_events_of_a_declared_scheme_verify_with_an_independent_implementation() {
+    let out = Command::new(HOOKSTORM)
+        .args(["events", "gen", "--provider-file"])
+        .arg(declared_file())
+        .args(["--type", "invoice.paid", "--count", "3", "--seed", "9"])
+        .args(["--now", "1700000000000", "--signed"])
+        .env("HOOK_SECRET", SECRET)
+        .output()
+        .expect("hookstorm runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::util::process::transcript(&out)
+    );
+    let script = r#"
+import base64, hashlib, hmac, json, sys
+secret = sys.argv[1].encode()
+n = 0
+for line in sys.stdin:
+    d = json.loads(line)
+    h = {k.lower(): v for k, v in d["headers"].items()}
+    ts = h["x-acme-timestamp"]
+    assert ts == "1700000000", ts
+    assert h["x-acme-api-version"] == "2026-01"
+    assert h["x-acme-delivery"].startswith("msg_")
+    mac = hmac.new(secret, f"{ts}.POST.".encode() + d["body"].encode(), hashlib.sha512)
+    want = "sig=" + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    assert h["x-acme-signature"] == want, (h["x-acme-signature"], want)
+    n += 1
+print(n)
+"#;
+    let mut py = Command::new("python3")
+        .args(["-c", script, SECRET])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    use std::io::Write;
+    py.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let verdict = py.wait_with_output().unwrap();
+    assert!(
+        verdict.status.success(),
+        "{}",
+        crate::util::process::transcript(&verdict)
+    );
+    assert_eq!(crate::util::process::stdout(&verdict).trim(), "3");
+}
+
+// ------------------------------------------------ senders as provider files
+
+/// `providers/stripe.yaml` and `providers/svix.yaml`: real senders'
+/// schemes declared as data.
+fn sender_file(name: &str) -> PathBuf {
+    repository::root().join(format!("providers/{name}.yaml"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_and_svix_provider_files_pass_on_the_reference_receiver_and_catch_signature_faults()
+{
+    for (name, secret) in [
+        ("stripe", "whsec_stripe_signing_secret_for_tests"),
+        ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ] {
+        let provider =
+            harness::provider::from_file(&sender_file(name)).expect("provider file loads");
+        assert_eq!(provider.name(), name);
+        assert!(provider.types().len() >= 3, "{name}");
+        let start = |faults: &[Fault]| {
+            let mut config =
+                ReceiverConfig::for_provider(provider.clone(), Secret::new(secret.into()));
+            config.faults = faults.to_vec();
+            config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
+            receiver::start(config)
+        };
+        let running = start(&[]).await.expect("receiver starts");
+        let target = Target::parse(&running.url()).unwrap();
+        let mut plan = CheckPlan::new(provider.clone(), target, Secret::new(secret.into()));
+        plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+        plan.seed = 21;
+        let report = check::run(&plan).await.expect("check runs");
+        running.shutdown().await;
+        let failed: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| c.level == Level::Fail)
+            .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
+            .collect();
+        assert!(failed.is_empty(), "{name}: {failed:#?}");
+        for id in [
+            "accepts_valid",
+            "rejects_missing_signature",
+            "rejects_bad_signature",
+            "rejects_stale_signature",
+            "duplicate_idempotent",
+        ] {
+            assert!(
+                outcome(&report, id).iter().all(|o| *o == Level::Pass)
+                    && !outcome(&report, id).is_empty(),
+                "{name} {id}: {:?}",
+                outcome(&report, id)
+            );
+        }
+        for (fault, id) in [
+            (Fault::SkipSignature, "rejects_missing_signature"),
+            (Fault::AcceptStale, "rejects_stale_signature"),
+        ] {
+            let faulty = start(&[fault]).await.expect("receiver starts");
+            let target = Target::parse(&faulty.url()).unwrap();
+            let plan = CheckPlan::new(provider.clone(), target, Secret::new(secret.into()))
+                .select(&[id.to_string()], &[])
+                .unwrap();
+            let report = check::run(&plan).await.expect("check runs");
+            faulty.shutdown().await;
+            assert!(
+                outcome(&report, id).contains(&Level::Fail),
+                "{name} {fault:?}: {:?}",
+                outcome(&report, id)
+            );
+        }
+    }
+}
+
+/// `events gen --signed` for both senders verifies with each sender's
+/// documented manual procedure, written in Python's standard library:
+/// Stripe (docs.stripe.com/webhooks, "Verify manually": split on `,`, take
+/// `t` and every `v1`, HMAC-SHA256 of "{t}.{payload}" with the secret, hex)
+/// and Svix (docs.svix.com/receiving/verifying-payloads/how-manual:
+/// base64-decode the secret after `whsec_`, HMAC-SHA256 of
+/// "{svix-id}.{svix-timestamp}.{body}", base64, among `v1,` entries).
+#[test]
+fn stripe_and_svix_signed_events_verify_with_their_documented_procedures() {
+    let script = r#"
+import base64, hashlib, hmac, json, sys
+name, secret = sys.argv[1], sys.argv[2]
+n = 0
+for line in sys.stdin:
+    d = json.loads(line)
+    h = {k.lower(): v for k, v in d["headers"].items()}
+    body = d["body"].encode()
+    if name == "stripe":
+        parts = [p.split("=", 1) for p in h["stripe-signature"].split(",")]
+        t = [v for k, v in parts if k == "t"][0]
+        sigs = [v for k, v in parts if k == "v1"]
+        want = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    else:
+        key = base64.b64decode(secret.split("_", 1)[1])
+        signed = (h["svix-id"] + "." + h["svix-timestamp"] + ".").encode() + body
+        want = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        sigs = [e.split(",", 1)[1] for e in h["svix-signature"].split(" ") if e.startswith("v1,")]
+    assert any(hmac.compare_digest(want, s) for s in sigs), (name, h)
+    n += 1
+print(n)
+"#;
+    for (name, secret) in [
+        ("stripe", "whsec_stripe_signing_secret_for_tests"),
+        ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ] {
+        let out = Command::new(HOOKSTORM)
+            .args(["events", "gen", "--provider-file"])
+            .arg(sender_file(name))
+            .args(["--all", "--count", "6", "--seed", "2", "--signed"])
+            .env("HOOK_SECRET", secret)
+            .output()
+            .expect("hookstorm runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            crate::util::process::transcript(&out)
+        );
+        let mut py = Command::new("python3")
+            .args(["-c", script, name, secret])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        use std::io::Write;
+        py.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+        let verdict = py.wait_with_output().unwrap();
+        assert!(
+            verdict.status.success(),
+            "{name}: {}",
+            crate::util::process::transcript(&verdict)
+        );
+        assert_eq!(crate::util::process::stdout(&verdict).trim(), "6", "{name}");
+    }
 }

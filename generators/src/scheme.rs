@@ -1,0 +1,847 @@
+//! A declared signing scheme ([`SigningScheme`]): everything a sender's
+//! signature is made of, as data — the algorithm and the key's form, the
+//! signed content as a template, the encoding, where the message id and the
+//! timestamp travel, the signature header and its value template, the list
+//! separator used during key rotation, and static headers.
+//!
+//! The built-in schemes are values of this type ([`SigningScheme::authgear`],
+//! [`SigningScheme::standard_webhooks`], [`SigningScheme::infrahub`],
+//! [`SigningScheme::bearer`]); `crate::sign` interprets any of them, and
+//! `crate::hostile` derives the adversarial cases from the declaration.
+//!
+//! What the built-ins put on the wire, and where the facts come from:
+//! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
+//!   raw body), no timestamp (authgear/authgear-server
+//!   `pkg/util/crypto/hmac_sha256.go`, authgear/docs
+//!   `customization/events-hooks/webhooks.md`).
+//! - Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`,
+//!   `webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`,
+//!   space-separated during rotation, ±300 s) and `v1a` (ed25519 over the same
+//!   string, `whsk_`/`whpk_` keys), as the standard-webhooks reference
+//!   libraries do; Infrahub uses the same headers with the secret's raw UTF-8
+//!   bytes as the key (opsmill/infrahub `backend/infrahub/webhook/models.py`).
+//! - Bearer: `Authorization: Bearer <secret>` (RFC 6750 §2.1).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// How far a Standard Webhooks timestamp may be from the receiver's clock,
+/// in seconds, either way (the Standard Webhooks reference library's value).
+pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
+
+/// The algorithm that turns the signed content into a signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// HMAC-SHA1 (legacy GitHub `X-Hub-Signature`, Intercom).
+    HmacSha1,
+    /// HMAC-SHA256.
+    HmacSha256,
+    /// HMAC-SHA512.
+    HmacSha512,
+    /// Ed25519 (RFC 8032) over the signed content; the key is the 32-byte seed.
+    Ed25519,
+    /// ECDSA over P-256 with SHA-256, the signature DER-encoded (as SendGrid
+    /// sends it); the key is the 32-byte private scalar.
+    EcdsaP256,
+    /// No cryptography: the secret itself travels as the "signature" (a
+    /// bearer token, Okta's or Auth0 Log Streams' `Authorization` value).
+    Token,
+}
+
+impl Algorithm {
+    /// Every algorithm, as written in provider files.
+    pub const ALL: [Algorithm; 6] = [
+        Algorithm::HmacSha1,
+        Algorithm::HmacSha256,
+        Algorithm::HmacSha512,
+        Algorithm::Ed25519,
+        Algorithm::EcdsaP256,
+        Algorithm::Token,
+    ];
+
+    /// The name used in provider files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha1 => "hmac-sha1",
+            Algorithm::HmacSha256 => "hmac-sha256",
+            Algorithm::HmacSha512 => "hmac-sha512",
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::Token => "token",
+        }
+    }
+
+    /// Parses a provider-file name.
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether the signature is an HMAC tag.
+    pub fn is_hmac(self) -> bool {
+        matches!(
+            self,
+            Algorithm::HmacSha1 | Algorithm::HmacSha256 | Algorithm::HmacSha512
+        )
+    }
+}
+
+/// How the key bytes are written in the configured secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyForm {
+    /// The secret string's UTF-8 bytes are the key (Authgear, Infrahub,
+    /// Stripe: its whole `whsec_…` string).
+    Raw,
+    /// The secret is hex.
+    Hex,
+    /// The secret is padded standard base64 (Standard Webhooks after `whsec_`).
+    Base64,
+}
+
+impl KeyForm {
+    /// Every form, as written in provider files.
+    pub const ALL: [KeyForm; 3] = [KeyForm::Raw, KeyForm::Hex, KeyForm::Base64];
+
+    /// The name used in provider files.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyForm::Raw => "raw",
+            KeyForm::Hex => "hex",
+            KeyForm::Base64 => "base64",
+        }
+    }
+}
+
+/// How the key is derived from the configured secret.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KeySpec {
+    /// How the key bytes are written.
+    pub form: KeyForm,
+    /// A prefix stripped from the secret before decoding, when present
+    /// (`whsec_`); it also selects this key among a scheme's versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Asymmetric keys only: a secret with this prefix is the *public* key
+    /// (`whpk_`), which verifies but cannot sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_prefix: Option<String>,
+}
+
+impl KeySpec {
+    /// A key written as `form`, with no prefix.
+    pub fn plain(form: KeyForm) -> KeySpec {
+        KeySpec {
+            form,
+            prefix: None,
+            public_prefix: None,
+        }
+    }
+}
+
+/// How signature bytes are written into the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Lowercase hex.
+    Hex,
+    /// Padded standard base64 (RFC 4648 §4).
+    Base64,
+    /// Unpadded URL-safe base64 (RFC 4648 §5, as in JWS).
+    Base64url,
+}
+
+impl Encoding {
+    /// Every encoding, as written in provider files.
+    pub const ALL: [Encoding; 3] = [Encoding::Hex, Encoding::Base64, Encoding::Base64url];
+
+    /// The name used in provider files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Hex => "hex",
+            Encoding::Base64 => "base64",
+            Encoding::Base64url => "base64url",
+        }
+    }
+}
+
+/// One piece of a [`Template`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// Literal text.
+    Lit(String),
+    /// `{id}`: the message id.
+    Id,
+    /// `{ts}`: the timestamp in UNIX seconds.
+    Ts,
+    /// `{ts_ms}`: the timestamp in UNIX milliseconds.
+    TsMs,
+    /// `{body}`: the raw body.
+    Body,
+    /// `{method}`: the request method (`POST`).
+    Method,
+    /// `{url}`: the request URL as sent.
+    Url,
+    /// `{sig}`: the encoded signature (value templates only).
+    Sig,
+}
+
+impl Part {
+    fn placeholder(self: &Part) -> Option<&'static str> {
+        Some(match self {
+            Part::Lit(_) => return None,
+            Part::Id => "{id}",
+            Part::Ts => "{ts}",
+            Part::TsMs => "{ts_ms}",
+            Part::Body => "{body}",
+            Part::Method => "{method}",
+            Part::Url => "{url}",
+            Part::Sig => "{sig}",
+        })
+    }
+}
+
+/// A string with placeholders (`{id}.{ts}.{body}`, `t={ts},v1={sig}`),
+/// parsed once; written in files as the string itself.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Parses `text`; `{name}` must be one of `{id}`, `{ts}`, `{ts_ms}`,
+    /// `{body}`, `{method}`, `{url}`, `{sig}`, and `{{`/`}}` are literal braces.
+    pub fn parse(text: &str) -> Result<Template, SchemeError> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("{{") {
+                lit.push('{');
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix("}}") {
+                lit.push('}');
+                rest = after;
+            } else if c == '{' {
+                let end = rest.find('}').ok_or_else(|| SchemeError::Template {
+                    template: text.to_string(),
+                    detail: "a `{` is never closed (write `{{` for a literal brace)".into(),
+                })?;
+                let part = match &rest[1..end] {
+                    "id" => Part::Id,
+                    "ts" => Part::Ts,
+                    "ts_ms" => Part::TsMs,
+                    "body" => Part::Body,
+                    "method" => Part::Method,
+                    "url" => Part::Url,
+                    "sig" => Part::Sig,
+                    other => {
+                        return Err(SchemeError::Template {
+                            template: text.to_string(),
+                            detail: format!(
+                                "unknown placeholder `{{{other}}}` (known: {{id}} {{ts}} {{ts_ms}} {{body}} {{method}} {{url}} {{sig}})"
+                            ),
+                        })
+                    }
+                };
+                if !lit.is_empty() {
+                    parts.push(Part::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(part);
+                rest = &rest[end + 1..];
+            } else {
+                lit.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Template { parts })
+    }
+
+    /// Its pieces, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Whether `part` occurs in it.
+    pub fn uses(&self, part: &Part) -> bool {
+        self.parts.contains(part)
+    }
+
+    /// Splits a value template at each `separator` inside its literal text:
+    /// `t={ts},v1={sig}` by `,` is `t={ts}` and `v1={sig}`.
+    pub fn split(&self, separator: Option<&str>) -> Vec<Template> {
+        let Some(sep) = separator.filter(|s| !s.is_empty()) else {
+            return vec![self.clone()];
+        };
+        let mut items = vec![Template { parts: Vec::new() }];
+        for part in &self.parts {
+            match part {
+                Part::Lit(text) => {
+                    let mut pieces = text.split(sep);
+                    if let Some(first) = pieces.next() {
+                        push_lit(items.last_mut().expect("never empty"), first);
+                    }
+                    for piece in pieces {
+                        let mut item = Template { parts: Vec::new() };
+                        push_lit(&mut item, piece);
+                        items.push(item);
+                    }
+                }
+                other => items
+                    .last_mut()
+                    .expect("never empty")
+                    .parts
+                    .push(other.clone()),
+            }
+        }
+        items.retain(|t| !t.parts.is_empty());
+        items
+    }
+
+    /// Matches `text` against this template: literal text case-insensitively
+    /// (RFC 7235 auth scheme names are), each placeholder capturing up to the
+    /// next literal. Returns the captures in placeholder order, or `None`.
+    pub fn captures<'a>(&self, text: &'a str) -> Option<Vec<(Part, &'a str)>> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        let mut parts = self.parts.iter().peekable();
+        while let Some(part) = parts.next() {
+            match part {
+                Part::Lit(lit) => {
+                    let head = rest.get(..lit.len())?;
+                    if !head.eq_ignore_ascii_case(lit) {
+                        return None;
+                    }
+                    rest = &rest[lit.len()..];
+                }
+                placeholder => {
+                    let end = match parts.peek() {
+                        Some(Part::Lit(next)) => find_ignore_case(rest, next)?,
+                        // Two placeholders in a row cannot be told apart;
+                        // `check` refuses such value templates.
+                        Some(_) => return None,
+                        None => rest.len(),
+                    };
+                    out.push((placeholder.clone(), &rest[..end]));
+                    rest = &rest[end..];
+                }
+            }
+        }
+        rest.is_empty().then_some(out)
+    }
+}
+
+fn push_lit(t: &mut Template, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    match t.parts.last_mut() {
+        Some(Part::Lit(prev)) => prev.push_str(text),
+        _ => t.parts.push(Part::Lit(text.to_string())),
+    }
+}
+
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    (0..=haystack.len().checked_sub(needle.len())?).find(|&i| {
+        haystack
+            .get(i..i + needle.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(needle))
+    })
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Lit(text) => f.write_str(&text.replace('{', "{{").replace('}', "}}"))?,
+                other => f.write_str(other.placeholder().unwrap_or_default())?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl TryFrom<String> for Template {
+    type Error = SchemeError;
+    fn try_from(text: String) -> Result<Template, SchemeError> {
+        Template::parse(&text)
+    }
+}
+
+impl From<Template> for String {
+    fn from(t: Template) -> String {
+        t.to_string()
+    }
+}
+
+/// One way a scheme signs: algorithm, key, encoding and how the signature
+/// is written in the header (`v1,{sig}`). A scheme has one, or several
+/// chosen by the secret's prefix (Standard Webhooks: `v1` HMAC for `whsec_`
+/// secrets, `v1a` ed25519 for `whsk_`/`whpk_` keys).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Version {
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// How the key is derived from the secret.
+    pub key: KeySpec,
+    /// How signature bytes are written (ignored by [`Algorithm::Token`]).
+    pub encoding: Encoding,
+    /// The header value with `{sig}` for the signature; may carry `{ts}`
+    /// (`t={ts},v1={sig}`). With a separator, the item holding `{sig}` is
+    /// repeated once per signature during rotation.
+    pub value: Template,
+}
+
+/// Where the timestamp travels and how old it may be.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TimestampSpec {
+    /// The header carrying it; `None` when it travels inside the signature
+    /// value (`t={ts},...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Its unit on the wire.
+    pub unit: TimeUnit,
+    /// How old (and, with `future`, how far ahead) it may be, in seconds.
+    pub tolerance_secs: i64,
+    /// Whether a timestamp further ahead than the tolerance is refused too
+    /// (Standard Webhooks: yes; Paddle's SDK: no).
+    pub future: bool,
+}
+
+/// A timestamp's unit on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeUnit {
+    /// UNIX seconds.
+    Seconds,
+    /// UNIX milliseconds.
+    Millis,
+}
+
+/// A declared signing scheme; see the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SigningScheme {
+    /// The ways it signs, the default first; a secret starting with another
+    /// version's key prefix selects that version.
+    pub versions: Vec<Version>,
+    /// The signed content (`{id}.{ts}.{body}`); unused by [`Algorithm::Token`].
+    pub signed: Template,
+    /// The header carrying the message id, if the scheme has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_header: Option<String>,
+    /// Where the timestamp travels, if the scheme has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampSpec>,
+    /// The header carrying the signature.
+    pub header: String,
+    /// What separates several signatures in the header during key rotation
+    /// (`" "`, `","`, `";"`); `None`: one signature only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// Headers sent unchanged with every delivery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_headers: Vec<(String, String)>,
+}
+
+/// Something a declared scheme may not say.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum SchemeError {
+    /// A template that does not parse.
+    #[error("template `{template}`: {detail}")]
+    Template {
+        /// The template text.
+        template: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A declaration that parses but cannot work.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(detail: impl Into<String>) -> SchemeError {
+    SchemeError::Invalid(detail.into())
+}
+
+/// A header name is an RFC 9110 token.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl SigningScheme {
+    /// Authgear's: lowercase hex HMAC-SHA256 of the body in `header`.
+    pub fn authgear(header: &str) -> SigningScheme {
+        SigningScheme {
+            versions: vec![Version {
+                algorithm: Algorithm::HmacSha256,
+                key: KeySpec::plain(KeyForm::Raw),
+                encoding: Encoding::Hex,
+                value: template("{sig}"),
+            }],
+            signed: template("{body}"),
+            id_header: None,
+            timestamp: None,
+            header: header.to_string(),
+            separator: None,
+            static_headers: Vec::new(),
+        }
+    }
+
+    /// Standard Webhooks: `v1` (HMAC-SHA256, key = base64 after an optional
+    /// `whsec_`) by default, `v1a` (ed25519) for `whsk_` seeds and `whpk_`
+    /// public keys.
+    pub fn standard_webhooks() -> SigningScheme {
+        SigningScheme {
+            versions: vec![
+                Version {
+                    algorithm: Algorithm::HmacSha256,
+                    key: KeySpec {
+                        form: KeyForm::Base64,
+                        prefix: Some("whsec_".into()),
+                        public_prefix: None,
+                    },
+                    encoding: Encoding::Base64,
+                    value: template("v1,{sig}"),
+                },
+                Version {
+                    algorithm: Algorithm::Ed25519,
+                    key: KeySpec {
+                        form: KeyForm::Base64,
+                        prefix: Some("whsk_".into()),
+                        public_prefix: Some("whpk_".into()),
+                    },
+                    encoding: Encoding::Base64,
+                    value: template("v1a,{sig}"),
+                },
+            ],
+            ..SigningScheme::standard_webhooks_raw()
+        }
+    }
+
+    /// Infrahub: Standard Webhooks' headers and content, HMAC-SHA256 keyed
+    /// with the secret's raw UTF-8 bytes (`shared_key.encode()`).
+    pub fn infrahub() -> SigningScheme {
+        SigningScheme::standard_webhooks_raw()
+    }
+
+    fn standard_webhooks_raw() -> SigningScheme {
+        SigningScheme {
+            versions: vec![Version {
+                algorithm: Algorithm::HmacSha256,
+                key: KeySpec::plain(KeyForm::Raw),
+                encoding: Encoding::Base64,
+                value: template("v1,{sig}"),
+            }],
+            signed: template("{id}.{ts}.{body}"),
+            id_header: Some("webhook-id".into()),
+            timestamp: Some(TimestampSpec {
+                header: Some("webhook-timestamp".into()),
+                unit: TimeUnit::Seconds,
+                tolerance_secs: TIMESTAMP_TOLERANCE_SECS,
+                future: true,
+            }),
+            header: "webhook-signature".into(),
+            separator: Some(" ".into()),
+            static_headers: Vec::new(),
+        }
+    }
+
+    /// A static bearer token: `Authorization: Bearer <secret>`.
+    pub fn bearer() -> SigningScheme {
+        SigningScheme {
+            versions: vec![Version {
+                algorithm: Algorithm::Token,
+                key: KeySpec::plain(KeyForm::Raw),
+                encoding: Encoding::Hex,
+                value: template("Bearer {sig}"),
+            }],
+            signed: template(""),
+            id_header: None,
+            timestamp: None,
+            header: "Authorization".into(),
+            separator: None,
+            static_headers: Vec::new(),
+        }
+    }
+
+    /// The default version (the first).
+    pub fn default_version(&self) -> &Version {
+        &self.versions[0]
+    }
+
+    /// The version a secret selects: the one whose key prefix (or public
+    /// key prefix) starts it, else the default.
+    pub fn version_for(&self, secret: &str) -> &Version {
+        self.versions
+            .iter()
+            .find(|v| {
+                [&v.key.prefix, &v.key.public_prefix]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| secret.starts_with(p.as_str()))
+            })
+            .unwrap_or_else(|| self.default_version())
+    }
+
+    /// Whether the delivery carries a message id.
+    pub fn uses_message_id(&self) -> bool {
+        self.id_header.is_some()
+            || self.signed.uses(&Part::Id)
+            || self.versions.iter().any(|v| v.value.uses(&Part::Id))
+    }
+
+    /// Whether the signature covers the body (a token does not).
+    pub fn covers_body(&self) -> bool {
+        self.signed.uses(&Part::Body)
+            && self
+                .versions
+                .iter()
+                .all(|v| v.algorithm != Algorithm::Token)
+    }
+
+    /// Whether several signatures can travel at once (key rotation).
+    pub fn rotates(&self) -> bool {
+        self.separator.as_deref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// The value template's items (split at the separator).
+    pub fn items(&self, version: &Version) -> Vec<Template> {
+        version.value.split(self.separator.as_deref())
+    }
+
+    /// A short noun for messages: "HMAC-SHA256 signatures in `x-sig`".
+    pub fn noun(&self) -> String {
+        let v = self.default_version();
+        match v.algorithm {
+            Algorithm::Token => format!("tokens in `{}`", self.header),
+            alg => format!("{} signatures in `{}`", alg.name(), self.header),
+        }
+    }
+
+    /// Checks that the declaration can work: at least one version, header
+    /// names that are tokens, each value template holding `{sig}` once (in
+    /// one item, next to no other placeholder), timestamps declared where
+    /// templates use them and carried somewhere, and key forms that fit the
+    /// algorithm.
+    pub fn check(&self) -> Result<(), SchemeError> {
+        if self.versions.is_empty() {
+            return Err(invalid("a scheme needs at least one version"));
+        }
+        for (what, name) in [
+            Some(("signature header", &self.header)),
+            self.id_header.as_ref().map(|h| ("id header", h)),
+            self.timestamp
+                .as_ref()
+                .and_then(|t| t.header.as_ref())
+                .map(|h| ("timestamp header", h)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !is_header_name(name) {
+                return Err(invalid(format!("{what} `{name}` is not a header name")));
+            }
+        }
+        for (name, value) in &self.static_headers {
+            if !is_header_name(name) {
+                return Err(invalid(format!(
+                    "static header `{name}` is not a header name"
+                )));
+            }
+            if value.bytes().any(|b| b.is_ascii_control()) {
+                return Err(invalid(format!(
+                    "static header `{name}` has a control character in its value"
+                )));
+            }
+        }
+        if self.signed.uses(&Part::Sig) {
+            return Err(invalid("the signed content cannot contain `{sig}`"));
+        }
+        let uses_ts = |t: &Template| t.uses(&Part::Ts) || t.uses(&Part::TsMs);
+        if self.timestamp.is_none()
+            && (uses_ts(&self.signed) || self.versions.iter().any(|v| uses_ts(&v.value)))
+        {
+            return Err(invalid(
+                "a template uses `{ts}` but the scheme declares no `timestamp`",
+            ));
+        }
+        if let Some(ts) = &self.timestamp {
+            if ts.tolerance_secs < 0 {
+                return Err(invalid("the timestamp tolerance cannot be negative"));
+            }
+            if ts.header.is_none() && !self.versions.iter().all(|v| uses_ts(&v.value)) {
+                return Err(invalid(
+                    "the timestamp has no header, so the signature value must carry it (`t={ts},v1={sig}`)",
+                ));
+            }
+        }
+        if self.id_header.is_none() && self.signed.uses(&Part::Id) {
+            return Err(invalid(
+                "the signed content uses `{id}` but the scheme declares no id header",
+            ));
+        }
+        for v in &self.versions {
+            self.check_version(v)?;
+        }
+        Ok(())
+    }
+
+    fn check_version(&self, v: &Version) -> Result<(), SchemeError> {
+        let value = v.value.to_string();
+        let sigs = v.value.parts().iter().filter(|p| **p == Part::Sig).count();
+        if sigs != 1 {
+            return Err(invalid(format!(
+                "the value template `{value}` must contain `{{sig}}` exactly once"
+            )));
+        }
+        for part in v.value.parts() {
+            if matches!(part, Part::Body | Part::Method | Part::Url) {
+                return Err(invalid(format!(
+                    "the value template `{value}` may only use {{sig}}, {{ts}}, {{ts_ms}} and {{id}}"
+                )));
+            }
+        }
+        for item in self.items(v) {
+            let placeholders: Vec<_> = item
+                .parts()
+                .iter()
+                .filter(|p| !matches!(p, Part::Lit(_)))
+                .collect();
+            if placeholders.len() > 1 {
+                return Err(invalid(format!(
+                    "`{item}` in the value template `{value}` holds two placeholders a receiver cannot tell apart; put the separator between them"
+                )));
+            }
+        }
+        if v.algorithm == Algorithm::Token {
+            if v.key.form != KeyForm::Raw || v.key.prefix.is_some() {
+                return Err(invalid(
+                    "a token is the secret itself: its key form is `raw`",
+                ));
+            }
+        } else if v.algorithm.is_hmac() && v.key.public_prefix.is_some() {
+            return Err(invalid("an HMAC key has no public half (`public_prefix`)"));
+        }
+        Ok(())
+    }
+}
+
+/// A template known to parse (the built-ins' literals).
+fn template(text: &str) -> Template {
+    Template::parse(text).unwrap_or_else(|_| Template {
+        parts: vec![Part::Lit(text.to_string())],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_parse_print_and_refuse_unknown_placeholders() {
+        let t = Template::parse("{id}.{ts}.{body}").unwrap();
+        assert_eq!(
+            t.parts(),
+            &[
+                Part::Id,
+                Part::Lit(".".into()),
+                Part::Ts,
+                Part::Lit(".".into()),
+                Part::Body
+            ]
+        );
+        assert_eq!(t.to_string(), "{id}.{ts}.{body}");
+        assert_eq!(Template::parse("a{{b}}").unwrap().to_string(), "a{{b}}");
+        let err = Template::parse("{nope}").unwrap_err().to_string();
+        assert!(err.contains("unknown placeholder `{nope}`"), "{err}");
+        assert!(Template::parse("{ts").is_err());
+    }
+
+    #[test]
+    fn value_templates_split_and_match() {
+        let stripe = Template::parse("t={ts},v1={sig}").unwrap();
+        let items = stripe.split(Some(","));
+        assert_eq!(
+            items.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["t={ts}", "v1={sig}"]
+        );
+        assert_eq!(items[1].captures("v1=abc"), Some(vec![(Part::Sig, "abc")]));
+        assert_eq!(items[1].captures("v0=abc"), None);
+        let bearer = Template::parse("Bearer {sig}").unwrap();
+        assert_eq!(
+            bearer.captures("bearer tok"),
+            Some(vec![(Part::Sig, "tok")])
+        );
+        assert_eq!(bearer.captures("Basic tok"), None);
+    }
+
+    #[test]
+    fn builtins_are_valid_and_versions_follow_the_secret() {
+        for s in [
+            SigningScheme::authgear("x-authgear-body-signature"),
+            SigningScheme::standard_webhooks(),
+            SigningScheme::infrahub(),
+            SigningScheme::bearer(),
+        ] {
+            assert_eq!(s.check(), Ok(()), "{s:?}");
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<SigningScheme>(&json).unwrap(), s);
+        }
+        let sw = SigningScheme::standard_webhooks();
+        assert_eq!(sw.version_for("whsec_x").algorithm, Algorithm::HmacSha256);
+        assert_eq!(sw.version_for("whsk_x").algorithm, Algorithm::Ed25519);
+        assert_eq!(sw.version_for("whpk_x").algorithm, Algorithm::Ed25519);
+        assert_eq!(sw.version_for("plain").algorithm, Algorithm::HmacSha256);
+    }
+
+    #[test]
+    fn declarations_that_cannot_work_are_refused() {
+        let mut s = SigningScheme::authgear("x-sig");
+        s.signed = Template::parse("{ts}.{body}").unwrap();
+        assert!(s
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("no `timestamp`"));
+        let mut s = SigningScheme::authgear("x sig");
+        assert!(s.check().is_err());
+        s.header = "x-sig".into();
+        s.versions[0].value = Template::parse("{sig}{sig}").unwrap();
+        assert!(s.check().is_err());
+        s.versions[0].value = Template::parse("{sig}").unwrap();
+        s.timestamp = Some(TimestampSpec {
+            header: None,
+            unit: TimeUnit::Seconds,
+            tolerance_secs: 300,
+            future: true,
+        });
+        assert!(s.check().unwrap_err().to_string().contains("must carry it"));
+        s.versions[0].value = Template::parse("{ts}{sig}").unwrap();
+        assert!(s
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot tell apart"));
+        s.versions[0].value = Template::parse("t={ts},v1={sig}").unwrap();
+        s.separator = Some(",".into());
+        assert_eq!(s.check(), Ok(()));
+    }
+}
