@@ -17,6 +17,7 @@ use crate::emitter::{self, Emission, Measurements, Run, Shard};
 use crate::pool::Pool;
 use crate::progress::{self, Progress};
 use crate::schedule::{Arrival, Schedule};
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// Connections an open-model load run keeps open.
@@ -117,6 +118,7 @@ impl Traffic {
             seed: self.seed,
             shard: (shard.count > 1).then(|| shard.one_based()),
             scenario: None,
+            interrupted: None,
         })
     }
 }
@@ -200,12 +202,8 @@ pub struct LoadOutcome {
 }
 
 /// Runs `plan` (with a progress line unless `quiet`) until its schedule
-/// ends or `shutdown` resolves, and judges its thresholds.
-pub async fn run(
-    plan: &LoadPlan,
-    quiet: bool,
-    shutdown: impl std::future::Future,
-) -> Result<LoadOutcome> {
+/// ends or `shutdown` is requested, and judges its thresholds.
+pub async fn run(plan: &LoadPlan, quiet: bool, shutdown: &Shutdown) -> Result<LoadOutcome> {
     let run = run_schedule(plan.emission(), quiet, shutdown).await?;
     let profile = plan.traffic.provider.profile();
     let mut thresholds = judge(&plan.thresholds, &run.stats, profile)?;
@@ -234,12 +232,9 @@ pub async fn run(
     })
 }
 
-/// Runs one emission with `shutdown` and (unless `quiet`) a progress line.
-pub async fn run_schedule(
-    plan: Emission,
-    quiet: bool,
-    shutdown: impl std::future::Future,
-) -> Result<Run> {
+/// Runs one emission until it ends or `shutdown` is requested, with a
+/// progress line unless `quiet`.
+pub async fn run_schedule(plan: Emission, quiet: bool, shutdown: &Shutdown) -> Result<Run> {
     let plan = Arc::new(plan);
     let end = plan.schedule.end();
     let live = Arc::new(Measurements::new(
@@ -248,7 +243,7 @@ pub async fn run_schedule(
         Some(end),
     ));
     let progress = progress::wanted(quiet).then(|| Progress::start(live.clone(), Some(end)));
-    let run = emitter::run_observed(plan, live, shutdown).await;
+    let run = emitter::run_observed(plan, live, shutdown.requested()).await;
     if let Some(p) = progress {
         p.finish();
     }

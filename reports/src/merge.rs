@@ -44,6 +44,8 @@ fn merge_with(reports: &[Report], allow_partial: bool) -> Result<Report, ReportE
     let mut merged = first.clone();
     merged.run.shard = None;
     merged.partial = partial;
+    // One interrupted shard makes the whole partial.
+    merged.run.interrupted = reports.iter().find_map(|r| r.run.interrupted.clone());
     merged.checks = Vec::new();
     for report in reports {
         for check in &report.checks {

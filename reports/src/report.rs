@@ -170,6 +170,12 @@ pub struct RunInfo {
     pub shard: Option<(u32, u32)>,
     /// Scenario file, for `run`.
     pub scenario: Option<String>,
+    /// The signal that ended the run early (`SIGINT`, `SIGTERM`): the
+    /// results cover only what ran before it, and the run never passes.
+    /// `None` when the run went to its end (and in reports written before
+    /// the field existed).
+    #[serde(default)]
+    pub interrupted: Option<String>,
 }
 
 /// The result of one check for one event type.
@@ -312,9 +318,11 @@ impl Report {
     }
 
     /// True when no check result gates (FAIL or ERROR, NON-STRICT under
-    /// `strict`) and every threshold held.
+    /// `strict`), every threshold held, and the run was neither stopped nor
+    /// interrupted (a partial run proves nothing about the rest).
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| !c.level.gates(self.strict))
+        self.run.interrupted.is_none()
+            && self.checks.iter().all(|c| !c.level.gates(self.strict))
             && self.thresholds.iter().all(|t| t.passed)
             && self.stopped.is_none()
     }
@@ -754,6 +762,7 @@ mod tests {
             seed: 7,
             shard: Some((1, 2)),
             scenario: None,
+            interrupted: None,
         });
         let json = report.to_json().unwrap();
         assert_eq!(Report::from_json(&json).unwrap(), report);

@@ -66,7 +66,9 @@ impl Seen {
             Err(e) => match e.kind {
                 ErrorKind::Timeout => Seen::TimedOut,
                 ErrorKind::Reset | ErrorKind::Protocol | ErrorKind::BodyTooLarge => Seen::Dropped,
-                ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Other => Seen::NoAnswer,
+                ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Cancelled | ErrorKind::Other => {
+                    Seen::NoAnswer
+                }
             },
         }
     }

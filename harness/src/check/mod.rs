@@ -43,6 +43,7 @@ use crate::client::{Client, Response, SendError};
 use crate::clock::{now_unix, now_unix_ms};
 use crate::ledger::LedgerEntry;
 use crate::reachable::ensure_reachable;
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// One entry of the check catalog.
@@ -789,12 +790,31 @@ fn outcome_of(probe: &Probe, seen: Seen) -> String {
 /// checks and returns the report (nothing is printed but the start line,
 /// unless the plan is quiet).
 pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
+    run_until(plan, &Shutdown::manual()).await
+}
+
+/// [`run`] until `shutdown` is requested: the check running then stops at
+/// once (its probes in flight are dropped) and the report holds the checks
+/// that finished, with `no_server_error` judged on what they sent.
+pub async fn run_until(plan: &CheckPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
     let signer = Signer::new(plan.provider.scheme(), &plan.secret)
         .map_err(|e| usage(format!("{e}")))?
         .at_url(&plan.target.url());
     plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
-    ensure_reachable(&client, &plan.target).await?;
+    let mut report = Report::new(RunInfo {
+        command: "check".into(),
+        provider: plan.provider.name().to_string(),
+        target: plan.target.url(),
+        seed: plan.seed,
+        shard: None,
+        scenario: None,
+        interrupted: None,
+    });
+    tokio::select! {
+        reachable = ensure_reachable(&client, &plan.target) => reachable?,
+        _ = shutdown.requested() => return Ok(report),
+    }
     if !plan.quiet {
         eprintln!(
             "hookstorm check: provider {}, target {}, {} event types, {} checks, seed {}",
@@ -806,15 +826,7 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
         );
     }
     let ctx = Context::new(plan.clone(), signer, client);
-    let mut report = Report::new(RunInfo {
-        command: "check".into(),
-        provider: plan.provider.name().to_string(),
-        target: plan.target.url(),
-        seed: plan.seed,
-        shard: None,
-        scenario: None,
-    });
-    report.checks = run_selected(&ctx, &plan.checks).await;
+    report.checks = run_selected(&ctx, &plan.checks, shutdown).await;
     report.strict = plan.strict;
     report.stopped = ctx.stopped();
     let observed = std::mem::take(&mut *ctx.observed.lock().expect("observed lock"));
@@ -828,43 +840,60 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
 
 /// Runs the selected checks against the context's target, in catalog order,
 /// and returns one result per check × event type (provider-wide checks
-/// report under `*`).
-async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResult> {
+/// report under `*`); stops before the next check, or within the one
+/// running, when `shutdown` is requested.
+async fn run_selected(
+    ctx: &Context,
+    selected: &[&'static str],
+    shutdown: &Shutdown,
+) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for id in selected {
-        let mut batch = match *id {
-            "accepts_valid" => acceptance::accepts_valid(ctx).await,
-            "tolerates_unknown_fields" => {
-                acceptance::still_valid(ctx, id, &["unknown-field-top", "unknown-field-deep"]).await
-            }
-            "tolerates_optional_absent" => {
-                acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
-            }
-            "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
-            // Judged last, over everything the other checks sent.
-            "no_server_error" => Vec::new(),
-            "rejects_missing_signature"
-            | "rejects_bad_signature"
-            | "rejects_stale_signature"
-            | "rejects_jwt_alg_none" => signature::run(ctx, id).await,
-            "within_deadline" => deadline::run(ctx).await,
-            "duplicate_idempotent" => duplicate::run(ctx).await,
-            "ordering" => ordering::run(ctx).await,
-            "blocking_response_schema" => blocking::run(ctx).await,
-            "no_loss" => loss::run(ctx).await,
-            other => unreachable!("check `{other}` is in the catalog but not dispatched"),
-        };
-        results.append(&mut batch);
+        tokio::select! {
+            mut batch = run_one(ctx, id) => results.append(&mut batch),
+            _ = shutdown.requested() => break,
+        }
     }
     if selected.contains(&"no_server_error") {
-        if ctx.journal.lock().expect("journal lock").is_empty() {
+        if ctx.journal.lock().expect("journal lock").is_empty() && !shutdown.is_requested() {
             // Nothing else ran: probe with valid and invalid forms first.
-            let _ = acceptance::accepts_valid(ctx).await;
-            let _ = acceptance::rejects_invalid(ctx).await;
+            tokio::select! {
+                _ = async {
+                    let _ = acceptance::accepts_valid(ctx).await;
+                    let _ = acceptance::rejects_invalid(ctx).await;
+                } => {}
+                _ = shutdown.requested() => {}
+            }
         }
         results.extend(acceptance::no_server_error(ctx));
     }
     results
+}
+
+/// Runs one check (`no_server_error` is judged by [`run_selected`], last).
+async fn run_one(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
+    match id {
+        "accepts_valid" => acceptance::accepts_valid(ctx).await,
+        "tolerates_unknown_fields" => {
+            acceptance::still_valid(ctx, id, &["unknown-field-top", "unknown-field-deep"]).await
+        }
+        "tolerates_optional_absent" => {
+            acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
+        }
+        "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
+        // Judged last, over everything the other checks sent.
+        "no_server_error" => Vec::new(),
+        "rejects_missing_signature"
+        | "rejects_bad_signature"
+        | "rejects_stale_signature"
+        | "rejects_jwt_alg_none" => signature::run(ctx, id).await,
+        "within_deadline" => deadline::run(ctx).await,
+        "duplicate_idempotent" => duplicate::run(ctx).await,
+        "ordering" => ordering::run(ctx).await,
+        "blocking_response_schema" => blocking::run(ctx).await,
+        "no_loss" => loss::run(ctx).await,
+        other => unreachable!("check `{other}` is in the catalog but not dispatched"),
+    }
 }
 
 /// Runs `f` for every event type, preserving type order. All types run at

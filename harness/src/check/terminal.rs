@@ -64,7 +64,10 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
         out.push_str(&format!("\nstopped early: {why}\n"));
     }
     let count = |l: Level| report.checks.iter().filter(|c| c.level == l).count();
-    let verdict = if report.passed() {
+    // A partial run is never PASSED, whatever finished before the signal.
+    let verdict = if report.run.interrupted.is_some() {
+        "INTERRUPTED"
+    } else if report.passed() {
         "PASSED"
     } else if report.unjudged() && !report.checks.iter().any(|c| c.level == Level::Fail) {
         "NOT JUDGED (the receiver could not be judged)"
@@ -82,6 +85,9 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
         count(Level::Skipped),
         report.run.seed
     ));
+    if let Some(banner) = reports::render::interrupted_banner(report) {
+        out.push_str(&format!("{banner}\n"));
+    }
     if report.unjudged() {
         out.push_str("some checks could not be judged: see the ERROR findings\n");
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
 use crate::client::Target;
-use crate::cmd::flags::{runtime, write_report, TlsArgs};
+use crate::cmd::flags::{prepare_out, runtime, write_report, Interruptible, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
@@ -156,10 +156,17 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         return Ok(Verdict::Pass);
     }
     let plan = plan(&args)?;
-    let report = runtime()?.block_on(check::run(&plan))?;
+    // Before the target hears from us: a bad --out costs nothing.
+    prepare_out(args.out.as_ref())?;
+    let work = Interruptible::new(runtime()?)?;
+    let shutdown = work.shutdown().clone();
+    let mut report = work.run(check::run_until(&plan, &shutdown))?;
+    // A signal stops the running check at once: the checks that finished
+    // are printed and written, marked interrupted.
+    let signal = shutdown.mark(&mut report);
     print!("{}", check::render_outcome(&report, args.quiet));
     write_report(&report, args.out.as_ref(), args.quiet)?;
-    Ok(Verdict::from_ok(report.passed()))
+    Ok(Verdict::from_ok(report.passed()).unless_interrupted(signal))
 }
 
 #[cfg(test)]

@@ -26,7 +26,6 @@ use generators::template::MemberOrder;
 use generators::variant::{variants, Family};
 use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
-use tokio::sync::watch;
 
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
@@ -37,6 +36,7 @@ use crate::emitter::Shard;
 use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// A capacity search tries at most this many rates.
@@ -60,17 +60,19 @@ pub struct ScenarioRun {
     pub report: Report,
     /// False when a capacity step found no rate meeting its SLO.
     pub capacity_met: bool,
-    /// Whether Ctrl-C (or the stop signal) ended the run early.
+    /// Whether `shutdown` ended the run early.
     pub interrupted: bool,
 }
 
-/// Runs every step of `scenario` in order; `stop` turning true ends the
-/// current load step early and skips the rest (the report covers what ran).
+/// Runs every step of `scenario` in order; a `shutdown` request ends the
+/// current step early (a check step within its running check, a load step
+/// after the emitter's grace) and skips the rest: the report covers what
+/// ran.
 pub async fn execute(
     scenario: &Scenario,
     secret: Secret,
     settings: &RunSettings,
-    stop: watch::Receiver<bool>,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<ScenarioRun> {
     preflight(scenario, settings.shard).with_context(|| settings.file.clone())?;
     // Resolved when the scenario was read: every step shares it.
@@ -79,7 +81,11 @@ pub async fn execute(
     target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
-    ensure_reachable(&client, &target).await?;
+    tokio::select! {
+        reachable = ensure_reachable(&client, &target) => reachable?,
+        // Nothing ran: the steps below are all skipped.
+        _ = shutdown.requested() => {}
+    }
     if !settings.quiet {
         eprintln!(
             "hookstorm run: {} · provider {} · target {target} · {} steps · seed {seed}{}",
@@ -104,6 +110,7 @@ pub async fn execute(
         seed,
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
         scenario: Some(settings.file.clone()),
+        interrupted: None,
     });
     report.strict = scenario.strict;
     let ctx = StepContext {
@@ -112,6 +119,7 @@ pub async fn execute(
         target,
         secret,
         settings,
+        shutdown,
     };
     let mut merged: Option<LoadSection> = None;
     let mut capacity_load: Option<LoadSection> = None;
@@ -119,7 +127,7 @@ pub async fn execute(
     let mut interrupted = false;
     let total = scenario.steps.len();
     for (i, step) in scenario.steps.iter().enumerate() {
-        if *stop.borrow() {
+        if shutdown.is_requested() {
             interrupted = true;
             break;
         }
@@ -147,11 +155,15 @@ pub async fn execute(
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 report.append_checks(checked, None);
+                if shutdown.is_requested() {
+                    interrupted = true;
+                    break;
+                }
             }
             StepKind::Load(load_step) => {
                 let seed = seed.wrapping_add(i as u64);
                 let (section, results, stopped) = ctx
-                    .load(load_step, seed, stop.clone())
+                    .load(load_step, seed)
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 if !settings.quiet {
@@ -165,8 +177,8 @@ pub async fn execute(
                 }
             }
             StepKind::Capacity(cap) => {
-                let (section, best, results) = ctx
-                    .capacity(cap, seed.wrapping_add(i as u64), stop.clone())
+                let (section, best, results, stopped) = ctx
+                    .capacity(cap, seed.wrapping_add(i as u64))
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 capacity_met &= section.best_rate.is_some();
@@ -180,12 +192,15 @@ pub async fn execute(
                 report.thresholds.extend(results);
                 report.capacity = Some(section);
                 capacity_load = best.or(capacity_load);
+                if stopped {
+                    interrupted = true;
+                    break;
+                }
             }
             StepKind::Wait(d) => {
-                let mut stop = stop.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(*d) => {}
-                    _ = stop.wait_for(|s| *s) => { interrupted = true; break; }
+                    _ = shutdown.requested() => { interrupted = true; break; }
                 }
             }
         }
@@ -299,6 +314,7 @@ struct StepContext<'a> {
     target: Target,
     secret: Secret,
     settings: &'a RunSettings,
+    shutdown: &'a Shutdown,
 }
 
 impl StepContext<'_> {
@@ -320,7 +336,7 @@ impl StepContext<'_> {
         plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
         plan.seed = seed;
         plan.quiet = self.settings.quiet;
-        let report = check::run(&plan).await?;
+        let report = check::run_until(&plan, self.shutdown).await?;
         if !self.settings.quiet {
             let (pass, fail, other) = report.check_counts();
             eprintln!(
@@ -412,10 +428,9 @@ impl StepContext<'_> {
         &self,
         step: &LoadStep,
         seed: u64,
-        stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(LoadSection, Vec<ThresholdResult>, bool)> {
         let plan = self.load_plan(step, seed)?;
-        let outcome = load::run(&plan, self.settings.quiet, stopped(stop)).await?;
+        let outcome = load::run(&plan, self.settings.quiet, self.shutdown).await?;
         Ok((outcome.section, outcome.thresholds, outcome.interrupted))
     }
 
@@ -423,8 +438,12 @@ impl StepContext<'_> {
         &self,
         step: &CapacityStep,
         seed: u64,
-        stop: watch::Receiver<bool>,
-    ) -> anyhow::Result<(CapacitySection, Option<LoadSection>, Vec<ThresholdResult>)> {
+    ) -> anyhow::Result<(
+        CapacitySection,
+        Option<LoadSection>,
+        Vec<ThresholdResult>,
+        bool,
+    )> {
         let plan = CapacityPlan {
             traffic: self.traffic(&step.mix, 0.0, seed)?,
             bounds: Bounds {
@@ -438,7 +457,7 @@ impl StepContext<'_> {
             },
             slo: step.slo.iter().map(|t| t.expr.clone()).collect(),
         };
-        let found = capacity::search(&plan, self.settings.quiet, stop).await?;
+        let found = capacity::search(&plan, self.settings.quiet, self.shutdown).await?;
         let best = found.best;
         let exprs: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
         let profile = plan.traffic.provider.profile();
@@ -446,14 +465,7 @@ impl StepContext<'_> {
             Some(b) => load::judge(&exprs, &b.stats, profile)?,
             None => load::judge(&exprs, &LoadStats::new(Vec::new()), profile)?,
         };
-        Ok((found.section, best, results))
-    }
-}
-
-/// Resolves when `stop` turns true (never, if its sender is dropped first).
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    if stop.wait_for(|s| *s).await.is_err() {
-        std::future::pending::<()>().await;
+        Ok((found.section, best, results, found.interrupted))
     }
 }
 

@@ -353,6 +353,7 @@ async fn shard_reports_merge_to_the_union() {
             seed: 5,
             shard: Some(shard.one_based()),
             scenario: None,
+            interrupted: None,
         });
         report.load = Some(LoadSection {
             model: "open 100/s".into(),
@@ -404,6 +405,40 @@ async fn shutdown_stops_the_run_and_keeps_the_partial_result() {
         "{sent} requests in ~0.5 s at 200/s"
     );
     assert_eq!(status_count(&run, 204), sent);
+}
+
+/// Requests in flight when a run is stopped are not lost: whatever is
+/// still unanswered after the shutdown grace is recorded as cancelled (the
+/// issue saw "requests 0, error rate 0.0 %" against a hanging target).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_counts_requests_in_flight_as_cancelled() {
+    let addr = faulty_servers::hanging().await;
+    let plan = plan(
+        ProviderId::Authgear,
+        addr,
+        Arrival::Open { rate: 100.0 },
+        Some(Duration::from_secs(30)),
+        None,
+        4,
+        Duration::from_secs(20),
+        Shard::WHOLE,
+    );
+    let started = Instant::now();
+    let run = emitter::run(
+        Arc::new(plan),
+        tokio::time::sleep(Duration::from_millis(500)),
+    )
+    .await
+    .expect("interrupted run");
+    assert!(run.interrupted);
+    // The grace, not the 20 s request timeout, bounds the stop.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let kinds: Vec<(ErrorKind, u64)> = run.stats.error_kinds().collect();
+    assert_eq!(run.stats.requests(), 4, "one per connection: {kinds:?}");
+    assert_eq!(kinds, vec![(ErrorKind::Cancelled, 4)]);
+    assert_eq!(run.stats.error_rate(), 1.0);
+    let per_type: u64 = run.stats.types().map(|(_, t)| t.failures).sum();
+    assert_eq!(per_type, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

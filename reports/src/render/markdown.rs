@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
 use crate::render::{
-    check_rows,
+    check_rows, interrupted_banner,
     terminal::{status_codes, top_excerpts},
     verdict_word,
 };
@@ -17,7 +17,11 @@ use crate::threshold::format_share;
 /// The report as GitHub-flavoured Markdown.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let icon = if report.passed() { "✅" } else { "❌" };
+    let icon = match (report.run.interrupted.is_some(), report.passed()) {
+        (true, _) => "⚠️",
+        (false, true) => "✅",
+        (false, false) => "❌",
+    };
     let run = &report.run;
     let _ = writeln!(
         out,
@@ -25,6 +29,9 @@ pub fn render(report: &Report) -> String {
         run.command,
         verdict_word(report)
     );
+    if let Some(banner) = interrupted_banner(report) {
+        let _ = writeln!(out, "> **{banner}**\n");
+    }
     let _ = write!(
         out,
         "`{}` · provider `{}` · target `{}` · seed `{}`",

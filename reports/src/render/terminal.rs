@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
 use crate::load::LoadStats;
-use crate::render::{check_rows, verdict_word};
+use crate::render::{check_rows, interrupted_banner, verdict_word};
 use crate::report::{LoadSection, Report};
 use crate::threshold::format_share;
 
@@ -34,6 +34,9 @@ pub fn terminal_summary(report: &Report) -> String {
         let _ = write!(out, " · PARTIAL merge of {partial}");
     }
     out.push('\n');
+    if let Some(banner) = interrupted_banner(report) {
+        let _ = writeln!(out, "{:<LABEL$}{banner}", "INTERRUPTED");
+    }
     if let Some(load) = &report.load {
         load_summary(&mut out, load);
     }
