@@ -711,9 +711,10 @@ impl ResultBuilder {
             // A command may hold credentials: it is not repeated here.
             _ => "--ledger-cmd".into(),
         };
-        self.unjudged(format!(
+        // The URL and the error may carry the ledger's credentials.
+        self.unjudged(crate::secret::blank_userinfo(&format!(
             "the configured ledger could not be read ({source}): {err:#}"
-        ));
+        )));
     }
 
     /// Records that the check could not be judged (an ERROR: the harness
