@@ -215,11 +215,6 @@ impl Probe {
         self.answer.as_ref().ok().map(|a| a.status)
     }
 
-    /// Whether the answer is a client error (the "reject" expectation).
-    pub fn is_rejection(&self) -> bool {
-        matches!(self.status(), Some(400..=499))
-    }
-
     /// Whether it timed out.
     pub fn timed_out(&self) -> bool {
         matches!(&self.answer, Err(e) if e.kind == reports::ErrorKind::Timeout)
