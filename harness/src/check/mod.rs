@@ -655,7 +655,12 @@ impl ResultBuilder {
     ) -> Level {
         let (level, why) = levels::judge(self.id, &probe.variant, seen);
         self.cases += 1;
-        if level.is_finding() {
+        if probe.not_sent {
+            // Nothing happened to reproduce: the result says why, the
+            // report's `stopped` says what stopped the run.
+            let reason = ctx.stopped().unwrap_or_else(|| "the run stopped".into());
+            self.note(level, format!("{}: not sent ({reason})", what.as_ref()));
+        } else if level.is_finding() {
             let message = format!("{}: {} — {why}", what.as_ref(), outcome_of(probe, seen));
             ctx.observe(self.id, probe, seen, level, message.clone());
             self.note(level, message);

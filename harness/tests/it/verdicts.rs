@@ -169,7 +169,7 @@ async fn harmless_deviations_pass_the_default_gate_and_fail_strict_only_for_non_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_kid_verified_with_the_one_secret_is_info_and_alg_none_still_fails() {
+async fn an_unknown_kid_verified_with_the_one_secret_is_info_while_alg_none_is_still_rejected() {
     let secret = demo_secret(ProviderId::Fusionauth);
     let provider = Provider::builtin(ProviderId::Fusionauth);
     let addr = faulty_servers::ignoring_kid(provider.profile().clone(), secret.clone()).await;
@@ -198,6 +198,14 @@ async fn an_unknown_kid_verified_with_the_one_secret_is_info_and_alg_none_still_
     assert_eq!(kid.len(), 1, "{:#?}", report.findings);
     assert_eq!(kid[0].level, Level::Info);
     assert!(kid[0].message.contains("RFC 7515"), "{}", kid[0].message);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.variant == "alg-none" || f.variant == "alg-confusion"),
+        "the receiver still rejects forged algorithms: {:#?}",
+        report.findings
+    );
     assert!(
         report.passed(),
         "an unknown kid is not a forgery: {:?}",
