@@ -85,6 +85,10 @@ pub enum OrderingPolicy {
     /// Process in arrival order (the library default).
     #[default]
     None,
+    /// Process each delivery before acknowledging it, so processing follows
+    /// acknowledgement order: a sender that waits for each acknowledgement
+    /// before sending the subject's next event gets its order kept.
+    Arrival,
 }
 
 impl OrderingPolicy {
@@ -94,6 +98,7 @@ impl OrderingPolicy {
             OrderingPolicy::Strict => "strict",
             OrderingPolicy::LastWriteWins => "last-write-wins",
             OrderingPolicy::None => "none",
+            OrderingPolicy::Arrival => "arrival",
         }
     }
 }

@@ -13,6 +13,7 @@ mod deadline;
 mod duplicate;
 mod loss;
 mod ordering;
+mod parser;
 mod plan;
 mod signature;
 mod terminal;
@@ -67,6 +68,11 @@ pub const CATALOG: &[CheckInfo] = &[
         id: "rejects_invalid",
         description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx",
         rule: "a receiver must not accept (2xx) or crash (5xx) on input it cannot process",
+    },
+    CheckInfo {
+        id: "survives_parser_breakers",
+        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open; never 5xx or a dropped connection",
+        rule: "RFC 8259 (§8.1 UTF-8, §9 parsers may set limits): input no provider sends must be turned away, not crash the receiver or invite retries",
     },
     CheckInfo {
         id: "no_server_error",
@@ -575,6 +581,7 @@ async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResu
                 acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
             }
             "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
+            "survives_parser_breakers" => parser::run(ctx).await,
             // Judged last, over everything the other checks sent.
             "no_server_error" => Vec::new(),
             "rejects_missing_signature"

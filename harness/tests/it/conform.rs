@@ -2,6 +2,7 @@
 //! receiver for every provider, and every fault is caught by the check that
 //! exists to catch it (and the report names it). The matrix is printed.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use generators::{Provider, ProviderId, Secret};
@@ -22,9 +23,27 @@ async fn run_against(
     slow_delay: Option<Duration>,
     configure: impl FnOnce(CheckPlan) -> CheckPlan,
 ) -> Report {
+    run_against_with(
+        provider,
+        faults,
+        slow_delay,
+        OrderingPolicy::LastWriteWins,
+        configure,
+    )
+    .await
+}
+
+/// [`run_against`] with the receiver applying `ordering`.
+async fn run_against_with(
+    provider: ProviderId,
+    faults: &[Fault],
+    slow_delay: Option<Duration>,
+    ordering: OrderingPolicy,
+    configure: impl FnOnce(CheckPlan) -> CheckPlan,
+) -> Report {
     let secret: Secret = demo_secret(provider);
     let mut config = ReceiverConfig::new(provider, secret.clone());
-    config.ordering = OrderingPolicy::LastWriteWins;
+    config.ordering = ordering;
     config.faults = faults.to_vec();
     if let Some(d) = slow_delay {
         config.slow_delay = d;
@@ -146,6 +165,115 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
     }
 }
 
+/// The breakers the check reported failing, by label.
+fn failing_breakers(report: &Report) -> BTreeSet<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.id == "survives_parser_breakers")
+        .flat_map(|c| &c.failures)
+        .filter_map(|f| f.variant.strip_prefix("breaker: ").map(String::from))
+        .collect()
+}
+
+/// Whether `survives_parser_breakers` failed in `report`.
+fn breakers_failed(report: &Report) -> bool {
+    report
+        .checks
+        .iter()
+        .any(|c| c.id == "survives_parser_breakers" && c.outcome == CheckOutcome::Fail)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_breakers() {
+    let secret = demo_secret(ProviderId::Authgear);
+    let run = |base: String| {
+        let target = Target::parse(&format!("{base}/hooks")).unwrap();
+        let mut plan = CheckPlan::new(
+            Provider::builtin(ProviderId::Authgear),
+            target,
+            secret.clone(),
+        )
+        .select(
+            &["survives_parser_breakers".into(), "no_server_error".into()],
+            &[],
+        )
+        .unwrap()
+        .only_types(&["user.created".into()])
+        .unwrap();
+        plan.seed = 5;
+        plan
+    };
+    // The bodies that are not UTF-8, whatever the breakers' labels.
+    let event = serde_json::json!({"id": "e", "seq": 1, "type": "user.created"});
+    let not_utf8: BTreeSet<String> = generators::breakers()
+        .iter()
+        .filter(|b| std::str::from_utf8(&b.apply(&event).body).is_err())
+        .map(|b| b.label.to_string())
+        .collect();
+    assert!(not_utf8.len() >= 4, "{not_utf8:?}");
+
+    let (_correct, base) = python_receiver(&[]);
+    let report = check::run(&run(base)).await.unwrap();
+    assert!(
+        failures(&report).is_empty(),
+        "the correct Python receiver failed: {:?}",
+        failures(&report)
+    );
+    assert!(report
+        .checks
+        .iter()
+        .any(|c| c.id == "survives_parser_breakers" && c.outcome == CheckOutcome::Pass));
+
+    let (_faulty, base) = python_receiver(&["crash-on-invalid-utf8"]);
+    let report = check::run(&run(base)).await.unwrap();
+    assert!(breakers_failed(&report), "{:?}", failures(&report));
+    // Exactly the invalid UTF-8 bodies, each a dropped connection.
+    assert_eq!(failing_breakers(&report), not_utf8);
+    for f in report.checks.iter().flat_map(|c| &c.failures) {
+        assert!(f.error.is_some() && f.response_status.is_none(), "{f:?}");
+    }
+    // Its own check blames it, not no_server_error a second time.
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.id != "no_server_error" || c.outcome != CheckOutcome::Fail));
+    println!(
+        "crash-on-invalid-utf8 caught by: {:?}",
+        failing_breakers(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parser_breakers_pass_the_reference_receiver_and_catch_a_5xx_on_bad_json() {
+    let configure = |plan: CheckPlan| {
+        plan.select(&["survives_parser_breakers".into()], &[])
+            .unwrap()
+            .only_types(&["user.created".into()])
+            .unwrap()
+    };
+    let correct = run_against(ProviderId::Authgear, &[], None, configure).await;
+    assert!(failures(&correct).is_empty(), "{:?}", failures(&correct));
+    let cases: u32 = correct.checks.iter().map(|c| c.cases).sum();
+    assert_eq!(cases as usize, generators::breakers().len());
+
+    let faulty = run_against(
+        ProviderId::Authgear,
+        &[Fault::ServerErrorOnBadJson],
+        None,
+        configure,
+    )
+    .await;
+    assert!(breakers_failed(&faulty));
+    // Every body serde_json refuses gets the 500: all must-reject ones.
+    let failing = failing_breakers(&faulty);
+    for b in generators::breakers() {
+        if b.class == generators::Class::MustReject {
+            assert!(failing.contains(b.label), "{} not caught", b.label);
+        }
+    }
+}
+
 fn failures(report: &Report) -> Vec<String> {
     report
         .checks
@@ -195,6 +323,16 @@ async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
     }
 }
 
+/// What the receiver applies and the checks expect for `fault`: under the
+/// `arrival` policy (and a receiver processing on arrival, `--ordering
+/// none`) for `reorder-after-ack`, last-write-wins for the rest.
+fn policies_for(fault: Fault) -> (OrderingPolicy, OrderingPolicy) {
+    match fault {
+        Fault::ReorderAfterAck => (OrderingPolicy::None, OrderingPolicy::Arrival),
+        _ => (OrderingPolicy::LastWriteWins, OrderingPolicy::LastWriteWins),
+    }
+}
+
 /// The provider on which a fault is observable: timestamp faults need a
 /// scheme with timestamps.
 fn provider_for(fault: Fault) -> ProviderId {
@@ -210,28 +348,35 @@ async fn every_fault_is_caught_by_its_check() {
     for fault in Fault::ALL {
         let provider = provider_for(fault);
         let target_check = fault.caught_by();
+        let (receiver_ordering, declared) = policies_for(fault);
         let configure = |plan: CheckPlan| {
-            // The ordering sequence and a blocking hook, not all 44 types.
-            let types = [
+            // The ordering sequence and a blocking hook, not all 44 types
+            // (Standard Webhooks has no blocking hooks).
+            let types: Vec<String> = [
                 "user.created",
                 "user.profile.updated",
                 "user.disabled",
                 "user.deleted",
                 "user.pre_create",
             ]
-            .map(String::from);
+            .into_iter()
+            .filter(|t| plan.provider.event_type(t).is_ok())
+            .map(String::from)
+            .collect();
             let mut plan = plan
                 .select(&[target_check.to_string()], &[])
                 .unwrap()
                 .only_types(&types)
                 .unwrap();
             plan.deadline = Some(Duration::from_millis(800));
+            plan.ordering = declared;
             plan
         };
-        let faulty = run_against(
+        let faulty = run_against_with(
             provider,
             &[fault],
             Some(Duration::from_millis(1500)),
+            receiver_ordering,
             configure,
         )
         .await;
@@ -241,7 +386,7 @@ async fn every_fault_is_caught_by_its_check() {
             .any(|c| c.id == target_check && c.outcome == CheckOutcome::Fail);
         // The same narrowed run passes on the correct receiver: the failure
         // is the fault's doing, not the configuration's.
-        let correct = run_against(provider, &[], None, configure).await;
+        let correct = run_against_with(provider, &[], None, receiver_ordering, configure).await;
         let clean = failures(&correct).is_empty();
         matrix.push((fault.name(), provider.name(), target_check, caught, clean));
         assert!(

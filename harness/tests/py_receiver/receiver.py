@@ -11,7 +11,10 @@ processing order).
 Usage: receiver.py [--port N] [--secret-env VAR] [--fault NAME ...]
 The secret comes from $HOOK_SECRET (or --secret-env). Port 0 (the default)
 picks a free port; the chosen port is printed alone on the first stdout
-line so a test can read it. Faults: skip-signature, double-process.
+line so a test can read it. Faults: skip-signature, double-process,
+crash-on-invalid-utf8 (decodes the body for a log line outside the error
+handling, as receivers written in a hurry do: invalid UTF-8 raises, and the
+connection drops without an answer).
 """
 
 import argparse
@@ -24,7 +27,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 1024 * 1024
-FAULTS = ("skip-signature", "double-process")
+FAULTS = ("skip-signature", "double-process", "crash-on-invalid-utf8")
 BLOCKING = {
     "user.pre_create",
     "user.profile.pre_update",
@@ -84,6 +87,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass  # quiet: the test reads stdout for the port
 
+    def log_body(self, text):
+        pass  # where a real receiver would log the first bytes of `text`
+
     def answer(self, status, body=b"{}", close=False):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -123,9 +129,13 @@ class Handler(BaseHTTPRequestHandler):
         media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media != "application/json":
             return self.fail(415, "expected application/json")
+        if "crash-on-invalid-utf8" in self.state.faults:
+            # Raises UnicodeDecodeError out of the handler.
+            self.log_body(body.decode("utf-8"))
         try:
             event = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # RecursionError: json's scanner gives up on deep nesting.
             return self.fail(400, "malformed JSON")
         problem = shape_problem(event)
         if problem:
@@ -135,6 +145,11 @@ class Handler(BaseHTTPRequestHandler):
         if event["type"] in BLOCKING:
             return self.answer(200, b'{"is_allowed": true}')
         return self.answer(200)
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a crashed request drops its connection; no traceback noise
 
 
 def main():
@@ -148,7 +163,7 @@ def main():
         print(f"error: set {args.secret_env} to the signing secret", file=sys.stderr)
         return 2
     Handler.state = State(secret, args.fault)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = Server(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     try:
