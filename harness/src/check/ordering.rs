@@ -62,6 +62,16 @@ fn sequence(ctx: &Context) -> Vec<&str> {
 /// An event with the headers and body it is delivered with.
 type Signed = (Value, Vec<(String, String)>, Bytes);
 
+/// One shuffled sequence as it was sent.
+struct Run {
+    /// Each event's dedupe key, in the natural order.
+    keys: Vec<Option<String>>,
+    /// The natural positions in delivery (and acknowledgement) order.
+    delivered: &'static [usize],
+    /// The probes, in delivery order.
+    probes: Vec<Probe>,
+}
+
 /// Runs the shuffled sequences and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let names = sequence(ctx);
@@ -96,7 +106,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     };
 
     // Send every sequence shuffled, remembering each event's place.
-    let mut runs: Vec<(Vec<Option<String>>, &[usize], Vec<Probe>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for shuffle in SHUFFLES {
         let subject = ctx.fresh_uuid();
         let base = now_unix() - 60;
@@ -167,7 +177,11 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             });
             probes.push(probe);
         }
-        runs.push((keys, shuffle, probes));
+        runs.push(Run {
+            keys,
+            delivered: shuffle,
+            probes,
+        });
     }
     if v.has_failed() {
         return vec![v.finish()];
@@ -183,7 +197,12 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             return vec![v.finish()];
         }
     };
-    for (keys, shuffle, probes) in &runs {
+    for Run {
+        keys,
+        delivered,
+        probes,
+    } in &runs
+    {
         // Positions (in the natural order) of this subject's processed events.
         let processed: Vec<usize> = ledger
             .iter()
@@ -194,7 +213,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             .collect();
         let increasing = processed.windows(2).all(|w| w[0] < w[1]);
         let newest = keys.len() - 1;
-        let ok = judge(ctx.plan.ordering, &processed, shuffle, newest, increasing);
+        let ok = judge(ctx.plan.ordering, &processed, delivered, newest, increasing);
         let last = probes.last().expect("every sequence sends events");
         v.expect(ok, || {
             ctx.failure(
