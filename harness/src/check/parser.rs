@@ -62,7 +62,9 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
                 *value = broken.content_type.to_string();
             }
         }
-        let variant = format!("breaker: {}", breaker.label);
+        // `breaker: n_trailing-comma`: the class prefix as JSONTestSuite
+        // names its files, so the level table can tell the classes apart.
+        let variant = format!("breaker: {}{}", breaker.class.prefix(), breaker.label);
         let probe = ctx
             .send(ty, &variant, headers, Bytes::from(broken.body))
             .await;

@@ -172,7 +172,11 @@ fn failing_breakers(report: &Report) -> BTreeSet<String> {
         .iter()
         .filter(|c| c.id == "survives_parser_breakers")
         .flat_map(|c| &c.failures)
-        .filter_map(|f| f.variant.strip_prefix("breaker: ").map(String::from))
+        .filter_map(|f| {
+            let labelled = f.variant.strip_prefix("breaker: ")?;
+            // `n_` or `i_`, then the label.
+            labelled.get(2..).map(String::from)
+        })
         .collect()
 }
 
