@@ -42,6 +42,9 @@ pub struct SignatureCase {
 
 /// How far outside the tolerance the `stale`/`future` cases sign.
 pub const OUTSIDE_TOLERANCE_SECS: i64 = TIMESTAMP_TOLERANCE_SECS + EDGE_MARGIN_SECS;
+/// How far off the `expired` / `far-future` cases sign: an hour, far
+/// outside any window a receiver could mean to enforce.
+pub const FAR_OFF_SECS: i64 = 3_600;
 /// How far inside the tolerance the `just-inside-*` cases sign.
 pub const INSIDE_TOLERANCE_SECS: i64 = TIMESTAMP_TOLERANCE_SECS - EDGE_MARGIN_SECS;
 
@@ -99,6 +102,16 @@ const FUTURE: SignatureCase = case(
     "future",
     Expect::Reject,
     "correctly signed with a timestamp 305 s in the future (tolerance 300 s)",
+);
+const EXPIRED: SignatureCase = case(
+    "expired",
+    Expect::Reject,
+    "correctly signed with a timestamp an hour in the past (a captured delivery replayed)",
+);
+const FAR_FUTURE: SignatureCase = case(
+    "far-future",
+    Expect::Reject,
+    "correctly signed with a timestamp an hour in the future",
 );
 const JUST_INSIDE_PAST: SignatureCase = case(
     "just-inside-past",
@@ -178,6 +191,8 @@ pub fn signature_cases(scheme: &Scheme) -> Vec<SignatureCase> {
                 &[
                     STALE,
                     FUTURE,
+                    EXPIRED,
+                    FAR_FUTURE,
                     JUST_INSIDE_PAST,
                     JUST_INSIDE_FUTURE,
                     MULTIPLE_ONE_VALID,
@@ -238,6 +253,8 @@ pub fn apply_case(
         }
         "stale" => sign_at(now_unix.saturating_sub(OUTSIDE_TOLERANCE_SECS)),
         "future" => sign_at(now_unix.saturating_add(OUTSIDE_TOLERANCE_SECS)),
+        "expired" => sign_at(now_unix.saturating_sub(FAR_OFF_SECS)),
+        "far-future" => sign_at(now_unix.saturating_add(FAR_OFF_SECS)),
         "just-inside-past" => sign_at(now_unix.saturating_sub(INSIDE_TOLERANCE_SECS)),
         "just-inside-future" => sign_at(now_unix.saturating_add(INSIDE_TOLERANCE_SECS)),
         "uppercase-hex" => {

@@ -75,17 +75,14 @@ pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
         check_plan.seed = plan.seed;
         let result = check::run(&check_plan).await;
         running.shutdown().await;
-        let mut part = result?;
-        let (pass, fail, skip) = part.check_counts();
+        let part = result?;
+        let (pass, fail, other) = part.check_counts();
         println!(
-            "  {:18} {pass:4} passed {fail:3} failed {skip:3} skipped   ({:.1} s)",
+            "  {:18} {pass:4} passed {fail:3} failed {other:3} other   ({:.1} s)",
             provider.name(),
             t0.elapsed().as_secs_f64()
         );
-        for result in &mut part.checks {
-            result.event_type = format!("{} {}", provider.name(), result.event_type);
-        }
-        report.checks.append(&mut part.checks);
+        report.append_checks(part, Some(provider.name()));
     }
     println!();
     load_phase(plan, &mut report).await?;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::histogram::format_us;
 use crate::load::LoadStats;
-use crate::report::{CheckOutcome, Report};
+use crate::report::{Level, Report};
 use crate::threshold::format_share;
 
 /// Smallest rise of the error rate, in absolute terms (0.1 percentage
@@ -73,11 +73,11 @@ pub fn diff(base: &Report, new: &Report, tolerance: f64) -> Diff {
     let newly_failing_checks = new
         .checks
         .iter()
-        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .filter(|c| c.level.gates(new.strict))
         .filter(|c| {
-            base.checks.iter().any(|b| {
-                b.id == c.id && b.event_type == c.event_type && b.outcome == CheckOutcome::Pass
-            })
+            base.checks
+                .iter()
+                .any(|b| b.id == c.id && b.event_type == c.event_type && b.level == Level::Pass)
         })
         .map(|c| format!("{} ({})", c.id, c.event_type))
         .collect();
@@ -295,7 +295,7 @@ mod tests {
             .unwrap()
             .stats
             .set_window(std::time::Duration::from_secs(6));
-        new.checks[1].outcome = CheckOutcome::Fail;
+        new.checks[1].level = Level::Fail;
         let d = diff(&base, &new, 0.1);
         let tp = d.rows.iter().find(|r| r.metric == "throughput").unwrap();
         assert!(tp.regression && tp.new < tp.base);

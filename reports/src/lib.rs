@@ -41,7 +41,9 @@
 #![deny(missing_docs)]
 
 pub mod diff;
+pub mod finding;
 pub mod histogram;
+pub mod level;
 pub mod load;
 pub mod merge;
 pub mod record;
@@ -50,14 +52,15 @@ pub mod report;
 pub mod threshold;
 
 pub use diff::{diff, Diff, DiffRow};
+pub use finding::{Finding, INLINE_BODY_MAX};
+pub use level::Level;
 pub use load::{LoadStats, MergeError};
 pub use merge::merge;
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
 pub use render::write_dir;
 pub use report::{
-    curl_command, excerpt, redact_headers, CapacitySection, CapacityStep, CheckOutcome,
-    CheckResult, Failure, LoadSection, Report, ReportError, RequestSummary, RunInfo,
-    REPORT_VERSION,
+    curl_command, excerpt, redact_headers, CapacitySection, CapacityStep, CheckResult, LoadSection,
+    Report, ReportError, RequestSummary, RunInfo, REPORT_VERSION,
 };
 pub use threshold::{Threshold, ThresholdError, ThresholdResult};

@@ -4,14 +4,15 @@
 //! shard marker is cleared.
 
 use crate::load::LoadStats;
-use crate::report::{CheckOutcome, CheckResult, LoadSection, Report, ReportError};
+use crate::report::{CheckResult, LoadSection, Report, ReportError};
 use crate::threshold;
 
 /// Merges shard reports into one report of the whole run.
 ///
 /// The reports must agree on command, provider and target. Check results
-/// with the same id and event type are combined (fail wins over pass, pass
-/// over skip; cases, durations and failures add up). Load sections merge
+/// with the same id and event type are combined (the most severe level
+/// wins; cases and durations add up); findings are grouped again over all
+/// shards and renumbered, and a run is strict when any shard was. Load sections merge
 /// exactly (see `LoadStats::merge`); their requested rates add, since each
 /// shard drives its share of the rate, and the duration is the longest.
 /// Thresholds are evaluated again on the merged statistics, because a p99 of
@@ -32,6 +33,15 @@ pub fn merge(reports: &[Report]) -> Result<Report, ReportError> {
             add_check(&mut merged.checks, check);
         }
     }
+    merged.findings = crate::finding::group(
+        reports
+            .iter()
+            .flat_map(|r| r.findings.iter().cloned())
+            .collect(),
+    );
+    merged.link_findings();
+    merged.strict = reports.iter().any(|r| r.strict);
+    merged.stopped = reports.iter().find_map(|r| r.stopped.clone());
     merged.load = None;
     for report in reports {
         let Some(load) = &report.load else { continue };
@@ -90,16 +100,10 @@ fn add_check(checks: &mut Vec<CheckResult>, check: &CheckResult) {
         checks.push(check.clone());
         return;
     };
-    let rank = |o: CheckOutcome| match o {
-        CheckOutcome::Skip => 0,
-        CheckOutcome::Pass => 1,
-        CheckOutcome::Fail => 2,
-    };
-    if rank(check.outcome) > rank(into.outcome) {
-        into.outcome = check.outcome;
+    if check.level > into.level {
+        into.level = check.level;
         into.reason = check.reason.clone();
     }
-    into.failures.extend(check.failures.iter().cloned());
     into.cases = into.cases.saturating_add(check.cases);
     into.duration_ms = into.duration_ms.saturating_add(check.duration_ms);
 }
@@ -108,6 +112,7 @@ fn add_check(checks: &mut Vec<CheckResult>, check: &CheckResult) {
 mod tests {
     use super::*;
     use crate::render::fixture;
+    use crate::report::Level;
 
     #[test]
     fn shards_merge_to_the_whole() {
@@ -117,13 +122,11 @@ mod tests {
         b.run.shard = Some((2, 2));
         b.load.as_mut().unwrap().stats = fixture::stats(3);
         // Shard 2 saw the signature check pass for user.created.
-        b.checks[3].outcome = CheckOutcome::Pass;
-        b.checks[3].failures.clear();
-        b.checks.push(fixture::check(
-            "ordering",
-            "user.created",
-            CheckOutcome::Pass,
-        ));
+        b.checks[3].level = Level::Pass;
+        b.findings.clear();
+        b.link_findings();
+        b.checks
+            .push(fixture::check("ordering", "user.created", Level::Pass));
         let merged = merge(&[a.clone(), b.clone()]).unwrap();
         assert_eq!(merged.run.shard, None);
         let mut whole = a.load.as_ref().unwrap().stats.clone();
@@ -135,8 +138,8 @@ mod tests {
         assert_eq!(merged.checks.len(), a.checks.len() + 1);
         let sig = &merged.checks[3];
         assert_eq!(
-            (sig.outcome, sig.cases, sig.failures.len()),
-            (CheckOutcome::Fail, 20, 1)
+            (sig.level, sig.cases, sig.findings.as_slice()),
+            (Level::Fail, 20, &["F1".to_string()][..])
         );
         // Thresholds re-evaluated on the merged stats, not copied.
         let p99 = merged

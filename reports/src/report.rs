@@ -8,11 +8,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::finding::Finding;
+pub use crate::level::Level;
 use crate::load::{LoadStats, MergeError};
 use crate::threshold::{ThresholdError, ThresholdResult};
 
 /// Version of the `report.json` layout; bumped on any incompatible change.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// Why a report could not be read, written, merged or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,17 @@ pub struct Report {
     pub run: RunInfo,
     /// Conformance check results, one per check × event type.
     pub checks: Vec<CheckResult>,
+    /// What did not simply pass, grouped: one finding per check, variant,
+    /// level and status class, listing its event types; most severe first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Whether NON-STRICT findings gate this run (`--strict`).
+    #[serde(default)]
+    pub strict: bool,
+    /// Why the run ended before every probe was sent (receiver
+    /// unresponsive, `--max-time`, `--max-failures`), if it did.
+    #[serde(default)]
+    pub stopped: Option<String>,
     /// Load statistics, when the run had a load phase.
     pub load: Option<LoadSection>,
     /// Capacity search, when the run searched one.
@@ -120,73 +133,47 @@ pub struct CheckResult {
     pub rule: String,
     /// One-line description of the check.
     pub description: String,
-    /// Pass, fail or skip.
-    pub outcome: CheckOutcome,
-    /// Why it failed or was skipped, in one line.
+    /// The most severe level among its probes; PASS when all held,
+    /// SKIPPED when nothing applied.
+    pub level: Level,
+    /// Why it did not simply pass, in one line.
     pub reason: Option<String>,
-    /// The failing requests (smallest first).
-    pub failures: Vec<Failure>,
+    /// Ids of the report's findings this result contributes to (`F3`).
+    #[serde(default)]
+    pub findings: Vec<String>,
     /// How many cases were sent.
     pub cases: u32,
     /// How long the check took.
     pub duration_ms: u64,
 }
 
-/// How a check ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckOutcome {
-    /// Everything held.
-    Pass,
-    /// Something did not hold.
-    Fail,
-    /// Could not be checked (the reason says why).
-    Skip,
-}
-
-impl CheckOutcome {
-    /// `pass`, `fail` or `skip`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckOutcome::Pass => "pass",
-            CheckOutcome::Fail => "fail",
-            CheckOutcome::Skip => "skip",
-        }
-    }
-}
-
-/// One failing request of a check.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Failure {
-    /// The variant sent (`valid`, `unknown_field`, `tampered_body`, ...).
-    pub variant: String,
-    /// What did not hold.
-    pub message: String,
-    /// What was sent.
-    pub request: RequestSummary,
-    /// The status received, if any.
-    pub response_status: Option<u16>,
-    /// The start of the response body.
-    pub response_excerpt: String,
-    /// The transport error, if the request got no status.
-    pub error: Option<String>,
-    /// A `curl` command line reproducing the request.
-    pub curl: String,
-}
-
-/// What was sent, with secrets redacted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What was sent, with secrets redacted: everything a replay needs besides
+/// the secret (method, URL, headers as sent, the body or its `repro/` file,
+/// the event type and variant; the provider is the run's).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSummary {
     /// HTTP method.
     pub method: String,
     /// Request URL.
     pub url: String,
-    /// Headers, with secrets already redacted.
+    /// Headers as sent, with secrets already redacted.
     pub headers: Vec<(String, String)>,
     /// The start of the body.
     pub body_excerpt: String,
+    /// The event type the request carried.
+    #[serde(default)]
+    pub event_type: String,
+    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`] bytes.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Otherwise the file holding the exact bytes, relative to the report
+    /// directory (`repro/F3.body`).
+    #[serde(default)]
+    pub body_file: Option<String>,
+    /// Length of the body in bytes.
+    #[serde(default)]
+    pub body_len: usize,
 }
 
 /// The load phase of a run.
@@ -242,6 +229,9 @@ impl Report {
             created_at: rfc3339(SystemTime::now()),
             run,
             checks: Vec::new(),
+            findings: Vec::new(),
+            strict: false,
+            stopped: None,
             load: None,
             capacity: None,
             thresholds: Vec::new(),
@@ -253,38 +243,221 @@ impl Report {
         Ok(serde_json::to_string_pretty(self)?)
     }
 
-    /// Reads a report, refusing other layout versions with a clear message
-    /// before looking at anything else.
+    /// Reads a report, refusing unknown layout versions with a clear
+    /// message before looking at anything else; version-1 reports (pass /
+    /// fail / skip with one failure per row) are read into this layout.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
         let value: serde_json::Value = serde_json::from_str(text)?;
         match value.get("version").and_then(serde_json::Value::as_u64) {
-            None => return Err(ReportError::MissingVersion),
-            Some(v) if v != u64::from(REPORT_VERSION) => {
-                return Err(ReportError::Version {
-                    found: v,
-                    expected: REPORT_VERSION,
-                })
-            }
-            Some(_) => {}
+            None => Err(ReportError::MissingVersion),
+            Some(1) => Ok(serde_json::from_value::<v1::Report>(value)?.upgrade()),
+            Some(v) if v == u64::from(REPORT_VERSION) => Ok(serde_json::from_value(value)?),
+            Some(v) => Err(ReportError::Version {
+                found: v,
+                expected: REPORT_VERSION,
+            }),
         }
-        Ok(serde_json::from_value(value)?)
     }
 
-    /// True when no check failed and every threshold held.
+    /// True when no check result gates (FAIL or ERROR, NON-STRICT under
+    /// `strict`) and every threshold held.
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.outcome != CheckOutcome::Fail)
+        self.checks.iter().all(|c| !c.level.gates(self.strict))
             && self.thresholds.iter().all(|t| t.passed)
+            && self.stopped.is_none()
     }
 
-    /// How many check results have each outcome: `(pass, fail, skip)`.
+    /// How many check results have each level, most severe first
+    /// (`Level::BY_SEVERITY` order).
+    pub fn level_counts(&self) -> [(Level, usize); 6] {
+        Level::BY_SEVERITY.map(|l| (l, self.checks.iter().filter(|c| c.level == l).count()))
+    }
+
+    /// How many check results passed, gate the run, and neither:
+    /// `(pass, gating, other)`.
     pub fn check_counts(&self) -> (usize, usize, usize) {
-        self.checks
-            .iter()
-            .fold((0, 0, 0), |(p, f, s), c| match c.outcome {
-                CheckOutcome::Pass => (p + 1, f, s),
-                CheckOutcome::Fail => (p, f + 1, s),
-                CheckOutcome::Skip => (p, f, s + 1),
-            })
+        self.checks.iter().fold((0, 0, 0), |(p, f, s), c| {
+            if c.level == Level::Pass {
+                (p + 1, f, s)
+            } else if c.level.gates(self.strict) {
+                (p, f + 1, s)
+            } else {
+                (p, f, s + 1)
+            }
+        })
+    }
+
+    /// Whether checks were left unjudged: an ERROR result, or a stopped run.
+    pub fn unjudged(&self) -> bool {
+        self.stopped.is_some() || self.checks.iter().any(|c| c.level == Level::Error)
+    }
+
+    /// The finding with this id (`F3`, case-insensitive).
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Appends the check results and findings of another run (a scenario's
+    /// check step, one provider of the demo): findings are grouped again
+    /// and renumbered, `label` (when given) prefixes the part's event types,
+    /// and a stopped part stops the whole.
+    pub fn append_checks(&mut self, part: Report, label: Option<&str>) {
+        let relabel = |t: String| match label {
+            Some(l) => format!("{l} {t}"),
+            None => t,
+        };
+        self.checks.extend(part.checks.into_iter().map(|mut c| {
+            c.event_type = relabel(std::mem::take(&mut c.event_type));
+            c
+        }));
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.extend(part.findings.into_iter().map(|mut f| {
+            f.event_types = f.event_types.into_iter().map(relabel).collect();
+            f
+        }));
+        self.findings = crate::finding::group(findings);
+        self.stopped = self.stopped.take().or(part.stopped);
+        self.link_findings();
+    }
+
+    /// Sets every check result's `findings` to the ids of the findings
+    /// that list its check and event type.
+    pub fn link_findings(&mut self) {
+        for c in &mut self.checks {
+            c.findings = self
+                .findings
+                .iter()
+                .filter(|f| f.check == c.id && f.event_types.contains(&c.event_type))
+                .map(|f| f.id.clone())
+                .collect();
+        }
+    }
+}
+
+/// Version-1 reports: results were pass / fail / skip and carried their
+/// failures inline. Read only, to upgrade.
+mod v1 {
+    use serde::Deserialize;
+
+    use super::{CapacitySection, Level, LoadSection, RequestSummary, RunInfo};
+    use crate::finding::Finding;
+    use crate::threshold::ThresholdResult;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Report {
+        tool: String,
+        created_at: String,
+        run: RunInfo,
+        checks: Vec<CheckResult>,
+        load: Option<LoadSection>,
+        capacity: Option<CapacitySection>,
+        thresholds: Vec<ThresholdResult>,
+        #[allow(dead_code)]
+        version: u32,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CheckResult {
+        id: String,
+        event_type: String,
+        rule: String,
+        description: String,
+        outcome: Outcome,
+        reason: Option<String>,
+        failures: Vec<Failure>,
+        cases: u32,
+        duration_ms: u64,
+    }
+
+    #[derive(Clone, Copy, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Outcome {
+        Pass,
+        Fail,
+        Skip,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Failure {
+        variant: String,
+        message: String,
+        request: RequestSummary,
+        response_status: Option<u16>,
+        response_excerpt: String,
+        error: Option<String>,
+        curl: String,
+    }
+
+    impl Report {
+        /// The same run in the current layout: each failure becomes a FAIL
+        /// finding (grouped like new ones), its `curl` line kept as written.
+        pub(super) fn upgrade(self) -> super::Report {
+            let mut findings = Vec::new();
+            let checks = self
+                .checks
+                .into_iter()
+                .map(|c| {
+                    let level = match c.outcome {
+                        Outcome::Pass => Level::Pass,
+                        Outcome::Fail => Level::Fail,
+                        Outcome::Skip => Level::Skipped,
+                    };
+                    for f in c.failures {
+                        let mut request = f.request;
+                        request.event_type = c.event_type.clone();
+                        findings.push(Finding {
+                            id: String::new(),
+                            check: c.id.clone(),
+                            variant: f.variant,
+                            level,
+                            status_class: crate::finding::status_class(
+                                f.response_status,
+                                f.error.as_deref(),
+                            ),
+                            event_types: vec![c.event_type.clone()],
+                            probes: 1,
+                            message: f.message,
+                            request,
+                            response_status: f.response_status,
+                            response_excerpt: f.response_excerpt,
+                            error: f.error,
+                            curl: f.curl,
+                            expires: None,
+                            repro: None,
+                        });
+                    }
+                    super::CheckResult {
+                        id: c.id,
+                        event_type: c.event_type,
+                        rule: c.rule,
+                        description: c.description,
+                        level,
+                        reason: c.reason,
+                        findings: Vec::new(),
+                        cases: c.cases,
+                        duration_ms: c.duration_ms,
+                    }
+                })
+                .collect();
+            let mut report = super::Report {
+                version: super::REPORT_VERSION,
+                tool: self.tool,
+                created_at: self.created_at,
+                run: self.run,
+                checks,
+                findings: crate::finding::group(findings),
+                strict: false,
+                stopped: None,
+                load: self.load,
+                capacity: self.capacity,
+                thresholds: self.thresholds,
+            };
+            report.link_findings();
+            report
+        }
     }
 }
 
@@ -531,10 +704,10 @@ mod tests {
         });
         let json = report.to_json().unwrap();
         assert_eq!(Report::from_json(&json).unwrap(), report);
-        let future = json.replace("\"version\": 1", "\"version\": 99");
+        let future = json.replace("\"version\": 2", "\"version\": 99");
         let err = Report::from_json(&future).unwrap_err().to_string();
         assert!(
-            err.contains("version 99") && err.contains("reads version 1"),
+            err.contains("version 99") && err.contains("reads version 2"),
             "{err}"
         );
         assert!(matches!(
@@ -542,5 +715,53 @@ mod tests {
             Err(ReportError::MissingVersion)
         ));
         assert!(matches!(Report::from_json("[1"), Err(ReportError::Json(_))));
+    }
+
+    /// A report written by hookstorm before verdict levels (version 1):
+    /// results pass/fail/skip, failures inline with their curl lines, one
+    /// of them 20 KB.
+    const V1: &str = include_str!("../tests/fixtures/report-v1.json");
+
+    #[test]
+    fn version_1_reports_still_read_render_merge_and_diff() {
+        let old = Report::from_json(V1).unwrap();
+        assert_eq!(old.version, REPORT_VERSION);
+        let levels: Vec<Level> = old.checks.iter().map(|c| c.level).collect();
+        assert_eq!(
+            levels,
+            [
+                Level::Pass,
+                Level::Fail,
+                Level::Fail,
+                Level::Fail,
+                Level::Skipped
+            ]
+        );
+        // The two oversized-body failures are one finding over two types.
+        assert_eq!(old.findings.len(), 2, "{:#?}", old.findings);
+        let oversized = old
+            .findings
+            .iter()
+            .find(|f| f.variant == "oversized-body")
+            .unwrap();
+        assert_eq!(oversized.event_types, ["user.created", "user.deleted"]);
+        assert!(
+            oversized.curl.len() < 1024,
+            "no 20 KB curl line re-rendered"
+        );
+        let tampered = old.finding("f2").or(old.finding("f1")).unwrap();
+        assert!(tampered.curl.starts_with("curl ") || tampered.variant == "oversized-body");
+        assert_eq!(old.checks[1].findings, [oversized.id.clone()]);
+        assert!(!old.passed());
+
+        let dir = tempfile::tempdir().unwrap();
+        crate::write_dir(&old, dir.path()).unwrap();
+        let again = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+        assert_eq!(Report::from_json(&again).unwrap(), old);
+        let merged = crate::merge(&[old.clone(), old.clone()]).unwrap();
+        assert_eq!(merged.findings.len(), 2);
+        assert_eq!(merged.checks[1].cases, 6);
+        let d = crate::diff(&old, &merged, 0.1);
+        assert!(d.newly_failing_checks.is_empty());
     }
 }

@@ -367,8 +367,8 @@ fn every_hostile_case_gets_the_expected_verdict_for_every_scheme() {
                 );
                 let specific = match case.label {
                     "missing" => Some(VerifyError::Missing),
-                    "stale" => Some(VerifyError::Stale),
-                    "future" => Some(VerifyError::Future),
+                    "stale" | "expired" => Some(VerifyError::Stale),
+                    "future" | "far-future" => Some(VerifyError::Future),
                     "alg-none" | "alg-confusion" => Some(VerifyError::AlgorithmNotAllowed),
                     "wrong-kid" => Some(VerifyError::UnknownKey),
                     "wrong-scheme" => Some(VerifyError::Malformed),
@@ -389,7 +389,14 @@ fn every_hostile_case_gets_the_expected_verdict_for_every_scheme() {
             Scheme::AuthgearBody { .. } => &["uppercase-hex", "tampered-body", "truncated"],
             Scheme::FusionauthJwt { .. } => &["alg-none", "alg-confusion", "wrong-kid", "hash-hex"],
             Scheme::StandardWebhooks { key_form } => match key_form {
-                KeyForm::Base64Whsec => &["stale", "future", "multiple-one-valid", "whsec-raw-key"],
+                KeyForm::Base64Whsec => &[
+                    "stale",
+                    "future",
+                    "expired",
+                    "far-future",
+                    "multiple-one-valid",
+                    "whsec-raw-key",
+                ],
                 KeyForm::RawUtf8 => &[
                     "just-inside-past",
                     "just-inside-future",

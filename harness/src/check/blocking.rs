@@ -4,7 +4,7 @@
 
 use reports::CheckResult;
 
-use super::{per_type, Context, ResultBuilder};
+use super::{per_type, Context, ResultBuilder, Seen};
 
 /// Judges every blocking type; providers without blocking hooks skip.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
@@ -30,36 +30,23 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         }
         for (variant, event) in events {
             let probe = super::acceptance::send_value(ctx, ty, variant, &event).await;
-            let Ok(answer) = &probe.answer else {
-                v.fail(ctx.failure(
-                    &probe,
-                    format!("blocking hook did not answer: {}", probe.outcome_text()),
-                ));
-                continue;
+            let verdict = match &probe.answer {
+                Ok(answer) if ctx.is_success(&probe) => {
+                    serde_json::from_slice::<serde_json::Value>(&answer.body)
+                        .map_err(|e| vec![format!("body is not JSON: {e}")])
+                        .and_then(|body| generators::validate_blocking_response(&body))
+                }
+                _ => Ok(()),
             };
-            if !ctx.is_success(&probe) {
-                v.fail(ctx.failure(
-                    &probe,
-                    format!(
-                        "blocking hook must answer 2xx with a decision, got {}",
-                        probe.outcome_text()
-                    ),
-                ));
-                continue;
-            }
-            let verdict = serde_json::from_slice::<serde_json::Value>(&answer.body)
-                .map_err(|e| vec![format!("body is not JSON: {e}")])
-                .and_then(|body| generators::validate_blocking_response(&body));
             match verdict {
-                Ok(()) => v.pass(),
-                Err(errors) => v.fail(ctx.failure(
+                Ok(()) => v.judge(ctx, &probe, "the blocking hook's decision"),
+                Err(errors) => v.judge_seen(
+                    ctx,
                     &probe,
-                    format!(
-                        "blocking response violates the response schema: {}",
-                        errors.join("; ")
-                    ),
-                )),
-            }
+                    Seen::InvalidAnswer,
+                    format!("the blocking hook's decision ({})", errors.join("; ")),
+                ),
+            };
         }
         v.finish()
     })

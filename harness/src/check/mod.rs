@@ -3,14 +3,18 @@
 //! turns exchanges into `reports::CheckResult`s.
 //!
 //! Each check lives in its own file and only decides *what to send* and
-//! *what must hold*; sending, timing, recording every exchange (for
-//! `no_server_error`) and building failures with a `curl` reproduction all
-//! happen here, once.
+//! classifies *what it saw* ([`Seen`]); the level every answer gets is in
+//! one table ([`levels::TABLE`]). Sending (at most `concurrency` deliveries
+//! in flight for the whole run), timing, bounding the run (request
+//! timeouts, an unresponsive receiver, `--max-time`, `--max-failures`),
+//! recording every exchange (for `no_server_error` and `within_deadline`)
+//! and turning observations into grouped findings all happen here, once.
 
 mod acceptance;
 mod blocking;
 mod deadline;
 mod duplicate;
+pub mod levels;
 mod loss;
 mod ordering;
 mod parser;
@@ -18,17 +22,23 @@ mod plan;
 mod signature;
 mod terminal;
 
-pub use plan::{CheckPlan, DEFAULT_BURST, DEFAULT_CONCURRENCY, DEFAULT_SETTLE};
+pub use levels::Seen;
+pub use plan::{
+    CheckPlan, DEFAULT_BURST, DEFAULT_CONCURRENCY, DEFAULT_MAX_TIME, DEFAULT_SETTLE,
+    DEFAULT_UNRESPONSIVE_AFTER,
+};
 pub use terminal::{catalog_table, render_outcome};
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use generators::{EventType, Generator, Profile, Signer};
-use reports::{CheckOutcome, CheckResult, Failure, Report, RequestSummary, RunInfo};
+use reports::{CheckResult, Finding, Level, Report, RequestSummary, RunInfo};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use crate::client::{Client, Response, SendError};
 use crate::clock::{now_unix, now_unix_ms};
@@ -161,19 +171,32 @@ pub struct Context {
     pub client: Client,
     /// The event generator (seeded).
     pub generator: Mutex<Generator>,
-    /// Every exchange sent, per event type, for `no_server_error`.
+    /// `concurrency` permits: every delivery of the run holds one while in
+    /// flight, so `--concurrency N` means N in flight, whichever checks.
+    permits: Semaphore,
+    /// Every exchange sent, per event type, for `no_server_error` and
+    /// `within_deadline`.
     journal: Mutex<BTreeMap<String, Vec<Probe>>>,
-    /// Set once the target stopped answering: later probes do not wait the
-    /// full deadline again.
-    stalled: std::sync::atomic::AtomicU32,
+    /// Every probe that did not simply pass, before grouping.
+    observed: Mutex<Vec<Finding>>,
+    /// Timeouts in a row (any answer resets it).
+    consecutive_timeouts: AtomicU32,
+    /// FAIL observations so far, for `--max-failures`.
+    fails: AtomicUsize,
+    /// Why the run stopped sending, once it did.
+    stop: Mutex<Option<String>>,
+    /// When `--max-time` runs out.
+    ends_at: Instant,
     /// Counter behind `fresh_bits`.
-    counter: std::sync::atomic::AtomicU64,
+    counter: AtomicU64,
 }
 
 /// One request the checks sent and what came back.
 #[derive(Clone, Debug)]
 pub struct Probe {
-    /// Which variant/case this was (shown in failures).
+    /// The event type it carried.
+    pub event_type: String,
+    /// Which variant/case this was (shown in findings).
     pub variant: String,
     /// Request headers as sent.
     pub headers: Vec<(String, String)>,
@@ -181,8 +204,15 @@ pub struct Probe {
     pub body: Bytes,
     /// The answer, or why there was none.
     pub answer: Result<Response, Arc<SendError>>,
-    /// Wall time of the exchange.
+    /// Wall time of the exchange, from the moment it was sent (not from
+    /// when it started waiting for a free slot).
     pub elapsed: Duration,
+    /// The deadline this probe is judged against.
+    pub deadline: Duration,
+    /// How long it was allowed to wait for an answer.
+    pub timeout: Duration,
+    /// Not sent at all: the run had stopped (the reason is in the report).
+    pub not_sent: bool,
 }
 
 impl Probe {
@@ -196,16 +226,16 @@ impl Probe {
         matches!(self.status(), Some(400..=499))
     }
 
-    /// Whether the receiver failed server-side: 5xx or no answer at all.
-    pub fn is_server_failure(&self) -> bool {
-        match &self.answer {
-            Ok(a) => a.status >= 500,
-            Err(_) => true,
-        }
+    /// Whether it timed out.
+    pub fn timed_out(&self) -> bool {
+        matches!(&self.answer, Err(e) if e.kind == reports::ErrorKind::Timeout)
     }
 
     /// A short description of the outcome for messages.
     pub fn outcome_text(&self) -> String {
+        if self.not_sent {
+            return "not sent".into();
+        }
         match &self.answer {
             Ok(a) => format!("HTTP {} after {} ms", a.status, self.elapsed.as_millis()),
             Err(e) => format!("{e} after {} ms", self.elapsed.as_millis()),
@@ -221,12 +251,33 @@ impl Context {
         plan.concurrency = plan.concurrency.max(1);
         Context {
             generator: Mutex::new(Generator::new(plan.seed, now_unix_ms())),
+            permits: Semaphore::new(plan.concurrency),
+            ends_at: Instant::now() + plan.max_time,
             plan,
             signer,
             client,
             journal: Mutex::new(BTreeMap::new()),
-            stalled: std::sync::atomic::AtomicU32::new(0),
-            counter: std::sync::atomic::AtomicU64::new(0),
+            observed: Mutex::new(Vec::new()),
+            consecutive_timeouts: AtomicU32::new(0),
+            fails: AtomicUsize::new(0),
+            stop: Mutex::new(None),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// Why the run stopped sending, if it did.
+    pub fn stopped(&self) -> Option<String> {
+        self.stop.lock().expect("stop lock").clone()
+    }
+
+    /// Stops sending (the first reason wins).
+    fn stop_with(&self, reason: String) {
+        let mut stop = self.stop.lock().expect("stop lock");
+        if stop.is_none() {
+            if !self.plan.quiet {
+                eprintln!("hookstorm check: stopping: {reason}");
+            }
+            *stop = Some(reason);
         }
     }
 
@@ -250,16 +301,13 @@ impl Context {
         Duration::from_millis(ms)
     }
 
-    /// How long a probe waits before giving up: the deadline plus a margin,
-    /// shortened once the target has stopped answering so a hung receiver
-    /// costs one deadline per check, not one per probe.
-    fn wait_for(&self, ty: &EventType) -> Duration {
-        let deadline = self.deadline_for(ty);
-        if self.stalled.load(std::sync::atomic::Ordering::Relaxed) >= 3 {
-            deadline.min(Duration::from_secs(1))
-        } else {
-            deadline + deadline.min(Duration::from_secs(1))
-        }
+    /// How long a probe of `ty` waits for an answer: `--request-timeout`,
+    /// by default the deadline itself (waiting longer only to call the
+    /// answer late would make a slow receiver cost minutes).
+    pub fn timeout_for(&self, ty: &EventType) -> Duration {
+        self.plan
+            .request_timeout
+            .unwrap_or_else(|| self.deadline_for(ty))
     }
 
     /// A fresh valid event of `ty`.
@@ -287,9 +335,7 @@ impl Context {
     /// 128 fresh bits: splitmix64 over (seed, counter), so ids are unique in
     /// a run and the same for the same seed.
     pub fn fresh_bits(&self) -> u128 {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         generators::seeded_bits(self.plan.seed, n)
     }
 
@@ -318,12 +364,38 @@ impl Context {
         headers: Vec<(String, String)>,
         body: Bytes,
     ) -> Probe {
-        self.send_with_timeout(ty, variant, headers, body, self.wait_for(ty))
-            .await
+        let probe = self
+            .exchange(ty, variant, headers, body, self.timeout_for(ty))
+            .await;
+        if !probe.not_sent {
+            self.note_answer(&probe);
+            self.journal
+                .lock()
+                .expect("journal lock")
+                .entry(ty.name.clone())
+                .or_default()
+                .push(probe.clone());
+        }
+        probe
     }
 
-    /// Sends one probe with an explicit timeout and journals it.
-    pub async fn send_with_timeout(
+    /// Sends a probe the sender deliberately stops waiting for after
+    /// `give_up` (a provider that timed out and will redeliver): its own
+    /// timeout is expected, so it is neither journaled nor counted.
+    pub async fn send_abandoned(
+        &self,
+        ty: &EventType,
+        variant: &str,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+        give_up: Duration,
+    ) -> Probe {
+        self.exchange(ty, variant, headers, body, give_up).await
+    }
+
+    /// One exchange under a permit; the clock starts once the permit is
+    /// held, so the probe is judged on the time it actually waited.
+    async fn exchange(
         &self,
         ty: &EventType,
         variant: &str,
@@ -331,30 +403,78 @@ impl Context {
         body: Bytes,
         timeout: Duration,
     ) -> Probe {
-        let started = Instant::now();
-        let answer = self
-            .client
-            .send(&self.plan.target, "POST", &headers, body.clone(), timeout)
-            .await
-            .map_err(Arc::new);
-        if matches!(&answer, Err(e) if e.kind == reports::ErrorKind::Timeout) {
-            self.stalled
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        let probe = Probe {
+        let mut probe = Probe {
+            event_type: ty.name.clone(),
             variant: variant.to_string(),
             headers,
             body,
-            answer,
-            elapsed: started.elapsed(),
+            answer: Err(Arc::new(SendError {
+                kind: reports::ErrorKind::Other,
+                detail: "not sent".into(),
+            })),
+            elapsed: Duration::ZERO,
+            deadline: self.deadline_for(ty),
+            timeout,
+            not_sent: true,
         };
-        self.journal
-            .lock()
-            .expect("journal lock")
-            .entry(ty.name.clone())
-            .or_default()
-            .push(probe.clone());
+        if self.stopped().is_some() {
+            return probe;
+        }
+        let Ok(_permit) = self.permits.acquire().await else {
+            return probe;
+        };
+        let left = self.ends_at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.stop_with(format!(
+                "--max-time {} s reached",
+                self.plan.max_time.as_secs()
+            ));
+        }
+        if self.stopped().is_some() {
+            return probe;
+        }
+        let timeout = timeout.min(left);
+        let started = Instant::now();
+        probe.answer = self
+            .client
+            .send(
+                &self.plan.target,
+                "POST",
+                &probe.headers,
+                probe.body.clone(),
+                timeout,
+            )
+            .await
+            .map_err(Arc::new);
+        probe.elapsed = started.elapsed();
+        probe.timeout = timeout;
+        probe.not_sent = false;
         probe
+    }
+
+    /// Counts timeouts in a row: after `--unresponsive-after` of them the
+    /// receiver is declared unresponsive and nothing more is sent.
+    fn note_answer(&self, probe: &Probe) {
+        if !probe.timed_out() {
+            self.consecutive_timeouts.store(0, Ordering::Relaxed);
+            return;
+        }
+        if Instant::now() >= self.ends_at {
+            self.stop_with(format!(
+                "--max-time {} s reached",
+                self.plan.max_time.as_secs()
+            ));
+            return;
+        }
+        let n = self.consecutive_timeouts.fetch_add(1, Ordering::Relaxed) + 1;
+        let limit = self.plan.unresponsive_after;
+        if limit > 0 && n >= limit {
+            self.stop_with(format!(
+                "receiver unresponsive: {n} requests in a row got no answer within {} ms; \
+                 the remaining probes were not sent",
+                probe.timeout.as_millis()
+            ));
+        }
     }
 
     /// Sends a valid, signed event of `ty` and returns the probe and event.
@@ -369,6 +489,12 @@ impl Context {
         probe
             .status()
             .is_some_and(|s| self.profile().success.is_success(s))
+    }
+
+    /// What the table sees in a probe's answer (lateness is
+    /// `within_deadline`'s to see).
+    pub fn seen(&self, probe: &Probe) -> Seen {
+        Seen::of(probe, |s| self.profile().success.is_success(s))
     }
 
     /// Reads the receiver's ledger, after letting it settle.
@@ -388,26 +514,46 @@ impl Context {
         })
     }
 
-    /// Builds a failure record with a redacted request and a `curl` line.
-    pub fn failure(&self, probe: &Probe, message: impl Into<String>) -> Failure {
-        let headers = redact(&probe.headers);
+    /// Records a probe that did not simply pass as a (not yet grouped)
+    /// finding: redacted request, answer, and the body for its
+    /// reproduction; counts FAILs for `--max-failures`.
+    fn observe(&self, check: &str, probe: &Probe, seen: Seen, level: Level, message: String) {
         let (status, excerpt, error) = match &probe.answer {
             Ok(a) => (Some(a.status), reports::excerpt(&a.body, 300), None),
             Err(e) => (None, String::new(), Some(e.to_string())),
         };
-        Failure {
+        let finding = Finding {
+            id: String::new(),
+            check: check.to_string(),
             variant: probe.variant.clone(),
-            message: message.into(),
+            level,
+            status_class: seen.class(status),
+            event_types: vec![probe.event_type.clone()],
+            probes: 1,
+            message,
             request: RequestSummary {
                 method: "POST".into(),
                 url: self.plan.target.url(),
-                headers: headers.clone(),
+                headers: redact(&probe.headers),
                 body_excerpt: reports::excerpt(&probe.body, 300),
+                event_type: probe.event_type.clone(),
+                body: None,
+                body_file: None,
+                body_len: probe.body.len(),
             },
             response_status: status,
             response_excerpt: excerpt,
             error,
-            curl: reports::curl_command("POST", &self.plan.target.url(), &headers, &probe.body),
+            curl: String::new(),
+            expires: expiry(&probe.headers),
+            repro: Some(probe.body.to_vec()),
+        };
+        self.observed.lock().expect("observed lock").push(finding);
+        if level == Level::Fail {
+            let n = self.fails.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.plan.max_failures.is_some_and(|max| n >= max) {
+                self.stop_with(format!("--max-failures {n} reached"));
+            }
         }
     }
 
@@ -434,6 +580,23 @@ pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Opti
     }
 }
 
+/// When a timestamped signature stops being accepted (Standard Webhooks
+/// and Infrahub: 300 s after `webhook-timestamp`), and what to use then.
+fn expiry(headers: &[(String, String)]) -> Option<String> {
+    let ts: i64 = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("webhook-timestamp"))?
+        .1
+        .parse()
+        .ok()?;
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(ts + 300).ok()?);
+    Some(format!(
+        "signed at webhook-timestamp {ts}: receivers reject this curl line as stale after {}; \
+         `hookstorm replay REPORT_DIR {{finding}}` re-sends it with a fresh id, timestamp and signature",
+        reports::report::rfc3339(at)
+    ))
+}
+
 /// Replaces bearer tokens (which *are* the secret) with `<redacted>`. HMAC
 /// signatures stay: they are derived from the secret, do not reveal it, and
 /// keep the `curl` line reproducing the exact request.
@@ -451,13 +614,23 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Builds the result of one check on one event type: counts the cases
-/// that held, keeps the failures, and finishes into a `CheckResult`.
+/// Builds the result of one check on one event type: judges each probe by
+/// the level table, records what did not simply pass as findings, and
+/// finishes into a `CheckResult` whose level is the most severe it saw.
+///
+/// ```ignore
+/// let mut v = ResultBuilder::new("rejects_invalid", &ty.name);
+/// let probe = ctx.send(ty, "malformed-json", headers, body).await;
+/// v.judge(ctx, &probe, "invalid form `malformed-json`");
+/// // or, for what only the ledger shows:
+/// v.judge_seen(ctx, &probe, Seen::ProcessedTwice, "event processed 2 times");
+/// v.finish()
+/// ```
 pub struct ResultBuilder {
     id: &'static str,
     event_type: String,
     cases: u32,
-    failures: Vec<Failure>,
+    worst: Option<(Level, String)>,
     skip: Option<String>,
     started: Instant,
 }
@@ -469,69 +642,112 @@ impl ResultBuilder {
             id,
             event_type: event_type.to_string(),
             cases: 0,
-            failures: Vec::new(),
+            worst: None,
             skip: None,
             started: Instant::now(),
         }
     }
 
-    /// Records a case that held.
+    /// Judges `probe`'s answer by the table; `what` names the probe in the
+    /// message (`invalid form \`empty-body\``). Returns the level.
+    pub fn judge(&mut self, ctx: &Context, probe: &Probe, what: impl AsRef<str>) -> Level {
+        let seen = ctx.seen(probe);
+        self.judge_seen(ctx, probe, seen, what)
+    }
+
+    /// Judges what the check itself saw for `probe` (a ledger reading, a
+    /// response body) by the table.
+    pub fn judge_seen(
+        &mut self,
+        ctx: &Context,
+        probe: &Probe,
+        seen: Seen,
+        what: impl AsRef<str>,
+    ) -> Level {
+        let (level, why) = levels::judge(self.id, &probe.variant, seen);
+        self.cases += 1;
+        if level.is_finding() {
+            let message = format!("{}: {} — {why}", what.as_ref(), outcome_of(probe, seen));
+            ctx.observe(self.id, probe, seen, level, message.clone());
+            self.note(level, message);
+        } else if level == Level::Pass {
+            self.note(level, String::new());
+        }
+        level
+    }
+
+    /// Records a case that held without a probe of its own.
     pub fn pass(&mut self) {
         self.cases += 1;
+        self.note(Level::Pass, String::new());
     }
 
-    /// Records a case that did not hold.
-    pub fn fail(&mut self, failure: Failure) {
-        self.cases += 1;
-        self.failures.push(failure);
-    }
-
-    /// Records `ok` as a pass, or the failure built by `failure`.
-    pub fn expect(&mut self, ok: bool, failure: impl FnOnce() -> Failure) {
-        if ok {
-            self.pass()
-        } else {
-            self.fail(failure())
+    fn note(&mut self, level: Level, message: String) {
+        if self.worst.as_ref().is_none_or(|(w, _)| level > *w) {
+            self.worst = Some((level, message));
         }
     }
 
-    /// Marks the result skipped (unless something already failed).
+    /// Marks the result skipped, unless something worse than a pass was
+    /// recorded.
     pub fn skip(&mut self, reason: impl Into<String>) {
         self.skip = Some(reason.into());
     }
 
-    /// Whether a failure has been recorded.
+    /// Whether anything at or above NON-STRICT was recorded (the check may
+    /// not go on to judge effects of deliveries that were not acknowledged).
     pub fn has_failed(&self) -> bool {
-        !self.failures.is_empty()
+        self.worst
+            .as_ref()
+            .is_some_and(|(l, _)| *l >= Level::NonStrict)
     }
 
     /// The finished result.
     pub fn finish(self) -> CheckResult {
         let info = info(self.id).expect("check ids come from the catalog");
-        let (outcome, reason) = if !self.failures.is_empty() {
-            let reason = self.failures[0].message.clone();
-            (CheckOutcome::Fail, Some(reason))
-        } else if let Some(reason) = self.skip {
-            (CheckOutcome::Skip, Some(reason))
-        } else if self.cases == 0 {
-            (
-                CheckOutcome::Skip,
+        let (level, reason) = match (self.worst, self.skip) {
+            (Some((level, message)), _) if level > Level::Pass => (level, Some(message)),
+            (_, Some(reason)) => (Level::Skipped, Some(reason)),
+            (Some((Level::Pass, _)), None) => (Level::Pass, None),
+            _ => (
+                Level::Skipped,
                 Some("nothing to check for this type".into()),
-            )
-        } else {
-            (CheckOutcome::Pass, None)
+            ),
         };
         CheckResult {
             id: self.id.to_string(),
             event_type: self.event_type,
             rule: info.rule.to_string(),
             description: info.description.to_string(),
-            outcome,
+            level,
             reason,
-            failures: self.failures,
+            findings: Vec::new(),
             cases: self.cases,
             duration_ms: self.started.elapsed().as_millis() as u64,
         }
+    }
+}
+
+/// The outcome as a message says it: what the ledger showed, or the answer.
+fn outcome_of(probe: &Probe, seen: Seen) -> String {
+    match seen {
+        Seen::Processed => format!(
+            "{}, and the ledger shows it processed",
+            probe.outcome_text()
+        ),
+        Seen::ProcessedTwice => "the ledger shows it processed more than once".into(),
+        Seen::OutOfOrder => "the ledger breaks the declared order".into(),
+        Seen::Lost => "acknowledged, but missing from the ledger".into(),
+        Seen::InvalidAnswer => format!(
+            "{} with a body the response schema refuses",
+            probe.outcome_text()
+        ),
+        Seen::Late => format!(
+            "{} (deadline {} ms)",
+            probe.outcome_text(),
+            probe.deadline.as_millis()
+        ),
+        _ => probe.outcome_text(),
     }
 }
 
@@ -563,6 +779,14 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
         scenario: None,
     });
     report.checks = run_selected(&ctx, &plan.checks).await;
+    report.strict = plan.strict;
+    report.stopped = ctx.stopped();
+    let observed = std::mem::take(&mut *ctx.observed.lock().expect("observed lock"));
+    report.findings = reports::finding::group(observed);
+    for f in &mut report.findings {
+        f.expires = f.expires.take().map(|e| e.replace("{finding}", &f.id));
+    }
+    report.link_findings();
     Ok(report)
 }
 
@@ -608,18 +832,14 @@ async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResu
     results
 }
 
-/// Runs `f` for every event type, `ctx.plan.concurrency` types at a time,
-/// preserving type order.
+/// Runs `f` for every event type, preserving type order. All types run at
+/// once; the context's permits keep `concurrency` deliveries in flight.
 async fn per_type<'a, F, Fut>(ctx: &'a Context, f: F) -> Vec<CheckResult>
 where
     F: Fn(&'a EventType) -> Fut,
     Fut: std::future::Future<Output = CheckResult> + 'a,
 {
-    let mut out = Vec::with_capacity(ctx.plan.types.len());
-    for chunk in ctx.plan.types.chunks(ctx.plan.concurrency.max(1)) {
-        out.extend(join_all(chunk.iter().map(&f).collect()).await);
-    }
-    out
+    join_all(ctx.plan.types.iter().map(f).collect()).await
 }
 
 /// Awaits all futures concurrently, returning outputs in input order.

@@ -8,44 +8,16 @@
 //! the connection (it crashed).
 
 use bytes::Bytes;
-use generators::{breakers, Breaker, Class, EventType};
+use generators::{breakers, EventType};
 use reports::CheckResult;
 
-use super::{Context, Probe, ResultBuilder};
-
-/// What one breaker's answer says about the receiver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Judgement {
-    /// Rejected with a 4xx, or an implementation-defined input accepted.
-    Held,
-    /// A must-reject body acknowledged: a lenient parser, harmless when what
-    /// it read was the event plus an unknown field (informational).
-    Lenient,
-    /// A 5xx or a dropped connection: the receiver failed on input it
-    /// should have turned away (a SHOULD: gates only under `--strict`).
-    ServerFailure,
-    /// No answer within the probe's time: `within_deadline` judges that.
-    NoAnswer,
-}
-
-/// Judges one breaker's probe. `delivered` says whether the status counts
-/// as delivered for the provider.
-pub(super) fn judge(breaker: &Breaker, probe: &Probe, delivered: bool) -> Judgement {
-    let timed_out = matches!(&probe.answer, Err(e) if e.kind == reports::ErrorKind::Timeout);
-    if timed_out {
-        Judgement::NoAnswer
-    } else if probe.is_server_failure() {
-        Judgement::ServerFailure
-    } else if delivered && breaker.class == Class::MustReject {
-        Judgement::Lenient
-    } else {
-        Judgement::Held
-    }
-}
+use super::{Context, ResultBuilder};
 
 /// Sends every breaker once, built from a valid event of the first selected
 /// type (the parser runs before any type is known; repeating the family per
-/// type would only repeat the same finding), and records each judgement.
+/// type would only repeat the same finding). Each answer is judged by the
+/// level table (`levels.rs`): a 5xx or a dropped connection is NON-STRICT,
+/// a must-reject (`n_`) body accepted is INFO, anything else passes.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let Some(ty) = probe_type(ctx) else {
         let mut v = ResultBuilder::new("survives_parser_breakers", "*");
@@ -68,7 +40,14 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         let probe = ctx
             .send(ty, &variant, headers, Bytes::from(broken.body))
             .await;
-        record(ctx, &mut v, breaker, &probe);
+        v.judge(
+            ctx,
+            &probe,
+            format!(
+                "parser breaker `{}` ({})",
+                breaker.label, breaker.description
+            ),
+        );
     }
     vec![v.finish()]
 }
@@ -78,27 +57,4 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
 fn probe_type(ctx: &Context) -> Option<&EventType> {
     let types = &ctx.plan.types;
     types.iter().find(|t| !t.blocking).or_else(|| types.first())
-}
-
-/// Turns a judgement into the result. With today's pass/fail results a
-/// server failure fails the check, a lenient parser passes and a timeout
-/// is left to `within_deadline`; this is the one place that maps
-/// judgements to verdict levels (server failure: NON-STRICT; lenient:
-/// INFO; no answer: ERROR).
-fn record(ctx: &Context, v: &mut ResultBuilder, breaker: &Breaker, probe: &Probe) {
-    match judge(breaker, probe, ctx.is_success(probe)) {
-        Judgement::Held | Judgement::Lenient => v.pass(),
-        Judgement::ServerFailure => v.fail(ctx.failure(
-            probe,
-            format!(
-                "parser breaker `{}` ({}: {}) caused a server failure: {}; \
-                 answer 4xx to input that cannot be parsed",
-                breaker.label,
-                breaker.class.prefix(),
-                breaker.description,
-                probe.outcome_text()
-            ),
-        )),
-        Judgement::NoAnswer => {}
-    }
 }

@@ -16,6 +16,10 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_BURST: usize = 200;
 /// How long the receiver may settle before its ledger is read.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(400);
+/// Timeouts in a row after which the receiver is declared unresponsive.
+pub const DEFAULT_UNRESPONSIVE_AFTER: u32 = 5;
+/// The longest a whole conformance run may take.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(600);
 
 /// Everything a conformance run needs.
 #[derive(Clone, Debug)]
@@ -38,8 +42,20 @@ pub struct CheckPlan {
     pub ordering: OrderingPolicy,
     /// Override of the provider's response deadline.
     pub deadline: Option<Duration>,
-    /// Concurrency of the deadline and duplicate probes (0 runs as 1).
+    /// Deliveries in flight at once, for the whole run (0 runs as 1).
     pub concurrency: usize,
+    /// How long one request may wait for an answer (default: the deadline
+    /// of its event type).
+    pub request_timeout: Option<Duration>,
+    /// Timeouts in a row after which nothing more is sent (0: never).
+    pub unresponsive_after: u32,
+    /// The longest the whole run may take; probes not sent by then are
+    /// ERRORs.
+    pub max_time: Duration,
+    /// Stop after this many FAIL probes.
+    pub max_failures: Option<usize>,
+    /// NON-STRICT findings gate the run too.
+    pub strict: bool,
     /// Events in the `no_loss` burst.
     pub burst: usize,
     /// How long to wait for the receiver to settle before reading the ledger.
@@ -66,6 +82,11 @@ impl CheckPlan {
             ordering: OrderingPolicy::LastWriteWins,
             deadline: None,
             concurrency: DEFAULT_CONCURRENCY,
+            request_timeout: None,
+            unresponsive_after: DEFAULT_UNRESPONSIVE_AFTER,
+            max_time: DEFAULT_MAX_TIME,
+            max_failures: None,
+            strict: false,
             burst: DEFAULT_BURST,
             settle: DEFAULT_SETTLE,
             seed: crate::clock::random_seed(),

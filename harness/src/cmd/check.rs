@@ -1,5 +1,8 @@
-//! `hookstorm check`: flags → [`CheckPlan`] → `check::run` → the table,
-//! every failure with its `curl` reproduction, and the report directory.
+//! `hookstorm check`: flags → [`CheckPlan`] → `check::run` → the table by
+//! check, the findings by severity with their `curl` reproduction, and the
+//! report directory. Exit 1 when a result gates (FAIL, ERROR, NON-STRICT
+//! under `--strict`) or the run stopped early; 2 for usage mistakes and a
+//! target unreachable at the start.
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -56,9 +59,24 @@ pub struct Args {
     /// Override the provider's response deadline (e.g. 2s, 500ms).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub deadline: Option<Duration>,
-    /// Concurrent deliveries in the deadline and duplicate probes.
+    /// Deliveries in flight at once, for the whole run.
     #[arg(long, default_value_t = check::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
+    /// NON-STRICT findings (SHOULDs: 5xx instead of 4xx, schema-invalid events processed) fail the run too.
+    #[arg(long)]
+    pub strict: bool,
+    /// How long one request waits for an answer (default: the provider's deadline); a timeout is an ERROR of that probe.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Option<Duration>,
+    /// After this many timeouts in a row the receiver is declared unresponsive and nothing more is sent (0: never).
+    #[arg(long, default_value_t = check::DEFAULT_UNRESPONSIVE_AFTER, value_name = "N")]
+    pub unresponsive_after: u32,
+    /// The longest the whole run may take; probes not sent by then are ERRORs.
+    #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
+    pub max_time: Duration,
+    /// End the run once this many probes FAILed.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
     /// Events in the no_loss burst.
     #[arg(long, default_value_t = check::DEFAULT_BURST)]
     pub burst: usize,
@@ -94,6 +112,11 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     plan.ordering = args.ordering;
     plan.deadline = args.deadline;
     plan.concurrency = args.concurrency;
+    plan.strict = args.strict;
+    plan.request_timeout = args.request_timeout;
+    plan.unresponsive_after = args.unresponsive_after;
+    plan.max_time = args.max_time;
+    plan.max_failures = args.max_failures;
     plan.burst = args.burst;
     plan.settle = args.settle;
     if let Some(seed) = args.seed {
@@ -134,6 +157,12 @@ mod tests {
         assert_eq!(cli.args.settle, Duration::from_millis(400));
         assert_eq!(cli.args.concurrency, check::DEFAULT_CONCURRENCY);
         assert_eq!(cli.args.burst, check::DEFAULT_BURST);
+        assert_eq!(cli.args.max_time, check::DEFAULT_MAX_TIME);
+        assert_eq!(
+            cli.args.unresponsive_after,
+            check::DEFAULT_UNRESPONSIVE_AFTER
+        );
+        assert!(!cli.args.strict);
         let help = <Cli as clap::CommandFactory>::command()
             .render_long_help()
             .to_string();

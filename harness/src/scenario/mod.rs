@@ -50,6 +50,8 @@ pub struct Scenario {
     pub ordering: OrderingPolicy,
     /// Override of the provider's response deadline.
     pub deadline: Option<Duration>,
+    /// NON-STRICT findings of check steps fail the run too (`--strict`).
+    pub strict: bool,
     /// Generator seed (random when absent, printed either way).
     pub seed: Option<u64>,
     /// Thresholds over the load of all load steps together.

@@ -33,6 +33,7 @@ pub const TOP_KEYS: &[&str] = &[
     "ledger",
     "ordering",
     "deadline",
+    "strict",
     "seed",
     "thresholds",
     "steps",
@@ -203,6 +204,10 @@ fn read_scenario(
         })
         .unwrap_or(OrderingPolicy::LastWriteWins);
     let deadline = top.get("deadline").and_then(|n| w.duration(n, "deadline"));
+    let strict = top
+        .get("strict")
+        .and_then(|n| w.boolean(n, "strict"))
+        .unwrap_or(false);
     let seed = top.get("seed").and_then(|n| w.count(n, "seed", "42"));
     let thresholds = top
         .get("thresholds")
@@ -227,6 +232,7 @@ fn read_scenario(
         ledger,
         ordering,
         deadline,
+        strict,
         seed,
         thresholds,
         steps,

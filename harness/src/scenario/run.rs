@@ -103,6 +103,7 @@ pub async fn execute(
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
         scenario: Some(settings.file.clone()),
     });
+    report.strict = scenario.strict;
     let ctx = StepContext {
         scenario,
         provider,
@@ -143,7 +144,7 @@ pub async fn execute(
                     .check(check, seed.wrapping_add(i as u64))
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
-                report.checks.extend(checked.checks);
+                report.append_checks(checked, None);
             }
             StepKind::Load(load_step) => {
                 let seed = seed.wrapping_add(i as u64);
@@ -261,14 +262,18 @@ impl StepContext<'_> {
         plan.ledger = s.ledger.clone();
         plan.ordering = s.ordering;
         plan.deadline = s.deadline;
+        plan.strict = s.strict;
         plan.concurrency = step.concurrency.unwrap_or(check::DEFAULT_CONCURRENCY);
         plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
         plan.seed = seed;
         plan.quiet = self.settings.quiet;
         let report = check::run(&plan).await?;
         if !self.settings.quiet {
-            let (pass, fail, skip) = report.check_counts();
-            eprintln!("  {pass} passed, {fail} failed, {skip} skipped");
+            let (pass, fail, other) = report.check_counts();
+            eprintln!(
+                "  {pass} passed, {fail} failed, {other} other, {} findings",
+                report.findings.len()
+            );
         }
         Ok(report)
     }

@@ -171,6 +171,7 @@ pub fn scenario_schema() -> Value {
             "ledger": ledger,
             "ordering": {"type": "string", "enum": ORDERING},
             "deadline": duration(),
+            "strict": {"type": "boolean", "description": "NON-STRICT findings of check steps fail the run too, as check --strict"},
             "seed": {"type": "integer", "minimum": 0},
             "thresholds": thresholds(),
             "steps": {"type": "array", "minItems": 1, "items": step()}

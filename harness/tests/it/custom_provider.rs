@@ -10,7 +10,7 @@ use harness::check::{self, CheckPlan};
 use harness::client::Target;
 use harness::ledger::LedgerSource;
 use harness::receiver::{self, Fault, ReceiverConfig};
-use reports::CheckOutcome;
+use reports::Level;
 
 use crate::util::process::HOOKSTORM;
 use crate::util::repository;
@@ -54,14 +54,14 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
     let failed: Vec<_> = report
         .checks
         .iter()
-        .filter(|c| c.outcome == CheckOutcome::Fail)
+        .filter(|c| c.level == Level::Fail)
         .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     let passed = report
         .checks
         .iter()
-        .filter(|c| c.outcome == CheckOutcome::Pass)
+        .filter(|c| c.level == Level::Pass)
         .count();
     assert!(passed >= 10, "only {passed} checks passed");
     for id in [
@@ -75,7 +75,7 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
             report
                 .checks
                 .iter()
-                .any(|c| c.id == id && c.outcome == CheckOutcome::Pass),
+                .any(|c| c.id == id && c.level == Level::Pass),
             "{id} did not pass"
         );
     }
@@ -86,7 +86,7 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
     assert!(report
         .checks
         .iter()
-        .any(|c| c.id == "rejects_missing_signature" && c.outcome == CheckOutcome::Fail));
+        .any(|c| c.id == "rejects_missing_signature" && c.level == Level::Fail));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

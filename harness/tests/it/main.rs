@@ -13,3 +13,4 @@ mod scenario;
 mod scenario_tls;
 mod tls;
 mod util;
+mod verdicts;

@@ -300,7 +300,7 @@ fn failures(path: &Path) -> String {
     for c in report
         .checks
         .iter()
-        .filter(|c| c.outcome == reports::CheckOutcome::Fail)
+        .filter(|c| c.level == reports::Level::Fail)
     {
         out.push_str(&format!(
             "FAIL {} [{}]: {}\n",

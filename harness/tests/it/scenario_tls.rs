@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::Ordering;
 
-use reports::{CheckOutcome, Report};
+use reports::{Level, Report};
 
 const SECRET: &str = "scenario-tls-secret-41c7";
 
@@ -72,7 +72,7 @@ fn assert_passed(server: &TlsServer, output: &Output, out: &Path, what: &str) {
         let results: Vec<_> = report.checks.iter().filter(|c| c.id == id).collect();
         assert!(!results.is_empty(), "{what}: no {id} result");
         assert!(
-            results.iter().all(|c| c.outcome == CheckOutcome::Pass),
+            results.iter().all(|c| c.level == Level::Pass),
             "{what}: {results:?}"
         );
     }

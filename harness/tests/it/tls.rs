@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 
 use harness::client::ClientOptions;
 use harness::ledger::{fetch_ledger, fetch_ledger_with, LedgerEntry};
-use reports::{CheckOutcome, ErrorKind, Report};
+use reports::{ErrorKind, Level, Report};
 use serde_json::json;
 
 const SECRET_VAR: &str = "HOOKSTORM_TLS_TEST_SECRET";
@@ -184,8 +184,8 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
             .find(|c| c.id == "no_loss")
             .expect("a no_loss result");
         assert_eq!(
-            no_loss.outcome,
-            CheckOutcome::Pass,
+            no_loss.level,
+            Level::Pass,
             "{tls:?}: {no_loss:?}\n{}",
             transcript(&output)
         );

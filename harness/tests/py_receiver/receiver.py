@@ -11,10 +11,11 @@ processing order).
 Usage: receiver.py [--port N] [--secret-env VAR] [--fault NAME ...]
 The secret comes from $HOOK_SECRET (or --secret-env). Port 0 (the default)
 picks a free port; the chosen port is printed alone on the first stdout
-line so a test can read it. Faults: skip-signature, double-process,
-crash-on-invalid-utf8 (decodes the body for a log line outside the error
-handling, as receivers written in a hurry do: invalid UTF-8 raises, and the
-connection drops without an answer).
+line so a test can read it. Faults: skip-signature, double-process;
+harmless deviations (what many hand-written receivers do): uppercase-hex
+(compares the hex signature case-insensitively), 400-bad-signature (answers
+400 instead of 401); and crash-on-invalid-utf8 (a body that is not UTF-8
+raises, so the connection drops without an answer).
 """
 
 import argparse
@@ -27,7 +28,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_BYTES = 1024 * 1024
-FAULTS = ("skip-signature", "double-process", "crash-on-invalid-utf8")
+FAULTS = (
+    "skip-signature",
+    "double-process",
+    "uppercase-hex",
+    "400-bad-signature",
+    "crash-on-invalid-utf8",
+)
 BLOCKING = {
     "user.pre_create",
     "user.profile.pre_update",
@@ -87,9 +94,6 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass  # quiet: the test reads stdout for the port
 
-    def log_body(self, text):
-        pass  # where a real receiver would log the first bytes of `text`
-
     def answer(self, status, body=b"{}", close=False):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -123,15 +127,17 @@ class Handler(BaseHTTPRequestHandler):
         if "skip-signature" not in self.state.faults:
             given = self.headers.get("x-authgear-body-signature", "").strip()
             expected = hmac.new(self.state.secret, body, hashlib.sha256).hexdigest()
+            if "uppercase-hex" in self.state.faults:
+                given = given.lower()
             if not given or not hmac.compare_digest(given, expected):
-                return self.fail(401, "bad or missing signature")
+                status = 400 if "400-bad-signature" in self.state.faults else 401
+                return self.fail(status, "bad or missing signature")
 
         media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media != "application/json":
             return self.fail(415, "expected application/json")
         if "crash-on-invalid-utf8" in self.state.faults:
-            # Raises UnicodeDecodeError out of the handler.
-            self.log_body(body.decode("utf-8"))
+            body.decode("utf-8")  # raises: the handler dies, the connection drops
         try:
             event = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):

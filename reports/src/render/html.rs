@@ -1,6 +1,7 @@
 //! `index.html`: one self-contained page (inline CSS, inline SVG charts drawn
 //! with plotters, no script, no network) rendered from a minijinja template:
-//! verdict, checks with their failures and `curl` reproductions, the latency
+//! verdict, the checks table by check, the findings by severity with their
+//! `curl` reproductions, every result in a collapsed table, the latency
 //! percentile curve on HdrHistogram's log axis, latency and throughput over
 //! time, per-type, status and error tables, capacity steps and thresholds.
 
@@ -51,8 +52,11 @@ struct Page {
     shard: Option<String>,
     scenario: Option<String>,
     counts: (usize, usize, usize),
+    strict: bool,
+    stopped: Option<String>,
     rows: Vec<Row>,
     checks: Vec<Check>,
+    findings: Vec<FindingView>,
     load: Option<Load>,
     capacity: Option<Capacity>,
     thresholds: Vec<Threshold>,
@@ -63,6 +67,7 @@ struct Row {
     id: String,
     types: String,
     result: &'static str,
+    tally: String,
     failed: bool,
     cases: u64,
     reason: String,
@@ -72,18 +77,21 @@ struct Row {
 struct Check {
     id: String,
     event_type: String,
-    description: String,
-    rule: String,
     outcome: &'static str,
     reason: String,
     cases: u32,
     duration_ms: u64,
-    failures: Vec<FailureView>,
+    findings: String,
 }
 
 #[derive(Serialize)]
-struct FailureView {
+struct FindingView {
+    id: String,
+    level: &'static str,
+    check: String,
     variant: String,
+    types: String,
+    probes: u32,
     message: String,
     response: String,
     response_excerpt: String,
@@ -91,6 +99,7 @@ struct FailureView {
     headers: Vec<(String, String)>,
     body_excerpt: String,
     curl: String,
+    expires: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -134,7 +143,8 @@ impl Page {
             .map(|r| Row {
                 id: r.id,
                 types: r.types,
-                result: r.result,
+                result: r.level.as_str(),
+                tally: r.tally,
                 failed: r.failed,
                 cases: r.cases,
                 reason: r.reason,
@@ -146,30 +156,35 @@ impl Page {
             .map(|c| Check {
                 id: c.id.clone(),
                 event_type: c.event_type.clone(),
-                description: c.description.clone(),
-                rule: c.rule.clone(),
-                outcome: c.outcome.as_str(),
+                outcome: c.level.as_str(),
                 reason: c.reason.clone().unwrap_or_default(),
                 cases: c.cases,
                 duration_ms: c.duration_ms,
-                failures: c
-                    .failures
-                    .iter()
-                    .map(|f| FailureView {
-                        variant: f.variant.clone(),
-                        message: f.message.clone(),
-                        response: match (f.response_status, &f.error) {
-                            (Some(s), _) => s.to_string(),
-                            (None, Some(e)) => e.clone(),
-                            (None, None) => "no response".into(),
-                        },
-                        response_excerpt: f.response_excerpt.clone(),
-                        request_line: format!("{} {}", f.request.method, f.request.url),
-                        headers: f.request.headers.clone(),
-                        body_excerpt: f.request.body_excerpt.clone(),
-                        curl: f.curl.clone(),
-                    })
-                    .collect(),
+                findings: c.findings.join(", "),
+            })
+            .collect();
+        let findings = report
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                id: f.id.clone(),
+                level: f.level.as_str(),
+                check: f.check.clone(),
+                variant: f.variant.clone(),
+                types: f.event_types.join(", "),
+                probes: f.probes,
+                message: f.message.clone(),
+                response: match (f.response_status, &f.error) {
+                    (Some(s), _) => s.to_string(),
+                    (None, Some(e)) => e.clone(),
+                    (None, None) => "no response".into(),
+                },
+                response_excerpt: f.response_excerpt.clone(),
+                request_line: format!("{} {}", f.request.method, f.request.url),
+                headers: f.request.headers.clone(),
+                body_excerpt: f.request.body_excerpt.clone(),
+                curl: f.curl.clone(),
+                expires: f.expires.clone(),
             })
             .collect();
         let load = match &report.load {
@@ -215,8 +230,11 @@ impl Page {
             shard: run.shard.map(|(k, n)| format!("{k}/{n}")),
             scenario: run.scenario.clone(),
             counts: report.check_counts(),
+            strict: report.strict,
+            stopped: report.stopped.clone(),
             rows,
             checks,
+            findings,
             load,
             capacity,
             thresholds: report

@@ -53,7 +53,7 @@ mod tests {
             assert!(errors.is_empty(), "{errors:#?}");
         }
         let mut broken: serde_json::Value = serde_json::from_str(&render(&full).unwrap()).unwrap();
-        broken["checks"][0]["outcome"] = "passed".into();
+        broken["checks"][0]["level"] = "passed".into();
         assert!(!validator.is_valid(&broken));
         let mut broken: serde_json::Value = serde_json::from_str(&render(&full).unwrap()).unwrap();
         broken["load"]["stats"]["latency"] = "not base64!".into();

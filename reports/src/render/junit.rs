@@ -1,18 +1,24 @@
 //! `junit.xml` for CI test tabs: one testsuite per check id, one testcase
-//! per check × event type (failures carry the message and the `curl`
-//! reproduction, skips their reason), and a `thresholds` testsuite with one
-//! testcase per threshold.
+//! per check × event type, and a `thresholds` testsuite with one testcase
+//! per threshold.
+//!
+//! Levels map as CI tabs read them: FAIL → `<failure>`, ERROR → `<error>`,
+//! NON-STRICT → `<failure>` under `--strict` and `<skipped>` otherwise,
+//! INFO and SKIPPED → `<skipped>` with the message; every testcase carries
+//! its level as a `level` property. A finding's text (and `curl` line) is
+//! written in the first testcase it covers; the others name it.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as JUnitReport, TestCase, TestCaseStatus, TestSuite};
 
-use crate::report::{CheckOutcome, CheckResult, Report, ReportError};
+use crate::report::{CheckResult, Level, Report, ReportError};
 
 /// The report as JUnit XML.
 pub fn render(report: &Report) -> Result<String, ReportError> {
     let mut junit = JUnitReport::new("hookstorm");
     let mut ids: Vec<&str> = Vec::new();
+    let mut written: Vec<&str> = Vec::new();
     for c in &report.checks {
         if !ids.contains(&c.id.as_str()) {
             ids.push(&c.id);
@@ -21,7 +27,7 @@ pub fn render(report: &Report) -> Result<String, ReportError> {
     for id in ids {
         let mut suite = TestSuite::new(id);
         for c in report.checks.iter().filter(|c| c.id == id) {
-            suite.add_test_case(test_case(c));
+            suite.add_test_case(test_case(report, c, &mut written));
         }
         junit.add_test_suite(suite);
     }
@@ -49,37 +55,64 @@ pub fn render(report: &Report) -> Result<String, ReportError> {
     })
 }
 
-fn test_case(c: &CheckResult) -> TestCase {
-    let status = match c.outcome {
-        CheckOutcome::Pass => TestCaseStatus::success(),
-        CheckOutcome::Skip => {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(c.reason.as_deref().unwrap_or("skipped"));
+fn test_case<'r>(report: &'r Report, c: &CheckResult, written: &mut Vec<&'r str>) -> TestCase {
+    let message = c.reason.as_deref().unwrap_or(c.level.as_str());
+    let kind = match c.level {
+        Level::Pass => None,
+        Level::Fail => Some(NonSuccessKind::Failure),
+        Level::NonStrict if report.strict => Some(NonSuccessKind::Failure),
+        Level::Error => Some(NonSuccessKind::Error),
+        Level::NonStrict | Level::Info | Level::Skipped => None,
+    };
+    let status = match kind {
+        Some(kind) => {
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(message);
+            s.set_type(c.id.as_str());
+            s.set_description(finding_text(report, c, written));
             s
         }
-        CheckOutcome::Fail => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let first = c.failures.first().map(|f| f.message.as_str());
-            s.set_message(c.reason.as_deref().or(first).unwrap_or("failed"));
-            s.set_type(c.id.as_str());
-            s.set_description(failure_text(c));
+        None if c.level == Level::Pass => TestCaseStatus::success(),
+        None => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("{}: {message}", c.level));
             s
         }
     };
     let mut case = TestCase::new(c.event_type.as_str(), status);
     case.set_classname(c.id.as_str());
     case.set_time(Duration::from_millis(c.duration_ms));
+    case.add_property(("level", c.level.as_str()));
     case.add_property(("rule", c.rule.as_str()));
     case.add_property(("cases", c.cases.to_string().as_str()));
+    if !c.findings.is_empty() {
+        case.add_property(("findings", c.findings.join(",").as_str()));
+    }
     case
 }
 
-/// The body of a `<failure>`: each failing request with its response and
-/// the `curl` line that reproduces it.
-fn failure_text(c: &CheckResult) -> String {
+/// The body of a `<failure>` / `<error>`: each finding of the result with
+/// its response and `curl` line, the first time it is shown; a reference
+/// to it afterwards (a finding spans many event types).
+fn finding_text<'r>(report: &'r Report, c: &CheckResult, written: &mut Vec<&'r str>) -> String {
     let mut text = format!("{}\nrule: {}\n", c.description, c.rule);
-    for f in &c.failures {
-        text.push_str(&format!("\n[{}] {}\n", f.variant, f.message));
+    for f in c.findings.iter().filter_map(|id| report.finding(id)) {
+        if written.contains(&f.id.as_str()) {
+            text.push_str(&format!(
+                "\n{} {}: see the first testcase of {}\n",
+                f.id, f.level, f.id
+            ));
+            continue;
+        }
+        written.push(&f.id);
+        text.push_str(&format!(
+            "\n{} {} [{}] {} (event types: {})\n",
+            f.id,
+            f.level,
+            f.variant,
+            f.message,
+            f.event_types.join(", ")
+        ));
         match (f.response_status, &f.error) {
             (Some(status), _) => {
                 text.push_str(&format!("response: {status} {}\n", f.response_excerpt))
@@ -88,6 +121,9 @@ fn failure_text(c: &CheckResult) -> String {
             (None, None) => {}
         }
         text.push_str(&format!("reproduce:\n  {}\n", f.curl));
+        if let Some(expires) = &f.expires {
+            text.push_str(&format!("  ({expires})\n"));
+        }
     }
     text
 }

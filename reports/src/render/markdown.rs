@@ -1,12 +1,13 @@
 //! `summary.md` for CI job summaries (GitHub `$GITHUB_STEP_SUMMARY`, GitLab
-//! notes): verdict line, checks table, failing checks with their `curl`
-//! reproduction, load percentiles, capacity steps and thresholds.
+//! notes): verdict line, checks table (one row per check), findings by
+//! severity with their `curl` reproduction, load percentiles, capacity steps
+//! and thresholds. Bounded whatever fails: GitHub takes 1 MiB per step.
 
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
 use crate::render::{check_rows, terminal::status_classes, verdict_word};
-use crate::report::{CheckOutcome, Report};
+use crate::report::Report;
 use crate::threshold::format_share;
 
 /// The report as GitHub-flavoured Markdown.
@@ -33,63 +34,32 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str("\n\n");
 
+    if let Some(why) = &report.stopped {
+        let _ = writeln!(out, "**Run stopped early:** {}\n", text(why));
+    }
     if !report.checks.is_empty() {
-        let (pass, fail, skip) = report.check_counts();
+        let (pass, gating, other) = report.check_counts();
         let _ = writeln!(
             out,
-            "### Checks: {pass} passed, {fail} failed, {skip} skipped\n"
+            "### Checks: {pass} passed, {gating} gating, {other} other{}\n",
+            if report.strict { " (--strict)" } else { "" }
         );
-        out.push_str("| Check | Event type | Result | Cases | Reason |\n|---|---|---|---:|---|\n");
+        out.push_str("| Check | Event types | Level | Not passed | Cases | Reason |\n|---|---|---|---|---:|---|\n");
         for r in check_rows(report) {
-            let result = match r.result {
-                "FAIL" => "❌ fail",
-                "skip" => "⏭️ skip",
-                _ => "✅ pass",
-            };
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {result} | {} | {} |",
+                "| `{}` | {} | {} {} | {} | {} | {} |",
                 r.id,
                 cell(&r.types),
+                level_icon(r.level, report.strict),
+                r.level,
+                cell(&r.tally),
                 r.cases,
                 cell(&r.reason)
             );
         }
         out.push('\n');
-        let failing: Vec<_> = report
-            .checks
-            .iter()
-            .filter(|c| c.outcome == CheckOutcome::Fail)
-            .collect();
-        if !failing.is_empty() {
-            out.push_str("### Failing checks\n\n");
-            for c in failing {
-                let _ = writeln!(out, "#### `{}` · `{}`\n", c.id, code(&c.event_type));
-                let _ = writeln!(out, "{} — rule: {}\n", text(&c.description), text(&c.rule));
-                if let Some(reason) = &c.reason {
-                    let _ = writeln!(out, "**{}**\n", text(reason));
-                }
-                for f in &c.failures {
-                    let status = f
-                        .response_status
-                        .map_or_else(|| f.error.clone().unwrap_or_default(), |s| s.to_string());
-                    let _ = writeln!(
-                        out,
-                        "- `{}`: {} (response: {})\n",
-                        code(&f.variant),
-                        text(&f.message),
-                        text(&status)
-                    );
-                    let _ = writeln!(
-                        out,
-                        "{}sh\n{}\n{}\n",
-                        fence(&f.curl),
-                        f.curl,
-                        fence(&f.curl)
-                    );
-                }
-            }
-        }
+        findings(&mut out, report);
     }
 
     if let Some(load) = &report.load {
@@ -183,6 +153,97 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// Findings shown with their reproduction; the rest get one line each.
+const DETAILED_FINDINGS: usize = 30;
+/// Findings listed at all; the rest are counted (all are in report.json).
+const LISTED_FINDINGS: usize = 200;
+
+/// The findings, most severe first, each with its `curl` line.
+fn findings(out: &mut String, report: &Report) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Findings ({})\n", report.findings.len());
+    for f in report.findings.iter().take(DETAILED_FINDINGS) {
+        let status = f
+            .response_status
+            .map_or_else(|| f.error.clone().unwrap_or_default(), |s| s.to_string());
+        let _ = writeln!(
+            out,
+            "#### {} {} {} · `{}` · `{}`\n",
+            f.id,
+            level_icon(f.level, report.strict),
+            f.level,
+            code(&f.check),
+            code(&f.variant)
+        );
+        let _ = writeln!(
+            out,
+            "{} (response: {}) — {} probe(s), event types: {}\n",
+            text(&f.message),
+            text(&status),
+            f.probes,
+            text(&types_list(&f.event_types))
+        );
+        let _ = writeln!(
+            out,
+            "{}sh\n{}\n{}\n",
+            fence(&f.curl),
+            f.curl,
+            fence(&f.curl)
+        );
+        if let Some(expires) = &f.expires {
+            let _ = writeln!(out, "_{}_\n", text(expires));
+        }
+    }
+    for f in report
+        .findings
+        .iter()
+        .skip(DETAILED_FINDINGS)
+        .take(LISTED_FINDINGS)
+    {
+        let _ = writeln!(
+            out,
+            "- {} {} `{}` · `{}` ({}): {}",
+            f.id,
+            f.level,
+            code(&f.check),
+            code(&f.variant),
+            text(&f.types_phrase()),
+            text(&f.message)
+        );
+    }
+    let rest = report
+        .findings
+        .len()
+        .saturating_sub(DETAILED_FINDINGS + LISTED_FINDINGS);
+    if rest > 0 {
+        let _ = writeln!(out, "- … {rest} more in report.json");
+    }
+    out.push('\n');
+}
+
+/// At most 12 event types, then how many more.
+fn types_list(types: &[String]) -> String {
+    if types.len() <= 12 {
+        types.join(", ")
+    } else {
+        format!("{} and {} more", types[..12].join(", "), types.len() - 12)
+    }
+}
+
+/// The icon of a level, as the verdict line uses them.
+fn level_icon(level: crate::level::Level, strict: bool) -> &'static str {
+    use crate::level::Level;
+    match level {
+        Level::Pass => "✅",
+        Level::Skipped => "⏭️",
+        Level::Info => "ℹ️",
+        l if l.gates(strict) => "❌",
+        _ => "⚠️",
+    }
+}
+
 /// Escapes text for a table cell: pipes would end the cell, newlines the row.
 fn cell(s: &str) -> String {
     text(s).replace('|', "\\|").replace(['\n', '\r'], " ")
@@ -232,14 +293,20 @@ mod tests {
         let report = fixture::report();
         let md = render(&report);
         assert!(md.starts_with("## ❌ hookstorm run: FAIL\n"), "{md}");
-        assert!(md.contains("### Checks: 4 passed, 1 failed, 2 skipped"));
-        assert!(md.contains("| `rejects_bad_signature` | user.created | ❌ fail | 10 | accepted a tampered body with 200 |"), "{md}");
         assert!(
-            md.contains("| `accepts_valid` | (3 types) | ✅ pass | 30 |  |"),
+            md.contains("### Checks: 4 passed, 1 gating, 2 other"),
             "{md}"
         );
-        assert!(md.contains("#### `rejects_bad_signature` · `user.created`"));
-        let curl = &report.checks[3].failures[0].curl;
+        assert!(md.contains("| `rejects_bad_signature` | (2 types) | ❌ FAIL | 1 FAIL | 20 | accepted a tampered body with 200 |"), "{md}");
+        assert!(
+            md.contains("| `accepts_valid` | (3 types) | ✅ PASS |  | 30 |  |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("#### F1 ❌ FAIL · `rejects_bad_signature` · `tampered_body`"),
+            "{md}"
+        );
+        let curl = &report.findings[0].curl;
         assert!(md.contains(&format!("```sh\n{curl}\n```")), "{md}");
         // Receiver-controlled text is escaped, not rendered as HTML.
         assert!(md.contains("got 200 &lt;ok&gt; &amp;"), "{md}");
@@ -262,7 +329,7 @@ mod tests {
     #[test]
     fn passing_report_says_pass() {
         let mut report = fixture::report();
-        report.checks.retain(|c| c.outcome != CheckOutcome::Fail);
+        report.checks.retain(|c| !c.level.gates(true));
         report.thresholds.retain(|t| t.passed);
         assert!(render(&report).starts_with("## ✅ hookstorm run: PASS"));
     }

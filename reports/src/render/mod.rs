@@ -12,7 +12,7 @@ pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
-use crate::report::{CheckOutcome, CheckResult, Report, ReportError};
+use crate::report::{CheckResult, Level, Report, ReportError};
 
 /// Writes every output of `report` into `dir` (created if missing) and
 /// returns the paths written: `report.json`, `junit.xml`, `summary.md`,
@@ -32,6 +32,23 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportErro
     }
     outputs.push(("index.html", html::render(report)?));
     let mut written = Vec::with_capacity(outputs.len());
+    // Bodies too large or too binary to inline, each written once.
+    for f in &report.findings {
+        let (Some(bytes), Some(file)) = (&f.repro, &f.request.body_file) else {
+            continue;
+        };
+        let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ReportError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
     for (name, text) in outputs {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| ReportError::Io {
@@ -43,30 +60,33 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportErro
     Ok(written)
 }
 
-/// One line of the aggregated checks table: a check id with its event types
-/// collapsed, or one failing event type of it.
+/// One line of the checks table: one check id, all its event types.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckRow {
     /// Check id.
     pub id: String,
-    /// The event type, or `(n types)` / `(n other types)` when collapsed.
+    /// The event type when there is one, else `(n types)`.
     pub types: String,
-    /// `pass`, `FAIL`, `skip`, or `pass` with skips noted in the reason.
-    pub result: &'static str,
-    /// Whether this row is a failure.
+    /// The most severe level among its results.
+    pub level: Level,
+    /// Whether that level gates the run (FAIL, ERROR; NON-STRICT under
+    /// `--strict`).
     pub failed: bool,
-    /// Cases sent, summed over the collapsed types.
+    /// How many results had each level that is not PASS, most severe
+    /// first: `3 FAIL, 1 INFO` (empty when all passed).
+    pub tally: String,
+    /// Cases sent, summed over the types.
     pub cases: u64,
-    /// Short reason (failure reason, skip reason).
+    /// Short reason of the most severe result.
     pub reason: String,
 }
 
 /// Longest reason shown in aggregated tables; the full text is in the
-/// report and in the failure details.
+/// report and in the findings.
 const SHORT_REASON: usize = 72;
 
-/// Aggregates check results per check id, in order of first appearance:
-/// every failing event type gets its own row, the rest collapse into one.
+/// The checks table: one row per check id, in order of first appearance,
+/// however many event types fail.
 pub fn check_rows(report: &Report) -> Vec<CheckRow> {
     let mut ids: Vec<&str> = Vec::new();
     for c in &report.checks {
@@ -74,59 +94,36 @@ pub fn check_rows(report: &Report) -> Vec<CheckRow> {
             ids.push(&c.id);
         }
     }
-    let mut rows = Vec::new();
-    for id in ids {
-        let (failing, others): (Vec<&CheckResult>, Vec<&CheckResult>) = report
-            .checks
-            .iter()
-            .filter(|c| c.id == id)
-            .partition(|c| c.outcome == CheckOutcome::Fail);
-        for c in &failing {
-            rows.push(CheckRow {
+    ids.into_iter()
+        .map(|id| {
+            let results: Vec<&CheckResult> = report.checks.iter().filter(|c| c.id == id).collect();
+            let worst = results
+                .iter()
+                .max_by_key(|c| c.level)
+                .expect("an id comes from a result");
+            let tally = Level::BY_SEVERITY
+                .iter()
+                .filter(|l| **l != Level::Pass)
+                .filter_map(|l| {
+                    let n = results.iter().filter(|c| c.level == *l).count();
+                    (n > 0).then(|| format!("{n} {l}"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            CheckRow {
                 id: id.to_string(),
-                types: c.event_type.clone(),
-                result: "FAIL",
-                failed: true,
-                cases: u64::from(c.cases),
-                reason: short(
-                    c.reason
-                        .as_deref()
-                        .unwrap_or_else(|| c.failures.first().map_or("", |f| f.message.as_str())),
-                ),
-            });
-        }
-        if others.is_empty() {
-            continue;
-        }
-        let types = match (others.len(), failing.is_empty()) {
-            (1, _) => others[0].event_type.clone(),
-            (n, true) => format!("({n} types)"),
-            (n, false) => format!("({n} other types)"),
-        };
-        let skipped: Vec<_> = others
-            .iter()
-            .filter(|c| c.outcome == CheckOutcome::Skip)
-            .collect();
-        let (result, reason) = if skipped.is_empty() {
-            ("pass", String::new())
-        } else {
-            let why = skipped[0].reason.as_deref().unwrap_or("");
-            if skipped.len() == others.len() {
-                ("skip", short(why))
-            } else {
-                ("pass", short(&format!("{} skipped: {why}", skipped.len())))
+                types: match results.as_slice() {
+                    [one] => one.event_type.clone(),
+                    many => format!("({} types)", many.len()),
+                },
+                level: worst.level,
+                failed: worst.level.gates(report.strict),
+                tally,
+                cases: results.iter().map(|c| u64::from(c.cases)).sum(),
+                reason: short(worst.reason.as_deref().unwrap_or("")),
             }
-        };
-        rows.push(CheckRow {
-            id: id.to_string(),
-            types,
-            result,
-            failed: false,
-            cases: others.iter().map(|c| u64::from(c.cases)).sum(),
-            reason,
-        });
-    }
-    rows
+        })
+        .collect()
 }
 
 fn short(text: &str) -> String {
@@ -173,7 +170,26 @@ pub(crate) mod fixture {
     use crate::report::*;
     use crate::threshold::parse;
 
-    pub fn check(id: &str, event_type: &str, outcome: CheckOutcome) -> CheckResult {
+    pub fn check(id: &str, event_type: &str, level: Level) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            event_type: event_type.into(),
+            rule: "signature must be verified".into(),
+            description: format!("{id} holds"),
+            level,
+            reason: match level {
+                Level::Pass => None,
+                Level::Skipped => Some("no ledger: pass --ledger-url".into()),
+                _ => Some("accepted a tampered body with 200".into()),
+            },
+            findings: Vec::new(),
+            cases: 10,
+            duration_ms: 42,
+        }
+    }
+
+    /// The finding a non-passing fixture result stands for.
+    pub fn finding(c: &CheckResult) -> Finding {
         let body = br#"{"id":"evt_1","type":"user.created","payload":{"name":"O'Brien"}}"#;
         let headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -182,38 +198,31 @@ pub(crate) mod fixture {
                 "deadbeef".to_string(),
             ),
         ];
-        let failures = if outcome == CheckOutcome::Fail {
-            vec![Failure {
-                variant: "tampered_body".into(),
-                message: "expected 401/403, got 200 <ok> & \"accepted\"".into(),
-                request: RequestSummary {
-                    method: "POST".into(),
-                    url: "http://127.0.0.1:8080/hooks".into(),
-                    headers: headers.clone(),
-                    body_excerpt: excerpt(body, 64),
-                },
-                response_status: Some(200),
-                response_excerpt: "{\"ok\":true}".into(),
-                error: None,
-                curl: curl_command("POST", "http://127.0.0.1:8080/hooks", &headers, body),
-            }]
-        } else {
-            Vec::new()
-        };
-        CheckResult {
-            id: id.into(),
-            event_type: event_type.into(),
-            rule: "signature must be verified".into(),
-            description: format!("{id} holds"),
-            outcome,
-            reason: match outcome {
-                CheckOutcome::Pass => None,
-                CheckOutcome::Fail => Some("accepted a tampered body with 200".into()),
-                CheckOutcome::Skip => Some("no ledger: pass --ledger-url".into()),
+        Finding {
+            id: String::new(),
+            check: c.id.clone(),
+            variant: "tampered_body".into(),
+            level: c.level,
+            status_class: "2xx".into(),
+            event_types: vec![c.event_type.clone()],
+            probes: 1,
+            message: "expected 401/403, got 200 <ok> & \"accepted\"".into(),
+            request: RequestSummary {
+                method: "POST".into(),
+                url: "http://127.0.0.1:8080/hooks".into(),
+                headers,
+                body_excerpt: excerpt(body, 64),
+                event_type: c.event_type.clone(),
+                body: None,
+                body_file: None,
+                body_len: body.len(),
             },
-            failures,
-            cases: 10,
-            duration_ms: 42,
+            response_status: Some(200),
+            response_excerpt: "{\"ok\":true}".into(),
+            error: None,
+            curl: String::new(),
+            expires: None,
+            repro: Some(body.to_vec()),
         }
     }
 
@@ -258,14 +267,23 @@ pub(crate) mod fixture {
             scenario: Some("scenarios/signup-burst.yaml".into()),
         });
         report.checks = vec![
-            check("accepts_valid", "user.created", CheckOutcome::Pass),
-            check("accepts_valid", "user.deleted", CheckOutcome::Pass),
-            check("accepts_valid", "user.disabled", CheckOutcome::Pass),
-            check("rejects_bad_signature", "user.created", CheckOutcome::Fail),
-            check("rejects_bad_signature", "user.deleted", CheckOutcome::Pass),
-            check("duplicate_idempotent", "user.created", CheckOutcome::Skip),
-            check("duplicate_idempotent", "user.deleted", CheckOutcome::Skip),
+            check("accepts_valid", "user.created", Level::Pass),
+            check("accepts_valid", "user.deleted", Level::Pass),
+            check("accepts_valid", "user.disabled", Level::Pass),
+            check("rejects_bad_signature", "user.created", Level::Fail),
+            check("rejects_bad_signature", "user.deleted", Level::Pass),
+            check("duplicate_idempotent", "user.created", Level::Skipped),
+            check("duplicate_idempotent", "user.deleted", Level::Skipped),
         ];
+        report.findings = crate::finding::group(
+            report
+                .checks
+                .iter()
+                .filter(|c| c.level.is_finding())
+                .map(finding)
+                .collect(),
+        );
+        report.link_findings();
         let stats = stats(1);
         report.thresholds = ["p99<250ms", "error_rate<0.1%"]
             .iter()
@@ -312,19 +330,39 @@ mod tests {
         let rows = check_rows(&fixture::report());
         let summary: Vec<_> = rows
             .iter()
-            .map(|r| (r.id.as_str(), r.types.as_str(), r.result, r.cases))
+            .map(|r| {
+                (
+                    r.id.as_str(),
+                    r.types.as_str(),
+                    r.level,
+                    r.tally.as_str(),
+                    r.cases,
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             vec![
-                ("accepts_valid", "(3 types)", "pass", 30),
-                ("rejects_bad_signature", "user.created", "FAIL", 10),
-                ("rejects_bad_signature", "user.deleted", "pass", 10),
-                ("duplicate_idempotent", "(2 types)", "skip", 20),
+                ("accepts_valid", "(3 types)", Level::Pass, "", 30),
+                (
+                    "rejects_bad_signature",
+                    "(2 types)",
+                    Level::Fail,
+                    "1 FAIL",
+                    20
+                ),
+                (
+                    "duplicate_idempotent",
+                    "(2 types)",
+                    Level::Skipped,
+                    "2 SKIPPED",
+                    20
+                ),
             ]
         );
+        assert!(rows[1].failed && !rows[2].failed);
         assert_eq!(rows[1].reason, "accepted a tampered body with 200");
-        assert_eq!(rows[3].reason, "no ledger: pass --ledger-url");
+        assert_eq!(rows[2].reason, "no ledger: pass --ledger-url");
     }
 
     #[test]
@@ -352,5 +390,8 @@ mod tests {
         }
         let back = Report::from_json(&std::fs::read_to_string(&written[0]).unwrap()).unwrap();
         assert_eq!(back, report);
+        // The fixture's one finding is small text: inlined, no repro/ file.
+        assert_eq!(report.findings[0].request.body_file, None);
+        assert!(!out.join("repro").exists());
     }
 }

@@ -76,7 +76,7 @@ pub fn terminal_summary(report: &Report) -> String {
         let (pass, fail, skip) = report.check_counts();
         let _ = writeln!(
             out,
-            "{:<LABEL$}{pass} passed, {fail} failed, {skip} skipped",
+            "{:<LABEL$}{pass} passed, {fail} failed, {skip} other",
             "checks"
         );
     }
@@ -193,39 +193,42 @@ pub fn status_classes(stats: &LoadStats) -> String {
     }
 }
 
-/// The aligned checks table: one row per check id with its event types
-/// collapsed, one row per failing event type.
+/// The aligned checks table: one row per check id, its event types
+/// collapsed, however many fail.
 pub fn checks_table(report: &Report) -> String {
     let rows = check_rows(report);
-    let header = ["CHECK", "EVENT TYPE", "RESULT", "CASES", "REASON"];
-    let w_id = rows
-        .iter()
-        .map(|r| r.id.chars().count())
-        .chain([header[0].len()])
-        .max()
-        .unwrap_or(0);
-    let w_ty = rows
-        .iter()
-        .map(|r| r.types.chars().count())
-        .chain([header[1].len()])
-        .max()
-        .unwrap_or(0);
+    let header = [
+        "CHECK",
+        "EVENT TYPES",
+        "LEVEL",
+        "NOT PASSED",
+        "CASES",
+        "REASON",
+    ];
+    let width = |f: &dyn Fn(&crate::render::CheckRow) -> usize, h: &str| {
+        rows.iter().map(f).chain([h.len()]).max().unwrap_or(0)
+    };
+    let w_id = width(&|r| r.id.chars().count(), header[0]);
+    let w_ty = width(&|r| r.types.chars().count(), header[1]);
+    let w_tally = width(&|r| r.tally.chars().count(), header[3]);
     let mut out = String::new();
-    let line = |id: &str, ty: &str, result: &str, cases: &str, reason: &str| {
-        format!("{id:<w_id$}  {ty:<w_ty$}  {result:<6}  {cases:>5}  {reason}")
+    let line = |cells: [&str; 6]| {
+        let [id, ty, level, tally, cases, reason] = cells;
+        format!("{id:<w_id$}  {ty:<w_ty$}  {level:<10}  {tally:<w_tally$}  {cases:>5}  {reason}")
             .trim_end()
             .to_string()
     };
-    out.push_str(&line(header[0], header[1], header[2], header[3], header[4]));
+    out.push_str(&line(header));
     out.push('\n');
     for r in &rows {
-        out.push_str(&line(
+        out.push_str(&line([
             &r.id,
             &r.types,
-            r.result,
+            r.level.as_str(),
+            &r.tally,
             &r.cases.to_string(),
             &r.reason,
-        ));
+        ]));
         out.push('\n');
     }
     out
@@ -272,7 +275,7 @@ mod tests {
         assert!(text.contains("✓ p99<250ms"), "{text}");
         assert!(text.contains("✗ error_rate<0.1%  0.60%"), "{text}");
         assert!(text.contains("✓     500.0/s"), "{text}");
-        assert_eq!(line("checks"), "checks      4 passed, 1 failed, 2 skipped");
+        assert_eq!(line("checks"), "checks      4 passed, 1 failed, 2 other");
         assert_eq!(*lines.last().unwrap(), "verdict     FAIL");
         // Every latency-column line starts its values at the same column.
         for label in [
@@ -310,19 +313,25 @@ mod tests {
     fn checks_table_is_aligned() {
         let table = checks_table(&fixture::report());
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 5);
-        let col = lines[0].find("EVENT TYPE").unwrap();
-        let result_col = lines[0].find("RESULT").unwrap();
+        assert_eq!(lines.len(), 4, "one row per check: {table}");
+        let col = lines[0].find("EVENT TYPES").unwrap();
+        let level_col = lines[0].find("LEVEL").unwrap();
         for l in &lines[1..] {
             assert_ne!(l.as_bytes()[col], b' ', "{l}");
             assert_eq!(&l[col - 2..col], "  ", "{l}");
             assert!(
-                matches!(&l[result_col..result_col + 4], "pass" | "FAIL" | "skip"),
+                ["PASS", "FAIL", "SKIPPED"]
+                    .iter()
+                    .any(|w| l[level_col..].starts_with(w)),
                 "{l}"
             );
         }
-        assert!(lines[2].starts_with("rejects_bad_signature  user.created"));
+        assert!(
+            lines[2].starts_with("rejects_bad_signature  (2 types)"),
+            "{table}"
+        );
         assert!(lines[2].ends_with("accepted a tampered body with 200"));
+        assert!(lines[2].contains("1 FAIL"));
         assert!(lines[1].contains("(3 types)"));
     }
 }

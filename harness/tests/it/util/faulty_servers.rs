@@ -173,6 +173,40 @@ pub async fn slow(delay: Duration) -> SocketAddr {
     .await
 }
 
+/// A single-threaded receiver: answers 204 to one request at a time, each
+/// after `work`, and records the most requests it ever had in flight
+/// (read but not yet answered, across connections).
+pub async fn serial(work: Duration) -> (SocketAddr, Arc<AtomicU64>) {
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let most = Arc::new(AtomicU64::new(0));
+    let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+    let seen = most.clone();
+    let addr = listen(move |mut s| {
+        let (in_flight, most, one_at_a_time) =
+            (in_flight.clone(), seen.clone(), one_at_a_time.clone());
+        async move {
+            let mut buf = Vec::new();
+            while read_request(&mut s, &mut buf).await.is_some() {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                {
+                    let _worker = one_at_a_time.lock().await;
+                    tokio::time::sleep(work).await;
+                }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, most)
+}
+
 /// A 204 sink that counts requests and, once `stall_after` has passed since
 /// its first request, stalls every answer until one `stall` has elapsed.
 pub struct Sink {

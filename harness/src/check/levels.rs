@@ -1,0 +1,423 @@
+//! The one table of verdict levels: for each check and probe variant, which
+//! answers are PASS, FAIL, NON-STRICT, INFO, SKIPPED or ERROR. The first
+//! matching row wins; checks never decide a level themselves, they classify
+//! what they saw ([`Seen`]) and look it up here.
+//!
+//! The table follows the providers' MUSTs (FAIL), their SHOULDs (NON-STRICT,
+//! gating only with `--strict`, as h2spec's strict mode and Autobahn's
+//! NON-STRICT), and what they leave open (INFO). README "Verdict levels"
+//! prints it.
+
+use reports::{ErrorKind, Level};
+
+use super::Probe;
+
+/// What came back for a probe, as the table matches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// A success status by the provider's rules.
+    Accepted,
+    /// Accepted, and the ledger shows the event was processed.
+    Processed,
+    /// 401 or 403: the rejection a forged delivery should get.
+    Unauthorized,
+    /// 400.
+    BadRequest,
+    /// Another 4xx.
+    OtherClientError,
+    /// A 5xx.
+    ServerError,
+    /// The connection was reset or closed without an answer.
+    Dropped,
+    /// No answer within the request timeout.
+    TimedOut,
+    /// An answer, but after the deadline.
+    Late,
+    /// Never answered: connection refused, TLS failure, or not sent
+    /// because the run stopped.
+    NoAnswer,
+    /// Any other status (1xx, 3xx, a 2xx the provider does not count).
+    Other,
+    /// The ledger shows an event processed more than once.
+    ProcessedTwice,
+    /// The ledger breaks the declared ordering policy.
+    OutOfOrder,
+    /// An acknowledged event is missing from the ledger.
+    Lost,
+    /// A blocking hook answered a body its response schema refuses.
+    InvalidAnswer,
+}
+
+impl Seen {
+    /// Classifies a probe's answer (`success` is the provider's rule).
+    pub fn of(probe: &Probe, success: impl Fn(u16) -> bool) -> Seen {
+        if probe.not_sent {
+            return Seen::NoAnswer;
+        }
+        match &probe.answer {
+            Ok(a) if success(a.status) => Seen::Accepted,
+            Ok(a) => match a.status {
+                401 | 403 => Seen::Unauthorized,
+                400 => Seen::BadRequest,
+                402..=499 => Seen::OtherClientError,
+                500..=599 => Seen::ServerError,
+                _ => Seen::Other,
+            },
+            Err(e) => match e.kind {
+                ErrorKind::Timeout => Seen::TimedOut,
+                ErrorKind::Reset | ErrorKind::Protocol | ErrorKind::BodyTooLarge => Seen::Dropped,
+                ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Other => Seen::NoAnswer,
+            },
+        }
+    }
+
+    /// The status class a finding is grouped by.
+    pub fn class(self, status: Option<u16>) -> String {
+        match (self, status) {
+            (Seen::Processed | Seen::ProcessedTwice | Seen::OutOfOrder | Seen::Lost, _) => {
+                "ledger".into()
+            }
+            (Seen::InvalidAnswer, _) => "answer body".into(),
+            (Seen::Late, _) => "late".into(),
+            (_, Some(s)) => format!("{}xx", s / 100),
+            (Seen::TimedOut, None) => "timeout".into(),
+            (Seen::Dropped, None) => "dropped".into(),
+            _ => "no answer".into(),
+        }
+    }
+}
+
+/// Which probes a row applies to.
+#[derive(Clone, Copy, Debug)]
+pub enum Probes {
+    /// Every probe of the check.
+    Any,
+    /// Probes whose variant is one of these labels; a label ending in `*`
+    /// matches every variant starting with what precedes it.
+    Named(&'static [&'static str]),
+}
+
+impl Probes {
+    fn matches(self, variant: &str) -> bool {
+        match self {
+            Probes::Any => true,
+            Probes::Named(labels) => labels.iter().any(|l| match l.strip_suffix('*') {
+                Some(prefix) => variant.starts_with(prefix),
+                None => *l == variant,
+            }),
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    /// The check id, or `*` for every check.
+    pub check: &'static str,
+    /// The probes it applies to.
+    pub probes: Probes,
+    /// The answers it applies to; empty means any answer.
+    pub seen: &'static [Seen],
+    /// The level those answers get.
+    pub level: Level,
+    /// Why, in one sentence, citing the provider doc or RFC.
+    pub why: &'static str,
+}
+
+const fn row(
+    check: &'static str,
+    probes: Probes,
+    seen: &'static [Seen],
+    level: Level,
+    why: &'static str,
+) -> Row {
+    Row {
+        check,
+        probes,
+        seen,
+        level,
+        why,
+    }
+}
+
+use Level::{Error, Fail, Info, NonStrict, Pass, Skipped};
+use Probes::{Any, Named};
+use Seen::*;
+
+/// Every answer a server failure can be.
+const CRASH: &[Seen] = &[ServerError, Dropped];
+/// Every rejection.
+const REJECTED: &[Seen] = &[Unauthorized, BadRequest, OtherClientError];
+
+/// Correctly signed deliveries a provider does send: valid events, their
+/// still-valid edge forms, duplicates, bursts, blocking calls, and the
+/// signature cases that must be accepted.
+pub const VALID_PROBES: &[&str] = &[
+    "valid",
+    "valid (shrunk)",
+    "concurrent valid",
+    "burst",
+    "duplicate:*",
+    "blocking:*",
+    "ordering*",
+    "unknown-field-top",
+    "unknown-field-deep",
+    "optional-absent",
+    "optional-null",
+    "unicode-extreme",
+    "max-length",
+    "i64-edges",
+    "deep-nesting",
+    "large-array",
+    "multiple-one-valid",
+    "just-inside-past",
+    "just-inside-future",
+];
+
+/// Invalid bodies: not JSON at all.
+const UNPARSABLE: &[&str] = &["malformed-json", "truncated-body", "empty-body"];
+/// Invalid bodies: JSON, but not the event's schema.
+const SCHEMA_INVALID: &[&str] = &["wrong-type", "missing-required", "wrong-event-type"];
+/// Invalid deliveries a lenient receiver may take as they are.
+const TOLERABLE: &[&str] = &["wrong-content-type", "oversized-body"];
+
+/// The table. Order matters: the first row whose check, probes and answer
+/// match decides.
+pub const TABLE: &[Row] = &[
+    // within_deadline judges time alone.
+    row("within_deadline", Any, &[TimedOut, Late], Fail,
+        "providers give up after their documented deadline and retry: an answer after it is a failed delivery"),
+    row("within_deadline", Any, &[NoAnswer], Error,
+        "no answer to time"),
+    row("within_deadline", Any, &[], Pass, "answered inside the deadline"),
+    // no_server_error judges answers; a probe without one is its own
+    // check's to report.
+    row("no_server_error", Any, &[TimedOut, Late, NoAnswer], Skipped,
+        "no answer: judged by the probe's own check and within_deadline"),
+    // A timeout is within_deadline's; every other check cannot judge it.
+    row("*", Any, &[TimedOut], Error,
+        "inconclusive: no answer within the request timeout (within_deadline judges the delay)"),
+    row("*", Any, &[NoAnswer], Error,
+        "inconclusive: the harness got no answer (refused, TLS, or not sent)"),
+    // no_server_error looks at every exchange of the run.
+    row("no_server_error", Named(VALID_PROBES), CRASH, Fail,
+        "a 5xx or dropped connection on a delivery a provider sends makes it retry (Standard Webhooks, Infrahub) or fail the user's operation (blocking hooks)"),
+    row("no_server_error", Any, CRASH, NonStrict,
+        "a 5xx or dropped connection on input no provider sends invites retries; answer 4xx"),
+    row("no_server_error", Any, &[], Pass, "no server failure"),
+    // Acceptance: a MUST.
+    row("accepts_valid", Any, &[Accepted], Pass, "acknowledged"),
+    row("accepts_valid", Any, &[], Fail,
+        "a valid delivery must be acknowledged with success, or the provider retries and finally drops it"),
+    row("tolerates_unknown_fields", Any, &[Accepted], Pass, "acknowledged"),
+    row("tolerates_unknown_fields", Any, &[], Fail,
+        "providers add fields without notice (Authgear: receivers must tolerate unknown fields)"),
+    row("tolerates_optional_absent", Any, &[Accepted], Pass, "acknowledged"),
+    row("tolerates_optional_absent", Any, &[], Fail,
+        "documented optional fields may be absent or null"),
+    // Invalid bodies: rejecting is right; no provider requires schema
+    // validation, so accepting is left open unless the ledger shows the
+    // event was processed.
+    row("rejects_invalid", Any, REJECTED, Pass, "rejected"),
+    row("rejects_invalid", Any, CRASH, NonStrict,
+        "a correctly signed input no provider sends answered with a 5xx or a dropped connection: answer 4xx, a 5xx invites retries"),
+    row("rejects_invalid", Named(TOLERABLE), &[Accepted, Processed], Info,
+        "no provider forbids accepting another content type or a body over 1 MiB"),
+    row("rejects_invalid", Named(SCHEMA_INVALID), &[Processed], NonStrict,
+        "a schema-invalid event was processed (the ledger shows it): validate before acting"),
+    row("rejects_invalid", Named(UNPARSABLE), &[Processed], NonStrict,
+        "an unparsable body was processed (the ledger shows it)"),
+    row("rejects_invalid", Any, &[Accepted], Info,
+        "accepted; no provider requires schema validation, and no ledger shows it was processed"),
+    row("rejects_invalid", Any, &[], Info, "neither accepted nor rejected"),
+    // Parser breakers (generators::breaker): correctly signed bodies no
+    // provider sends, broken at the byte level. Rejecting is right;
+    // accepting is left open where RFC 8259 leaves it to the parser (`i_`).
+    row("survives_parser_breakers", Any, CRASH, NonStrict,
+        "a correctly signed body no provider sends answered with a 5xx or a dropped connection: answer 4xx, a 5xx invites retries of the same bytes"),
+    row("survives_parser_breakers", Named(&["breaker: n_*"]), &[Accepted, Processed], Info,
+        "accepted a body RFC 8259 says is not JSON: a lenient parser (what it read is the event and an unknown field)"),
+    row("survives_parser_breakers", Any, &[], Pass,
+        "turned away, or accepted where RFC 8259 leaves the outcome to the implementation"),
+    // Signatures: a forged delivery acknowledged is a FAIL.
+    row("*", Named(&["valid", "multiple-one-valid", "just-inside-past", "just-inside-future"]), &[Accepted], Pass,
+        "acknowledged"),
+    row("*", Named(&["valid", "multiple-one-valid", "just-inside-past", "just-inside-future"]), &[], Fail,
+        "a correctly signed delivery (rotation lists and timestamps inside the 300 s tolerance included) must be acknowledged"),
+    row("rejects_bad_signature", Named(&["uppercase-hex"]), &[Accepted], Info,
+        "the same MAC in uppercase hex: RFC 4648 §8 base16 is case-insensitive, so it cannot be forged"),
+    row("rejects_bad_signature", Named(&["hash-hex"]), &[Accepted], Info,
+        "the same body hash in hex: a correctly signed token over the same body, so it cannot be forged"),
+    row("rejects_jwt_alg_none", Named(&["wrong-kid"]), &[Accepted], Info,
+        "an unknown kid with a valid HMAC: RFC 7515 §4.1.4 makes kid a hint, the signature still verifies"),
+    row("rejects_stale_signature", Named(&["stale", "future"]), &[Accepted], Info,
+        "a timestamp 305 s off accepted: the window is wider than the Standard Webhooks reference library's 300 s"),
+    row("rejects_missing_signature", Any, &[Unauthorized], Pass, "rejected"),
+    row("rejects_bad_signature", Any, &[Unauthorized], Pass, "rejected"),
+    row("rejects_stale_signature", Any, &[Unauthorized], Pass, "rejected"),
+    row("rejects_jwt_alg_none", Any, &[Unauthorized], Pass, "rejected"),
+    row("rejects_missing_signature", Any, &[Accepted], Fail,
+        "every provider signs every delivery: an unsigned one is forged"),
+    row("rejects_bad_signature", Any, &[Accepted], Fail,
+        "a delivery whose signature does not cover these bytes with this secret is forged"),
+    row("rejects_stale_signature", Any, &[Accepted], Fail,
+        "a timestamp an hour off accepted: a captured delivery can be replayed (Standard Webhooks: reject outside the tolerance)"),
+    row("rejects_jwt_alg_none", Any, &[Accepted], Fail,
+        "RFC 8725 §3.1: the algorithm must be the one configured, never none or another"),
+    row("rejects_missing_signature", Any, &[BadRequest, OtherClientError], Info,
+        "rejected, but 401/403 says why (RFC 9110 §15.5.2)"),
+    row("rejects_bad_signature", Any, &[BadRequest, OtherClientError], Info,
+        "rejected, but 401/403 says why (RFC 9110 §15.5.2)"),
+    row("rejects_stale_signature", Any, &[BadRequest, OtherClientError], Info,
+        "rejected, but 401/403 says why (RFC 9110 §15.5.2)"),
+    row("rejects_jwt_alg_none", Any, &[BadRequest, OtherClientError], Info,
+        "rejected, but 401/403 says why (RFC 9110 §15.5.2)"),
+    row("*", Named(&["missing", "tampered-body", "wrong-secret", "truncated", "reserialized-body", "uppercase-hex",
+        "stale", "future", "expired", "far-future", "whsec-*", "alg-*", "wrong-kid", "hash-hex", "wrong-scheme"]), CRASH, NonStrict,
+        "a correct rejection answered with a 5xx or a dropped connection invites retries: answer 401/403"),
+    // Duplicates, ordering, loss and blocking answers.
+    row("duplicate_idempotent", Any, &[Accepted], Pass, "acknowledged"),
+    row("duplicate_idempotent", Any, &[ProcessedTwice], Fail,
+        "providers redeliver (FusionAuth, Infrahub, Standard Webhooks): a duplicate must have its effect once"),
+    row("duplicate_idempotent", Any, &[], Fail,
+        "a redelivered event must be acknowledged, or the provider keeps retrying"),
+    row("ordering", Any, &[Accepted], Pass, "acknowledged"),
+    row("ordering", Any, &[OutOfOrder], Fail, "the ledger breaks the declared ordering policy"),
+    row("ordering", Any, &[], Fail,
+        "no provider guarantees delivery order: an out-of-order delivery must still be acknowledged"),
+    row("no_loss", Any, &[Lost, ProcessedTwice], Fail,
+        "an acknowledged delivery is never redelivered: losing it loses the event"),
+    row("blocking_response_schema", Any, &[Accepted], Pass, "a valid decision"),
+    row("blocking_response_schema", Any, &[InvalidAnswer], Fail,
+        "Authgear blocking hooks: an answer the response schema refuses fails the user's operation"),
+    row("blocking_response_schema", Any, &[], Fail,
+        "a blocking hook must answer 2xx with a decision, or the user's operation fails"),
+    // Whatever no row above names.
+    row("*", Any, &[Accepted, Processed], Pass, "held"),
+    row("*", Any, &[], Skipped, "no rule judges this answer"),
+];
+
+/// The level and reason the table gives `seen` on a probe of `variant`
+/// in `check`.
+pub fn judge(check: &str, variant: &str, seen: Seen) -> (Level, &'static str) {
+    TABLE
+        .iter()
+        .find(|r| {
+            (r.check == "*" || r.check == check)
+                && r.probes.matches(variant)
+                && (r.seen.is_empty() || r.seen.contains(&seen))
+        })
+        .map(|r| (r.level, r.why))
+        .expect("the table ends in a catch-all row")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issues_examples_land_where_the_table_says() {
+        let cases = [
+            ("rejects_invalid", "wrong-type", Accepted, Info),
+            ("rejects_invalid", "wrong-type", Processed, NonStrict),
+            ("rejects_invalid", "malformed-json", ServerError, NonStrict),
+            ("rejects_invalid", "oversized-body", Accepted, Info),
+            ("rejects_invalid", "empty-body", BadRequest, Pass),
+            ("rejects_bad_signature", "uppercase-hex", Accepted, Info),
+            ("rejects_bad_signature", "tampered-body", Accepted, Fail),
+            ("rejects_bad_signature", "tampered-body", BadRequest, Info),
+            (
+                "rejects_bad_signature",
+                "tampered-body",
+                ServerError,
+                NonStrict,
+            ),
+            (
+                "rejects_bad_signature",
+                "multiple-one-valid",
+                Unauthorized,
+                Fail,
+            ),
+            ("rejects_jwt_alg_none", "wrong-kid", Accepted, Info),
+            ("rejects_jwt_alg_none", "alg-none", Accepted, Fail),
+            ("rejects_stale_signature", "stale", Accepted, Info),
+            ("rejects_stale_signature", "expired", Accepted, Fail),
+            (
+                "rejects_stale_signature",
+                "just-inside-past",
+                Accepted,
+                Pass,
+            ),
+            ("accepts_valid", "valid", TimedOut, Error),
+            ("accepts_valid", "valid", Dropped, Fail),
+            ("within_deadline", "concurrent valid", TimedOut, Fail),
+            ("within_deadline", "concurrent valid", ServerError, Pass),
+            ("no_server_error", "unicode-extreme", Dropped, Fail),
+            (
+                "survives_parser_breakers",
+                "breaker: i_byte-ff",
+                Dropped,
+                NonStrict,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: n_trailing-comma",
+                ServerError,
+                NonStrict,
+            ),
+            ("survives_parser_breakers", "breaker: n_nan", Accepted, Info),
+            (
+                "survives_parser_breakers",
+                "breaker: i_lone-surrogate",
+                Accepted,
+                Pass,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: n_raw-nul",
+                BadRequest,
+                Pass,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: i_utf16be",
+                TimedOut,
+                Error,
+            ),
+            ("no_server_error", "malformed-json", ServerError, NonStrict),
+            ("no_server_error", "valid", TimedOut, Skipped),
+            ("rejects_missing_signature", "missing", TimedOut, Error),
+            (
+                "duplicate_idempotent",
+                "duplicate: first",
+                ProcessedTwice,
+                Fail,
+            ),
+            (
+                "tolerates_unknown_fields",
+                "unknown-field-top",
+                BadRequest,
+                Fail,
+            ),
+        ];
+        for (check, variant, seen, level) in cases {
+            assert_eq!(
+                judge(check, variant, seen).0,
+                level,
+                "{check} {variant} {seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_row_names_a_catalog_check_and_says_why() {
+        for r in TABLE {
+            assert!(
+                r.check == "*" || super::super::info(r.check).is_some(),
+                "{}",
+                r.check
+            );
+            assert!(!r.why.is_empty());
+        }
+    }
+}

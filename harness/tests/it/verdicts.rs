@@ -1,0 +1,416 @@
+//! Verdicts a team can gate on: harmless deviations pass the default gate
+//! and fail only under `--strict`, a slow or hanging receiver ends the run
+//! quickly with `within_deadline` the only FAIL, `--concurrency` bounds the
+//! deliveries in flight for the whole run, and a receiver that accepts
+//! everything gets reports a CI can hold.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use generators::{Provider, ProviderId};
+use harness::check::{self, CheckPlan};
+use harness::client::Target;
+use harness::demo::demo_secret;
+use reports::{Level, Report};
+
+use crate::util::faulty_servers;
+use crate::util::process::{self, output_within, stdout, transcript, HOOKSTORM};
+
+/// Generous bound for runs that must end "within 60 s" on a loaded machine.
+const ONE_MINUTE: Duration = Duration::from_secs(60);
+
+/// Runs `hookstorm check ARGS --out DIR` with `secret` in HOOK_SECRET,
+/// bounded by `limit`; the output and the report it wrote.
+async fn check_cli(
+    args: &[&str],
+    secret: &str,
+    out: &Path,
+    limit: Duration,
+) -> (std::process::Output, Report) {
+    let mut cmd = tokio::process::Command::new(HOOKSTORM);
+    cmd.arg("check")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("HOOK_SECRET", secret)
+        .env("CI", "true");
+    let o = output_within(cmd, limit, &format!("hookstorm check {args:?}")).await;
+    let text = std::fs::read_to_string(out.join("report.json"))
+        .unwrap_or_else(|e| panic!("no report.json ({e}): {}", transcript(&o)));
+    (o, Report::from_json(&text).unwrap())
+}
+
+/// `(check, level)` of every result that is neither PASS nor SKIPPED.
+fn not_passed(report: &Report) -> Vec<(String, Level)> {
+    let mut out: Vec<(String, Level)> = report
+        .checks
+        .iter()
+        .filter(|c| c.level.is_finding())
+        .map(|c| (c.id.clone(), c.level))
+        .collect();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn harmless_deviations_pass_the_default_gate_and_fail_strict_only_for_non_strict() {
+    // The Python receiver accepts uppercase hex, answers 400 to bad
+    // signatures and does not validate schemas (only the envelope).
+    let secret = demo_secret(ProviderId::Authgear);
+    let (_receiver, base) =
+        process::python_receiver(&["uppercase-hex", "400-bad-signature"], secret.expose());
+    let target = format!("{base}/hooks");
+    let ledger = format!("{base}/ledger");
+    let args = |strict: bool| {
+        let mut a = vec![
+            "-p", "authgear", "-t", &target, "--ledger-url", &ledger, "--seed", "5",
+            "--type", "user.created", "--type", "user.disabled",
+            "--checks", "accepts_valid,rejects_invalid,rejects_missing_signature,rejects_bad_signature,no_server_error,duplicate_idempotent",
+        ];
+        if strict {
+            a.push("--strict");
+        }
+        a
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (o, report) = check_cli(
+        &args(false),
+        secret.expose(),
+        &dir.path().join("default"),
+        ONE_MINUTE,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the default gate passes: {}",
+        transcript(&o)
+    );
+    let levels = |check: &str, variant: &str| -> Vec<Level> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.check == check && f.variant == variant)
+            .map(|f| f.level)
+            .collect()
+    };
+    assert_eq!(
+        levels("rejects_bad_signature", "uppercase-hex"),
+        [Level::Info],
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(
+        levels("rejects_missing_signature", "missing"),
+        [Level::Info],
+        "400, not 401"
+    );
+    assert_eq!(
+        levels("rejects_bad_signature", "tampered-body"),
+        [Level::Info],
+        "400, not 401"
+    );
+    let schema_invalid_processed = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "rejects_invalid" && f.level == Level::NonStrict)
+        .count();
+    assert!(
+        schema_invalid_processed > 0,
+        "schema-invalid events processed are NON-STRICT: {:#?}",
+        report.findings
+    );
+    for (id, level) in not_passed(&report) {
+        assert!(
+            matches!(level, Level::Info | Level::NonStrict),
+            "{id} is {level}"
+        );
+    }
+    let out = stdout(&o);
+    assert!(out.contains("NON-STRICT") && out.contains("INFO"), "{out}");
+
+    let (o, strict) = check_cli(
+        &args(true),
+        secret.expose(),
+        &dir.path().join("strict"),
+        ONE_MINUTE,
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "--strict fails: {}",
+        transcript(&o)
+    );
+    let gating: Vec<_> = strict
+        .checks
+        .iter()
+        .filter(|c| c.level.gates(true))
+        .collect();
+    assert!(!gating.is_empty());
+    for c in gating {
+        assert_eq!(
+            c.level,
+            Level::NonStrict,
+            "{} [{}]: {:?}",
+            c.id,
+            c.event_type,
+            c.reason
+        );
+    }
+    let junit = std::fs::read_to_string(dir.path().join("strict/junit.xml")).unwrap();
+    assert!(
+        junit.contains("<failure") && junit.contains("NON-STRICT"),
+        "NON-STRICT is a <failure> under --strict"
+    );
+    let junit = std::fs::read_to_string(dir.path().join("default/junit.xml")).unwrap();
+    assert!(!junit.contains("<failure"), "and <skipped> without it");
+    assert!(junit.contains("name=\"level\" value=\"INFO\""), "{junit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_answering_after_6_s_fails_within_deadline_and_nothing_else() {
+    // Auth0's deadline is 5 s: every answer comes a second late.
+    let addr = faulty_servers::slow(Duration::from_secs(6)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (o, report) = check_cli(
+        &["-p", "auth0", "-t", &format!("http://{addr}/hooks")],
+        "bearer-secret",
+        dir.path(),
+        ONE_MINUTE,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
+    assert!(started.elapsed() < ONE_MINUTE);
+    let stopped = report.stopped.clone().unwrap_or_default();
+    assert!(stopped.contains("unresponsive"), "{stopped}");
+    assert!(stdout(&o).contains("unresponsive"), "{}", transcript(&o));
+    let failing: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.level == Level::Fail)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(!failing.is_empty());
+    assert!(
+        failing.iter().all(|id| *id == "within_deadline"),
+        "only within_deadline is blamed: {failing:?}"
+    );
+    // The other checks are unjudged, not failed.
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.id == "accepts_valid" && c.level == Level::Error),
+        "{:?}",
+        not_passed(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_reference_receiver_ends_the_run_within_a_minute() {
+    let mut child = std::process::Command::new(HOOKSTORM)
+        .args([
+            "receiver",
+            "--provider",
+            "auth0",
+            "--port",
+            "0",
+            "--fault",
+            "hang",
+        ])
+        .env("HOOK_SECRET", "bearer-secret")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the receiver starts");
+    let url = process::listening_url(&mut child);
+    let _receiver = process::KillOnDrop(child);
+    let url = url.expect("the URL on stdout");
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (o, report) = check_cli(
+        &["-p", "auth0", "-t", &url],
+        "bearer-secret",
+        dir.path(),
+        ONE_MINUTE,
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
+    assert!(started.elapsed() < ONE_MINUTE);
+    assert!(report.stopped.is_some(), "{:?}", not_passed(&report));
+    assert!(report
+        .checks
+        .iter()
+        .any(|c| c.id == "within_deadline" && c.level == Level::Fail));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_means_deliveries_in_flight_for_the_whole_run() {
+    // One request at a time, 10 ms each: with 3 in flight none waits more
+    // than ~30 ms, far inside a 2 s deadline, whatever the other checks do.
+    let (addr, most) = faulty_servers::serial(Duration::from_millis(10)).await;
+    let secret = demo_secret(ProviderId::Auth0);
+    let mut plan = CheckPlan::new(
+        Provider::builtin(ProviderId::Auth0),
+        Target::parse(&format!("http://{addr}/hooks")).unwrap(),
+        secret,
+    )
+    .select(
+        &[
+            "accepts_valid",
+            "rejects_missing_signature",
+            "within_deadline",
+            "duplicate_idempotent",
+        ]
+        .map(String::from),
+        &[],
+    )
+    .unwrap();
+    plan.concurrency = 3;
+    plan.deadline = Some(Duration::from_secs(2));
+    plan.seed = 3;
+    let report = check::run(&plan).await.unwrap();
+    let in_flight = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        in_flight <= 3,
+        "{in_flight} deliveries in flight with --concurrency 3"
+    );
+    assert!(
+        in_flight >= 2,
+        "the run does use its concurrency: {in_flight}"
+    );
+    let late: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.id == "within_deadline" && c.level != Level::Pass)
+        .map(|c| (&c.event_type, c.level, &c.reason))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "judged on the time each probe waited: {late:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_accepting_everything_gets_reports_a_ci_can_hold() {
+    let sink = faulty_servers::sink(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (o, report) = check_cli(
+        &[
+            "-p",
+            "authgear",
+            "-t",
+            &format!("http://{}/hooks", sink.addr),
+            "--seed",
+            "9",
+        ],
+        "cli-test-secret",
+        dir.path(),
+        Duration::from_secs(300),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines().count() <= 60,
+        "{} terminal lines:\n{out}",
+        out.lines().count()
+    );
+    assert!(out.contains("more finding(s)"), "{out}");
+    let summary = std::fs::metadata(dir.path().join("summary.md"))
+        .unwrap()
+        .len();
+    assert!(summary < 1024 * 1024, "summary.md is {summary} bytes");
+    let total: u64 = walk(dir.path())
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        total < 10 * 1024 * 1024,
+        "report directory is {total} bytes"
+    );
+    // The 1 MiB oversized body is one finding, written once under repro/.
+    let oversized: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.variant == "oversized-body")
+        .collect();
+    assert_eq!(oversized.len(), 1, "{oversized:#?}");
+    let file = oversized[0]
+        .request
+        .body_file
+        .clone()
+        .expect("a repro file");
+    assert!(
+        oversized[0]
+            .curl
+            .contains(&format!("--data-binary @{file}")),
+        "{}",
+        oversized[0].curl
+    );
+    assert!(std::fs::metadata(dir.path().join(&file)).unwrap().len() > 1024 * 1024);
+    assert!(
+        oversized[0].event_types.len() > 40,
+        "one finding lists its types"
+    );
+    for f in &report.findings {
+        assert!(
+            f.request
+                .body
+                .as_ref()
+                .is_none_or(|b| b.len() <= reports::INLINE_BODY_MAX),
+            "{}",
+            f.id
+        );
+        assert!(
+            f.curl.len() < reports::INLINE_BODY_MAX * 2 + 4096,
+            "{}: {} bytes",
+            f.id,
+            f.curl.len()
+        );
+    }
+    for name in ["junit.xml", "index.html", "summary.md", "report.json"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(
+            !text.contains(&"x".repeat(8 * 1024)),
+            "{name} inlines a large body"
+        );
+    }
+    // Forged deliveries accepted are FAIL; the noise is not.
+    let level_of = |check: &str, variant: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.check == check && f.variant == variant)
+            .map(|f| f.level)
+    };
+    assert_eq!(
+        level_of("rejects_bad_signature", "tampered-body"),
+        Some(Level::Fail)
+    );
+    assert_eq!(
+        level_of("rejects_missing_signature", "missing"),
+        Some(Level::Fail)
+    );
+    assert_eq!(level_of("rejects_invalid", "wrong-type"), Some(Level::Info));
+    assert_eq!(
+        level_of("rejects_invalid", "oversized-body"),
+        Some(Level::Info)
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
