@@ -164,7 +164,7 @@ pub struct RequestSummary {
     /// The event type the request carried.
     #[serde(default)]
     pub event_type: String,
-    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`] bytes.
+    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`](crate::INLINE_BODY_MAX) bytes.
     #[serde(default)]
     pub body: Option<String>,
     /// Otherwise the file holding the exact bytes, relative to the report
@@ -751,7 +751,7 @@ mod tests {
         );
         let tampered = old.finding("f2").or(old.finding("f1")).unwrap();
         assert!(tampered.curl.starts_with("curl ") || tampered.variant == "oversized-body");
-        assert_eq!(old.checks[1].findings, [oversized.id.clone()]);
+        assert_eq!(old.checks[1].findings, std::slice::from_ref(&oversized.id));
         assert!(!old.passed());
 
         let dir = tempfile::tempdir().unwrap();

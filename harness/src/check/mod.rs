@@ -76,22 +76,22 @@ pub const CATALOG: &[CheckInfo] = &[
     },
     CheckInfo {
         id: "rejects_invalid",
-        description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx",
-        rule: "a receiver must not accept (2xx) or crash (5xx) on input it cannot process",
+        description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx (accepted: INFO, NON-STRICT once the ledger shows it processed; 5xx: NON-STRICT)",
+        rule: "no provider requires schema validation, but a 5xx invites retries and an invalid event should not be acted on",
     },
     CheckInfo {
         id: "survives_parser_breakers",
-        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open; never 5xx or a dropped connection",
+        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open (a must-reject one accepted: INFO); 5xx or a dropped connection: NON-STRICT",
         rule: "RFC 8259 (§8.1 UTF-8, §9 parsers may set limits): input no provider sends must be turned away, not crash the receiver or invite retries",
     },
     CheckInfo {
         id: "no_server_error",
-        description: "no 5xx and no dropped connection for any valid or adversarial input",
+        description: "no 5xx and no dropped connection: FAIL on deliveries a provider sends, NON-STRICT on adversarial input",
         rule: "a 5xx makes the provider retry forever (Infrahub, Standard Webhooks) or fail the user's operation (blocking hooks)",
     },
     CheckInfo {
         id: "rejects_missing_signature",
-        description: "a delivery without its signature -> 401/403 (or 400)",
+        description: "a delivery without its signature -> 401/403 (400 or another 4xx: INFO)",
         rule: "each provider signs every delivery (Authgear pkg/lib/hook/http.go, FusionAuth signing docs, Standard Webhooks spec): unsigned input is forged",
     },
     CheckInfo {
@@ -101,17 +101,17 @@ pub const CATALOG: &[CheckInfo] = &[
     },
     CheckInfo {
         id: "rejects_stale_signature",
-        description: "timestamps outside ±300 s -> rejected; just inside -> accepted",
+        description: "timestamps an hour off -> rejected; 305 s off -> rejected (accepted: INFO); 295 s off -> accepted",
         rule: "Standard Webhooks reference library: 5-minute tolerance against replay",
     },
     CheckInfo {
         id: "rejects_jwt_alg_none",
-        description: "JWT signatures with alg none, another algorithm or an unknown kid -> rejected",
-        rule: "FusionAuth signs with the configured key and kid; RFC 8725 §3.1 (algorithm verification)",
+        description: "JWT signatures with alg none or another algorithm -> rejected; an unknown kid with a valid HMAC accepted is INFO",
+        rule: "RFC 8725 §3.1 (algorithm verification); RFC 7515 §4.1.4 (kid is a hint)",
     },
     CheckInfo {
         id: "within_deadline",
-        description: "every answer inside the provider's deadline, also under concurrency",
+        description: "every answer inside the provider's deadline, with --concurrency deliveries in flight; the one check that judges a timeout",
         rule: "documented deadlines: Authgear blocking 5 s (10 s total) / 60 s, FusionAuth read timeout, Infrahub 10 s, Auth0 Action timeout",
     },
     CheckInfo {
@@ -219,11 +219,6 @@ impl Probe {
     /// The status, if any.
     pub fn status(&self) -> Option<u16> {
         self.answer.as_ref().ok().map(|a| a.status)
-    }
-
-    /// Whether the answer is a client error (the "reject" expectation).
-    pub fn is_rejection(&self) -> bool {
-        matches!(self.status(), Some(400..=499))
     }
 
     /// Whether it timed out.
@@ -864,4 +859,27 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
     })
     .await;
     outputs.into_iter().map(|o| o.expect("all ready")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamped_repros_say_when_they_expire_and_point_to_replay() {
+        let headers = vec![
+            ("webhook-id".to_string(), "msg_1".to_string()),
+            ("webhook-timestamp".to_string(), "1795451193".to_string()),
+        ];
+        let note = expiry(&headers).unwrap();
+        assert!(
+            note.contains("2026-11-23T16:31:33Z"),
+            "300 s after signing: {note}"
+        );
+        assert!(
+            note.contains("hookstorm replay REPORT_DIR {finding}"),
+            "{note}"
+        );
+        assert_eq!(expiry(&headers[..1]), None, "no timestamp, no expiry");
+    }
 }

@@ -480,6 +480,17 @@ steps:
 ";
 
     #[test]
+    fn strict_is_off_unless_the_file_says_so() {
+        assert!(!parse(GOOD, &[]).unwrap().strict);
+        assert!(
+            parse(&GOOD.replace("seed: 7", "seed: 7\nstrict: true"), &[])
+                .unwrap()
+                .strict
+        );
+        assert!(parse(&GOOD.replace("seed: 7", "seed: 7\nstrict: sometimes"), &[]).is_err());
+    }
+
+    #[test]
     fn a_good_file_becomes_a_plan() {
         let s = parse(GOOD, &[]).unwrap();
         assert_eq!(s.name, "t");

@@ -37,6 +37,12 @@ pub fn render(report: &Report) -> String {
     if let Some(why) = &report.stopped {
         let _ = writeln!(out, "**Run stopped early:** {}\n", text(why));
     }
+    if report.unjudged() {
+        out.push_str(
+            "**The receiver could not be judged completely:** ERROR results got no answer \
+             (timeouts, refused connections, probes not sent); see the ERROR findings.\n\n",
+        );
+    }
     if !report.checks.is_empty() {
         let (pass, gating, other) = report.check_counts();
         let _ = writeln!(
