@@ -261,9 +261,11 @@ fn type_name_of(provider: Option<ProviderId>, profile: &Profile, body: &Value) -
     }
 }
 
-/// The body slots of `profile`; a wrapper scheme whose dedupe key is a
-/// header (Standard Webhooks) still gets the wrapped provider's body id
-/// patched, so bodies are unique too.
+/// The body slots of `profile`; a profile whose dedupe key is a header
+/// gets its built-in provider's body id patched, if that has one (a
+/// scenario's profile override of a built-in provider). Standard Webhooks
+/// has none: its `webhook-id` header and payload `timestamp` make each
+/// request unique.
 pub fn slot_keys(provider: Option<ProviderId>, profile: &Profile) -> SlotKeys {
     let mut keys = SlotKeys::of_profile(profile);
     if let (None, Some(provider)) = (&keys.id, provider) {

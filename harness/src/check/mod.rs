@@ -17,6 +17,7 @@ mod duplicate;
 pub mod levels;
 mod loss;
 mod ordering;
+mod parser;
 mod plan;
 mod signature;
 mod terminal;
@@ -78,6 +79,11 @@ pub const CATALOG: &[CheckInfo] = &[
         id: "rejects_invalid",
         description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx (accepted: INFO, NON-STRICT once the ledger shows it processed; 5xx: NON-STRICT)",
         rule: "no provider requires schema validation, but a 5xx invites retries and an invalid event should not be acted on",
+    },
+    CheckInfo {
+        id: "survives_parser_breakers",
+        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open (a must-reject one accepted: INFO); 5xx or a dropped connection: NON-STRICT",
+        rule: "RFC 8259 (§8.1 UTF-8, §9 parsers may set limits): input no provider sends must be turned away, not crash the receiver or invite retries",
     },
     CheckInfo {
         id: "no_server_error",
@@ -882,6 +888,7 @@ async fn run_one(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
             acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
         }
         "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
+        "survives_parser_breakers" => parser::run(ctx).await,
         // Judged last, over everything the other checks sent.
         "no_server_error" => Vec::new(),
         "rejects_missing_signature"

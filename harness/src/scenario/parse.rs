@@ -43,7 +43,7 @@ pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 /// Keys of `ledger`.
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
-pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none"];
+pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none", "arrival"];
 
 /// What surrounds the file: overrides and the environment.
 pub struct Options<'a> {
@@ -201,6 +201,7 @@ fn read_scenario(
         .map(|s| match s {
             "strict" => OrderingPolicy::Strict,
             "last-write-wins" => OrderingPolicy::LastWriteWins,
+            "arrival" => OrderingPolicy::Arrival,
             _ => OrderingPolicy::None,
         })
         .unwrap_or(OrderingPolicy::LastWriteWins);
