@@ -206,6 +206,9 @@ struct Declared {
     material: Material,
     /// Each version's value template split into items (parsing headers).
     items: Vec<Vec<Template>>,
+    /// Whether deliveries carry the message id (asked once per request by
+    /// the load emitter, so computed once here).
+    uses_message_id: bool,
 }
 
 impl Declared {
@@ -350,6 +353,7 @@ fn declared_key(scheme: &SigningScheme, secret: &str) -> Result<Declared, Error>
         version,
         material,
         items,
+        uses_message_id: scheme.uses_message_id(),
     })
 }
 
@@ -573,7 +577,7 @@ impl Signer {
     /// format one for them.
     pub fn uses_message_id(&self) -> bool {
         match &self.key {
-            Key::Declared(k) => k.scheme.uses_message_id(),
+            Key::Declared(k) => k.uses_message_id,
             Key::Fusionauth { .. } => false,
         }
     }
