@@ -49,10 +49,15 @@ pub struct BasicAuth(String);
 
 impl BasicAuth {
     /// From a URL's userinfo (`user:password`, percent-encoded as RFC
-    /// 3986 §3.2.1 writes it): `Basic base64(user ":" password)`.
+    /// 3986 §3.2.1 writes it): `Basic base64(user ":" password)`; a user
+    /// alone has an empty password (RFC 7617 §2 always has the colon, and
+    /// curl sends it so).
     fn from_userinfo(userinfo: &str) -> BasicAuth {
         use base64::Engine;
-        let decoded = percent_decode(userinfo);
+        let mut decoded = percent_decode(userinfo);
+        if !userinfo.contains(':') {
+            decoded.push(b':');
+        }
         BasicAuth(format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(decoded)
@@ -834,7 +839,7 @@ mod tests {
         assert!(!format!("{t:?}").contains("dXM6"), "{t:?}");
         assert_eq!(
             Target::parse("https://tok@h/").unwrap().credentials,
-            Some(BasicAuth("Basic dG9r".into()))
+            Some(BasicAuth("Basic dG9rOg==".into()))
         );
         assert_eq!(Target::parse("http://h/a@b").unwrap().credentials, None);
         let err = Target::parse("http://u:hunter2 x@h/")
