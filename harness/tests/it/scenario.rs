@@ -498,14 +498,22 @@ async fn secrets_never_reach_output_or_reports() {
     );
     assert!(!lossy(&out.stdout).contains(SECRET), "secret on stdout");
     assert!(!lossy(&out.stderr).contains(SECRET), "secret on stderr");
-    for entry in std::fs::read_dir(out_dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        assert!(
-            !lossy(&bytes).contains(SECRET),
-            "secret in {}",
-            path.display()
-        );
+    // Every file, `repro/` bodies included.
+    let mut dirs = vec![out_dir.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !lossy(&bytes).contains(SECRET),
+                "secret in {}",
+                path.display()
+            );
+        }
     }
 }
 

@@ -209,7 +209,7 @@ fn assert_interrupted(out: &Path, name: &str, ended: &Ended) -> Value {
         "{context}"
     );
     assert!(
-        !ended.stdout.contains("PASSED") && !ended.stdout.contains("verdict     PASS"),
+        !ended.stdout.contains("PASSED — ") && !ended.stdout.contains("verdict     PASS"),
         "{context}"
     );
     report
