@@ -591,6 +591,30 @@ mod tests {
         addr
     }
 
+    #[tokio::test]
+    async fn a_failing_answer_keeps_the_start_of_its_body() {
+        let long = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 300\r\n\r\n{}",
+            "e".repeat(300)
+        );
+        let addr = canned(vec![
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":\"nope\"}".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            long.into_bytes(),
+        ])
+        .await;
+        let mut c = Conn::connect(addr).await.unwrap();
+        assert_eq!(c.exchange(REQ, 1_000).await.unwrap().status, 401);
+        assert_eq!(c.body_start(), br#"{"error":"nope"}"#);
+        // A success keeps nothing (and clears what the last answer left).
+        assert_eq!(c.exchange(REQ, 1_000).await.unwrap().status, 200);
+        assert!(c.body_start().is_empty());
+        // A long body: at most EXCERPT bytes, and the rest is still read.
+        let answer = c.exchange(REQ, 1_000).await.unwrap();
+        assert_eq!((answer.status, answer.body_len), (500, 300));
+        assert_eq!(c.body_start(), "e".repeat(EXCERPT).as_bytes());
+    }
+
     async fn one(reply: &[u8], max_body: u64) -> (Result<ResponseSummary, WireError>, bool) {
         let addr = canned(vec![reply.to_vec()]).await;
         let mut c = Conn::connect(addr).await.unwrap();

@@ -914,6 +914,13 @@ async fn zero_senders_and_connections_beyond_the_descriptor_limit_are_refused() 
     )
     .await;
     refused(words("--rate 10 -d 0s"), "--duration must be above 0").await;
+    // A mix that weighs every type 0 selects none (it read as "every type").
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.txt");
+    std::fs::write(&mix, "user.created: 0\n").unwrap();
+    let mut args = words("--rate 10 -d 1s --mix");
+    args.push(mix.display().to_string());
+    refused(args, "gives no event type a weight above 0").await;
     if let Some((_, hard)) = harness::rlimit::open_files().filter(|(_, h)| *h < 10_000_000) {
         let too_many = words(&format!("--rate 10 -d 1s --connections {}", hard + 1));
         refused(too_many, "RLIMIT_NOFILE").await;
