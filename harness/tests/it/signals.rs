@@ -21,8 +21,10 @@ use crate::util::process::{listening_url, lossy, transcript, KillOnDrop, HOOKSTO
 /// SIGINT and SIGTERM as `kill` spells them, their names and exit codes.
 const SIGNALS: [(&str, &str, i32); 2] = [("-INT", "SIGINT", 130), ("-TERM", "SIGTERM", 143)];
 
-/// A loopback target that accepts connections, counts them, reads what
-/// it is sent and never answers (for at most a minute).
+/// A loopback target that accepts connections, reads what it is sent and
+/// never answers (for at most a minute). It counts the connections that
+/// sent something: the pre-run reachability probe only connects, so a
+/// count above 0 means a request is in flight.
 struct Silent {
     url: String,
     connections: Arc<AtomicUsize>,
@@ -39,8 +41,9 @@ fn silent_target() -> Silent {
         while Instant::now() < until {
             match listener.accept() {
                 Ok((mut stream, _)) => {
-                    counted.fetch_add(1, Ordering::SeqCst);
+                    let counted = counted.clone();
                     std::thread::spawn(move || {
+                        let mut requested = false;
                         let _ = stream.set_nonblocking(false);
                         let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
                         let mut buf = [0u8; 16 * 1024];
@@ -48,7 +51,12 @@ fn silent_target() -> Silent {
                         while Instant::now() < until {
                             match stream.read(&mut buf) {
                                 Ok(0) => break,
-                                Ok(_) => {}
+                                Ok(_) => {
+                                    if !requested {
+                                        requested = true;
+                                        counted.fetch_add(1, Ordering::SeqCst);
+                                    }
+                                }
                                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
                                 Err(_) => break,
