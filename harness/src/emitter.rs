@@ -466,7 +466,8 @@ pub async fn run_observed(
     if let Some(meter) = meter {
         stats.add_hiccups(&meter.stop())?;
     }
-    stats.count_missed(late + unsent);
+    stats.count_late(late);
+    stats.count_unsent(unsent);
     stats.set_window(window);
     stats.set_started(started_wall);
     stats.set_ended(started_wall + elapsed);
@@ -597,6 +598,7 @@ async fn sender(
             live.late.fetch_add(1, Ordering::Relaxed);
         }
         deadline.as_mut().reset(sent + emission.timeout.min(FAR));
+        let mut hyper_body = Bytes::new();
         let slot = &in_flight[index];
         slot.begin(
             intended.saturating_duration_since(start),
@@ -609,7 +611,14 @@ async fn sender(
                 send_wire(conn, addr, &parts, emission.max_body, deadline.as_mut()).await
             }
             (Link::Hyper(conn), _) => {
-                send_hyper(&emission, conn, &buffers, deadline.as_mut()).await
+                send_hyper(
+                    &emission,
+                    conn,
+                    &buffers,
+                    deadline.as_mut(),
+                    &mut hyper_body,
+                )
+                .await
             }
             (Link::Wire(_), None) => Outcome::Error(ErrorKind::Other),
         };
@@ -626,7 +635,20 @@ async fn sender(
             outcome,
             at_ms: intended.saturating_duration_since(start).as_millis() as u64,
         };
-        live.stripe(index).record(&sample);
+        let mut stripe = live.stripe(index);
+        stripe.record(&sample);
+        // What a failing status said, once per code: the first body seen.
+        if let (Outcome::Status(code @ 400..), true) = (outcome, failed) {
+            if !stripe.has_excerpt(code) {
+                let body: &[u8] = match &link {
+                    Link::Wire(Some(conn)) => conn.body_start(),
+                    Link::Hyper(_) => &hyper_body,
+                    Link::Wire(None) => &[],
+                };
+                stripe.note_excerpt(code, body);
+            }
+        }
+        drop(stripe);
         slot.end();
         live.completed.fetch_add(1, Ordering::Relaxed);
         if failed {
@@ -768,6 +790,7 @@ async fn send_hyper(
     conn: &mut Option<Connection>,
     buffers: &Buffers,
     deadline: Pin<&mut Sleep>,
+    answer_body: &mut Bytes,
 ) -> Outcome {
     let headers = header_pairs(&buffers.head);
     let body = Bytes::copy_from_slice(&buffers.body);
@@ -794,7 +817,10 @@ async fn send_hyper(
         }
     };
     match before(deadline, exchange).await {
-        Some(Ok((status, _, _))) => Outcome::Status(status),
+        Some(Ok((status, _, body))) => {
+            *answer_body = body;
+            Outcome::Status(status)
+        }
         Some(Err(err)) => {
             *conn = None;
             Outcome::Error(err.kind)

@@ -56,7 +56,7 @@ pub use diff::{diff, Diff, DiffRow};
 pub use finding::{Finding, INLINE_BODY_MAX};
 pub use level::Level;
 pub use load::{LoadStats, MergeError};
-pub use merge::merge;
+pub use merge::{merge, merge_partial};
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
 pub use render::{prepare_dir, write_dir};

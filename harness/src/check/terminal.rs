@@ -40,11 +40,11 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
                 f.variant,
                 one_line(&f.message, 160)
             ));
-            if f.curl.len() <= CURL_SHOWN {
+            if f.curl.len() <= CURL_SHOWN && !f.curl.contains('\n') {
                 out.push_str(&format!("  reproduce: {}\n", f.curl));
             } else {
                 out.push_str(&format!(
-                    "  reproduce: a {}-byte curl line, in summary.md and report.json ({})\n",
+                    "  reproduce: a {}-byte curl command, in summary.md and report.json ({})\n",
                     f.curl.len(),
                     f.id
                 ));

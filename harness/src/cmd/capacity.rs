@@ -10,6 +10,7 @@ use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load;
+use crate::reachable::ensure_reachable;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm capacity`.
@@ -48,11 +49,12 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
         ));
     }
     let traffic = args.traffic.traffic()?;
-    let connections = args
-        .traffic
-        .connections
-        .unwrap_or(capacity::DEFAULT_CONNECTIONS)
-        .max(1);
+    let connections = match args.traffic.connections {
+        Some(0) => return Err(usage("--connections must be at least 1")),
+        Some(c) => c,
+        None => capacity::DEFAULT_CONNECTIONS,
+    };
+    load::ensure_descriptors(connections, "--connections")?;
     Ok(CapacityPlan {
         traffic,
         bounds: Bounds {
@@ -88,7 +90,10 @@ pub fn run(args: Args) -> Result<Verdict> {
             plan.traffic.seed
         );
     }
-    let found = work.run(capacity::search(&plan, quiet, &shutdown))?;
+    let found = work.run(async {
+        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
+        capacity::search(&plan, quiet, &shutdown).await
+    })?;
     let mut report = plan.traffic.report("capacity", Shard::WHOLE);
     let best_rate = found.section.best_rate;
     report.capacity = Some(found.section);

@@ -197,15 +197,33 @@ impl TrafficArgs {
         let pool = if let Some(path) = &self.events {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
+            if self.verbatim {
+                eprintln!(
+                    "warning: --verbatim sends every --events line byte for byte, unchecked: \
+                     lines that are not {} events are sent too",
+                    provider.name()
+                );
+            } else {
+                pool::check_events_of(&provider, &text)?;
+            }
             Pool::from_jsonl(&text, builtin, profile, self.verbatim, self.order())?
         } else {
             let mix: Vec<(String, f64)> = if let Some(path) = &self.mix {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| usage(format!("cannot read --mix {}: {e}", path.display())))?;
-                pool::parse_mix(&text)?
+                let mix: Vec<(String, f64)> = pool::parse_mix(&text)?
                     .into_iter()
                     .filter(|(_, w)| *w > 0.0)
-                    .collect()
+                    .collect();
+                // An empty mix would otherwise mean "every type".
+                if mix.is_empty() {
+                    return Err(usage(format!(
+                        "--mix {} gives no event type a weight above 0: write `type: weight` \
+                         lines such as `user.created: 3`",
+                        path.display()
+                    )));
+                }
+                mix
             } else {
                 self.types.iter().map(|name| (name.clone(), 1.0)).collect()
             };

@@ -11,6 +11,7 @@ use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan};
+use crate::reachable::ensure_reachable;
 use crate::schedule::{Arrival, Stage};
 use crate::verdict::{usage, Verdict};
 
@@ -89,6 +90,10 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
         Some(c) => c,
         None => load::DEFAULT_CONNECTIONS,
     };
+    match args.concurrency {
+        Some(senders) => load::ensure_descriptors(senders, "--concurrency")?,
+        None => load::ensure_descriptors(connections, "--connections")?,
+    }
     Ok(LoadPlan {
         traffic,
         arrival,
@@ -117,9 +122,12 @@ pub fn run(args: Args) -> Result<Verdict> {
             plan.traffic.seed
         );
     }
-    let outcome = work
-        .run(load::run(&plan, quiet, &shutdown))
-        .context("load run failed")?;
+    let outcome = work.run(async {
+        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
+        load::run(&plan, quiet, &shutdown)
+            .await
+            .context("load run failed")
+    })?;
     let mut report = plan.traffic.report("load", plan.shard);
     report.thresholds = outcome.thresholds;
     let verdict = Verdict::from_ok(report.thresholds.iter().all(|t| t.passed));

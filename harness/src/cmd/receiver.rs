@@ -35,7 +35,7 @@ pub struct Args {
     pub secret_env: String,
     /// Inject a fault (repeatable): skip-signature, accept-stale, reject-unknown-fields,
     /// reject-optional-absent, double-process, out-of-order, slow, bad-blocking-response,
-    /// crash-on-unicode, 5xx-on-bad-json, lose-under-load, hang.
+    /// crash-on-unicode, 5xx-on-bad-json, lose-under-load, hang, reorder-after-ack.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     pub faults: Vec<Fault>,
     /// What to do with events of one subject that arrive out of order.

@@ -74,6 +74,7 @@ pub async fn execute(
     settings: &RunSettings,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ScenarioRun> {
+    preflight(scenario, settings.shard).with_context(|| settings.file.clone())?;
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
@@ -205,18 +206,14 @@ pub async fn execute(
         }
     }
     let profile = ctx.provider.profile();
+    // `preflight` made sure there is a load step to judge them on (an
+    // interrupted run may not have reached it).
     if let Some(load) = &merged {
         for t in &scenario.thresholds {
             report
                 .thresholds
                 .push(t.evaluate_with(&load.stats, |s| profile.success.is_success(s)));
         }
-    } else if !scenario.thresholds.is_empty() && !interrupted {
-        // Judging a latency bound on no requests would pass vacuously.
-        return Err(usage(format!(
-            "{}: scenario-level thresholds need at least one load step",
-            settings.file
-        )));
     }
     report.load = merged.or(capacity_load);
     Ok(ScenarioRun {
@@ -224,6 +221,61 @@ pub async fn execute(
         capacity_met,
         interrupted,
     })
+}
+
+/// Everything about a scenario that can be known wrong before anything is
+/// sent, beyond what reading it checks: the target, scenario thresholds
+/// with no load step to judge them on, each check step's selection, each
+/// load step's schedule and thresholds, and the connections each step
+/// needs. `run` calls it before its first request and `validate` calls it
+/// too, so a file `validate` accepts does not fail halfway through a run.
+pub fn preflight(scenario: &Scenario, shard: Shard) -> anyhow::Result<()> {
+    Target::parse(&scenario.target)?;
+    let has_load = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Load(_)));
+    if !scenario.thresholds.is_empty() && !has_load {
+        // Judging a latency bound on no requests would pass vacuously.
+        return Err(usage(
+            "scenario-level thresholds need at least one load step: add a `load` step, or \
+             move the thresholds into a step",
+        ));
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let at = || format!("step {}: {}", i + 1, step.name);
+        match &step.kind {
+            StepKind::Check(check) => {
+                check::select(&check.checks, &check.exclude).with_context(at)?;
+            }
+            StepKind::Load(load_step) => {
+                load::schedule(
+                    &load_step.arrival,
+                    load_step.duration,
+                    load_step.requests,
+                    shard,
+                )
+                .with_context(at)?;
+                let thresholds: Vec<String> = load_step
+                    .thresholds
+                    .iter()
+                    .map(|t| t.expr.clone())
+                    .collect();
+                load::check_thresholds(&thresholds).with_context(at)?;
+                let senders = match load_step.arrival {
+                    crate::schedule::Arrival::Closed { concurrency } => concurrency,
+                    _ => load_step.connections.unwrap_or(load::DEFAULT_CONNECTIONS),
+                };
+                load::ensure_descriptors(senders, "connections").with_context(at)?;
+            }
+            StepKind::Capacity(cap) => {
+                let connections = cap.connections.unwrap_or(capacity::DEFAULT_CONNECTIONS);
+                load::ensure_descriptors(connections, "connections").with_context(at)?;
+            }
+            StepKind::Wait(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn print_thresholds(results: &[ThresholdResult]) {

@@ -30,11 +30,17 @@ fn help_reads_like_a_tool() {
 }
 
 #[test]
-fn events_list_has_all_48_types() {
+fn events_list_has_all_87_types() {
     let o = hookstorm(&["events", "list", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(rows.len(), 48);
+    // The 48 documented types and the 39 Standard Webhooks payloads.
+    assert_eq!(rows.len(), 87);
+    let sw = rows
+        .iter()
+        .filter(|r| r["provider"] == "standard-webhooks")
+        .count();
+    assert_eq!(sw, 39);
     let expected = std::fs::read_to_string(repository::event_types_txt()).unwrap();
     for line in expected.lines().filter(|l| !l.trim().is_empty()) {
         let (provider, name) = line.split_once(' ').unwrap();

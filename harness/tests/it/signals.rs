@@ -224,7 +224,10 @@ fn assert_interrupted(out: &Path, name: &str, ended: &Ended) -> Value {
         "{context}"
     );
     assert!(
-        !ended.stdout.contains("PASSED — ") && !ended.stdout.contains("verdict     PASS"),
+        !ended
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("PASSED") || l.starts_with("verdict     PASS")),
         "{context}"
     );
     report

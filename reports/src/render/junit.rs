@@ -218,6 +218,61 @@ mod tests {
     }
 
     #[test]
+    fn levels_map_to_junit_statuses_and_a_property() {
+        let mut report = fixture::report();
+        report.checks[0].level = Level::Error;
+        report.checks[1].level = Level::NonStrict;
+        report.checks[2].level = Level::Info;
+        let status = |report: &Report, i: usize| {
+            let parsed = JUnitReport::deserialize_from_str(&render(report).unwrap()).unwrap();
+            let case = parsed.test_suites[0].test_cases[i].clone();
+            let level = case
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == "level")
+                .map(|p| p.value.to_string());
+            (case.status, level)
+        };
+        let (error, level) = status(&report, 0);
+        assert!(
+            matches!(
+                error,
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Error,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(level.as_deref(), Some("ERROR"));
+        let (lenient, level) = status(&report, 1);
+        assert!(
+            matches!(lenient, TestCaseStatus::Skipped { .. }),
+            "{lenient:?}"
+        );
+        assert_eq!(level.as_deref(), Some("NON-STRICT"));
+        let (info, _) = status(&report, 2);
+        match info {
+            TestCaseStatus::Skipped { message, .. } => {
+                assert!(message.unwrap().as_str().starts_with("INFO: "))
+            }
+            other => panic!("INFO is skipped: {other:?}"),
+        }
+        report.strict = true;
+        let (strict, _) = status(&report, 1);
+        assert!(
+            matches!(
+                strict,
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Failure,
+                    ..
+                }
+            ),
+            "{strict:?}"
+        );
+    }
+
+    #[test]
     fn empty_report_is_still_valid_junit() {
         let mut report = fixture::report();
         report.checks.clear();

@@ -400,7 +400,7 @@ pub(crate) mod fixture {
                 at_ms: i,
             });
         }
-        stats.count_missed(5);
+        stats.count_unsent(5);
         // 600 naps of the generator's hiccup meter, one of which woke 12 ms late.
         let mut hiccups = crate::histogram::latency_histogram();
         hiccups.record_n(40, 599).unwrap();
