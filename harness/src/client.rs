@@ -21,6 +21,7 @@ use reports::ErrorKind;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::header_case::{CasedIo, HeaderCase};
 use crate::secret::redact_url;
 use crate::verdict::usage;
 
@@ -280,6 +281,7 @@ impl SendError {
 pub struct Client {
     options: ClientOptions,
     tls: TlsConnector,
+    header_case: HeaderCase,
 }
 
 impl fmt::Debug for Client {
@@ -302,7 +304,20 @@ impl Client {
     /// Builds a client; fails (usage error) when the CA file cannot be read.
     pub fn new(options: ClientOptions) -> anyhow::Result<Client> {
         let tls = TlsConnector::from(Arc::new(tls_config(&options)?));
-        Ok(Client { options, tls })
+        Ok(Client {
+            options,
+            tls,
+            header_case: HeaderCase::AsGiven,
+        })
+    }
+
+    /// This client, writing HTTP/1.1 header names in `case` (HTTP/2 names
+    /// stay lowercase, as RFC 9113 §8.2.1 requires).
+    pub fn with_header_case(&self, case: HeaderCase) -> Client {
+        Client {
+            header_case: case,
+            ..self.clone()
+        }
     }
 
     /// The options this client was built with.
@@ -346,9 +361,11 @@ impl Client {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| SendError::new(ErrorKind::Tls, tls_words(&e)))?;
-            self.handshake(TokioIo::new(tls)).await
+            self.handshake(TokioIo::new(CasedIo::new(tls, self.header_case)))
+                .await
         } else {
-            self.handshake(TokioIo::new(tcp)).await
+            self.handshake(TokioIo::new(CasedIo::new(tcp, self.header_case)))
+                .await
         }
     }
 

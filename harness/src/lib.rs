@@ -14,6 +14,7 @@ pub mod demo;
 pub mod document;
 pub mod duration;
 pub mod emitter;
+pub mod header_case;
 pub mod hiccup;
 pub mod ledger;
 pub mod load;

@@ -10,6 +10,8 @@ use generators::{EventType, Family, Mutated};
 use proptest::strategy::ValueTree;
 use reports::CheckResult;
 
+use crate::header_case::HeaderCase;
+
 use super::{join_all, per_type, Context, Probe, ResultBuilder, Seen};
 
 /// Still-valid variants that `accepts_valid` sends besides the plain valid form.
@@ -52,9 +54,31 @@ pub async fn accepts_valid(ctx: &Context) -> Vec<CheckResult> {
             break;
         }
         expect_accepted(ctx, ty, EDGE_FORMS, &mut v).await;
+        expect_any_header_case(ctx, ty, &mut v).await;
         v.finish()
     })
     .await
+}
+
+/// The same valid delivery with its header names in Title-Case and in
+/// UPPER CASE: names are case-insensitive (RFC 9110 §5.1) and senders'
+/// stacks differ. HTTP/2 names are always lowercase, so not sent there.
+async fn expect_any_header_case(ctx: &Context, ty: &EventType, v: &mut ResultBuilder) {
+    if ctx.plan.client.http2 {
+        return;
+    }
+    for case in [HeaderCase::Title, HeaderCase::Upper] {
+        let event = ctx
+            .generator
+            .lock()
+            .expect("generator lock")
+            .tree(ty)
+            .current();
+        let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON values serialize"));
+        let variant = format!("valid, header names {}", case.label());
+        let probe = ctx.send_cased(ty, &variant, headers, body, case).await;
+        v.judge(ctx, &probe, format!("valid {} event, {variant}", ty.name));
+    }
 }
 
 /// A still-valid family check: every listed variant must be accepted.

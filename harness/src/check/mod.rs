@@ -42,6 +42,7 @@ use tokio::sync::Semaphore;
 
 use crate::client::{Client, Response, SendError};
 use crate::clock::{now_unix, now_unix_ms};
+use crate::header_case::HeaderCase;
 use crate::ledger::LedgerEntry;
 use crate::reachable::ensure_reachable;
 use crate::shutdown::Shutdown;
@@ -62,7 +63,7 @@ pub struct CheckInfo {
 pub const CATALOG: &[CheckInfo] = &[
     CheckInfo {
         id: "accepts_valid",
-        description: "every event type, valid form and still-valid edge forms -> success status within the deadline",
+        description: "every event type, valid form, still-valid edge forms and header names in Title-Case and UPPER-CASE -> success status within the deadline",
         rule: "providers deliver every documented type and retry on non-success (Standard Webhooks spec, FusionAuth webhook docs)",
     },
     CheckInfo {
@@ -368,8 +369,27 @@ impl Context {
         headers: Vec<(String, String)>,
         body: Bytes,
     ) -> Probe {
+        self.send_cased(ty, variant, headers, body, HeaderCase::AsGiven)
+            .await
+    }
+
+    /// As [`send`](Self::send), with the header names written in `case`
+    /// on the wire (HTTP/1.1).
+    pub async fn send_cased(
+        &self,
+        ty: &EventType,
+        variant: &str,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+        case: HeaderCase,
+    ) -> Probe {
+        let client = self.client.with_header_case(case);
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| (case.apply(&name), value))
+            .collect();
         let probe = self
-            .exchange(ty, variant, headers, body, self.timeout_for(ty))
+            .exchange(&client, ty, variant, headers, body, self.timeout_for(ty))
             .await;
         if !probe.not_sent {
             self.note_answer(&probe);
@@ -394,13 +414,15 @@ impl Context {
         body: Bytes,
         give_up: Duration,
     ) -> Probe {
-        self.exchange(ty, variant, headers, body, give_up).await
+        self.exchange(&self.client, ty, variant, headers, body, give_up)
+            .await
     }
 
     /// One exchange under a permit; the clock starts once the permit is
     /// held, so the probe is judged on the time it actually waited.
     async fn exchange(
         &self,
+        client: &Client,
         ty: &EventType,
         variant: &str,
         headers: Vec<(String, String)>,
@@ -439,8 +461,7 @@ impl Context {
         }
         let timeout = timeout.min(left);
         let started = Instant::now();
-        probe.answer = self
-            .client
+        probe.answer = client
             .send(
                 &self.plan.target,
                 "POST",

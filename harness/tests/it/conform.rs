@@ -164,6 +164,60 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_names_in_any_case_must_be_accepted() {
+    // HTTP names are case-insensitive (RFC 9110 §5.1): accepts_valid sends
+    // the valid delivery with Title-Case and UPPER-CASE names too.
+    let secret = demo_secret(ProviderId::Authgear);
+    let run = |base: String| {
+        let target = Target::parse(&format!("{base}/hooks")).unwrap();
+        let mut plan = CheckPlan::new(
+            Provider::builtin(ProviderId::Authgear),
+            target,
+            secret.clone(),
+        )
+        .select(&["accepts_valid".into()], &[])
+        .unwrap()
+        .only_types(&["user.created".into()])
+        .unwrap();
+        plan.seed = 13;
+        plan
+    };
+    let cased = [
+        "valid, header names Title-Case",
+        "valid, header names UPPER-CASE",
+    ];
+
+    let (_correct, base) = python_receiver(&[]);
+    let report = check::run(&run(base)).await.unwrap();
+    assert!(failures(&report).is_empty(), "{:?}", failures(&report));
+    let cases: u32 = report.checks.iter().map(|c| c.cases).sum();
+    assert!(cases >= 2, "the header-case probes were not sent: {cases}");
+
+    // Matching the raw names: only the lowercase deliveries get through.
+    let (_faulty, base) = python_receiver(&["case-sensitive-headers"]);
+    let report = check::run(&run(base)).await.unwrap();
+    assert!(!report.passed());
+    let failed: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Fail)
+        .map(|f| f.variant.as_str())
+        .collect();
+    assert_eq!(failed, BTreeSet::from(cased), "{:?}", report.findings);
+    for f in &report.findings {
+        assert_eq!(f.check, "accepts_valid", "{f:?}");
+        assert_eq!(f.status_class, "4xx", "{f:?}");
+        // The repro sends the names as the probe did.
+        let name = if f.variant.ends_with("Title-Case") {
+            "X-Authgear-Body-Signature:"
+        } else {
+            "X-AUTHGEAR-BODY-SIGNATURE:"
+        };
+        assert!(f.curl.contains(name), "{}", f.curl);
+    }
+}
+
 /// The breakers whose findings are at `level`, by label.
 fn breakers_at(report: &Report, level: Level) -> BTreeSet<String> {
     report

@@ -15,7 +15,9 @@ line so a test can read it. Faults: skip-signature, double-process;
 harmless deviations (what many hand-written receivers do): uppercase-hex
 (compares the hex signature case-insensitively), 400-bad-signature (answers
 400 instead of 401); and crash-on-invalid-utf8 (a body that is not UTF-8
-raises, so the connection drops without an answer).
+raises, so the connection drops without an answer); and
+case-sensitive-headers (a defect: finds the signature header only when its
+name is written in lowercase, although HTTP names are case-insensitive).
 """
 
 import argparse
@@ -34,6 +36,7 @@ FAULTS = (
     "uppercase-hex",
     "400-bad-signature",
     "crash-on-invalid-utf8",
+    "case-sensitive-headers",
 )
 BLOCKING = {
     "user.pre_create",
@@ -125,7 +128,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
 
         if "skip-signature" not in self.state.faults:
-            given = self.headers.get("x-authgear-body-signature", "").strip()
+            name = "x-authgear-body-signature"
+            if "case-sensitive-headers" in self.state.faults:
+                # http.server's lookup ignores case; the raw names do not.
+                raw = [v for k, v in self.headers.items() if k == name]
+                given = raw[0].strip() if raw else ""
+            else:
+                given = self.headers.get(name, "").strip()
             expected = hmac.new(self.state.secret, body, hashlib.sha256).hexdigest()
             if "uppercase-hex" in self.state.faults:
                 given = given.lower()
