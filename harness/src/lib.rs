@@ -24,6 +24,7 @@ pub mod provider;
 pub mod provider_file;
 pub mod reachable;
 pub mod receiver;
+pub mod replay;
 pub mod scenario;
 pub mod schedule;
 pub mod secret;
