@@ -539,7 +539,7 @@ impl Context {
             response_excerpt: excerpt,
             error,
             curl: String::new(),
-            expires: expiry(&probe.headers),
+            expires: expiry(&self.profile().scheme, &self.plan.secret, &probe.headers),
             repro: Some(probe.body.to_vec()),
         };
         self.observed.lock().expect("observed lock").push(finding);
@@ -585,18 +585,28 @@ pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Opti
     }
 }
 
-/// When a timestamped signature stops being accepted (Standard Webhooks
-/// and Infrahub: 300 s after `webhook-timestamp`), and what to use then.
-fn expiry(headers: &[(String, String)]) -> Option<String> {
-    let ts: i64 = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("webhook-timestamp"))?
-        .1
-        .parse()
-        .ok()?;
-    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(ts + 300).ok()?);
+/// When a timestamped signature stops being accepted (the scheme's
+/// tolerance after the timestamp it carries, in a header like Standard
+/// Webhooks' `webhook-timestamp` or in the value like Stripe's `t=`), and
+/// what to use then.
+fn expiry(
+    scheme: &generators::Scheme,
+    secret: &generators::Secret,
+    headers: &[(String, String)],
+) -> Option<String> {
+    let tolerance = scheme.declared()?.timestamp.as_ref()?.tolerance_secs;
+    let lookup = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let ts = generators::Verifier::new(scheme, secret)
+        .ok()?
+        .claimed_timestamp(&lookup)?;
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(ts + tolerance).ok()?);
     Some(format!(
-        "signed at webhook-timestamp {ts}: receivers reject this curl line as stale after {}; \
+        "signed at timestamp {ts}: receivers reject this curl line as stale after {}; \
          `hookstorm replay REPORT_DIR {{finding}}` re-sends it with a fresh id, timestamp and signature",
         reports::report::rfc3339(at)
     ))
