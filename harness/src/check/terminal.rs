@@ -40,7 +40,9 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
                 f.variant,
                 one_line(&f.message, 160)
             ));
-            if f.curl.len() <= CURL_SHOWN {
+            // A multi-line body (re-serialised JSON) would break the
+            // line bound: such a curl line is in the report only.
+            if f.curl.len() <= CURL_SHOWN && !f.curl.contains('\n') {
                 out.push_str(&format!("  reproduce: {}\n", f.curl));
             } else {
                 out.push_str(&format!(

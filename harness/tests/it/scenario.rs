@@ -498,8 +498,17 @@ async fn secrets_never_reach_output_or_reports() {
     );
     assert!(!lossy(&out.stdout).contains(SECRET), "secret on stdout");
     assert!(!lossy(&out.stderr).contains(SECRET), "secret on stderr");
+    // The report's files, and those under repro/.
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(out_dir.path()).unwrap() {
         let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(path);
+        }
+    }
+    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         assert!(
             !lossy(&bytes).contains(SECRET),
