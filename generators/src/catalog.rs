@@ -5,7 +5,8 @@
 //! The 48 documented event types of the built-in providers (Authgear's
 //! blocking and non-blocking events, FusionAuth's `user.login.success`,
 //! Infrahub's account events, Auth0's post-login Action event; see
-//! [`crate::schema`] for the docs each follows) are compiled once per
+//! [`crate::schema`] for the docs each follows) and the 39 Standard Webhooks
+//! payloads built from Authgear's non-blocking events are compiled once per
 //! process; custom providers build their own catalog with
 //! [`Catalog::from_types`].
 
@@ -78,7 +79,7 @@ fn messages(validator: &Validator, value: &Value) -> Result<(), Vec<String>> {
 }
 
 impl Catalog {
-    /// The 48 built-in event types, compiled once per process.
+    /// The 87 built-in event types, compiled once per process.
     pub fn builtin() -> &'static Catalog {
         Catalog::builtin_shared()
     }
@@ -135,7 +136,7 @@ impl Catalog {
         &self.types
     }
 
-    /// The types a built-in provider sends (Standard Webhooks carries Authgear's).
+    /// The types a built-in provider sends.
     pub fn of_provider(&self, provider: ProviderId) -> Vec<&EventType> {
         self.of_provider_name(provider.catalog_provider().name())
     }
@@ -244,7 +245,7 @@ mod tests {
         assert!(e.contains("did you mean `fusionauth`"), "{e}");
         assert_eq!(
             c.get("standard-webhooks", "user.created").unwrap().provider,
-            "authgear"
+            "standard-webhooks"
         );
     }
 

@@ -43,7 +43,8 @@ pub enum ProviderId {
     Infrahub,
     /// An Auth0 Action forwarding its post-login `event` to an external endpoint.
     Auth0,
-    /// Any catalog event re-wrapped with Standard Webhooks v1 headers.
+    /// Standard Webhooks: the specification's `{type, timestamp, data}`
+    /// payloads (of Authgear's non-blocking events) with v1 headers.
     StandardWebhooks,
 }
 
@@ -80,13 +81,11 @@ impl ProviderId {
             })
     }
 
-    /// The provider whose event catalog this provider sends. Standard
-    /// Webhooks is a wrapper: it carries Authgear's events by default.
+    /// The provider whose event catalog this provider sends: its own (every
+    /// built-in provider has its types filed under its name; Standard
+    /// Webhooks' are built from Authgear's non-blocking events).
     pub fn catalog_provider(self) -> ProviderId {
-        match self {
-            ProviderId::StandardWebhooks => ProviderId::Authgear,
-            other => other,
-        }
+        self
     }
 
     /// The built-in delivery profile of this provider.
@@ -351,11 +350,14 @@ impl Profile {
                     max_resends: 3,
                     fresh_message_id: false,
                 },
+                // The spec: `webhook-id` stays the same on every retry (the
+                // idempotency key); the payload's `timestamp` is when the
+                // event occurred, the only order it carries.
                 dedupe_key: "header:webhook-id".into(),
-                ordering_key: Some("/seq".into()),
-                subject_key: Some("/context/user_id".into()),
+                ordering_key: Some("/timestamp".into()),
+                subject_key: Some("/data/user/id".into()),
                 type_key: Some("/type".into()),
-                timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
+                timestamp_key: Some(("/timestamp".into(), TimeFormat::Rfc3339)),
             },
         }
     }
@@ -443,7 +445,7 @@ impl Provider {
     }
 
     /// The provider name its types are filed under in [`Provider::catalog`]
-    /// (Standard Webhooks carries Authgear's types).
+    /// (a built-in provider's own name; a declared provider's name).
     pub fn catalog_name(&self) -> &str {
         &self.catalog_name
     }
@@ -486,9 +488,14 @@ mod tests {
     fn builtin_and_declared_providers_are_one_type() {
         let sw = Provider::named("standard-webhooks").unwrap();
         assert_eq!(sw.name(), "standard-webhooks");
-        assert_eq!(sw.catalog_name(), "authgear");
+        assert_eq!(sw.catalog_name(), "standard-webhooks");
+        assert!(sw.types().iter().all(|t| !t.blocking));
         assert!(!sw.types().is_empty());
         assert!(sw.event_type("user.created").is_ok());
+        assert!(
+            sw.event_type("user.pre_create").is_err(),
+            "no blocking hooks"
+        );
         // The built-in catalog is shared, never copied.
         let ag = Provider::builtin(ProviderId::Authgear);
         assert!(Arc::ptr_eq(sw.shared_catalog(), ag.shared_catalog()));

@@ -883,7 +883,9 @@ fn auth0_post_login() -> Value {
     })
 }
 
-/// Every built-in event type: the 48 documented types of the built-in providers.
+/// Every built-in event type: the 48 documented types of the built-in
+/// providers, then the 39 Standard Webhooks payloads built from Authgear's
+/// non-blocking ones.
 pub fn builtin_types() -> Vec<BuiltinType> {
     let mut out = vec![BuiltinType {
         provider: "auth0",
@@ -914,8 +916,44 @@ pub fn builtin_types() -> Vec<BuiltinType> {
         description: "An account logged out of Infrahub (or its session ended).",
         schema: infrahub_account("infrahub.account.logged_out", false),
     });
-    out.extend(authgear_types());
+    let authgear = authgear_types();
+    let standard_webhooks = standard_webhooks_types(&authgear);
+    out.extend(authgear);
+    out.extend(standard_webhooks);
     out
+}
+
+// ------------------------------------------------------- Standard Webhooks
+
+/// Standard Webhooks payloads: the specification's recommended structure
+/// (standard-webhooks/standard-webhooks `spec/standard-webhooks.md`,
+/// "Payload structure": `type`, `timestamp` of when the event occurred,
+/// `data`), carrying Authgear's non-blocking events: the type name is
+/// Authgear's, `data` is its payload. The specification has no blocking
+/// hooks, so Authgear's blocking types are not among them.
+fn standard_webhooks_types(authgear: &[BuiltinType]) -> Vec<BuiltinType> {
+    authgear
+        .iter()
+        .filter(|t| !t.blocking)
+        .map(|t| BuiltinType {
+            provider: "standard-webhooks",
+            name: t.name,
+            blocking: false,
+            description: t.description,
+            schema: json!({
+                "$schema": DRAFT,
+                "$id": format!("https://hookstorm.dev/schemas/standard-webhooks/{}.json", t.name),
+                "title": format!("Standard Webhooks {}", t.name),
+                "type": "object",
+                "required": ["type", "timestamp", "data"],
+                "properties": {
+                    "type": {"const": t.name},
+                    "timestamp": time("iso6-now"),
+                    "data": t.schema["properties"]["payload"].clone()
+                }
+            }),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -928,6 +966,26 @@ mod tests {
         let ag: Vec<_> = types.iter().filter(|t| t.provider == "authgear").collect();
         assert_eq!(ag.iter().filter(|t| t.blocking).count(), 5);
         assert_eq!(ag.iter().filter(|t| !t.blocking).count(), 39);
+    }
+
+    #[test]
+    fn standard_webhooks_types_are_the_specs_shape_of_authgears_non_blocking_ones() {
+        let types = builtin_types();
+        let sw: Vec<_> = types
+            .iter()
+            .filter(|t| t.provider == "standard-webhooks")
+            .collect();
+        assert_eq!(sw.len(), 39);
+        for t in sw {
+            assert!(!t.blocking, "{}", t.name);
+            assert_eq!(t.schema["required"], json!(["type", "timestamp", "data"]));
+            assert_eq!(t.schema["properties"]["type"]["const"], t.name);
+            assert_eq!(
+                t.schema["properties"]["timestamp"]["pattern"],
+                RFC3339_PATTERN
+            );
+            assert_eq!(t.schema["properties"]["data"]["type"], "object");
+        }
     }
 
     #[test]

@@ -206,6 +206,12 @@ struct Declared {
     material: Material,
     /// Each version's value template split into items (parsing headers).
     items: Vec<Vec<Template>>,
+    /// Whether deliveries carry the message id (asked once per request by
+    /// the load emitter, so computed once here).
+    uses_message_id: bool,
+    /// Whether the scheme has a timestamp: only then is it formatted per
+    /// signature.
+    timed: bool,
 }
 
 impl Declared {
@@ -350,6 +356,8 @@ fn declared_key(scheme: &SigningScheme, secret: &str) -> Result<Declared, Error>
         version,
         material,
         items,
+        uses_message_id: scheme.uses_message_id(),
+        timed: scheme.timestamp.is_some(),
     })
 }
 
@@ -573,7 +581,7 @@ impl Signer {
     /// format one for them.
     pub fn uses_message_id(&self) -> bool {
         match &self.key {
-            Key::Declared(k) => k.scheme.uses_message_id(),
+            Key::Declared(k) => k.uses_message_id,
             Key::Fusionauth { .. } => false,
         }
     }
@@ -632,10 +640,19 @@ impl Signer {
             Key::Declared(k) => {
                 let mut ts_buf = [0u8; 20];
                 let mut ms_buf = [0u8; 20];
+                // `check` refuses templates using `{ts}` without a timestamp.
+                let (ts, ts_ms): (&[u8], &[u8]) = if k.timed {
+                    (
+                        fmt_i64(timestamp, &mut ts_buf),
+                        fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+                    )
+                } else {
+                    (b"", b"")
+                };
                 let fields = Fields {
                     id: msg_id.as_bytes(),
-                    ts: fmt_i64(timestamp, &mut ts_buf),
-                    ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+                    ts,
+                    ts_ms,
                     body,
                     method: DELIVERY_METHOD.as_bytes(),
                     url: self.url.as_bytes(),

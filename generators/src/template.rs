@@ -739,7 +739,12 @@ mod tests {
     fn header_keys_are_not_body_slots() {
         let keys = SlotKeys::of_profile(&ProviderId::StandardWebhooks.profile());
         assert_eq!(keys.id, None);
-        assert_eq!(keys.seq.as_deref(), Some("/seq"));
+        // Its only order is the payload timestamp, patched as the timestamp.
+        assert_eq!(keys.seq, None);
+        assert_eq!(
+            keys.timestamp,
+            Some(("/timestamp".to_string(), TimeFormat::Rfc3339))
+        );
     }
 
     #[test]

@@ -14,12 +14,12 @@ use anyhow::Result;
 use reports::histogram::format_us;
 use reports::threshold::format_share;
 use reports::{CapacitySection, CapacityStep, LoadSection};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::emitter::Shard;
 use crate::load::{self, Traffic};
 use crate::schedule::{Arrival, Schedule};
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// Connections each step of a capacity search keeps open.
@@ -125,6 +125,9 @@ pub struct Found {
     pub section: CapacitySection,
     /// The measurements of the step at the best rate.
     pub best: Option<LoadSection>,
+    /// Whether `shutdown` ended the search early (the step it cut short is
+    /// not judged: a partial step says nothing about its rate).
+    pub interrupted: bool,
 }
 
 /// A capacity search, validated: the traffic, the bounds and the SLO.
@@ -140,20 +143,21 @@ pub struct CapacityPlan {
 
 /// Runs the step-then-bisect search of `plan`: the one loop behind
 /// `hookstorm capacity` and scenario `capacity` steps. Ends early, keeping
-/// what it measured, when `stop` turns true.
-pub async fn search(
-    plan: &CapacityPlan,
-    quiet: bool,
-    stop: watch::Receiver<bool>,
-) -> Result<Found> {
+/// the steps it finished, when `shutdown` is requested.
+pub async fn search(plan: &CapacityPlan, quiet: bool, shutdown: &Shutdown) -> Result<Found> {
     let (base, bounds, slo) = (&plan.traffic, &plan.bounds, &plan.slo[..]);
     let began = Instant::now();
     let mut search = Search::new(bounds.max_rate);
     let mut steps = Vec::new();
     let mut best: Option<LoadSection> = None;
     let mut rate = bounds.start_rate;
+    let mut interrupted = false;
     for _ in 0..bounds.max_steps {
-        if began.elapsed() + bounds.step_duration > bounds.max_time || *stop.borrow() {
+        if shutdown.is_requested() {
+            interrupted = true;
+            break;
+        }
+        if began.elapsed() + bounds.step_duration > bounds.max_time {
             break;
         }
         let schedule = Schedule::new(
@@ -164,15 +168,9 @@ pub async fn search(
         )
         .map_err(|e| usage(e.to_string()))?;
         let step_plan = base.emission(schedule, bounds.connections, bounds.shard);
-        let mut step_stop = stop.clone();
-        let run = load::run_schedule(step_plan, quiet, async move {
-            // A dropped sender means nobody can stop the run: never resolve.
-            if step_stop.wait_for(|s| *s).await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-        .await?;
+        let run = load::run_schedule(step_plan, quiet, shutdown).await?;
         if run.interrupted {
+            interrupted = true;
             break;
         }
         let stats = run.stats;
@@ -220,7 +218,10 @@ pub async fn search(
         }
         // Let the previous step's connections close and the receiver drain
         // before the next rate is measured.
-        tokio::time::sleep(SETTLE).await;
+        tokio::select! {
+            () = tokio::time::sleep(SETTLE) => {}
+            _ = shutdown.requested() => {}
+        }
     }
     Ok(Found {
         section: CapacitySection {
@@ -229,6 +230,7 @@ pub async fn search(
             best_rate: search.pass,
         },
         best,
+        interrupted,
     })
 }
 

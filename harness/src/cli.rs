@@ -15,7 +15,8 @@ use crate::verdict::{exit_code, Verdict};
 /// deadlines and schema conformance.
 ///
 /// Exit codes: 0 passed, 1 a check or threshold failed, 2 usage error or
-/// unreachable target.
+/// unreachable target, 130/143 stopped by SIGINT/SIGTERM (the partial
+/// report, marked interrupted, is written first).
 #[derive(Debug, Parser)]
 #[command(
     name = "hookstorm",
@@ -39,7 +40,7 @@ pub enum Command {
     /// List, describe and generate catalog events.
     #[command(subcommand)]
     Events(cmd::events::EventsCommand),
-    /// Run the reference receiver (correct, with injected faults, or a 204 sink) until Ctrl-C.
+    /// Run the reference receiver (correct, with injected faults, or a 204 sink) until Ctrl-C or SIGTERM.
     Receiver(cmd::receiver::Args),
     /// Drive signed, unique events at a receiver (open, ramping or closed model) and measure latency.
     Load(cmd::load::Args),

@@ -49,10 +49,15 @@ pub struct BasicAuth(String);
 
 impl BasicAuth {
     /// From a URL's userinfo (`user:password`, percent-encoded as RFC
-    /// 3986 §3.2.1 writes it): `Basic base64(user ":" password)`.
+    /// 3986 §3.2.1 writes it): `Basic base64(user ":" password)`; a user
+    /// alone has an empty password (RFC 7617 §2 always has the colon, and
+    /// curl sends it so).
     fn from_userinfo(userinfo: &str) -> BasicAuth {
         use base64::Engine;
-        let decoded = percent_decode(userinfo);
+        let mut decoded = percent_decode(userinfo);
+        if !userinfo.contains(':') {
+            decoded.push(b':');
+        }
         BasicAuth(format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(decoded)
@@ -340,7 +345,7 @@ impl Client {
                 .tls
                 .connect(name, tcp)
                 .await
-                .map_err(|e| SendError::new(ErrorKind::Tls, e.to_string()))?;
+                .map_err(|e| SendError::new(ErrorKind::Tls, tls_words(&e)))?;
             self.handshake(TokioIo::new(tls)).await
         } else {
             self.handshake(TokioIo::new(tcp)).await
@@ -541,13 +546,28 @@ fn tls_config(options: &ClientOptions) -> anyhow::Result<rustls::ClientConfig> {
             .with_custom_certificate_verifier(Arc::new(insecure::NoVerification(provider)))
             .with_no_client_auth()
     } else {
-        let mut roots = match &options.ca_cert {
-            Some(path) => read_ca_certs(path)
+        let pinned = match &options.ca_cert {
+            Some(path) => read_pem_certs(path)
                 .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?,
-            None => rustls::RootCertStore::empty(),
+            None => Vec::new(),
         };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in &pinned {
+            roots
+                .add(cert.clone())
+                .map_err(|e| usage(format!("--ca-cert holds an invalid certificate: {e}")))?;
+        }
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| usage(format!("TLS setup failed: {e}")))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(pinned::PinnedOrWebPki { webpki, pinned }))
+            .with_no_client_auth()
     };
     config.alpn_protocols = if options.http2 {
         vec![b"h2".to_vec()]
@@ -555,6 +575,153 @@ fn tls_config(options: &ClientOptions) -> anyhow::Result<rustls::ClientConfig> {
         vec![b"http/1.1".to_vec()]
     };
     Ok(config)
+}
+
+/// A failed TLS handshake in words (rustls names its errors in code:
+/// `invalid peer certificate: UnknownIssuer`).
+fn tls_words(err: &io::Error) -> String {
+    use rustls::{CertificateError, Error};
+    let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
+        return err.to_string();
+    };
+    match tls {
+        Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                "the server's certificate is signed by a CA this client does not trust".into()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for this host name".into()
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the server's certificate has expired".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (check the clocks)".into()
+            }
+            CertificateError::BadSignature => {
+                "the server's certificate has an invalid signature".into()
+            }
+            CertificateError::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+                "the server presented a CA certificate as its own; give that exact certificate \
+                 to --ca-cert to trust it"
+                    .into()
+            }
+            other => format!("the server's certificate was refused ({other:?})"),
+        },
+        Error::AlertReceived(alert) => format!("the server refused the handshake ({alert:?})"),
+        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } => {
+            "the server does not speak TLS here (plain HTTP on an https:// URL?)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Reads the PEM certificate(s) in `path`, each checked to parse as a
+/// trust anchor. The error is worded as [`read_ca_certs`]'s.
+fn read_pem_certs(
+    path: &std::path::Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::pem::{self, PemObject};
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| match e {
+        pem::Error::Io(io) => format!("cannot be read: {io}"),
+        other => format!("is not valid PEM: {other}"),
+    })?;
+    let mut out = Vec::new();
+    for cert in certs {
+        out.push(cert.map_err(|e| match e {
+            pem::Error::Io(io) => format!("cannot be read: {io}"),
+            other => format!("is not valid PEM: {other}"),
+        })?);
+    }
+    if out.is_empty() {
+        return Err("holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into());
+    }
+    Ok(out)
+}
+
+/// `--ca-cert` as `curl --cacert` reads it: the certificates are trust
+/// anchors (web PKI verification), and a server presenting exactly one of
+/// them is trusted too. That is a self-signed server certificate given as
+/// its own anchor: webpki refuses a CA certificate as an end entity
+/// (`CaUsedAsEndEntity`) and most self-signed certificates are CAs
+/// (`openssl req -x509` marks them so). The host name is still checked,
+/// and the handshake signatures prove the server holds its key.
+mod pinned {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::{CertificateError, DigitallySignedStruct, Error};
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use std::sync::Arc;
+
+    /// Whether trusting the exact certificate answers this refusal.
+    fn answered_by_a_pin(refusal: &CertificateError) -> bool {
+        match refusal {
+            CertificateError::UnknownIssuer => true,
+            // webpki's error, which rustls passes on as `Other`.
+            CertificateError::Other(other) => other.to_string().contains("CaUsedAsEndEntity"),
+            _ => false,
+        }
+    }
+
+    #[derive(Debug)]
+    pub struct PinnedOrWebPki {
+        pub webpki: Arc<WebPkiServerVerifier>,
+        pub pinned: Vec<CertificateDer<'static>>,
+    }
+
+    impl ServerCertVerifier for PinnedOrWebPki {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            let verdict =
+                self.webpki
+                    .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+            match verdict {
+                // Only the two refusals an exact pin answers: "not signed by
+                // a trusted CA" and "a CA as end entity". An expired or
+                // misnamed pinned certificate stays refused.
+                Err(Error::InvalidCertificate(ref refusal))
+                    if answered_by_a_pin(refusal)
+                        && self
+                            .pinned
+                            .iter()
+                            .any(|p| p.as_ref() == end_entity.as_ref()) =>
+                {
+                    let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                    rustls::client::verify_server_name(&parsed, server_name)?;
+                    Ok(ServerCertVerified::assertion())
+                }
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.webpki.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.webpki.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.webpki.supported_verify_schemes()
+        }
+    }
 }
 
 /// Reads the PEM CA certificate(s) in `path` (a `--ca-cert` or a scenario's
@@ -672,7 +839,7 @@ mod tests {
         assert!(!format!("{t:?}").contains("dXM6"), "{t:?}");
         assert_eq!(
             Target::parse("https://tok@h/").unwrap().credentials,
-            Some(BasicAuth("Basic dG9r".into()))
+            Some(BasicAuth("Basic dG9rOg==".into()))
         );
         assert_eq!(Target::parse("http://h/a@b").unwrap().credentials, None);
         let err = Target::parse("http://u:hunter2 x@h/")

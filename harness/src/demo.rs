@@ -19,6 +19,7 @@ use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::receiver::{self, ReceiverConfig};
 use crate::schedule::{Arrival, Schedule};
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// Connections of the demo's load phase.
@@ -50,8 +51,9 @@ pub struct DemoPlan {
 }
 
 /// The checks for every provider (one line each on stdout), then the load
-/// phase; returns the combined report.
-pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
+/// phase; returns the combined report. A `shutdown` request stops the
+/// phase running and skips the rest.
+pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
     let mut report = Report::new(RunInfo {
         command: "demo".into(),
         provider: "all".into(),
@@ -59,8 +61,12 @@ pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
         seed: plan.seed,
         shard: None,
         scenario: None,
+        interrupted: None,
     });
     for provider in ProviderId::ALL {
+        if shutdown.is_requested() {
+            return Ok(report);
+        }
         let t0 = Instant::now();
         let secret = demo_secret(provider);
         let mut config = ReceiverConfig::new(provider, secret.clone());
@@ -73,7 +79,7 @@ pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
         );
         check_plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
         check_plan.seed = plan.seed;
-        let result = check::run(&check_plan).await;
+        let result = check::run_until(&check_plan, shutdown).await;
         running.shutdown().await;
         let part = result?;
         let (pass, fail, other) = part.check_counts();
@@ -85,13 +91,19 @@ pub async fn run(plan: &DemoPlan) -> anyhow::Result<Report> {
         report.append_checks(part, Some(provider.name()));
     }
     println!();
-    load_phase(plan, &mut report).await?;
+    if !shutdown.is_requested() {
+        load_phase(plan, &mut report, shutdown).await?;
+    }
     Ok(report)
 }
 
 /// A short open-model load of every Authgear type against a fresh
 /// reference receiver, judged by [`LOAD_THRESHOLDS`].
-async fn load_phase(plan: &DemoPlan, report: &mut Report) -> anyhow::Result<()> {
+async fn load_phase(
+    plan: &DemoPlan,
+    report: &mut Report,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     let id = ProviderId::Authgear;
     let secret = demo_secret(id);
     let mut config = ReceiverConfig::new(id, secret.clone());
@@ -104,7 +116,7 @@ async fn load_phase(plan: &DemoPlan, report: &mut Report) -> anyhow::Result<()> 
     );
     let load_plan = load_plan(plan, &running.url(), &secret);
     let outcome = match load_plan {
-        Ok(load_plan) => load::run(&load_plan, true, std::future::pending::<()>()).await,
+        Ok(load_plan) => load::run(&load_plan, true, shutdown).await,
         Err(e) => Err(e),
     };
     running.shutdown().await;

@@ -11,8 +11,10 @@
 //! from the ticket's *intended* time (coordinated-omission free) and whose
 //! service time counts from the actual send. Plain HTTP/1.1 uses the lean
 //! [`wire`] path; HTTPS and HTTP/2 use hyper via
-//! [`client`](crate::client). Shutdown is a future argument (Ctrl-C in the
-//! CLI, a oneshot in tests); a stopped run still returns what it measured.
+//! [`client`](crate::client). Shutdown is a future argument (a signal in
+//! the CLI, a oneshot in tests); a stopped run still returns what it
+//! measured, the requests still unanswered after a short grace counted as
+//! [`ErrorKind::Cancelled`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -210,6 +212,49 @@ impl Measurements {
     }
 }
 
+/// What one sender has in flight, so that a run cut short can count it as
+/// cancelled: set before each send, cleared once its sample is recorded.
+/// One cache line per sender, so senders never contend for it.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct InFlight {
+    /// The intended send time, µs after the start, plus one (0: idle).
+    intended_us: AtomicU64,
+    /// The actual send time, µs after the start.
+    sent_us: AtomicU64,
+    /// The event type's index.
+    type_index: AtomicU64,
+}
+
+impl InFlight {
+    fn begin(&self, intended: Duration, sent: Duration, type_index: u16) {
+        self.sent_us.store(micros(sent), Ordering::Relaxed);
+        self.type_index
+            .store(u64::from(type_index), Ordering::Relaxed);
+        self.intended_us
+            .store(micros(intended).saturating_add(1), Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.intended_us.store(0, Ordering::Relaxed);
+    }
+
+    /// The sample of the request in flight, if any, cancelled at `now`
+    /// (µs after the start): its latency and service time count up to the
+    /// cancellation, a lower bound of what they would have been.
+    fn cancelled(&self, now_us: u64) -> Option<Sample> {
+        let intended = self.intended_us.load(Ordering::Acquire).checked_sub(1)?;
+        let sent = self.sent_us.load(Ordering::Relaxed);
+        Some(Sample {
+            type_index: u16::try_from(self.type_index.load(Ordering::Relaxed)).unwrap_or(0),
+            latency_us: now_us.saturating_sub(intended),
+            service_us: now_us.saturating_sub(sent),
+            outcome: Outcome::Error(ErrorKind::Cancelled),
+            at_ms: intended / 1_000,
+        })
+    }
+}
+
 /// The result of a run.
 #[derive(Debug)]
 pub struct Run {
@@ -340,6 +385,7 @@ pub async fn run_observed(
             tickets.clone(),
         ))
     });
+    let in_flight: Arc<[InFlight]> = (0..senders).map(|_| InFlight::default()).collect();
     let mut workers = JoinSet::new();
     for (i, link) in links.into_iter().enumerate() {
         let link = link.unwrap_or(if emission.fast_path {
@@ -352,6 +398,7 @@ pub async fn run_observed(
             prefixes.clone(),
             live.clone(),
             tickets.clone(),
+            in_flight.clone(),
             i,
             link,
             addr,
@@ -387,6 +434,15 @@ pub async fn run_observed(
     let ended = Instant::now();
     let elapsed = ended - start;
     let interrupted = stopped_at.is_some();
+    // Senders aborted after the grace (joined above, so their last writes
+    // are visible) leave their request in flight: sent, never answered.
+    for slot in in_flight.iter() {
+        if let Some(sample) = slot.cancelled(micros(elapsed)) {
+            live.stripe(0).record(&sample);
+            live.completed.fetch_add(1, Ordering::Relaxed);
+            live.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 
     // The window in which requests were started: the schedule for a run
     // that completed, up to the stop for an interrupted one.
@@ -410,7 +466,8 @@ pub async fn run_observed(
     if let Some(meter) = meter {
         stats.add_hiccups(&meter.stop())?;
     }
-    stats.count_missed(late + unsent);
+    stats.count_late(late);
+    stats.count_unsent(unsent);
     stats.set_window(window);
     stats.set_started(started_wall);
     stats.set_ended(started_wall + elapsed);
@@ -472,6 +529,7 @@ async fn sender(
     prefixes: Arc<Vec<Option<BodyPrefix>>>,
     live: Arc<Measurements>,
     tickets: Arc<Tickets>,
+    in_flight: Arc<[InFlight]>,
     index: usize,
     mut link: Link,
     addr: Option<SocketAddr>,
@@ -540,13 +598,27 @@ async fn sender(
             live.late.fetch_add(1, Ordering::Relaxed);
         }
         deadline.as_mut().reset(sent + emission.timeout.min(FAR));
+        let mut hyper_body = Bytes::new();
+        let slot = &in_flight[index];
+        slot.begin(
+            intended.saturating_duration_since(start),
+            sent.saturating_duration_since(start),
+            entry.type_index,
+        );
         let outcome = match (&mut link, addr) {
             (Link::Wire(conn), Some(addr)) => {
                 let parts = [&base_head[..], &buffers.head, &buffers.body];
                 send_wire(conn, addr, &parts, emission.max_body, deadline.as_mut()).await
             }
             (Link::Hyper(conn), _) => {
-                send_hyper(&emission, conn, &buffers, deadline.as_mut()).await
+                send_hyper(
+                    &emission,
+                    conn,
+                    &buffers,
+                    deadline.as_mut(),
+                    &mut hyper_body,
+                )
+                .await
             }
             (Link::Wire(_), None) => Outcome::Error(ErrorKind::Other),
         };
@@ -563,7 +635,21 @@ async fn sender(
             outcome,
             at_ms: intended.saturating_duration_since(start).as_millis() as u64,
         };
-        live.stripe(index).record(&sample);
+        let mut stripe = live.stripe(index);
+        stripe.record(&sample);
+        // What a failing status said, once per code: the first body seen.
+        if let (Outcome::Status(code @ 400..), true) = (outcome, failed) {
+            if !stripe.has_excerpt(code) {
+                let body: &[u8] = match &link {
+                    Link::Wire(Some(conn)) => conn.body_start(),
+                    Link::Hyper(_) => &hyper_body,
+                    Link::Wire(None) => &[],
+                };
+                stripe.note_excerpt(code, body);
+            }
+        }
+        drop(stripe);
+        slot.end();
         live.completed.fetch_add(1, Ordering::Relaxed);
         if failed {
             live.failed.fetch_add(1, Ordering::Relaxed);
@@ -704,6 +790,7 @@ async fn send_hyper(
     conn: &mut Option<Connection>,
     buffers: &Buffers,
     deadline: Pin<&mut Sleep>,
+    answer_body: &mut Bytes,
 ) -> Outcome {
     let headers = header_pairs(&buffers.head);
     let body = Bytes::copy_from_slice(&buffers.body);
@@ -730,7 +817,10 @@ async fn send_hyper(
         }
     };
     match before(deadline, exchange).await {
-        Some(Ok((status, _, _))) => Outcome::Status(status),
+        Some(Ok((status, _, body))) => {
+            *answer_body = body;
+            Outcome::Status(status)
+        }
         Some(Err(err)) => {
             *conn = None;
             Outcome::Error(err.kind)
@@ -810,6 +900,28 @@ mod tests {
         }
         // Each shard's seq increases.
         assert!(a.seq(1) > a.seq(0));
+    }
+
+    #[test]
+    fn a_request_in_flight_is_cancelled_with_its_latency_so_far() {
+        let slot = InFlight::default();
+        assert_eq!(slot.cancelled(5_000), None);
+        slot.begin(Duration::from_millis(2), Duration::from_millis(3), 7);
+        assert_eq!(
+            slot.cancelled(10_000),
+            Some(Sample {
+                type_index: 7,
+                latency_us: 8_000,
+                service_us: 7_000,
+                outcome: Outcome::Error(ErrorKind::Cancelled),
+                at_ms: 2,
+            })
+        );
+        slot.end();
+        assert_eq!(slot.cancelled(10_000), None);
+        // Due at the very start is still in flight.
+        slot.begin(Duration::ZERO, Duration::ZERO, 0);
+        assert!(slot.cancelled(1).is_some());
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub enum OrderingPolicy {
     /// Process in arrival order (the library default).
     #[default]
     None,
+    /// Process each delivery before acknowledging it, so processing follows
+    /// acknowledgement order: a sender that waits for each acknowledgement
+    /// before sending the subject's next event gets its order kept.
+    Arrival,
 }
 
 impl OrderingPolicy {
@@ -108,6 +112,7 @@ impl OrderingPolicy {
             OrderingPolicy::Strict => "strict",
             OrderingPolicy::LastWriteWins => "last-write-wins",
             OrderingPolicy::None => "none",
+            OrderingPolicy::Arrival => "arrival",
         }
     }
 }

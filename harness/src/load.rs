@@ -17,6 +17,7 @@ use crate::emitter::{self, Emission, Measurements, Run, Shard};
 use crate::pool::Pool;
 use crate::progress::{self, Progress};
 use crate::schedule::{Arrival, Schedule};
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// Connections an open-model load run keeps open.
@@ -27,6 +28,13 @@ pub const MAX_RESPONSE_BODY: u64 = crate::client::MAX_RESPONSE_BYTES as u64;
 const MAX_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connecting may take the request timeout, at most this.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The threshold a run without thresholds is judged by: a run in which no
+/// request was delivered (a wrong secret, a wrong path) fails, even when
+/// nobody asked for a limit.
+pub const NOTHING_DELIVERED_FAILS: &str = "error_rate<100%";
+/// Descriptors a run keeps for itself besides its connections (stdio, the
+/// runtime's, report files).
+const SPARE_DESCRIPTORS: u64 = 64;
 
 /// What a load run sends and where, built before any clock starts: the
 /// provider, the client, the signer and the event pool.
@@ -110,6 +118,7 @@ impl Traffic {
             seed: self.seed,
             shard: (shard.count > 1).then(|| shard.one_based()),
             scenario: None,
+            interrupted: None,
         })
     }
 }
@@ -193,18 +202,24 @@ pub struct LoadOutcome {
 }
 
 /// Runs `plan` (with a progress line unless `quiet`) until its schedule
-/// ends or `shutdown` resolves, and judges its thresholds.
-pub async fn run(
-    plan: &LoadPlan,
-    quiet: bool,
-    shutdown: impl std::future::Future,
-) -> Result<LoadOutcome> {
+/// ends or `shutdown` is requested, and judges its thresholds.
+pub async fn run(plan: &LoadPlan, quiet: bool, shutdown: &Shutdown) -> Result<LoadOutcome> {
     let run = run_schedule(plan.emission(), quiet, shutdown).await?;
-    let thresholds = judge(
-        &plan.thresholds,
-        &run.stats,
-        plan.traffic.provider.profile(),
-    )?;
+    let profile = plan.traffic.provider.profile();
+    let mut thresholds = judge(&plan.thresholds, &run.stats, profile)?;
+    if plan.thresholds.is_empty() {
+        // Shown only when it fails: a passing run without thresholds
+        // reports none.
+        let implicit = judge(&[NOTHING_DELIVERED_FAILS.to_string()], &run.stats, profile)?;
+        thresholds.extend(implicit.into_iter().filter(|t| !t.passed));
+    }
+    if plan.thresholds.is_empty() && !thresholds.is_empty() {
+        eprintln!(
+            "no request was delivered: all {} failed (see status and errors below); \
+             a load run without --threshold fails when nothing is delivered",
+            run.stats.requests()
+        );
+    }
     Ok(LoadOutcome {
         section: LoadSection {
             stats: run.stats,
@@ -217,12 +232,9 @@ pub async fn run(
     })
 }
 
-/// Runs one emission with `shutdown` and (unless `quiet`) a progress line.
-pub async fn run_schedule(
-    plan: Emission,
-    quiet: bool,
-    shutdown: impl std::future::Future,
-) -> Result<Run> {
+/// Runs one emission until it ends or `shutdown` is requested, with a
+/// progress line unless `quiet`.
+pub async fn run_schedule(plan: Emission, quiet: bool, shutdown: &Shutdown) -> Result<Run> {
     let plan = Arc::new(plan);
     let end = plan.schedule.end();
     let live = Arc::new(Measurements::new(
@@ -231,7 +243,7 @@ pub async fn run_schedule(
         Some(end),
     ));
     let progress = progress::wanted(quiet).then(|| Progress::start(live.clone(), Some(end)));
-    let run = emitter::run_observed(plan, live, shutdown).await;
+    let run = emitter::run_observed(plan, live, shutdown.requested()).await;
     if let Some(p) = progress {
         p.finish();
     }
@@ -247,6 +259,18 @@ pub fn schedule(
     requests: Option<u64>,
     shard: Shard,
 ) -> Result<Schedule> {
+    // Checked before the shard's split, which gives every shard at least
+    // one sender: a run asked for with none would otherwise send.
+    if matches!(arrival, Arrival::Closed { concurrency: 0 }) {
+        return Err(usage(
+            "--concurrency must be at least 1: it is the number of senders (e.g. --concurrency 8)",
+        ));
+    }
+    if duration.is_some_and(|d| d.is_zero()) {
+        return Err(usage(
+            "--duration must be above 0: a run of 0s sends nothing (e.g. --duration 30s)",
+        ));
+    }
     let arrival = match arrival {
         // A closed model's share is its senders, not a rate.
         Arrival::Closed { concurrency } => Arrival::Closed {
@@ -290,6 +314,29 @@ pub fn describe(arrival: &Arrival, schedule: &Schedule) -> String {
     }
 }
 
+/// Refuses a run that needs more file descriptors than this process may
+/// open (`RLIMIT_NOFILE`): raises the soft limit up to the hard one when
+/// that is enough, and otherwise says what the limit is and how to raise
+/// it, instead of failing connects halfway through the run.
+pub fn ensure_descriptors(connections: usize, flag: &str) -> Result<()> {
+    let needed = connections as u64 + SPARE_DESCRIPTORS;
+    let Some((soft, hard)) = crate::rlimit::open_files() else {
+        return Ok(());
+    };
+    if needed <= soft {
+        return Ok(());
+    }
+    if needed <= hard && crate::rlimit::raise_open_files(needed) {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "{flag} {connections} needs about {needed} file descriptors, but this process may open \
+         only {soft} (RLIMIT_NOFILE; hard limit {hard}): use fewer, or raise the limit \
+         (`ulimit -n {needed}` in the shell, `LimitNOFILE=` for a systemd unit, \
+         `--ulimit nofile={needed}` for docker run)"
+    )))
+}
+
 /// Checks the syntax of threshold expressions before a run, not after a
 /// long one.
 pub fn check_thresholds(exprs: &[String]) -> Result<()> {
@@ -318,6 +365,42 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_senders_or_a_zero_duration_are_refused_before_the_split() {
+        let closed = Arrival::Closed { concurrency: 0 };
+        for shard in [Shard::WHOLE, Shard { index: 1, count: 3 }] {
+            let err = schedule(&closed, Some(Duration::from_secs(1)), None, shard)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--concurrency must be at least 1"), "{err}");
+        }
+        let open = Arrival::Open { rate: 10.0 };
+        let err = schedule(&open, Some(Duration::ZERO), None, Shard::WHOLE)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--duration must be above 0"), "{err}");
+        let closed = Arrival::Closed { concurrency: 2 };
+        assert!(schedule(&closed, Some(Duration::ZERO), None, Shard::WHOLE).is_err());
+        assert!(schedule(&closed, None, Some(0), Shard::WHOLE).is_err());
+    }
+
+    #[test]
+    fn descriptors_beyond_the_hard_limit_are_refused_with_the_limit() {
+        let Some((_, hard)) = crate::rlimit::open_files() else {
+            return;
+        };
+        if hard >= u64::MAX / 2 {
+            return;
+        }
+        let err = ensure_descriptors(hard as usize + 1, "--connections")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("RLIMIT_NOFILE"), "{err}");
+        assert!(err.contains(&format!("hard limit {hard}")), "{err}");
+        assert!(err.contains("ulimit -n"), "{err}");
+        ensure_descriptors(1, "--connections").unwrap();
+    }
 
     #[test]
     fn split_adds_up() {

@@ -9,7 +9,7 @@
 
 use anyhow::{bail, Context, Result};
 use generators::template::{MemberOrder, SlotKeys, Template};
-use generators::{Catalog, Delivery, EventType, Generator, Profile, ProviderId};
+use generators::{Catalog, Delivery, EventType, Generator, Profile, Provider, ProviderId};
 use serde_json::Value;
 
 use crate::verdict::usage;
@@ -177,6 +177,66 @@ impl Pool {
     }
 }
 
+/// Checks that every line of a `--events` file is an event of `provider`
+/// (a bare body, or a record as `events gen --signed` writes them): a JSON
+/// object whose type, where the provider names one, is one of the
+/// provider's. Anything else (`[1,2,3]`, `{}`, another provider's events)
+/// is refused before a run sends it; `--verbatim` skips this check.
+pub fn check_events_of(provider: &Provider, text: &str) -> Result<()> {
+    let name = provider.name();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at = format!("--events line {}", n + 1);
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| usage(format!("{at}: not JSON: {e}")))?;
+        let body: Value = if is_delivery(&value) {
+            let d: Delivery =
+                serde_json::from_value(value).map_err(|e| usage(format!("{at}: {e}")))?;
+            serde_json::from_slice(&d.body).map_err(|e| {
+                usage(format!(
+                    "{at}: the record's body is not JSON ({e}); use --verbatim to send it as it is"
+                ))
+            })?
+        } else {
+            value
+        };
+        let refuse = |what: String| {
+            usage(format!(
+                "{at}: {what}, so it is not a {name} event; give events of the provider \
+                 (`hookstorm events gen -p {name}`), or --verbatim to send any JSON as it is"
+            ))
+        };
+        if !body.is_object() {
+            return Err(refuse(format!("it is a JSON {}", json_kind(&body))));
+        }
+        let Some(key) = &provider.profile().type_key else {
+            continue;
+        };
+        let ty = body
+            .pointer(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| refuse(format!("it has no event type at `{key}`")))?;
+        provider
+            .event_type(ty)
+            .map_err(|e| refuse(format!("its type `{ty}` is unknown ({e})")))?;
+    }
+    Ok(())
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// Whether a JSONL value is a signed delivery record rather than a body.
 fn is_delivery(value: &Value) -> bool {
     value.as_object().is_some_and(|o| {
@@ -201,9 +261,11 @@ fn type_name_of(provider: Option<ProviderId>, profile: &Profile, body: &Value) -
     }
 }
 
-/// The body slots of `profile`; a wrapper scheme whose dedupe key is a
-/// header (Standard Webhooks) still gets the wrapped provider's body id
-/// patched, so bodies are unique too.
+/// The body slots of `profile`; a profile whose dedupe key is a header
+/// gets its built-in provider's body id patched, if that has one (a
+/// scenario's profile override of a built-in provider). Standard Webhooks
+/// has none: its `webhook-id` header and payload `timestamp` make each
+/// request unique.
 pub fn slot_keys(provider: Option<ProviderId>, profile: &Profile) -> SlotKeys {
     let mut keys = SlotKeys::of_profile(profile);
     if let (None, Some(provider)) = (&keys.id, provider) {
@@ -433,5 +495,34 @@ mod tests {
         assert_eq!(e.template.slots().count(), 0);
         assert!(read("not json\n", false).is_err());
         assert!(read("\n", false).is_err());
+    }
+
+    #[test]
+    fn events_of_another_provider_or_not_events_are_refused() {
+        let authgear = Provider::builtin(ProviderId::Authgear);
+        let ok = concat!(
+            r#"{"headers":{"x-authgear-body-signature":"ab"},"body":"{\"id\":\"a\",\"type\":\"user.created\"}"}"#,
+            "\n",
+            r#"{"id":"b","seq":2,"type":"user.deleted","context":{"timestamp":1}}"#,
+        );
+        check_events_of(&authgear, ok).unwrap();
+        for (line, expect) in [
+            ("[1,2,3]", "it is a JSON array"),
+            ("{}", "it has no event type at `/type`"),
+            (r#"{"type":"user.nope"}"#, "its type `user.nope` is unknown"),
+            // FusionAuth's shape: its type sits under /event/type.
+            (
+                r#"{"event":{"type":"user.create","id":"x"}}"#,
+                "no event type at `/type`",
+            ),
+            (r#"{"headers":{},"body":"[1]"}"#, "it is a JSON array"),
+        ] {
+            let err = check_events_of(&authgear, line).unwrap_err().to_string();
+            assert!(err.contains(expect), "{line}: {err}");
+            assert!(
+                err.contains("--events line 1") && err.contains("--verbatim"),
+                "{err}"
+            );
+        }
     }
 }

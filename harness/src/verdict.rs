@@ -1,8 +1,11 @@
 //! What a command concluded, and how that maps to the process exit code
 //! (0 = passed, 1 = a check or threshold failed, 2 = usage or runtime error,
-//! as ripgrep and cargo do).
+//! as ripgrep and cargo do; 130/143 = stopped by SIGINT/SIGTERM, as shells
+//! report a process a signal ended).
 
 use std::process::ExitCode;
+
+use crate::shutdown::Signal;
 
 /// The conclusion of a command that ran to completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,16 +14,25 @@ pub enum Verdict {
     Pass,
     /// A check failed or a threshold was violated.
     Fail,
+    /// A signal stopped the run; its partial report was written.
+    Interrupted(Signal),
 }
 
 impl Verdict {
-    /// Combines two verdicts: any failure fails the whole.
+    /// Combines two verdicts: an interruption ends the whole, any failure
+    /// fails it.
     pub fn and(self, other: Verdict) -> Verdict {
-        if self == Verdict::Fail || other == Verdict::Fail {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
+        match (self, other) {
+            (Verdict::Interrupted(s), _) | (_, Verdict::Interrupted(s)) => Verdict::Interrupted(s),
+            (Verdict::Fail, _) | (_, Verdict::Fail) => Verdict::Fail,
+            _ => Verdict::Pass,
         }
+    }
+
+    /// `Interrupted` when `signal` stopped the run, whatever its partial
+    /// results say; else this verdict.
+    pub fn unless_interrupted(self, signal: Option<Signal>) -> Verdict {
+        signal.map_or(self, Verdict::Interrupted)
     }
 
     /// `Pass` when `ok`, else `Fail`.
@@ -55,6 +67,7 @@ pub fn exit_code(result: anyhow::Result<Verdict>) -> ExitCode {
     match result {
         Ok(Verdict::Pass) => ExitCode::from(0),
         Ok(Verdict::Fail) => ExitCode::from(1),
+        Ok(Verdict::Interrupted(signal)) => ExitCode::from(signal.exit_code()),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

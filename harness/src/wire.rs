@@ -26,6 +26,9 @@ const INITIAL_BUF: usize = 8 * 1024;
 const MAX_HEADERS: usize = 96;
 /// Request parts written with one vectored write.
 const MAX_PARTS: usize = 4;
+/// Body bytes kept of a failing answer (see [`Conn::body_start`]): as many
+/// as a report keeps.
+const EXCERPT: usize = reports::load::EXCERPT_BYTES;
 
 /// Why an exchange produced no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +225,10 @@ pub struct Conn {
     stream: TcpStream,
     buf: ReadBuf,
     reusable: bool,
+    /// The start of the last answer's body when its status is >= 400 (what
+    /// a 401 said), copied from bytes already read; empty otherwise.
+    /// Allocated once per connection.
+    excerpt: Vec<u8>,
 }
 
 impl Conn {
@@ -234,7 +241,14 @@ impl Conn {
             stream,
             buf: ReadBuf::new(),
             reusable: true,
+            excerpt: Vec::with_capacity(EXCERPT),
         })
+    }
+
+    /// The start of the last answer's body, when its status was >= 400 and
+    /// the body was delimited by length or by close (empty otherwise).
+    pub fn body_start(&self) -> &[u8] {
+        &self.excerpt
     }
 
     /// Whether another request may be sent on this connection. False after
@@ -285,6 +299,18 @@ impl Conn {
             .await
             .map_err(WireError::from_io)?;
         let (status, framing) = self.read_head().await?;
+        self.excerpt.clear();
+        if status >= 400 {
+            // Only what arrived with the head: never a read for it.
+            let cap = match framing {
+                Framing::Length(n) => n.min(EXCERPT as u64) as usize,
+                Framing::UntilClose => EXCERPT,
+                Framing::None | Framing::Chunked => 0,
+            };
+            let avail = self.buf.avail();
+            self.excerpt
+                .extend_from_slice(&avail[..avail.len().min(cap)]);
+        }
         let body_len = match framing {
             Framing::None => 0,
             Framing::Length(n) => {
@@ -563,6 +589,30 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         });
         addr
+    }
+
+    #[tokio::test]
+    async fn a_failing_answer_keeps_the_start_of_its_body() {
+        let long = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 300\r\n\r\n{}",
+            "e".repeat(300)
+        );
+        let addr = canned(vec![
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 16\r\n\r\n{\"error\":\"nope\"}".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            long.into_bytes(),
+        ])
+        .await;
+        let mut c = Conn::connect(addr).await.unwrap();
+        assert_eq!(c.exchange(REQ, 1_000).await.unwrap().status, 401);
+        assert_eq!(c.body_start(), br#"{"error":"nope"}"#);
+        // A success keeps nothing (and clears what the last answer left).
+        assert_eq!(c.exchange(REQ, 1_000).await.unwrap().status, 200);
+        assert!(c.body_start().is_empty());
+        // A long body: at most EXCERPT bytes, and the rest is still read.
+        let answer = c.exchange(REQ, 1_000).await.unwrap();
+        assert_eq!((answer.status, answer.body_len), (500, 300));
+        assert_eq!(c.body_start(), "e".repeat(EXCERPT).as_bytes());
     }
 
     async fn one(reply: &[u8], max_body: u64) -> (Result<ResponseSummary, WireError>, bool) {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::histogram::format_us;
 use crate::load::LoadStats;
-use crate::report::{Level, Report};
+use crate::report::{Level, Report, ReportError};
 use crate::threshold::format_share;
 
 /// Smallest rise of the error rate, in absolute terms (0.1 percentage
@@ -55,12 +55,35 @@ pub struct Diff {
     pub rows: Vec<DiffRow>,
     /// `id (event type)` of checks that passed in the base and fail now.
     pub newly_failing_checks: Vec<String>,
+    /// Sections the base has and the new run lacks (`load`, `checks`,
+    /// `capacity`): what was measured before and no longer is, a
+    /// regression.
+    pub missing_sections: Vec<&'static str>,
 }
 
 /// Compares `new` against `base`. `tolerance` is a fraction: 0.1 lets p50
 /// and p99 rise and throughput drop by up to 10 % (and the error rate rise
 /// by 10 % of itself, or [`ERROR_RATE_FLOOR`], whichever is larger).
-pub fn diff(base: &Report, new: &Report, tolerance: f64) -> Diff {
+///
+/// Reports of different commands or providers measure different things:
+/// they are refused rather than compared.
+pub fn diff(base: &Report, new: &Report, tolerance: f64) -> Result<Diff, ReportError> {
+    for (field, b, n) in [
+        ("command", &base.run.command, &new.run.command),
+        ("provider", &base.run.provider, &new.run.provider),
+    ] {
+        if b != n {
+            return Err(ReportError::Incomparable {
+                field,
+                base: b.clone(),
+                new: n.clone(),
+            });
+        }
+    }
+    Ok(compare(base, new, tolerance))
+}
+
+fn compare(base: &Report, new: &Report, tolerance: f64) -> Diff {
     let tolerance = if tolerance.is_finite() {
         tolerance.max(0.0)
     } else {
@@ -81,10 +104,20 @@ pub fn diff(base: &Report, new: &Report, tolerance: f64) -> Diff {
         })
         .map(|c| format!("{} ({})", c.id, c.event_type))
         .collect();
+    let missing_sections = [
+        ("load", base.load.is_some(), new.load.is_some()),
+        ("checks", !base.checks.is_empty(), !new.checks.is_empty()),
+        ("capacity", base.capacity.is_some(), new.capacity.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, in_base, in_new)| *in_base && !*in_new)
+    .map(|(name, _, _)| name)
+    .collect();
     Diff {
         tolerance,
         rows,
         newly_failing_checks,
+        missing_sections,
     }
 }
 
@@ -161,7 +194,9 @@ fn load_rows(base: &LoadStats, new: &LoadStats, tolerance: f64) -> Vec<DiffRow> 
 impl Diff {
     /// True when any metric regressed or any check newly fails.
     pub fn is_regression(&self) -> bool {
-        self.rows.iter().any(|r| r.regression) || !self.newly_failing_checks.is_empty()
+        self.rows.iter().any(|r| r.regression)
+            || !self.newly_failing_checks.is_empty()
+            || !self.missing_sections.is_empty()
     }
 
     /// An aligned text table of the rows, the newly failing checks and the
@@ -223,6 +258,12 @@ impl Diff {
         } else {
             out.push_str("no load section in both reports: load metrics not compared\n");
         }
+        for section in &self.missing_sections {
+            let _ = writeln!(
+                out,
+                "missing: the base has a {section} section and the new report has none"
+            );
+        }
         for c in &self.newly_failing_checks {
             let _ = writeln!(out, "newly failing: {c}");
         }
@@ -250,7 +291,7 @@ mod tests {
     #[test]
     fn identical_reports_do_not_regress() {
         let report = fixture::report();
-        let d = diff(&report, &report.clone(), 0.1);
+        let d = diff(&report, &report.clone(), 0.1).unwrap();
         assert!(!d.is_regression(), "{}", d.render_table());
         assert!(d.rows.iter().all(|r| r.change_pct == Some(0.0)));
         assert!(d
@@ -263,7 +304,7 @@ mod tests {
         let base = fixture::report();
         let mut new = base.clone();
         new.load.as_mut().unwrap().stats = fixture::stats(2); // twice as slow
-        let d = diff(&base, &new, 0.1);
+        let d = diff(&base, &new, 0.1).unwrap();
         assert!(d.is_regression());
         let flagged: Vec<&str> = d
             .rows
@@ -275,7 +316,7 @@ mod tests {
         let p50 = &d.rows[0];
         assert!((p50.change_pct.unwrap() - 100.0).abs() < 1.0, "{p50:?}");
         // Within a 150% tolerance a doubling is accepted.
-        assert!(!diff(&base, &new, 1.5).is_regression());
+        assert!(!diff(&base, &new, 1.5).unwrap().is_regression());
         let table = d.render_table();
         assert!(
             table
@@ -296,7 +337,7 @@ mod tests {
             .stats
             .set_window(std::time::Duration::from_secs(6));
         new.checks[1].level = Level::Fail;
-        let d = diff(&base, &new, 0.1);
+        let d = diff(&base, &new, 0.1).unwrap();
         let tp = d.rows.iter().find(|r| r.metric == "throughput").unwrap();
         assert!(tp.regression && tp.new < tp.base);
         assert_eq!(d.newly_failing_checks, ["accepts_valid (user.deleted)"]);
@@ -305,6 +346,40 @@ mod tests {
             .newly_failing_checks
             .iter()
             .any(|c| c.starts_with("rejects_bad_signature")));
+    }
+
+    #[test]
+    fn refuses_other_runs_and_a_lost_section_is_a_regression() {
+        let base = fixture::report();
+        for (field, change) in [
+            (
+                "provider",
+                (|r: &mut Report| r.run.provider = "fusionauth".into()) as fn(&mut Report),
+            ),
+            ("command", |r: &mut Report| r.run.command = "check".into()),
+        ] {
+            let mut other = base.clone();
+            change(&mut other);
+            let err = diff(&base, &other, 0.1).unwrap_err().to_string();
+            assert!(err.contains(&format!("the {field} differs")), "{err}");
+        }
+        // The new run has no load section: what was measured is gone.
+        let mut no_load = base.clone();
+        no_load.load = None;
+        let d = diff(&base, &no_load, 0.1).unwrap();
+        assert_eq!(d.missing_sections, ["load"]);
+        assert!(d.is_regression());
+        assert!(d
+            .render_table()
+            .contains("missing: the base has a load section and the new report has none"));
+        let mut no_checks = base.clone();
+        no_checks.checks.clear();
+        assert_eq!(
+            diff(&base, &no_checks, 0.1).unwrap().missing_sections,
+            ["checks"]
+        );
+        // A section only the new run has is not a regression.
+        assert!(!diff(&no_load, &base, 0.1).unwrap().is_regression());
     }
 
     fn with_errors(errors: u64, total: u64) -> Report {
@@ -332,25 +407,29 @@ mod tests {
     fn error_rate_uses_an_absolute_floor() {
         let clean = with_errors(0, 10_000);
         // 0 → 0.01%: infinite relative rise, but under the floor.
-        let d = diff(&clean, &with_errors(1, 10_000), 0.1);
+        let d = diff(&clean, &with_errors(1, 10_000), 0.1).unwrap();
         let row = d.rows.iter().find(|r| r.metric == "error rate").unwrap();
         assert_eq!(row.change_pct, None);
         assert!(!row.regression && !d.is_regression());
         assert!(d.render_table().contains("new"));
         // 0 → 0.5%: above the floor.
-        assert!(diff(&clean, &with_errors(50, 10_000), 0.1).is_regression());
+        assert!(diff(&clean, &with_errors(50, 10_000), 0.1)
+            .unwrap()
+            .is_regression());
         // 10% → 10.5% is within 10% of itself.
         assert!(!diff(
             &with_errors(1_000, 10_000),
             &with_errors(1_050, 10_000),
             0.1
         )
+        .unwrap()
         .is_regression());
         assert!(diff(
             &with_errors(1_000, 10_000),
             &with_errors(1_200, 10_000),
             0.1
         )
+        .unwrap()
         .is_regression());
     }
 }

@@ -27,6 +27,7 @@
 //!     seed: 1,
 //!     shard: None,
 //!     scenario: None,
+//!     interrupted: None,
 //! });
 //! report.thresholds.push(p99.evaluate(&stats));
 //! report.load = Some(LoadSection { stats, model: "open 100/s".into(), requested_rate: Some(100.0), duration_ms: 1_000 });
@@ -55,10 +56,10 @@ pub use diff::{diff, Diff, DiffRow};
 pub use finding::{Finding, INLINE_BODY_MAX};
 pub use level::Level;
 pub use load::{LoadStats, MergeError};
-pub use merge::merge;
+pub use merge::{merge, merge_partial};
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
-pub use render::write_dir;
+pub use render::{prepare_dir, write_dir};
 pub use report::{
     curl_command, excerpt, redact_headers, CapacitySection, CapacityStep, CheckResult, LoadSection,
     Report, ReportError, RequestSummary, RunInfo, REPORT_VERSION,

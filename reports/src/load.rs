@@ -25,6 +25,9 @@ use crate::record::{ErrorKind, Outcome, Recorder, Sample};
 /// growing the table from untrusted input.
 const STATUS_SLOTS: usize = 1_000;
 
+/// The longest response excerpt kept per failing status code, bytes.
+pub const EXCERPT_BYTES: usize = 120;
+
 /// The timeline stops growing after a week of seconds: a sample claiming a
 /// later `at_ms` (a clock bug, hostile input) lands in the last second rather
 /// than allocating without bound.
@@ -115,9 +118,16 @@ pub struct LoadStats {
     status: Vec<u64>,
     error_kinds: [u64; ErrorKind::ALL.len()],
     timeline: Vec<Second>,
-    missed: u64,
+    /// Requests sent, but later than their intended time (already among
+    /// the recorded requests).
+    late: u64,
+    /// Requests due that were never sent (not among the recorded requests).
+    unsent: u64,
     /// How late the generator's timer naps woke, µs (see [`LoadStats::hiccups`]).
     hiccups: Histogram<u64>,
+    /// The start of the first response body seen per failing status code:
+    /// what a 401 or a 500 said (one per code, so bounded by the codes).
+    excerpts: BTreeMap<u16, String>,
     window_us: Option<u64>,
     started_unix_ms: Option<u64>,
     ended_unix_ms: Option<u64>,
@@ -136,8 +146,10 @@ impl LoadStats {
             status: vec![0; STATUS_SLOTS],
             error_kinds: [0; ErrorKind::ALL.len()],
             timeline: Vec::new(),
-            missed: 0,
+            late: 0,
+            unsent: 0,
             hiccups: histogram::latency_histogram(),
+            excerpts: BTreeMap::new(),
             window_us: None,
             started_unix_ms: None,
             ended_unix_ms: None,
@@ -212,8 +224,12 @@ impl LoadStats {
         for (into, from) in self.error_kinds.iter_mut().zip(&other.error_kinds) {
             *into += from;
         }
-        self.missed += other.missed;
+        self.late += other.late;
+        self.unsent += other.unsent;
         self.add_hiccups(&other.hiccups)?;
+        for (code, text) in &other.excerpts {
+            self.excerpts.entry(*code).or_insert_with(|| text.clone());
+        }
         self.started_unix_ms = match (self.started_unix_ms, other.started_unix_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -264,9 +280,15 @@ impl LoadStats {
         Ok(())
     }
 
-    /// Counts `n` requests the emitter could not send at their intended time.
-    pub fn count_missed(&mut self, n: u64) {
-        self.missed += n;
+    /// Counts `n` requests that were sent, but later than intended (each is
+    /// also recorded as a sample).
+    pub fn count_late(&mut self, n: u64) {
+        self.late += n;
+    }
+
+    /// Counts `n` requests that were due but never sent (no sample).
+    pub fn count_unsent(&mut self, n: u64) {
+        self.unsent += n;
     }
 
     /// Sets the measured duration of the run, used for the achieved rate.
@@ -313,12 +335,27 @@ impl LoadStats {
         if total == 0 {
             return 0.0;
         }
+        self.failed_with(success) as f64 / total as f64
+    }
+
+    /// Requests that did not succeed: transport errors plus the statuses
+    /// `success` rejects.
+    pub fn failed_with(&self, success: impl Fn(u16) -> bool) -> u64 {
         let bad_status: u64 = self
             .statuses()
             .filter(|(code, _)| !success(*code))
             .map(|(_, n)| n)
             .sum();
-        (self.errors() + bad_status) as f64 / total as f64
+        self.errors() + bad_status
+    }
+
+    /// Requests answered with a status `success` accepts: every sent
+    /// request is either delivered or failed.
+    pub fn delivered_with(&self, success: impl Fn(u16) -> bool) -> u64 {
+        self.statuses()
+            .filter(|(code, _)| success(*code))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Requests per second actually sent: requests over the measured window,
@@ -345,9 +382,14 @@ impl LoadStats {
         &self.service
     }
 
-    /// Requests the emitter could not send on time.
+    /// Requests the emitter could not send on time: sent late, or never.
     pub fn missed(&self) -> u64 {
-        self.missed
+        self.late + self.unsent
+    }
+
+    /// Requests due that were never sent.
+    pub fn unsent(&self) -> u64 {
+        self.unsent
     }
 
     /// The generator's hiccups, µs: how much later than asked a thread of
@@ -360,18 +402,41 @@ impl LoadStats {
         &self.hiccups
     }
 
+    /// Whether a response excerpt is kept for `status` (asked before
+    /// [`note_excerpt`](Self::note_excerpt), so the hot path copies no body
+    /// once a code has one).
+    pub fn has_excerpt(&self, status: u16) -> bool {
+        self.excerpts.contains_key(&status)
+    }
+
+    /// Keeps the start of `body` as the excerpt of `status`, unless one is
+    /// kept already.
+    pub fn note_excerpt(&mut self, status: u16, body: &[u8]) {
+        self.excerpts
+            .entry(status)
+            .or_insert_with(|| crate::report::excerpt(body, EXCERPT_BYTES));
+    }
+
+    /// The kept excerpt of `status`'s responses.
+    pub fn excerpt(&self, status: u16) -> Option<&str> {
+        self.excerpts.get(&status).map(String::as_str)
+    }
+
     /// Adds measured hiccups (µs, in a histogram of the same bounds).
     pub fn add_hiccups(&mut self, hiccups: &Histogram<u64>) -> Result<(), MergeError> {
         add(&mut self.hiccups, hiccups, "hiccups")
     }
 
-    /// Missed requests over all intended requests (sent + missed).
+    /// Missed requests over all intended requests. Those intended are the
+    /// ones sent plus the ones never sent; a late request is already among
+    /// those sent, so it counts once (in `missed`), not again in the
+    /// denominator.
     pub fn missed_rate(&self) -> f64 {
-        let intended = self.requests() + self.missed;
+        let intended = self.requests() + self.unsent;
         if intended == 0 {
             0.0
         } else {
-            self.missed as f64 / intended as f64
+            (self.missed() as f64 / intended as f64).min(1.0)
         }
     }
 
@@ -442,8 +507,10 @@ impl PartialEq for LoadStats {
             && self.status == other.status
             && self.error_kinds == other.error_kinds
             && self.timeline() == other.timeline()
-            && self.missed == other.missed
+            && self.late == other.late
+            && self.unsent == other.unsent
             && self.hiccups == other.hiccups
+            && self.excerpts == other.excerpts
             && self.window_us == other.window_us
             && self.started_unix_ms == other.started_unix_ms
             && self.ended_unix_ms == other.ended_unix_ms
@@ -512,6 +579,11 @@ struct Wire {
     requests: u64,
     errors: u64,
     missed: u64,
+    /// Of `missed`, the requests never sent. Absent in reports of versions
+    /// that did not tell them apart: all of `missed` is then read as
+    /// unsent (their reading).
+    #[serde(default)]
+    unsent: Option<u64>,
     #[serde(default)]
     window_us: Option<u64>,
     #[serde(default)]
@@ -529,6 +601,9 @@ struct Wire {
     /// Absent in reports of versions that did not measure hiccups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     hiccups: Option<String>,
+    /// Per failing status code, the start of the first body seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    excerpts: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -577,7 +652,8 @@ impl Wire {
             type_names: stats.type_names.clone(),
             requests: stats.requests(),
             errors: stats.errors(),
-            missed: stats.missed,
+            missed: stats.missed(),
+            unsent: Some(stats.unsent),
             window_us: stats.window_us,
             started_unix_ms: stats.started_unix_ms,
             ended_unix_ms: stats.ended_unix_ms,
@@ -596,6 +672,11 @@ impl Wire {
             } else {
                 Some(histogram::encode(&stats.hiccups)?)
             },
+            excerpts: stats
+                .excerpts
+                .iter()
+                .map(|(code, text)| (code.to_string(), text.clone()))
+                .collect(),
         })
     }
 
@@ -661,9 +742,32 @@ impl Wire {
                 ),
             };
         }
-        stats.missed = self.missed;
+        let unsent = self.unsent.unwrap_or(self.missed);
+        if unsent > self.missed {
+            return Err(format!(
+                "unsent is {unsent} but missed (late + unsent) is only {}",
+                self.missed
+            ));
+        }
+        let late = self.missed - unsent;
+        if late > self.requests {
+            return Err(format!(
+                "{late} requests were sent late but only {} were sent",
+                self.requests
+            ));
+        }
+        stats.late = late;
+        stats.unsent = unsent;
         if let Some(h) = &self.hiccups {
             stats.hiccups = histogram::decode(h, SIGFIG).map_err(|e| format!("hiccups: {e}"))?;
+        }
+        for (code, text) in self.excerpts {
+            let code: u16 = code
+                .parse()
+                .ok()
+                .filter(|c| usize::from(*c) < STATUS_SLOTS)
+                .ok_or_else(|| format!("excerpt of {code:?}, which is not an HTTP status code"))?;
+            stats.excerpts.insert(code, text);
         }
         stats.window_us = self.window_us;
         stats.started_unix_ms = self.started_unix_ms;
@@ -831,13 +935,67 @@ mod tests {
             prop_assert!(merged == whole);
         }
 
+        /// The accounting identities: every request sent was delivered or
+        /// failed (with any success rule), every share is within
+        /// [0, 100 %], and the same holds for the merge of shards, whose
+        /// counts are the sums of the shards'.
+        #[test]
+        fn accounting_identities_hold_for_runs_and_their_merge(
+            samples in prop::collection::vec(sample_strategy(), 0..300),
+            late in prop::collection::vec(0u64..50, 1..5),
+            unsent in prop::collection::vec(0u64..1_000, 1..5),
+        ) {
+            let shards = late.len().min(unsent.len());
+            let mut parts: Vec<LoadStats> = (0..shards).map(|_| LoadStats::new(names(4))).collect();
+            for (i, s) in samples.iter().enumerate() {
+                parts[i % shards].record(s);
+            }
+            for (i, part) in parts.iter_mut().enumerate() {
+                // A late request is a sent one: never more late than sent.
+                part.count_late(late[i].min(part.requests()));
+                part.count_unsent(unsent[i]);
+            }
+            let mut merged = LoadStats::new(names(4));
+            for p in &parts {
+                merged.merge(p).unwrap();
+            }
+            let two_xx = |s: u16| (200..300).contains(&s);
+            let below_400 = |s: u16| s < 400;
+            for stats in parts.iter().chain([&merged]) {
+                for success in [&two_xx as &dyn Fn(u16) -> bool, &below_400] {
+                    prop_assert_eq!(
+                        stats.requests(),
+                        stats.delivered_with(success) + stats.failed_with(success)
+                    );
+                    let rate = stats.error_rate_with(success);
+                    prop_assert!((0.0..=1.0).contains(&rate), "error rate {}", rate);
+                }
+                let per_type: u64 = stats.types().map(|(_, t)| t.requests).sum();
+                prop_assert_eq!(per_type, stats.requests());
+                let per_second: u64 = stats.timeline().iter().map(|s| s.requests).sum();
+                prop_assert_eq!(per_second, stats.requests());
+                let statuses: u64 = stats.statuses().map(|(_, n)| n).sum();
+                prop_assert_eq!(statuses + stats.errors(), stats.requests());
+                prop_assert!((0.0..=1.0).contains(&stats.missed_rate()), "missed {}", stats.missed_rate());
+                prop_assert!(stats.missed() <= stats.requests() + stats.unsent());
+            }
+            prop_assert_eq!(merged.requests(), samples.len() as u64);
+            prop_assert_eq!(merged.missed(), parts.iter().map(LoadStats::missed).sum::<u64>());
+            prop_assert_eq!(merged.unsent(), parts.iter().map(LoadStats::unsent).sum::<u64>());
+            prop_assert_eq!(
+                merged.delivered_with(below_400),
+                parts.iter().map(|p| p.delivered_with(below_400)).sum::<u64>()
+            );
+        }
+
         #[test]
         fn json_round_trip_is_exact(samples in prop::collection::vec(sample_strategy(), 0..200)) {
             let mut stats = LoadStats::new(names(4));
             for s in &samples {
                 stats.record(s);
             }
-            stats.count_missed(3);
+            stats.count_late(samples.len().min(2) as u64);
+            stats.count_unsent(3);
             stats.set_window(Duration::from_millis(10_500));
             stats.set_target_rate(Some(123.5));
             stats.set_started(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
@@ -851,6 +1009,59 @@ mod tests {
             prop_assert!(back == stats);
             prop_assert_eq!(back.hiccups().len(), samples.len() as u64);
         }
+    }
+
+    #[test]
+    fn one_excerpt_per_code_survives_merge_and_json() {
+        let mut a = LoadStats::new(names(1));
+        assert!(!a.has_excerpt(401));
+        a.note_excerpt(401, br#"{"error":"bad signature"}"#);
+        a.note_excerpt(401, b"a later 401 body");
+        assert_eq!(a.excerpt(401), Some(r#"{"error":"bad signature"}"#));
+        let mut b = LoadStats::new(names(1));
+        b.note_excerpt(401, b"other shard");
+        b.note_excerpt(500, &[b'x'; 1_000]);
+        a.merge(&b).unwrap();
+        assert_eq!(a.excerpt(401), Some(r#"{"error":"bad signature"}"#));
+        let long = a.excerpt(500).unwrap();
+        assert!(
+            long.starts_with(&"x".repeat(EXCERPT_BYTES)) && long.len() < 200,
+            "{long}"
+        );
+        let back: LoadStats = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert!(back == a);
+        assert_eq!(back.excerpt(500), a.excerpt(500));
+    }
+
+    #[test]
+    fn a_late_request_counts_once_in_missed() {
+        // 200 intended: 95 sent (94 of them late), 105 never sent. 199 of
+        // 200 were missed, which is 99.5 %, not 199 / (95 + 199) = 67.7 %.
+        let mut stats = LoadStats::new(names(1));
+        for i in 0..95 {
+            stats.record(&sample(0, 1_000, Outcome::Status(200), i));
+        }
+        stats.count_late(94);
+        stats.count_unsent(105);
+        assert_eq!(stats.missed(), 199);
+        assert_eq!(stats.missed_rate(), 199.0 / 200.0);
+        // Every request sent late and none unsent: all of them missed.
+        let mut all_late = LoadStats::new(names(1));
+        all_late.record(&sample(0, 1_000, Outcome::Status(200), 0));
+        all_late.count_late(1);
+        assert_eq!(all_late.missed_rate(), 1.0);
+        // The split survives JSON; a report written before it existed reads
+        // its `missed` as unsent, as it was then computed.
+        let back: LoadStats =
+            serde_json::from_str(&serde_json::to_string(&stats).unwrap()).unwrap();
+        assert!(back == stats);
+        let mut old = serde_json::to_value(&stats).unwrap();
+        old.as_object_mut().unwrap().remove("unsent");
+        let old: LoadStats = serde_json::from_value(old).unwrap();
+        assert_eq!(old.unsent(), 199);
+        let mut bad = serde_json::to_value(&stats).unwrap();
+        bad["unsent"] = 500.into();
+        assert!(serde_json::from_value::<LoadStats>(bad).is_err());
     }
 
     #[test]
@@ -919,7 +1130,7 @@ mod tests {
         assert_eq!(stats.achieved_rate(), 2.0);
         stats.set_window(Duration::from_millis(500));
         assert_eq!(stats.achieved_rate(), 8.0);
-        stats.count_missed(4);
+        stats.count_unsent(4);
         assert_eq!(stats.missed_rate(), 0.5);
     }
 

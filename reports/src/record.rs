@@ -23,19 +23,23 @@ pub enum ErrorKind {
     BodyTooLarge,
     /// The peer answered something that is not valid HTTP.
     Protocol,
+    /// Still in flight when the run was interrupted, and unanswered after
+    /// the shutdown grace: the request was sent, its outcome is unknown.
+    Cancelled,
     /// Anything else (I/O errors not classified above).
     Other,
 }
 
 impl ErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Tls,
         ErrorKind::BodyTooLarge,
         ErrorKind::Protocol,
+        ErrorKind::Cancelled,
         ErrorKind::Other,
     ];
 
@@ -48,6 +52,7 @@ impl ErrorKind {
             ErrorKind::Tls => "tls",
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::Other => "other",
         }
     }

@@ -60,6 +60,52 @@ pub enum ReportError {
     /// `merge` was given no reports.
     #[error("cannot merge an empty list of reports")]
     NothingToMerge,
+    /// `merge` was given a report that is not a shard of a run.
+    #[error(
+        "cannot merge reports: report {index} is not a shard (run each part with --shard K/N)"
+    )]
+    NotAShard {
+        /// Its position among the reports, from 1.
+        index: usize,
+    },
+    /// `merge` was given the same shard twice, which would count it twice.
+    #[error("cannot merge reports: shard {k}/{n} is given twice (reports {first} and {second})")]
+    DuplicateShard {
+        /// The shard, from 1.
+        k: u32,
+        /// Of how many.
+        n: u32,
+        /// Position of its first report, from 1.
+        first: usize,
+        /// Position of the repeat, from 1.
+        second: usize,
+    },
+    /// `merge` was given shards of runs split differently.
+    #[error("cannot merge reports: shard counts differ ({first} vs {other}): the parts are of different runs")]
+    ShardCounts {
+        /// The first report's N.
+        first: u32,
+        /// The disagreeing report's N.
+        other: u32,
+    },
+    /// `merge` was given some shards of a run but not all of them.
+    #[error("cannot merge reports: shards {missing} of {n} are missing; merge every part, or pass --allow-partial to merge these (the result is marked partial)")]
+    IncompleteShards {
+        /// The missing shard numbers, `2, 4`.
+        missing: String,
+        /// Of how many.
+        n: u32,
+    },
+    /// `diff` was given reports of different runs.
+    #[error("cannot compare reports: the {field} differs (base {base:?}, new {new:?}); compare runs of the same command and provider")]
+    Incomparable {
+        /// The field.
+        field: &'static str,
+        /// Its value in the base report.
+        base: String,
+        /// Its value in the new report.
+        new: String,
+    },
     /// A renderer failed.
     #[error("cannot render {what}: {detail}")]
     Render {
@@ -101,6 +147,11 @@ pub struct Report {
     pub capacity: Option<CapacitySection>,
     /// Threshold results.
     pub thresholds: Vec<ThresholdResult>,
+    /// Set on a merge of only some shards of a run (`report merge
+    /// --allow-partial`): which ones, e.g. `shards 1, 3 of 4`. Its counts
+    /// are not the whole run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<String>,
 }
 
 /// What was run against what.
@@ -119,6 +170,12 @@ pub struct RunInfo {
     pub shard: Option<(u32, u32)>,
     /// Scenario file, for `run`.
     pub scenario: Option<String>,
+    /// The signal that ended the run early (`SIGINT`, `SIGTERM`): the
+    /// results cover only what ran before it, and the run never passes.
+    /// `None` when the run went to its end (and in reports written before
+    /// the field existed).
+    #[serde(default)]
+    pub interrupted: Option<String>,
 }
 
 /// The result of one check for one event type.
@@ -164,7 +221,7 @@ pub struct RequestSummary {
     /// The event type the request carried.
     #[serde(default)]
     pub event_type: String,
-    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`](crate::finding::INLINE_BODY_MAX) bytes.
+    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`](crate::INLINE_BODY_MAX) bytes.
     #[serde(default)]
     pub body: Option<String>,
     /// Otherwise the file holding the exact bytes, relative to the report
@@ -235,6 +292,7 @@ impl Report {
             load: None,
             capacity: None,
             thresholds: Vec::new(),
+            partial: None,
         }
     }
 
@@ -260,9 +318,11 @@ impl Report {
     }
 
     /// True when no check result gates (FAIL or ERROR, NON-STRICT under
-    /// `strict`) and every threshold held.
+    /// `strict`), every threshold held, and the run was neither stopped nor
+    /// interrupted (a partial run proves nothing about the rest).
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| !c.level.gates(self.strict))
+        self.run.interrupted.is_none()
+            && self.checks.iter().all(|c| !c.level.gates(self.strict))
             && self.thresholds.iter().all(|t| t.passed)
             && self.stopped.is_none()
     }
@@ -451,6 +511,7 @@ mod v1 {
                 findings: crate::finding::group(findings),
                 strict: false,
                 stopped: None,
+                partial: None,
                 load: self.load,
                 capacity: self.capacity,
                 thresholds: self.thresholds,
@@ -701,6 +762,7 @@ mod tests {
             seed: 7,
             shard: Some((1, 2)),
             scenario: None,
+            interrupted: None,
         });
         let json = report.to_json().unwrap();
         assert_eq!(Report::from_json(&json).unwrap(), report);
@@ -758,10 +820,15 @@ mod tests {
         crate::write_dir(&old, dir.path()).unwrap();
         let again = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
         assert_eq!(Report::from_json(&again).unwrap(), old);
-        let merged = crate::merge(&[old.clone(), old.clone()]).unwrap();
+        // Two shards of one run, as `report merge` wants them.
+        let mut first = old.clone();
+        first.run.shard = Some((1, 2));
+        let mut second = old.clone();
+        second.run.shard = Some((2, 2));
+        let merged = crate::merge(&[first, second]).unwrap();
         assert_eq!(merged.findings.len(), 2);
         assert_eq!(merged.checks[1].cases, 6);
-        let d = crate::diff(&old, &merged, 0.1);
+        let d = crate::diff(&old, &merged, 0.1).unwrap();
         assert!(d.newly_failing_checks.is_empty());
     }
 }

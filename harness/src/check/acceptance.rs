@@ -144,8 +144,24 @@ pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
         .iter()
         .map(|ty| {
             let mut v = ResultBuilder::new("no_server_error", &ty.name);
-            for probe in &ctx.journal_of(&ty.name) {
+            // Parser breakers have their own check and verdict.
+            let probes: Vec<_> = ctx
+                .journal_of(&ty.name)
+                .into_iter()
+                .filter(|p| !p.variant.starts_with("breaker: "))
+                .collect();
+            for probe in &probes {
                 v.judge(ctx, probe, format!("`{}`", probe.variant));
+            }
+            // A receiver that never answers has not shown that it does not
+            // fail: no answer at all leaves the check unjudged, not passed.
+            if !probes.is_empty() && probes.iter().all(|p| p.status().is_none()) {
+                v.unjudged(format!(
+                    "none of the {} probes got an answer ({}): a receiver that never answers \
+                     cannot be judged free of server errors",
+                    probes.len(),
+                    probes[0].outcome_text()
+                ));
             }
             v.finish()
         })

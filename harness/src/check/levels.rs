@@ -66,7 +66,9 @@ impl Seen {
             Err(e) => match e.kind {
                 ErrorKind::Timeout => Seen::TimedOut,
                 ErrorKind::Reset | ErrorKind::Protocol | ErrorKind::BodyTooLarge => Seen::Dropped,
-                ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Other => Seen::NoAnswer,
+                ErrorKind::Connect | ErrorKind::Tls | ErrorKind::Cancelled | ErrorKind::Other => {
+                    Seen::NoAnswer
+                }
             },
         }
     }
@@ -230,6 +232,15 @@ pub const TABLE: &[Row] = &[
     row("rejects_invalid", Any, &[Accepted], Info,
         "accepted; no provider requires schema validation, and no ledger shows it was processed"),
     row("rejects_invalid", Any, &[], Info, "neither accepted nor rejected"),
+    // Parser breakers (generators::breaker): correctly signed bodies no
+    // provider sends, broken at the byte level. Rejecting is right;
+    // accepting is left open where RFC 8259 leaves it to the parser (`i_`).
+    row("survives_parser_breakers", Any, CRASH, NonStrict,
+        "a correctly signed body no provider sends answered with a 5xx or a dropped connection: answer 4xx, a 5xx invites retries of the same bytes"),
+    row("survives_parser_breakers", Named(&["breaker: n_*"]), &[Accepted, Processed], Info,
+        "accepted a body RFC 8259 says is not JSON: a lenient parser (what it read is the event and an unknown field)"),
+    row("survives_parser_breakers", Any, &[], Pass,
+        "turned away, or accepted where RFC 8259 leaves the outcome to the implementation"),
     // Signatures: a forged delivery acknowledged is a FAIL.
     row("*", Named(&["valid", "multiple-one-valid", "just-inside-past", "just-inside-future"]), &[Accepted], Pass,
         "acknowledged"),
@@ -344,6 +355,37 @@ mod tests {
             ("within_deadline", "concurrent valid", TimedOut, Fail),
             ("within_deadline", "concurrent valid", ServerError, Pass),
             ("no_server_error", "unicode-extreme", Dropped, Fail),
+            (
+                "survives_parser_breakers",
+                "breaker: i_byte-ff",
+                Dropped,
+                NonStrict,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: n_trailing-comma",
+                ServerError,
+                NonStrict,
+            ),
+            ("survives_parser_breakers", "breaker: n_nan", Accepted, Info),
+            (
+                "survives_parser_breakers",
+                "breaker: i_lone-surrogate",
+                Accepted,
+                Pass,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: n_raw-nul",
+                BadRequest,
+                Pass,
+            ),
+            (
+                "survives_parser_breakers",
+                "breaker: i_utf16be",
+                TimedOut,
+                Error,
+            ),
             ("no_server_error", "malformed-json", ServerError, NonStrict),
             ("no_server_error", "valid", TimedOut, Skipped),
             ("rejects_missing_signature", "missing", TimedOut, Error),

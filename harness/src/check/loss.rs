@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let ledger = match ctx.read_ledger().await {
         Ok(l) => l,
         Err(e) => {
-            v.skip(format!("ledger unreadable: {e:#}"));
+            v.ledger_unreadable(ctx, &e);
             return vec![v.finish()];
         }
     };

@@ -17,6 +17,7 @@ mod duplicate;
 pub mod levels;
 mod loss;
 mod ordering;
+mod parser;
 mod plan;
 mod signature;
 mod terminal;
@@ -43,6 +44,7 @@ use crate::client::{Client, Response, SendError};
 use crate::clock::{now_unix, now_unix_ms};
 use crate::ledger::LedgerEntry;
 use crate::reachable::ensure_reachable;
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// One entry of the check catalog.
@@ -75,17 +77,22 @@ pub const CATALOG: &[CheckInfo] = &[
     },
     CheckInfo {
         id: "rejects_invalid",
-        description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx",
-        rule: "a receiver must not accept (2xx) or crash (5xx) on input it cannot process",
+        description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx (accepted: INFO, NON-STRICT once the ledger shows it processed; 5xx: NON-STRICT)",
+        rule: "no provider requires schema validation, but a 5xx invites retries and an invalid event should not be acted on",
+    },
+    CheckInfo {
+        id: "survives_parser_breakers",
+        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open (a must-reject one accepted: INFO); 5xx or a dropped connection: NON-STRICT",
+        rule: "RFC 8259 (§8.1 UTF-8, §9 parsers may set limits): input no provider sends must be turned away, not crash the receiver or invite retries",
     },
     CheckInfo {
         id: "no_server_error",
-        description: "no 5xx and no dropped connection for any valid or adversarial input",
+        description: "no 5xx and no dropped connection: FAIL on deliveries a provider sends, NON-STRICT on adversarial input",
         rule: "a 5xx makes the provider retry forever (Infrahub, Standard Webhooks) or fail the user's operation (blocking hooks)",
     },
     CheckInfo {
         id: "rejects_missing_signature",
-        description: "a delivery without its signature -> 401/403 (or 400)",
+        description: "a delivery without its signature -> 401/403 (400 or another 4xx: INFO)",
         rule: "each provider signs every delivery (Authgear pkg/lib/hook/http.go, FusionAuth signing docs, Standard Webhooks spec): unsigned input is forged",
     },
     CheckInfo {
@@ -95,17 +102,17 @@ pub const CATALOG: &[CheckInfo] = &[
     },
     CheckInfo {
         id: "rejects_stale_signature",
-        description: "timestamps outside ±300 s -> rejected; just inside -> accepted",
+        description: "timestamps an hour off -> rejected; 305 s off -> rejected (accepted: INFO); 295 s off -> accepted",
         rule: "Standard Webhooks reference library: 5-minute tolerance against replay",
     },
     CheckInfo {
         id: "rejects_jwt_alg_none",
-        description: "JWT signatures with alg none, another algorithm or an unknown kid -> rejected",
-        rule: "FusionAuth signs with the configured key and kid; RFC 8725 §3.1 (algorithm verification)",
+        description: "JWT signatures with alg none or another algorithm -> rejected; an unknown kid with a valid HMAC accepted is INFO",
+        rule: "RFC 8725 §3.1 (algorithm verification); RFC 7515 §4.1.4 (kid is a hint)",
     },
     CheckInfo {
         id: "within_deadline",
-        description: "every answer inside the provider's deadline, also under concurrency",
+        description: "every answer inside the provider's deadline, with --concurrency deliveries in flight; the one check that judges a timeout",
         rule: "documented deadlines: Authgear blocking 5 s (10 s total) / 60 s, FusionAuth read timeout, Infrahub 10 s, Auth0 Action timeout",
     },
     CheckInfo {
@@ -147,12 +154,20 @@ pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'stati
             )));
         }
     }
-    Ok(CATALOG
+    let selected: Vec<&'static str> = CATALOG
         .iter()
         .map(|c| c.id)
         .filter(|id| only.is_empty() || only.iter().any(|o| o == id))
         .filter(|id| !exclude.iter().any(|e| e == id))
-        .collect())
+        .collect();
+    // A selection of nothing would pass having checked nothing.
+    if selected.is_empty() {
+        return Err(crate::usage(
+            "no check is left to run: the exclusions remove every selected check; \
+             exclude fewer (see `hookstorm check --list`)",
+        ));
+    }
+    Ok(selected)
 }
 
 /// Everything the checks share during one run, built from a [`CheckPlan`].
@@ -213,11 +228,6 @@ impl Probe {
     /// The status, if any.
     pub fn status(&self) -> Option<u16> {
         self.answer.as_ref().ok().map(|a| a.status)
-    }
-
-    /// Whether the answer is a client error (the "reject" expectation).
-    pub fn is_rejection(&self) -> bool {
-        matches!(self.status(), Some(400..=499))
     }
 
     /// Whether it timed out.
@@ -681,7 +691,12 @@ impl ResultBuilder {
     ) -> Level {
         let (level, why) = levels::judge(self.id, &probe.variant, seen);
         self.cases += 1;
-        if level.is_finding() {
+        if probe.not_sent {
+            // Nothing happened to reproduce: the result says why, the
+            // report's `stopped` says what stopped the run.
+            let reason = ctx.stopped().unwrap_or_else(|| "the run stopped".into());
+            self.note(level, format!("{}: not sent ({reason})", what.as_ref()));
+        } else if level.is_finding() {
             let message = format!("{}: {} — {why}", what.as_ref(), outcome_of(probe, seen));
             ctx.observe(self.id, probe, seen, level, message.clone());
             self.note(level, message);
@@ -701,6 +716,28 @@ impl ResultBuilder {
         if self.worst.as_ref().is_none_or(|(w, _)| level > *w) {
             self.worst = Some((level, message));
         }
+    }
+
+    /// The ledger was configured but could not be read: the effect checks
+    /// cannot judge, and a gate must not pass on that, so the result is an
+    /// ERROR (a skip would pass the run). The one place this is decided.
+    pub fn ledger_unreadable(&mut self, ctx: &Context, err: &anyhow::Error) {
+        let source = match &ctx.plan.ledger {
+            Some(crate::ledger::LedgerSource::Url(url)) => url.clone(),
+            // A command may hold credentials: it is not repeated here.
+            _ => "--ledger-cmd".into(),
+        };
+        // The URL and the error may carry the ledger's credentials.
+        self.unjudged(crate::secret::blank_userinfo(&format!(
+            "the configured ledger could not be read ({source}): {err:#}"
+        )));
+    }
+
+    /// Records that the check could not be judged (an ERROR: the harness
+    /// got nothing to judge by), with why.
+    pub fn unjudged(&mut self, why: String) {
+        self.cases += 1;
+        self.note(Level::Error, why);
     }
 
     /// Marks the result skipped, unless something worse than a pass was
@@ -770,12 +807,31 @@ fn outcome_of(probe: &Probe, seen: Seen) -> String {
 /// checks and returns the report (nothing is printed but the start line,
 /// unless the plan is quiet).
 pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
+    run_until(plan, &Shutdown::manual()).await
+}
+
+/// [`run`] until `shutdown` is requested: the check running then stops at
+/// once (its probes in flight are dropped) and the report holds the checks
+/// that finished, with `no_server_error` judged on what they sent.
+pub async fn run_until(plan: &CheckPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
     let signer = Signer::new(plan.provider.scheme(), &plan.secret)
         .map_err(|e| usage(format!("{e}")))?
         .at_url(&plan.target.url());
     plan.target.check_credentials_fit(plan.provider.scheme())?;
     let client = Client::new(plan.client.clone())?;
-    ensure_reachable(&client, &plan.target).await?;
+    let mut report = Report::new(RunInfo {
+        command: "check".into(),
+        provider: plan.provider.name().to_string(),
+        target: plan.target.url(),
+        seed: plan.seed,
+        shard: None,
+        scenario: None,
+        interrupted: None,
+    });
+    tokio::select! {
+        reachable = ensure_reachable(&client, &plan.target) => reachable?,
+        _ = shutdown.requested() => return Ok(report),
+    }
     if !plan.quiet {
         eprintln!(
             "hookstorm check: provider {}, target {}, {} event types, {} checks, seed {}",
@@ -787,15 +843,7 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
         );
     }
     let ctx = Context::new(plan.clone(), signer, client);
-    let mut report = Report::new(RunInfo {
-        command: "check".into(),
-        provider: plan.provider.name().to_string(),
-        target: plan.target.url(),
-        seed: plan.seed,
-        shard: None,
-        scenario: None,
-    });
-    report.checks = run_selected(&ctx, &plan.checks).await;
+    report.checks = run_selected(&ctx, &plan.checks, shutdown).await;
     report.strict = plan.strict;
     report.stopped = ctx.stopped();
     let observed = std::mem::take(&mut *ctx.observed.lock().expect("observed lock"));
@@ -809,43 +857,61 @@ pub async fn run(plan: &CheckPlan) -> anyhow::Result<Report> {
 
 /// Runs the selected checks against the context's target, in catalog order,
 /// and returns one result per check × event type (provider-wide checks
-/// report under `*`).
-async fn run_selected(ctx: &Context, selected: &[&'static str]) -> Vec<CheckResult> {
+/// report under `*`); stops before the next check, or within the one
+/// running, when `shutdown` is requested.
+async fn run_selected(
+    ctx: &Context,
+    selected: &[&'static str],
+    shutdown: &Shutdown,
+) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for id in selected {
-        let mut batch = match *id {
-            "accepts_valid" => acceptance::accepts_valid(ctx).await,
-            "tolerates_unknown_fields" => {
-                acceptance::still_valid(ctx, id, &["unknown-field-top", "unknown-field-deep"]).await
-            }
-            "tolerates_optional_absent" => {
-                acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
-            }
-            "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
-            // Judged last, over everything the other checks sent.
-            "no_server_error" => Vec::new(),
-            "rejects_missing_signature"
-            | "rejects_bad_signature"
-            | "rejects_stale_signature"
-            | "rejects_jwt_alg_none" => signature::run(ctx, id).await,
-            "within_deadline" => deadline::run(ctx).await,
-            "duplicate_idempotent" => duplicate::run(ctx).await,
-            "ordering" => ordering::run(ctx).await,
-            "blocking_response_schema" => blocking::run(ctx).await,
-            "no_loss" => loss::run(ctx).await,
-            other => unreachable!("check `{other}` is in the catalog but not dispatched"),
-        };
-        results.append(&mut batch);
+        tokio::select! {
+            mut batch = run_one(ctx, id) => results.append(&mut batch),
+            _ = shutdown.requested() => break,
+        }
     }
     if selected.contains(&"no_server_error") {
-        if ctx.journal.lock().expect("journal lock").is_empty() {
+        if ctx.journal.lock().expect("journal lock").is_empty() && !shutdown.is_requested() {
             // Nothing else ran: probe with valid and invalid forms first.
-            let _ = acceptance::accepts_valid(ctx).await;
-            let _ = acceptance::rejects_invalid(ctx).await;
+            tokio::select! {
+                _ = async {
+                    let _ = acceptance::accepts_valid(ctx).await;
+                    let _ = acceptance::rejects_invalid(ctx).await;
+                } => {}
+                _ = shutdown.requested() => {}
+            }
         }
         results.extend(acceptance::no_server_error(ctx));
     }
     results
+}
+
+/// Runs one check (`no_server_error` is judged by [`run_selected`], last).
+async fn run_one(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
+    match id {
+        "accepts_valid" => acceptance::accepts_valid(ctx).await,
+        "tolerates_unknown_fields" => {
+            acceptance::still_valid(ctx, id, &["unknown-field-top", "unknown-field-deep"]).await
+        }
+        "tolerates_optional_absent" => {
+            acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
+        }
+        "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
+        "survives_parser_breakers" => parser::run(ctx).await,
+        // Judged last, over everything the other checks sent.
+        "no_server_error" => Vec::new(),
+        "rejects_missing_signature"
+        | "rejects_bad_signature"
+        | "rejects_stale_signature"
+        | "rejects_jwt_alg_none" => signature::run(ctx, id).await,
+        "within_deadline" => deadline::run(ctx).await,
+        "duplicate_idempotent" => duplicate::run(ctx).await,
+        "ordering" => ordering::run(ctx).await,
+        "blocking_response_schema" => blocking::run(ctx).await,
+        "no_loss" => loss::run(ctx).await,
+        other => unreachable!("check `{other}` is in the catalog but not dispatched"),
+    }
 }
 
 /// Runs `f` for every event type, preserving type order. All types run at
@@ -880,4 +946,37 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
     })
     .await;
     outputs.into_iter().map(|o| o.expect("all ready")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamped_repros_say_when_they_expire_and_point_to_replay() {
+        let headers = vec![
+            ("webhook-id".to_string(), "msg_1".to_string()),
+            ("webhook-timestamp".to_string(), "1795451193".to_string()),
+        ];
+        let scheme = generators::Scheme::standard_webhooks();
+        let secret =
+            generators::Secret::new("whsec_aG9va3N0b3JtLWRlbW8tc2VjcmV0LTMyLWJ5dGVzISE=".into());
+        let note = expiry(&scheme, &secret, &headers).unwrap();
+        assert!(
+            note.contains("2026-11-23T16:31:33Z"),
+            "300 s after signing: {note}"
+        );
+        assert!(
+            note.contains("hookstorm replay REPORT_DIR {finding}"),
+            "{note}"
+        );
+        assert_eq!(
+            expiry(&scheme, &secret, &headers[..1]),
+            None,
+            "no timestamp, no expiry"
+        );
+        // Authgear's scheme carries no timestamp at all.
+        let authgear = generators::ProviderId::Authgear.profile().scheme;
+        assert_eq!(expiry(&authgear, &secret, &headers), None);
+    }
 }

@@ -4,7 +4,12 @@
 //! - `strict`: every event processed, in ordering-key order;
 //! - `last-write-wins`: what is processed for the subject has increasing
 //!   ordering keys and includes the newest event (older ones may be dropped);
-//! - `none`: nothing promised, so nothing to judge (skipped).
+//! - `none`: nothing promised, so nothing to judge (skipped);
+//! - `arrival`: the receiver processes each delivery before acknowledging
+//!   it. The sequence is sent one event at a time, each after the previous
+//!   was acknowledged (as a sender that waits for each answer delivers);
+//!   the ledger must show the subject's events in that acknowledgement
+//!   order, every one of them. No ordering key is needed to judge it.
 
 use bytes::Bytes;
 use generators::{EventType, ProviderId};
@@ -31,7 +36,7 @@ fn sequence(ctx: &Context) -> Vec<&str> {
             .unwrap_or_default();
     };
     let names: &'static [&'static str] = match provider.catalog_provider() {
-        ProviderId::Authgear => &[
+        ProviderId::Authgear | ProviderId::StandardWebhooks => &[
             "user.created",
             "user.profile.updated",
             "user.disabled",
@@ -57,6 +62,16 @@ fn sequence(ctx: &Context) -> Vec<&str> {
 /// An event with the headers and body it is delivered with.
 type Signed = (Value, Vec<(String, String)>, Bytes);
 
+/// One shuffled sequence as it was sent.
+struct Run {
+    /// Each event's dedupe key, in the natural order.
+    keys: Vec<Option<String>>,
+    /// The natural positions in delivery (and acknowledgement) order.
+    delivered: &'static [usize],
+    /// The probes, in delivery order.
+    probes: Vec<Probe>,
+}
+
 /// Runs the shuffled sequences and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let names = sequence(ctx);
@@ -66,13 +81,14 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         names.join(" → ")
     };
     let mut v = ResultBuilder::new("ordering", &label);
-    let Some(key) = ctx.profile().ordering_key.clone() else {
+    let key = ctx.profile().ordering_key.clone();
+    if key.is_none() && ctx.plan.ordering != OrderingPolicy::Arrival {
         v.skip(format!(
             "{} deliveries carry no ordering key",
             ctx.plan.provider.name()
         ));
         return vec![v.finish()];
-    };
+    }
     if ctx.plan.ordering == OrderingPolicy::None {
         v.skip("declared ordering policy is `none`: no order to judge");
         return vec![v.finish()];
@@ -90,7 +106,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     };
 
     // Send every sequence shuffled, remembering each event's place.
-    let mut runs: Vec<(Vec<Option<String>>, Vec<Probe>)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for shuffle in SHUFFLES {
         let subject = ctx.fresh_uuid();
         let base = now_unix() - 60;
@@ -105,9 +121,13 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             .collect();
         // Every key counts up from the first event's, whatever the
         // generator chose for each.
-        let start = generated[0].pointer(&key).cloned();
+        let start = key
+            .as_deref()
+            .and_then(|k| generated[0].pointer(k).cloned());
         for (i, event) in generated.iter_mut().enumerate() {
-            set_order(event, &key, i as i64, base, start.as_ref());
+            if let Some(key) = key.as_deref() {
+                set_order(event, key, i as i64, base, start.as_ref());
+            }
             // The subject key may be nullable in the schema (Infrahub's
             // top-level account_id): pin it, or there is no order to judge.
             if let Some(slot) = ctx
@@ -149,7 +169,11 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             v.judge(ctx, &probe, "an out-of-order delivery");
             probes.push(probe);
         }
-        runs.push((keys, probes));
+        runs.push(Run {
+            keys,
+            delivered: shuffle,
+            probes,
+        });
     }
     if v.has_failed() {
         return vec![v.finish()];
@@ -161,11 +185,16 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let ledger = match ctx.read_ledger().await {
         Ok(l) => l,
         Err(e) => {
-            v.skip(format!("ledger unreadable: {e:#}"));
+            v.ledger_unreadable(ctx, &e);
             return vec![v.finish()];
         }
     };
-    for (keys, probes) in &runs {
+    for Run {
+        keys,
+        delivered,
+        probes,
+    } in &runs
+    {
         // Positions (in the natural order) of this subject's processed events.
         let processed: Vec<usize> = ledger
             .iter()
@@ -176,11 +205,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             .collect();
         let increasing = processed.windows(2).all(|w| w[0] < w[1]);
         let newest = keys.len() - 1;
-        let ok = match ctx.plan.ordering {
-            OrderingPolicy::Strict => processed == (0..keys.len()).collect::<Vec<_>>(),
-            OrderingPolicy::LastWriteWins => increasing && processed.last() == Some(&newest),
-            OrderingPolicy::None => true,
-        };
+        let ok = judge(ctx.plan.ordering, &processed, delivered, newest, increasing);
         let last = probes.last().expect("every sequence sends events");
         if ok {
             v.pass();
@@ -199,6 +224,24 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         }
     }
     vec![v.finish()]
+}
+
+/// Whether a subject's processing order (`processed`: positions in the
+/// natural order, as the ledger lists them) keeps `policy`, given the order
+/// the events were delivered and acknowledged in (`delivered`).
+fn judge(
+    policy: OrderingPolicy,
+    processed: &[usize],
+    delivered: &[usize],
+    newest: usize,
+    increasing: bool,
+) -> bool {
+    match policy {
+        OrderingPolicy::Strict => processed.iter().copied().eq(0..=newest),
+        OrderingPolicy::LastWriteWins => increasing && processed.last() == Some(&newest),
+        OrderingPolicy::None => true,
+        OrderingPolicy::Arrival => processed == delivered,
+    }
 }
 
 /// The natural positions in delivery order, read back from probe labels.
@@ -260,6 +303,41 @@ mod tests {
             sorted.sort();
             assert_eq!(sorted, vec![0, 1, 2, 3]);
         }
+    }
+
+    #[test]
+    fn arrival_wants_every_event_in_acknowledgement_order() {
+        let delivered = [2, 0, 3, 1];
+        let judge_arrival =
+            |processed: &[usize]| judge(OrderingPolicy::Arrival, processed, &delivered, 3, false);
+        assert!(judge_arrival(&[2, 0, 3, 1]));
+        // Sorted by ordering key after acknowledging: not the ack order.
+        assert!(!judge_arrival(&[0, 1, 2, 3]));
+        // One dropped: an acknowledged event was never processed.
+        assert!(!judge_arrival(&[2, 0, 3]));
+        // The other policies judge the same ledger differently.
+        assert!(judge(
+            OrderingPolicy::Strict,
+            &[0, 1, 2, 3],
+            &delivered,
+            3,
+            true
+        ));
+        assert!(!judge(
+            OrderingPolicy::Strict,
+            &[2, 0, 3, 1],
+            &delivered,
+            3,
+            false
+        ));
+        assert!(judge(
+            OrderingPolicy::LastWriteWins,
+            &[2, 3],
+            &delivered,
+            3,
+            true
+        ));
+        assert!(judge(OrderingPolicy::None, &[1], &delivered, 3, true));
     }
 
     #[test]

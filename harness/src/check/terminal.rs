@@ -40,13 +40,11 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
                 f.variant,
                 one_line(&f.message, 160)
             ));
-            // A multi-line body (re-serialised JSON) would break the
-            // line bound: such a curl line is in the report only.
             if f.curl.len() <= CURL_SHOWN && !f.curl.contains('\n') {
                 out.push_str(&format!("  reproduce: {}\n", f.curl));
             } else {
                 out.push_str(&format!(
-                    "  reproduce: a {}-byte curl line, in summary.md and report.json ({})\n",
+                    "  reproduce: a {}-byte curl command, in summary.md and report.json ({})\n",
                     f.curl.len(),
                     f.id
                 ));
@@ -66,7 +64,10 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
         out.push_str(&format!("\nstopped early: {why}\n"));
     }
     let count = |l: Level| report.checks.iter().filter(|c| c.level == l).count();
-    let verdict = if report.passed() {
+    // A partial run is never PASSED, whatever finished before the signal.
+    let verdict = if report.run.interrupted.is_some() {
+        "INTERRUPTED"
+    } else if report.passed() {
         "PASSED"
     } else if report.unjudged() && !report.checks.iter().any(|c| c.level == Level::Fail) {
         "NOT JUDGED (the receiver could not be judged)"
@@ -84,6 +85,9 @@ pub fn render_outcome(report: &Report, quiet: bool) -> String {
         count(Level::Skipped),
         report.run.seed
     ));
+    if let Some(banner) = reports::render::interrupted_banner(report) {
+        out.push_str(&format!("{banner}\n"));
+    }
     if report.unjudged() {
         out.push_str("some checks could not be judged: see the ERROR findings\n");
     }

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use tokio::sync::watch;
 
 use crate::capacity::{self, Bounds, CapacityPlan};
-use crate::cmd::flags::{write_report, TrafficArgs};
+use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load;
-use crate::shutdown;
+use crate::reachable::ensure_reachable;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm capacity`.
@@ -50,11 +49,12 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
         ));
     }
     let traffic = args.traffic.traffic()?;
-    let connections = args
-        .traffic
-        .connections
-        .unwrap_or(capacity::DEFAULT_CONNECTIONS)
-        .max(1);
+    let connections = match args.traffic.connections {
+        Some(0) => return Err(usage("--connections must be at least 1")),
+        Some(c) => c,
+        None => capacity::DEFAULT_CONNECTIONS,
+    };
+    load::ensure_descriptors(connections, "--connections")?;
     Ok(CapacityPlan {
         traffic,
         bounds: Bounds {
@@ -70,10 +70,16 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
     })
 }
 
-/// Runs `hookstorm capacity`.
+/// Runs `hookstorm capacity`: a signal ends the search after the step
+/// running (which is not judged), and the partial report is printed,
+/// written and marked interrupted.
 pub fn run(args: Args) -> Result<Verdict> {
     let plan = plan(&args)?;
+    // Before the target hears from us: a bad --out costs nothing.
+    prepare_out(args.traffic.out.as_ref())?;
     let quiet = args.traffic.quiet;
+    let work = Interruptible::new(args.traffic.runtime()?)?;
+    let shutdown = work.shutdown().clone();
     if !quiet {
         eprintln!(
             "hookstorm capacity: {} · steps of {:?} from {}/s · SLO {} · seed {}",
@@ -84,20 +90,16 @@ pub fn run(args: Args) -> Result<Verdict> {
             plan.traffic.seed
         );
     }
-    let runtime = args.traffic.runtime()?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let found = runtime.block_on(async {
-        tokio::spawn(async move {
-            shutdown::ctrl_c().await;
-            let _ = stop_tx.send(true);
-        });
-        capacity::search(&plan, quiet, stop_rx).await
+    let found = work.run(async {
+        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
+        capacity::search(&plan, quiet, &shutdown).await
     })?;
     let mut report = plan.traffic.report("capacity", Shard::WHOLE);
     let best_rate = found.section.best_rate;
     report.capacity = Some(found.section);
     report.load = found.best;
+    let signal = shutdown.mark(&mut report);
     print!("{}", reports::terminal_summary(&report));
     write_report(&report, args.traffic.out.as_ref(), quiet)?;
-    Ok(Verdict::from_ok(best_rate.is_some()))
+    Ok(Verdict::from_ok(best_rate.is_some()).unless_interrupted(signal))
 }

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
 use crate::client::Target;
-use crate::cmd::flags::{runtime, write_report, TlsArgs};
+use crate::cmd::flags::{prepare_out, runtime, write_report, Interruptible, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
-use crate::verdict::Verdict;
+use crate::verdict::{usage, Verdict};
 
 /// `--settle`'s default as the flag spells it: the plan's, in milliseconds.
 static DEFAULT_SETTLE_FLAG: LazyLock<String> =
@@ -103,6 +103,7 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     let secret = crate::secret::from_env(&args.secret_env)?;
     let target = Target::parse(args.target.as_deref().unwrap_or_default())?;
     let checks = check::select(&args.checks, &args.exclude)?;
+    refuse_zero(args)?;
     let provider =
         crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
     let mut plan = CheckPlan::new(provider, target, secret).only_types(&args.types)?;
@@ -126,6 +127,28 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     Ok(plan)
 }
 
+/// Zero senders, events or time would run the checks on nothing and pass.
+fn refuse_zero(args: &Args) -> anyhow::Result<()> {
+    if args.concurrency == 0 {
+        return Err(usage(
+            "--concurrency must be at least 1: it is how many deliveries the deadline and \
+             duplicate probes send at once (e.g. --concurrency 8)",
+        ));
+    }
+    if args.burst == 0 {
+        return Err(usage(
+            "--burst must be at least 1: it is how many events no_loss sends (e.g. --burst 100)",
+        ));
+    }
+    if args.deadline.is_some_and(|d| d.is_zero()) {
+        return Err(usage(
+            "--deadline must be above 0: it is how long the receiver may take to answer \
+             (e.g. --deadline 2s)",
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `hookstorm check`.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     if args.list {
@@ -133,10 +156,17 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         return Ok(Verdict::Pass);
     }
     let plan = plan(&args)?;
-    let report = runtime()?.block_on(check::run(&plan))?;
+    // Before the target hears from us: a bad --out costs nothing.
+    prepare_out(args.out.as_ref())?;
+    let work = Interruptible::new(runtime()?)?;
+    let shutdown = work.shutdown().clone();
+    let mut report = work.run(check::run_until(&plan, &shutdown))?;
+    // A signal stops the running check at once: the checks that finished
+    // are printed and written, marked interrupted.
+    let signal = shutdown.mark(&mut report);
     print!("{}", check::render_outcome(&report, args.quiet));
     write_report(&report, args.out.as_ref(), args.quiet)?;
-    Ok(Verdict::from_ok(report.passed()))
+    Ok(Verdict::from_ok(report.passed()).unless_interrupted(signal))
 }
 
 #[cfg(test)]
@@ -148,6 +178,45 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         args: Args,
+    }
+
+    #[test]
+    fn zero_or_empty_selections_are_usage_errors_with_a_hint() {
+        std::env::set_var("HOOKSTORM_ZERO_TEST_SECRET", "s3cret-zero");
+        let base = [
+            "check",
+            "-p",
+            "authgear",
+            "-t",
+            "http://127.0.0.1:1/hooks",
+            "--secret-env",
+            "HOOKSTORM_ZERO_TEST_SECRET",
+        ];
+        let err = |extra: &[&str]| {
+            let mut words = base.to_vec();
+            words.extend(extra);
+            let args = Cli::parse_from(words).args;
+            let err = plan(&args).expect_err("refused");
+            assert!(
+                err.downcast_ref::<crate::verdict::UsageError>().is_some(),
+                "{err:#}"
+            );
+            err.to_string()
+        };
+        assert!(err(&["--concurrency", "0"]).contains("--concurrency must be at least 1"));
+        assert!(err(&["--burst", "0"]).contains("--burst must be at least 1"));
+        assert!(err(&["--deadline", "0s"]).contains("--deadline must be above 0"));
+        let all = check::CATALOG
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(err(&["--exclude", &all]).contains("no check is left to run"));
+        assert!(err(&["--checks", "no_loss", "--exclude", "no_loss"])
+            .contains("hookstorm check --list"));
+        let mut words = base.to_vec();
+        words.extend(["--concurrency", "1", "--burst", "1", "--deadline", "1ms"]);
+        plan(&Cli::parse_from(words).args).unwrap();
     }
 
     #[test]

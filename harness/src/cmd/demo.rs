@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::check;
 use crate::clock::random_seed;
-use crate::cmd::flags::runtime;
+use crate::cmd::flags::{prepare_out, runtime, Interruptible};
 use crate::demo::{self, DemoPlan};
 use crate::verdict::{usage, Verdict};
 
@@ -27,7 +27,8 @@ pub struct Args {
     pub load_rate: f64,
 }
 
-/// Runs the demo.
+/// Runs the demo; on SIGINT/SIGTERM the phase running stops and the
+/// partial report is printed and written, marked interrupted.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     let started = Instant::now();
     let plan = DemoPlan {
@@ -35,11 +36,15 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         load_rate: args.load_rate,
         load_duration: args.load_duration,
     };
+    prepare_out(Some(&args.out))?;
+    let work = Interruptible::new(runtime()?)?;
+    let shutdown = work.shutdown().clone();
     println!(
         "hookstorm demo — reference receiver on 127.0.0.1, seed {}\n",
         plan.seed
     );
-    let report = runtime()?.block_on(demo::run(&plan))?;
+    let mut report = work.run(demo::run(&plan, &shutdown))?;
+    let signal = shutdown.mark(&mut report);
     print!("{}", check::render_outcome(&report, true));
     if report.load.is_some() {
         println!("\n{}", reports::render::terminal::terminal_summary(&report));
@@ -61,5 +66,5 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         args.out.display()
     );
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(Verdict::from_ok(report.passed()))
+    Ok(Verdict::from_ok(report.passed()).unless_interrupted(signal))
 }

@@ -2,7 +2,7 @@
 //! them the same way: the provider (`--provider`/`--provider-file`), how
 //! to trust a target (`--ca-cert`/`--insecure`), the traffic flags of
 //! `load` and `capacity`, the secret from the environment, the async
-//! runtime and the report directory.
+//! runtime a signal can interrupt, and the report directory.
 //!
 //! This is the one `cmd` module the others import; none imports another.
 
@@ -21,6 +21,7 @@ use crate::duration::parse_duration;
 use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
 use crate::secret::{self, DEFAULT_SECRET_ENV};
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
@@ -196,15 +197,33 @@ impl TrafficArgs {
         let pool = if let Some(path) = &self.events {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
+            if self.verbatim {
+                eprintln!(
+                    "warning: --verbatim sends every --events line byte for byte, unchecked: \
+                     lines that are not {} events are sent too",
+                    provider.name()
+                );
+            } else {
+                pool::check_events_of(&provider, &text)?;
+            }
             Pool::from_jsonl(&text, builtin, profile, self.verbatim, self.order())?
         } else {
             let mix: Vec<(String, f64)> = if let Some(path) = &self.mix {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| usage(format!("cannot read --mix {}: {e}", path.display())))?;
-                pool::parse_mix(&text)?
+                let mix: Vec<(String, f64)> = pool::parse_mix(&text)?
                     .into_iter()
                     .filter(|(_, w)| *w > 0.0)
-                    .collect()
+                    .collect();
+                // An empty mix would otherwise mean "every type".
+                if mix.is_empty() {
+                    return Err(usage(format!(
+                        "--mix {} gives no event type a weight above 0: write `type: weight` \
+                         lines such as `user.created: 3`",
+                        path.display()
+                    )));
+                }
+                mix
             } else {
                 self.types.iter().map(|name| (name.clone(), 1.0)).collect()
             };
@@ -270,6 +289,56 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// A runtime whose work SIGINT and SIGTERM stop: every command that sends
+/// runs on one, so each ends the same way on a signal (stop sending, write
+/// the partial report, exit 130/143).
+pub struct Interruptible {
+    runtime: tokio::runtime::Runtime,
+    shutdown: Shutdown,
+}
+
+impl Interruptible {
+    /// Listens for the signals from now on: made before a command prints
+    /// that it starts, so a signal after that line always ends it this way.
+    pub fn new(runtime: tokio::runtime::Runtime) -> Result<Interruptible> {
+        let shutdown = {
+            let _entered = runtime.enter();
+            Shutdown::on_signals()?
+        };
+        Ok(Interruptible { runtime, shutdown })
+    }
+
+    /// The shutdown the signals trigger, to hand down to the work and to
+    /// mark the report with afterwards.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Runs `work` to its end (which a signal brings forward).
+    pub fn run<T>(self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let result = self.runtime.block_on(work);
+        // A check stopped mid-way may leave a ledger command running on a
+        // blocking thread: the report must not wait for it.
+        self.runtime.shutdown_background();
+        result
+    }
+}
+
+/// Makes sure the report directory `--out` names can take the report
+/// before anything is sent (created, a directory, writable): a usage error
+/// (exit 2) otherwise, so a bad `--out` costs no traffic and no results.
+pub fn prepare_out(out: Option<&PathBuf>) -> Result<()> {
+    if let Some(dir) = out {
+        reports::prepare_dir(dir).map_err(|e| {
+            usage(format!(
+                "--out {}: cannot write the report there ({e}); nothing was sent",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Writes the report directory `--out` names, if any, and says so unless

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cmd::flags::{write_report, TrafficArgs};
+use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
 use crate::duration::parse_duration;
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan};
+use crate::reachable::ensure_reachable;
 use crate::schedule::{Arrival, Stage};
-use crate::shutdown;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm load`.
@@ -90,6 +90,10 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
         Some(c) => c,
         None => load::DEFAULT_CONNECTIONS,
     };
+    match args.concurrency {
+        Some(senders) => load::ensure_descriptors(senders, "--concurrency")?,
+        None => load::ensure_descriptors(connections, "--connections")?,
+    }
     Ok(LoadPlan {
         traffic,
         arrival,
@@ -100,10 +104,15 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
     })
 }
 
-/// Runs `hookstorm load`.
+/// Runs `hookstorm load`: a signal stops the sending, and the partial
+/// report is printed, written and marked interrupted.
 pub fn run(args: Args) -> Result<Verdict> {
     let plan = plan(&args)?;
+    // Before the target hears from us: a bad --out costs nothing.
+    prepare_out(args.traffic.out.as_ref())?;
     let quiet = args.traffic.quiet;
+    let work = Interruptible::new(args.traffic.runtime()?)?;
+    let shutdown = work.shutdown().clone();
     if !quiet {
         eprintln!(
             "hookstorm load: {} → {} · {} senders · seed {}",
@@ -113,20 +122,20 @@ pub fn run(args: Args) -> Result<Verdict> {
             plan.traffic.seed
         );
     }
-    let runtime = args.traffic.runtime()?;
-    let outcome = runtime
-        .block_on(load::run(&plan, quiet, shutdown::ctrl_c()))
-        .context("load run failed")?;
+    let outcome = work.run(async {
+        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
+        load::run(&plan, quiet, &shutdown)
+            .await
+            .context("load run failed")
+    })?;
     let mut report = plan.traffic.report("load", plan.shard);
     report.thresholds = outcome.thresholds;
     let verdict = Verdict::from_ok(report.thresholds.iter().all(|t| t.passed));
     report.load = Some(outcome.section);
-    if outcome.interrupted {
-        eprintln!("interrupted: the results below cover what ran before Ctrl-C");
-    }
+    let signal = shutdown.mark(&mut report);
     print!("{}", reports::terminal_summary(&report));
     write_report(&report, args.traffic.out.as_ref(), quiet)?;
-    Ok(verdict)
+    Ok(verdict.unless_interrupted(signal))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `hookstorm receiver`: run the reference receiver (correct, with injected
-//! faults, or as a 204 sink for benchmarks) until Ctrl-C.
+//! faults, or as a 204 sink for benchmarks) until SIGINT or SIGTERM, which
+//! are how a server is asked to stop: it shuts down and exits 0.
 
 use anyhow::Context;
 use generators::{Provider, ProviderId, Secret};
@@ -11,6 +12,7 @@ use crate::duration::parse_duration;
 use crate::ledger::OrderingPolicy;
 use crate::receiver::{self, default_slow_delay, Fault, ReceiverConfig};
 use crate::secret::DEFAULT_SECRET_ENV;
+use crate::shutdown::Shutdown;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm receiver`.
@@ -33,7 +35,7 @@ pub struct Args {
     pub secret_env: String,
     /// Inject a fault (repeatable): skip-signature, accept-stale, reject-unknown-fields,
     /// reject-optional-absent, double-process, out-of-order, slow, bad-blocking-response,
-    /// crash-on-unicode, 5xx-on-bad-json, lose-under-load, hang.
+    /// crash-on-unicode, 5xx-on-bad-json, lose-under-load, hang, reorder-after-ack.
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     pub faults: Vec<Fault>,
     /// What to do with events of one subject that arrive out of order.
@@ -57,7 +59,7 @@ pub struct Args {
     pub max_body_bytes: usize,
 }
 
-/// Runs the receiver until Ctrl-C.
+/// Runs the receiver until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     let secret = match crate::secret::from_env(&args.secret_env) {
         Ok(secret) => secret,
@@ -85,6 +87,10 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let shutdown = {
+        let _entered = runtime.enter();
+        Shutdown::on_signals()?
+    };
     runtime.block_on(async move {
         let mode = if config.sink {
             "sink".to_string()
@@ -112,29 +118,11 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
         drop(out);
-        stop_signal().await?;
+        // Asked to stop is this command's normal end, not an interruption.
+        shutdown.requested().await;
         running.shutdown().await;
         Ok(Verdict::Pass)
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix (how scripts and process supervisors stop it).
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C"),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")
-    }
 }
 
 fn parse_provider(name: &str) -> Result<ProviderId, String> {

@@ -41,6 +41,9 @@ pub enum ReportCommand {
         /// Where to write the merged report directory.
         #[arg(long, required = true, value_name = "DIR")]
         out: PathBuf,
+        /// Merge even when some shards are missing (the result is marked partial).
+        #[arg(long)]
+        allow_partial: bool,
     },
 }
 
@@ -91,7 +94,8 @@ pub fn run(command: ReportCommand) -> anyhow::Result<Verdict> {
         } => {
             let base_report = read_report(&base)?;
             let new_report = read_report(&new)?;
-            let diff = reports::diff(&base_report, &new_report, tolerance);
+            let diff = reports::diff(&base_report, &new_report, tolerance)
+                .map_err(|e| usage(e.to_string()))?;
             println!("{} → {}", base.display(), new.display());
             print!("{}", diff.render_table());
             Ok(Verdict::from_ok(!diff.is_regression()))
@@ -99,12 +103,21 @@ pub fn run(command: ReportCommand) -> anyhow::Result<Verdict> {
         ReportCommand::Merge {
             reports: paths,
             out,
+            allow_partial,
         } => {
             let parts = paths
                 .iter()
                 .map(|p| read_report(p))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let merged = reports::merge(&parts).map_err(|e| usage(format!("cannot merge: {e}")))?;
+            let merged = if allow_partial {
+                reports::merge_partial(&parts)
+            } else {
+                reports::merge(&parts)
+            }
+            .map_err(|e| usage(e.to_string()))?;
+            if let Some(partial) = &merged.partial {
+                eprintln!("partial merge: {partial}; the counts are not the whole run's");
+            }
             print!("{}", reports::terminal_summary(&merged));
             write(&merged, &out)?;
             Ok(Verdict::from_ok(merged.passed()))

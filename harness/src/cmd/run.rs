@@ -1,13 +1,14 @@
 //! `hookstorm run FILE`: validates a scenario (every mistake reported with
 //! line and column, exit 2, before anything is sent), runs its steps,
 //! prints the summary, writes the report directory, and exits 0 (passed),
-//! 1 (a check, threshold or capacity SLO failed) or 2.
+//! 1 (a check, threshold or capacity SLO failed) or 2; on SIGINT/SIGTERM
+//! the steps stop, and the partial report is written and exits 130/143.
 
 use std::path::PathBuf;
 
-use tokio::sync::watch;
-
-use crate::cmd::flags::{print_diagnostic, runtime, write_report, TlsArgs};
+use crate::cmd::flags::{
+    prepare_out, print_diagnostic, runtime, write_report, Interruptible, TlsArgs,
+};
 use crate::emitter::Shard;
 use crate::scenario::run::{execute, RunSettings};
 use crate::scenario::{self, Options};
@@ -74,21 +75,14 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         quiet: args.quiet,
         file: args.file.display().to_string(),
     };
-    let runtime = runtime()?;
-    let scenario_run = runtime.block_on(async {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            crate::shutdown::ctrl_c().await;
-            let _ = stop_tx.send(true);
-        });
-        execute(&plan, secret, &settings, stop_rx).await
-    })?;
-    if scenario_run.interrupted {
-        eprintln!("interrupted: the report covers the steps that ran");
-    }
-    print!("{}", reports::terminal_summary(&scenario_run.report));
-    write_report(&scenario_run.report, args.out.as_ref(), args.quiet)?;
-    Ok(Verdict::from_ok(
-        scenario_run.report.passed() && scenario_run.capacity_met,
-    ))
+    // Before the target hears from us: a bad --out costs nothing.
+    prepare_out(args.out.as_ref())?;
+    let work = Interruptible::new(runtime()?)?;
+    let shutdown = work.shutdown().clone();
+    let mut scenario_run = work.run(execute(&plan, secret, &settings, &shutdown))?;
+    let report = &mut scenario_run.report;
+    let signal = shutdown.mark(report);
+    print!("{}", reports::terminal_summary(report));
+    write_report(report, args.out.as_ref(), args.quiet)?;
+    Ok(Verdict::from_ok(report.passed() && scenario_run.capacity_met).unless_interrupted(signal))
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::flags::{print_diagnostic, TlsArgs};
 use crate::document::parse_yaml;
+use crate::emitter::Shard;
 use crate::provider_file;
+use crate::scenario::run::preflight;
 use crate::scenario::{self, Diagnostic, Options, Scenario, StepKind, Tls};
 use crate::verdict::{usage, Verdict};
 
@@ -50,7 +52,14 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
     let mut failed = 0;
     for file in &args.files {
         match check_file(file, &args.sets, &tls) {
-            Ok(Checked::Scenario(s)) => println!("ok: {} ({})", file.display(), describe(&s)),
+            // What `run` checks before sending, `validate` checks too.
+            Ok(Checked::Scenario(s)) => match preflight(&s, Shard::WHOLE) {
+                Ok(()) => println!("ok: {} ({})", file.display(), describe(&s)),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {}: {e:#}", file.display());
+                }
+            },
             Ok(Checked::Provider { name, types }) => println!(
                 "ok: {} (custom provider {name}, {types} event type{})",
                 file.display(),

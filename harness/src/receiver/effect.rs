@@ -82,6 +82,9 @@ impl Effects {
 
     /// Processes `event` under the configured policy, or in arrival order
     /// when `ignore_policy` (the `out-of-order` fault).
+    ///
+    /// Every policy but `strict` processes before returning, so before the
+    /// delivery is acknowledged: that is what `arrival` promises.
     pub fn apply(self: &Arc<Self>, event: Event, ignore_policy: bool) {
         let policy = if ignore_policy {
             OrderingPolicy::None
@@ -99,7 +102,7 @@ impl Effects {
             return;
         }
         match policy {
-            OrderingPolicy::None => self.ledger.push(entry(event)),
+            OrderingPolicy::None | OrderingPolicy::Arrival => self.ledger.push(entry(event)),
             OrderingPolicy::LastWriteWins => {
                 let mut last = lock(&self.last_applied);
                 let stale = last.get(&subject).is_some_and(|prev| {
@@ -116,6 +119,17 @@ impl Effects {
                 }
             }
             OrderingPolicy::Strict => self.hold(subject, event),
+        }
+    }
+
+    /// Processes `event` later, after its delivery was acknowledged: each
+    /// subject's events are held for the settle window and then processed
+    /// sorted by ordering key (the `reorder-after-ack` fault: a receiver
+    /// that queues its work and lets a worker pick it up in its own order).
+    pub fn apply_after_ack(self: &Arc<Self>, event: Event) {
+        match event.subject.clone() {
+            Some(subject) if !event.seq.is_null() => self.hold(subject, event),
+            _ => self.ledger.push(entry(event)),
         }
     }
 
@@ -320,6 +334,25 @@ mod tests {
         assert_eq!(ledger.len(), MAX_HELD_PER_SUBJECT);
         assert_eq!(ledger[0].id, "0");
         assert_eq!(effects.pending.load(AtomicOrdering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn arrival_processes_before_returning_in_arrival_order() {
+        let effects = Arc::new(Effects::new(OrderingPolicy::Arrival, DEFAULT));
+        effects.apply(ev("b", json!(2), "u"), false);
+        assert_eq!(ids(&effects), ["b"], "processed before the answer");
+        effects.apply(ev("a", json!(1), "u"), false);
+        assert_eq!(ids(&effects), ["b", "a"]);
+    }
+
+    #[tokio::test]
+    async fn processing_after_the_ack_reorders_by_ordering_key() {
+        let effects = Arc::new(Effects::new(OrderingPolicy::Arrival, DEFAULT));
+        effects.apply_after_ack(ev("b", json!(2), "u"));
+        effects.apply_after_ack(ev("a", json!(1), "u"));
+        assert!(ids(&effects).is_empty(), "acknowledged, not yet processed");
+        effects.settled(Duration::from_secs(2)).await;
+        assert_eq!(ids(&effects), ["a", "b"], "not the arrival order");
     }
 
     #[tokio::test]

@@ -32,11 +32,13 @@ pub enum Fault {
     LoseUnderLoad,
     /// Never answers valid requests.
     Hang,
+    /// Acknowledges first and processes later, in its own order.
+    ReorderAfterAck,
 }
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 13] = [
         Fault::SkipSignature,
         Fault::AcceptStale,
         Fault::RejectUnknownFields,
@@ -49,6 +51,7 @@ impl Fault {
         Fault::ServerErrorOnBadJson,
         Fault::LoseUnderLoad,
         Fault::Hang,
+        Fault::ReorderAfterAck,
     ];
 
     /// The name used with `--fault`.
@@ -66,6 +69,7 @@ impl Fault {
             Fault::ServerErrorOnBadJson => "5xx-on-bad-json",
             Fault::LoseUnderLoad => "lose-under-load",
             Fault::Hang => "hang",
+            Fault::ReorderAfterAck => "reorder-after-ack",
         }
     }
 
@@ -115,6 +119,12 @@ impl Fault {
                  draining 200 per second (any burst of more than 8 at once loses some)"
             }
             Fault::Hang => "never answers valid requests",
+            Fault::ReorderAfterAck => {
+                "acknowledges each delivery at once and processes it after the answer, \
+                 each subject's events sorted by ordering key: processing no longer \
+                 follows acknowledgement order (caught by `ordering` under the \
+                 `arrival` policy)"
+            }
         }
     }
 
@@ -135,6 +145,7 @@ impl Fault {
             // A request timeout is judged by within_deadline alone: the
             // other checks mark an unanswered probe inconclusive (ERROR).
             Fault::Hang => "within_deadline",
+            Fault::ReorderAfterAck => "ordering",
         }
     }
 }
@@ -166,15 +177,22 @@ mod tests {
 
     #[test]
     fn every_fault_names_a_distinct_kind_of_check() {
-        // Two faults share a check only where the verdict levels say so:
-        // a slow and a hanging receiver both time out, and a timeout is
-        // within_deadline's alone to judge.
+        // Two faults share a check only where the issue says so: a slow
+        // and a hanging receiver both time out, and a timeout is
+        // within_deadline's alone to judge; the `ordering` check catches
+        // `out-of-order` under the provider-order policies and
+        // `reorder-after-ack` under `arrival`. Every other fault has its
+        // own, which keeps the fault-vs-check matrix test unambiguous.
         let checks: HashSet<_> = Fault::ALL
             .iter()
-            .filter(|f| **f != Fault::Hang)
+            .filter(|f| !matches!(f, Fault::Hang | Fault::ReorderAfterAck))
             .map(|f| f.caught_by())
             .collect();
-        assert_eq!(checks.len(), Fault::ALL.len() - 1);
+        assert_eq!(checks.len(), Fault::ALL.len() - 2);
         assert_eq!(Fault::Hang.caught_by(), Fault::Slow.caught_by());
+        assert_eq!(
+            Fault::ReorderAfterAck.caught_by(),
+            Fault::OutOfOrder.caught_by()
+        );
     }
 }

@@ -239,7 +239,9 @@ impl Handler {
                 .filter(|v| !v.is_null())
                 .map(key_string);
             let event = Event { id, seq, subject };
-            if first {
+            if first && config.has(Fault::ReorderAfterAck) {
+                self.effects.apply_after_ack(event);
+            } else if first {
                 self.effects.apply(event, config.has(Fault::OutOfOrder));
             } else {
                 // `double-process`: a receiver without dedupe applies the

@@ -207,7 +207,6 @@ mod tests {
     use std::path::Path;
 
     use generators::Secret;
-    use tokio::sync::watch;
 
     use super::run::{execute, RunSettings};
     use super::*;
@@ -275,8 +274,8 @@ types:
             quiet: true,
             file: dir.path().join("once.yaml").display().to_string(),
         };
-        let (_stop_tx, stop) = watch::channel(false);
-        let outcome = execute(&scenario, Secret::new(SECRET.into()), &settings, stop)
+        let shutdown = crate::shutdown::Shutdown::manual();
+        let outcome = execute(&scenario, Secret::new(SECRET.into()), &settings, &shutdown)
             .await
             .expect("the scenario runs");
         running.shutdown().await;

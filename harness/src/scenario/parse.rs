@@ -43,7 +43,7 @@ pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 /// Keys of `ledger`.
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
 /// Ordering policies, as written in files.
-pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none"];
+pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none", "arrival"];
 
 /// What surrounds the file: overrides and the environment.
 pub struct Options<'a> {
@@ -201,6 +201,7 @@ fn read_scenario(
         .map(|s| match s {
             "strict" => OrderingPolicy::Strict,
             "last-write-wins" => OrderingPolicy::LastWriteWins,
+            "arrival" => OrderingPolicy::Arrival,
             _ => OrderingPolicy::None,
         })
         .unwrap_or(OrderingPolicy::LastWriteWins);
@@ -493,6 +494,17 @@ steps:
       slo: [p99<250ms]
       max_rate: 400
 ";
+
+    #[test]
+    fn strict_is_off_unless_the_file_says_so() {
+        assert!(!parse(GOOD, &[]).unwrap().strict);
+        assert!(
+            parse(&GOOD.replace("seed: 7", "seed: 7\nstrict: true"), &[])
+                .unwrap()
+                .strict
+        );
+        assert!(parse(&GOOD.replace("seed: 7", "seed: 7\nstrict: sometimes"), &[]).is_err());
+    }
 
     #[test]
     fn a_good_file_becomes_a_plan() {

@@ -26,7 +26,6 @@ use generators::template::MemberOrder;
 use generators::variant::{variants, Family};
 use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
-use tokio::sync::watch;
 
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
@@ -37,6 +36,7 @@ use crate::emitter::Shard;
 use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
+use crate::shutdown::Shutdown;
 use crate::verdict::usage;
 
 /// A capacity search tries at most this many rates.
@@ -60,25 +60,32 @@ pub struct ScenarioRun {
     pub report: Report,
     /// False when a capacity step found no rate meeting its SLO.
     pub capacity_met: bool,
-    /// Whether Ctrl-C (or the stop signal) ended the run early.
+    /// Whether `shutdown` ended the run early.
     pub interrupted: bool,
 }
 
-/// Runs every step of `scenario` in order; `stop` turning true ends the
-/// current load step early and skips the rest (the report covers what ran).
+/// Runs every step of `scenario` in order; a `shutdown` request ends the
+/// current step early (a check step within its running check, a load step
+/// after the emitter's grace) and skips the rest: the report covers what
+/// ran.
 pub async fn execute(
     scenario: &Scenario,
     secret: Secret,
     settings: &RunSettings,
-    stop: watch::Receiver<bool>,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<ScenarioRun> {
+    preflight(scenario, settings.shard).with_context(|| settings.file.clone())?;
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
     let target = Target::parse(&scenario.target)?;
     target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
-    ensure_reachable(&client, &target).await?;
+    tokio::select! {
+        reachable = ensure_reachable(&client, &target) => reachable?,
+        // Nothing ran: the steps below are all skipped.
+        _ = shutdown.requested() => {}
+    }
     if !settings.quiet {
         eprintln!(
             "hookstorm run: {} · provider {} · target {target} · {} steps · seed {seed}{}",
@@ -103,6 +110,7 @@ pub async fn execute(
         seed,
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
         scenario: Some(settings.file.clone()),
+        interrupted: None,
     });
     report.strict = scenario.strict;
     let ctx = StepContext {
@@ -111,6 +119,7 @@ pub async fn execute(
         target,
         secret,
         settings,
+        shutdown,
     };
     let mut merged: Option<LoadSection> = None;
     let mut capacity_load: Option<LoadSection> = None;
@@ -118,7 +127,7 @@ pub async fn execute(
     let mut interrupted = false;
     let total = scenario.steps.len();
     for (i, step) in scenario.steps.iter().enumerate() {
-        if *stop.borrow() {
+        if shutdown.is_requested() {
             interrupted = true;
             break;
         }
@@ -146,11 +155,15 @@ pub async fn execute(
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 report.append_checks(checked, None);
+                if shutdown.is_requested() {
+                    interrupted = true;
+                    break;
+                }
             }
             StepKind::Load(load_step) => {
                 let seed = seed.wrapping_add(i as u64);
                 let (section, results, stopped) = ctx
-                    .load(load_step, seed, stop.clone())
+                    .load(load_step, seed)
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 if !settings.quiet {
@@ -164,8 +177,8 @@ pub async fn execute(
                 }
             }
             StepKind::Capacity(cap) => {
-                let (section, best, results) = ctx
-                    .capacity(cap, seed.wrapping_add(i as u64), stop.clone())
+                let (section, best, results, stopped) = ctx
+                    .capacity(cap, seed.wrapping_add(i as u64))
                     .await
                     .with_context(|| format!("step {}: {}", i + 1, step.name))?;
                 capacity_met &= section.best_rate.is_some();
@@ -179,29 +192,28 @@ pub async fn execute(
                 report.thresholds.extend(results);
                 report.capacity = Some(section);
                 capacity_load = best.or(capacity_load);
+                if stopped {
+                    interrupted = true;
+                    break;
+                }
             }
             StepKind::Wait(d) => {
-                let mut stop = stop.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(*d) => {}
-                    _ = stop.wait_for(|s| *s) => { interrupted = true; break; }
+                    _ = shutdown.requested() => { interrupted = true; break; }
                 }
             }
         }
     }
     let profile = ctx.provider.profile();
+    // `preflight` made sure there is a load step to judge them on (an
+    // interrupted run may not have reached it).
     if let Some(load) = &merged {
         for t in &scenario.thresholds {
             report
                 .thresholds
                 .push(t.evaluate_with(&load.stats, |s| profile.success.is_success(s)));
         }
-    } else if !scenario.thresholds.is_empty() {
-        // Judging a latency bound on no requests would pass vacuously.
-        return Err(usage(format!(
-            "{}: scenario-level thresholds need at least one load step",
-            settings.file
-        )));
     }
     report.load = merged.or(capacity_load);
     Ok(ScenarioRun {
@@ -209,6 +221,61 @@ pub async fn execute(
         capacity_met,
         interrupted,
     })
+}
+
+/// Everything about a scenario that can be known wrong before anything is
+/// sent, beyond what reading it checks: the target, scenario thresholds
+/// with no load step to judge them on, each check step's selection, each
+/// load step's schedule and thresholds, and the connections each step
+/// needs. `run` calls it before its first request and `validate` calls it
+/// too, so a file `validate` accepts does not fail halfway through a run.
+pub fn preflight(scenario: &Scenario, shard: Shard) -> anyhow::Result<()> {
+    Target::parse(&scenario.target)?;
+    let has_load = scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Load(_)));
+    if !scenario.thresholds.is_empty() && !has_load {
+        // Judging a latency bound on no requests would pass vacuously.
+        return Err(usage(
+            "scenario-level thresholds need at least one load step: add a `load` step, or \
+             move the thresholds into a step",
+        ));
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let at = || format!("step {}: {}", i + 1, step.name);
+        match &step.kind {
+            StepKind::Check(check) => {
+                check::select(&check.checks, &check.exclude).with_context(at)?;
+            }
+            StepKind::Load(load_step) => {
+                load::schedule(
+                    &load_step.arrival,
+                    load_step.duration,
+                    load_step.requests,
+                    shard,
+                )
+                .with_context(at)?;
+                let thresholds: Vec<String> = load_step
+                    .thresholds
+                    .iter()
+                    .map(|t| t.expr.clone())
+                    .collect();
+                load::check_thresholds(&thresholds).with_context(at)?;
+                let senders = match load_step.arrival {
+                    crate::schedule::Arrival::Closed { concurrency } => concurrency,
+                    _ => load_step.connections.unwrap_or(load::DEFAULT_CONNECTIONS),
+                };
+                load::ensure_descriptors(senders, "connections").with_context(at)?;
+            }
+            StepKind::Capacity(cap) => {
+                let connections = cap.connections.unwrap_or(capacity::DEFAULT_CONNECTIONS);
+                load::ensure_descriptors(connections, "connections").with_context(at)?;
+            }
+            StepKind::Wait(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn print_thresholds(results: &[ThresholdResult]) {
@@ -247,6 +314,7 @@ struct StepContext<'a> {
     target: Target,
     secret: Secret,
     settings: &'a RunSettings,
+    shutdown: &'a Shutdown,
 }
 
 impl StepContext<'_> {
@@ -268,7 +336,7 @@ impl StepContext<'_> {
         plan.burst = step.burst.unwrap_or(check::DEFAULT_BURST);
         plan.seed = seed;
         plan.quiet = self.settings.quiet;
-        let report = check::run(&plan).await?;
+        let report = check::run_until(&plan, self.shutdown).await?;
         if !self.settings.quiet {
             let (pass, fail, other) = report.check_counts();
             eprintln!(
@@ -360,10 +428,9 @@ impl StepContext<'_> {
         &self,
         step: &LoadStep,
         seed: u64,
-        stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(LoadSection, Vec<ThresholdResult>, bool)> {
         let plan = self.load_plan(step, seed)?;
-        let outcome = load::run(&plan, self.settings.quiet, stopped(stop)).await?;
+        let outcome = load::run(&plan, self.settings.quiet, self.shutdown).await?;
         Ok((outcome.section, outcome.thresholds, outcome.interrupted))
     }
 
@@ -371,8 +438,12 @@ impl StepContext<'_> {
         &self,
         step: &CapacityStep,
         seed: u64,
-        stop: watch::Receiver<bool>,
-    ) -> anyhow::Result<(CapacitySection, Option<LoadSection>, Vec<ThresholdResult>)> {
+    ) -> anyhow::Result<(
+        CapacitySection,
+        Option<LoadSection>,
+        Vec<ThresholdResult>,
+        bool,
+    )> {
         let plan = CapacityPlan {
             traffic: self.traffic(&step.mix, 0.0, seed)?,
             bounds: Bounds {
@@ -386,7 +457,7 @@ impl StepContext<'_> {
             },
             slo: step.slo.iter().map(|t| t.expr.clone()).collect(),
         };
-        let found = capacity::search(&plan, self.settings.quiet, stop).await?;
+        let found = capacity::search(&plan, self.settings.quiet, self.shutdown).await?;
         let best = found.best;
         let exprs: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
         let profile = plan.traffic.provider.profile();
@@ -394,14 +465,7 @@ impl StepContext<'_> {
             Some(b) => load::judge(&exprs, &b.stats, profile)?,
             None => load::judge(&exprs, &LoadStats::new(Vec::new()), profile)?,
         };
-        Ok((found.section, best, results))
-    }
-}
-
-/// Resolves when `stop` turns true (never, if its sender is dropped first).
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    if stop.wait_for(|s| *s).await.is_err() {
-        std::future::pending::<()>().await;
+        Ok((found.section, best, results, found.interrupted))
     }
 }
 

@@ -185,10 +185,14 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
     let mut ok = true;
     for key in ["checks", "exclude"] {
         if let Some(n) = f.get(key) {
-            for (id, item) in w
+            let ids = w
                 .strings(n, key, "accepts_valid, rejects_bad_signature")
-                .unwrap_or_default()
-            {
+                .unwrap_or_default();
+            if key == "checks" && ids.is_empty() && matches!(n.value, Value::Seq(_)) {
+                ok = false;
+                empty_list(w, n, "checks", "check", "checks: [accepts_valid]");
+            }
+            for (id, item) in ids {
                 if crate::check::info(&id).is_none() {
                     ok = false;
                     let ids = crate::check::CATALOG.iter().map(|c| c.id);
@@ -208,7 +212,12 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
         }
     }
     if let Some(n) = f.get("types") {
-        for (ty, item) in w.strings(n, "types", "user.created").unwrap_or_default() {
+        let types = w.strings(n, "types", "user.created").unwrap_or_default();
+        if types.is_empty() && matches!(n.value, Value::Seq(_)) {
+            ok = false;
+            empty_list(w, n, "types", "event type", "types: [user.created]");
+        }
+        for (ty, item) in types {
             if let Some(ctx) = ctx {
                 ctx.check_type(w, &ty, &item);
             }
@@ -226,6 +235,18 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
     ok.then_some(step)
 }
 
+/// An explicitly empty selection (`types: []`) selects nothing, which a
+/// run would otherwise read as "everything" or pass having done nothing.
+fn empty_list(w: &mut Walker, node: &Node, key: &str, what: &str, example: &str) {
+    w.error(
+        node,
+        format!("`{key}` is empty: it selects no {what}"),
+        Some(format!(
+            "name at least one, e.g. `{example}`, or leave `{key}` out for every {what}"
+        )),
+    );
+}
+
 fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Vec<(String, f64)> {
     let Some(entries) = node.as_map() else {
         w.error(
@@ -238,6 +259,10 @@ fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Vec<
         );
         return Vec::new();
     };
+    if entries.is_empty() {
+        empty_list(w, node, "mix", "event type", "mix: {user.created: 1}");
+        return Vec::new();
+    }
     let mut mix = Vec::new();
     for (key, value) in entries {
         let Some(ty) = w.string(key, "mix", "user.created") else {

@@ -2,6 +2,7 @@
 //! receiver for every provider, and every fault is caught by the check that
 //! exists to catch it (and the report names it). The matrix is printed.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use generators::{Provider, ProviderId, Secret};
@@ -22,9 +23,27 @@ async fn run_against(
     slow_delay: Option<Duration>,
     configure: impl FnOnce(CheckPlan) -> CheckPlan,
 ) -> Report {
+    run_against_with(
+        provider,
+        faults,
+        slow_delay,
+        OrderingPolicy::LastWriteWins,
+        configure,
+    )
+    .await
+}
+
+/// [`run_against`] with the receiver applying `ordering`.
+async fn run_against_with(
+    provider: ProviderId,
+    faults: &[Fault],
+    slow_delay: Option<Duration>,
+    ordering: OrderingPolicy,
+    configure: impl FnOnce(CheckPlan) -> CheckPlan,
+) -> Report {
     let secret: Secret = demo_secret(provider);
     let mut config = ReceiverConfig::new(provider, secret.clone());
-    config.ordering = OrderingPolicy::LastWriteWins;
+    config.ordering = ordering;
     config.faults = faults.to_vec();
     if let Some(d) = slow_delay {
         config.slow_delay = d;
@@ -145,6 +164,129 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
     }
 }
 
+/// The breakers whose findings are at `level`, by label.
+fn breakers_at(report: &Report, level: Level) -> BTreeSet<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.check == "survives_parser_breakers" && f.level == level)
+        .filter_map(|f| {
+            let labelled = f.variant.strip_prefix("breaker: ")?;
+            // `n_` or `i_`, then the label.
+            labelled.get(2..).map(String::from)
+        })
+        .collect()
+}
+
+/// The level of `survives_parser_breakers` in `report`.
+fn breakers_level(report: &Report) -> Option<Level> {
+    report
+        .checks
+        .iter()
+        .find(|c| c.id == "survives_parser_breakers")
+        .map(|c| c.level)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_breakers() {
+    let secret = demo_secret(ProviderId::Authgear);
+    let run = |base: String| {
+        let target = Target::parse(&format!("{base}/hooks")).unwrap();
+        let mut plan = CheckPlan::new(
+            Provider::builtin(ProviderId::Authgear),
+            target,
+            secret.clone(),
+        )
+        .select(
+            &["survives_parser_breakers".into(), "no_server_error".into()],
+            &[],
+        )
+        .unwrap()
+        .only_types(&["user.created".into()])
+        .unwrap();
+        plan.seed = 5;
+        plan
+    };
+    // The bodies that are not UTF-8, whatever the breakers' labels.
+    let event = serde_json::json!({"id": "e", "seq": 1, "type": "user.created"});
+    let not_utf8: BTreeSet<String> = generators::breakers()
+        .iter()
+        .filter(|b| std::str::from_utf8(&b.apply(&event).body).is_err())
+        .map(|b| b.label.to_string())
+        .collect();
+    assert!(not_utf8.len() >= 4, "{not_utf8:?}");
+
+    let (_correct, base) = python_receiver(&[]);
+    let report = check::run(&run(base)).await.unwrap();
+    assert!(
+        failures(&report).is_empty(),
+        "the correct Python receiver failed: {:?}",
+        failures(&report)
+    );
+    // Python's json reads NaN and -Infinity: a lenient parser, recorded
+    // as INFO, gating nothing even under --strict.
+    assert_eq!(breakers_level(&report), Some(Level::Info));
+    assert!(breakers_at(&report, Level::Info).contains("nan"));
+    assert!(report.passed());
+
+    let (_faulty, base) = python_receiver(&["crash-on-invalid-utf8"]);
+    let mut report = check::run(&run(base)).await.unwrap();
+    assert_eq!(breakers_level(&report), Some(Level::NonStrict));
+    // Exactly the invalid UTF-8 bodies, each a dropped connection, at
+    // NON-STRICT: listed, gating only under --strict.
+    assert_eq!(breakers_at(&report, Level::NonStrict), not_utf8);
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::NonStrict)
+    {
+        assert_eq!(f.status_class, "dropped", "{f:?}");
+    }
+    // Its own check blames it, not no_server_error a second time.
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.id != "no_server_error" || !c.level.gates(true)));
+    assert!(report.passed(), "NON-STRICT does not gate by default");
+    report.strict = true;
+    assert!(!report.passed(), "it gates under --strict");
+    println!(
+        "crash-on-invalid-utf8: NON-STRICT for {:?}",
+        breakers_at(&report, Level::NonStrict)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parser_breakers_pass_the_reference_receiver_and_catch_a_5xx_on_bad_json() {
+    let configure = |plan: CheckPlan| {
+        plan.select(&["survives_parser_breakers".into()], &[])
+            .unwrap()
+            .only_types(&["user.created".into()])
+            .unwrap()
+    };
+    let correct = run_against(ProviderId::Authgear, &[], None, configure).await;
+    assert!(failures(&correct).is_empty(), "{:?}", failures(&correct));
+    assert_eq!(breakers_level(&correct), Some(Level::Pass));
+    let cases: u32 = correct.checks.iter().map(|c| c.cases).sum();
+    assert_eq!(cases as usize, generators::breakers().len());
+
+    let faulty = run_against(
+        ProviderId::Authgear,
+        &[Fault::ServerErrorOnBadJson],
+        None,
+        configure,
+    )
+    .await;
+    assert_eq!(breakers_level(&faulty), Some(Level::NonStrict));
+    // Every body serde_json refuses gets the 500: all must-reject ones.
+    let failing = breakers_at(&faulty, Level::NonStrict);
+    for b in generators::breakers() {
+        if b.class == generators::Class::MustReject {
+            assert!(failing.contains(b.label), "{} not caught", b.label);
+        }
+    }
+}
+
 /// Every result at FAIL, ERROR or NON-STRICT: what a correct receiver
 /// never gets, whether the run is strict or not.
 fn failures(report: &Report) -> Vec<String> {
@@ -205,6 +347,16 @@ fn level_of(fault: Fault) -> Level {
     }
 }
 
+/// What the receiver applies and the checks expect for `fault`: under the
+/// `arrival` policy (and a receiver processing on arrival, `--ordering
+/// none`) for `reorder-after-ack`, last-write-wins for the rest.
+fn policies_for(fault: Fault) -> (OrderingPolicy, OrderingPolicy) {
+    match fault {
+        Fault::ReorderAfterAck => (OrderingPolicy::None, OrderingPolicy::Arrival),
+        _ => (OrderingPolicy::LastWriteWins, OrderingPolicy::LastWriteWins),
+    }
+}
+
 /// The provider on which a fault is observable: timestamp faults need a
 /// scheme with timestamps.
 fn provider_for(fault: Fault) -> ProviderId {
@@ -220,31 +372,38 @@ async fn every_fault_is_caught_by_its_check() {
     for fault in Fault::ALL {
         let provider = provider_for(fault);
         let target_check = fault.caught_by();
+        let (receiver_ordering, declared) = policies_for(fault);
         let configure = |plan: CheckPlan| {
-            // The ordering sequence and a blocking hook, not all 44 types.
-            let types = [
+            // The ordering sequence and a blocking hook, not all 44 types
+            // (Standard Webhooks has no blocking hooks).
+            let types: Vec<String> = [
                 "user.created",
                 "user.profile.updated",
                 "user.disabled",
                 "user.deleted",
                 "user.pre_create",
             ]
-            .map(String::from);
+            .into_iter()
+            .filter(|t| plan.provider.event_type(t).is_ok())
+            .map(String::from)
+            .collect();
             let mut plan = plan
                 .select(&[target_check.to_string()], &[])
                 .unwrap()
                 .only_types(&types)
                 .unwrap();
             plan.deadline = Some(Duration::from_millis(800));
+            plan.ordering = declared;
             // NON-STRICT findings gate only under --strict: run strict so
             // every fault fails the run.
             plan.strict = true;
             plan
         };
-        let faulty = run_against(
+        let faulty = run_against_with(
             provider,
             &[fault],
             Some(Duration::from_millis(1500)),
+            receiver_ordering,
             configure,
         )
         .await;
@@ -267,7 +426,7 @@ async fn every_fault_is_caught_by_its_check() {
         }
         // The same narrowed run passes on the correct receiver: the failure
         // is the fault's doing, not the configuration's.
-        let correct = run_against(provider, &[], None, configure).await;
+        let correct = run_against_with(provider, &[], None, receiver_ordering, configure).await;
         let clean = failures(&correct).is_empty();
         matrix.push((fault.name(), provider.name(), target_check, caught, level));
         assert!(
@@ -295,4 +454,77 @@ async fn every_fault_is_caught_by_its_check() {
         missed.is_empty(),
         "faults not caught by their check: {missed:?}"
     );
+}
+
+/// A ledger that was configured but cannot be read fails the effect checks
+/// (and so the gate), with a message saying so: a skip would pass the run
+/// having judged nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_configured_ledger_fails_the_effect_checks() {
+    // Port 1 on loopback: nothing listens, the fetch is refused.
+    let report = run_against(ProviderId::Authgear, &[], None, |mut plan| {
+        plan = plan
+            .select(
+                &[
+                    "no_loss".into(),
+                    "duplicate_idempotent".into(),
+                    "ordering".into(),
+                ],
+                &[],
+            )
+            .unwrap();
+        plan.ledger = Some(LedgerSource::Url("http://127.0.0.1:1/ledger".into()));
+        plan.burst = 5;
+        plan.settle = Duration::from_millis(10);
+        plan
+    })
+    .await;
+    assert!(!report.passed(), "{:?}", failures(&report));
+    for id in ["no_loss", "duplicate_idempotent", "ordering"] {
+        let results: Vec<_> = report.checks.iter().filter(|c| c.id == id).collect();
+        assert!(!results.is_empty(), "{id} ran");
+        for result in results {
+            assert_eq!(result.level, Level::Error, "{id}: {result:?}");
+            let reason = result.reason.as_deref().unwrap_or_default();
+            assert!(
+                reason.starts_with("the configured ledger could not be read"),
+                "{id}: {reason}"
+            );
+        }
+    }
+}
+
+/// `no_server_error` against a receiver that reads every request and never
+/// answers: no probe got an answer, so it fails rather than passing on
+/// nothing (`within_deadline` names the timeouts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_server_error_does_not_pass_when_no_probe_got_an_answer() {
+    let addr = crate::util::faulty_servers::hanging().await;
+    let provider = ProviderId::Authgear;
+    let target = Target::parse(&format!("http://{addr}/hooks")).unwrap();
+    let mut plan = CheckPlan::new(Provider::builtin(provider), target, demo_secret(provider))
+        .select(&["accepts_valid".into(), "no_server_error".into()], &[])
+        .unwrap()
+        .only_types(&["user.created".into()])
+        .unwrap();
+    plan.deadline = Some(Duration::from_millis(200));
+    plan.quiet = true;
+    let report = tokio::time::timeout(Duration::from_secs(60), check::run(&plan))
+        .await
+        .expect("bounded")
+        .expect("check runs");
+    let result = report
+        .checks
+        .iter()
+        .find(|c| c.id == "no_server_error")
+        .expect("a no_server_error result");
+    assert_eq!(result.level, Level::Error, "{result:?}");
+    assert!(
+        result
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("got an answer")),
+        "{result:?}"
+    );
+    assert!(!report.passed());
 }

@@ -126,7 +126,18 @@ async fn load_drives_a_custom_provider() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("2xx"), "{stdout}");
+    // Statuses are per code; the first (most frequent) is a success.
+    let status = stdout
+        .lines()
+        .find(|l| l.starts_with("status"))
+        .unwrap_or_default();
+    assert!(
+        status
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|c| c.starts_with('2')),
+        "{stdout}"
+    );
     // Every request was a unique, correctly signed, schema-valid event.
     assert!(ledger.len() >= 180, "ledger holds {} events", ledger.len());
 }

@@ -353,6 +353,7 @@ async fn shard_reports_merge_to_the_union() {
             seed: 5,
             shard: Some(shard.one_based()),
             scenario: None,
+            interrupted: None,
         });
         report.load = Some(LoadSection {
             model: "open 100/s".into(),
@@ -404,6 +405,40 @@ async fn shutdown_stops_the_run_and_keeps_the_partial_result() {
         "{sent} requests in ~0.5 s at 200/s"
     );
     assert_eq!(status_count(&run, 204), sent);
+}
+
+/// Requests in flight when a run is stopped are not lost: whatever is
+/// still unanswered after the shutdown grace is recorded as cancelled (the
+/// issue saw "requests 0, error rate 0.0 %" against a hanging target).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_counts_requests_in_flight_as_cancelled() {
+    let addr = faulty_servers::hanging().await;
+    let plan = plan(
+        ProviderId::Authgear,
+        addr,
+        Arrival::Open { rate: 100.0 },
+        Some(Duration::from_secs(30)),
+        None,
+        4,
+        Duration::from_secs(20),
+        Shard::WHOLE,
+    );
+    let started = Instant::now();
+    let run = emitter::run(
+        Arc::new(plan),
+        tokio::time::sleep(Duration::from_millis(500)),
+    )
+    .await
+    .expect("interrupted run");
+    assert!(run.interrupted);
+    // The grace, not the 20 s request timeout, bounds the stop.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let kinds: Vec<(ErrorKind, u64)> = run.stats.error_kinds().collect();
+    assert_eq!(run.stats.requests(), 4, "one per connection: {kinds:?}");
+    assert_eq!(kinds, vec![(ErrorKind::Cancelled, 4)]);
+    assert_eq!(run.stats.error_rate(), 1.0);
+    let per_type: u64 = run.stats.types().map(|(_, t)| t.failures).sum();
+    assert_eq!(per_type, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -720,4 +755,239 @@ fn ids_do_not_repeat_across_runs() {
         .collect();
     assert_eq!(seen[0].len(), 20);
     assert!(seen[0].is_disjoint(&seen[1]));
+}
+
+/// Runs the `hookstorm` binary with `secret` in `HOOKSTORM_LOAD_TEST_SECRET`
+/// (bounded in time).
+async fn binary(args: &[&str], secret: &str) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(crate::util::process::HOOKSTORM);
+    cmd.args(args)
+        .args(["--secret-env", "HOOKSTORM_LOAD_TEST_SECRET"])
+        .env("HOOKSTORM_LOAD_TEST_SECRET", secret)
+        .env("CI", "true");
+    crate::util::process::output_within(cmd, Duration::from_secs(60), &format!("{args:?}")).await
+}
+
+/// A load with no threshold in which nothing was delivered (a wrong secret:
+/// every answer 401) says so, shows the status code, and exits 1; with the
+/// right secret the same run passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_that_delivers_nothing_fails_without_thresholds() {
+    let (addr, _) =
+        faulty_servers::verifying(ProviderId::Authgear.profile(), Secret::new(SECRET.into())).await;
+    let url = format!("http://{addr}/hooks");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let args = [
+        "load",
+        "-p",
+        "authgear",
+        "-t",
+        &url,
+        "--concurrency",
+        "2",
+        "--requests",
+        "20",
+        "--quiet",
+        "--out",
+        &dir,
+    ];
+    let wrong = binary(&args, "whsec_not-the-receivers-secret").await;
+    let text = crate::util::process::transcript(&wrong);
+    assert_eq!(wrong.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("no request was delivered: all 20 failed"),
+        "{text}"
+    );
+    let status = crate::util::process::stdout(&wrong)
+        .lines()
+        .find(|l| l.starts_with("status"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert_eq!(
+        status.split_whitespace().collect::<Vec<_>>(),
+        ["status", "401", "20"],
+        "{text}"
+    );
+    assert!(text.contains("verdict     FAIL"), "{text}");
+    // What the 401 said, under the status line.
+    assert!(
+        text.contains(r#"            401: {"error":"invalid signature"}"#),
+        "{text}"
+    );
+    let report =
+        Report::from_json(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert!(!report.passed());
+    let stats = &report.load.as_ref().unwrap().stats;
+    assert_eq!(stats.excerpt(401), Some(r#"{"error":"invalid signature"}"#));
+
+    let right = binary(&args, SECRET).await;
+    let text = crate::util::process::transcript(&right);
+    assert_eq!(right.status.code(), Some(0), "{text}");
+    assert!(!text.contains("no request was delivered"), "{text}");
+}
+
+/// `load` and `capacity` probe the target before sending: a refused port is
+/// a usage error naming the reason, with nothing sent and no report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_and_capacity_refuse_an_unreachable_target_before_sending() {
+    let addr = faulty_servers::refusing().await;
+    let url = format!("http://{addr}/hooks");
+    for command in [
+        vec![
+            "load", "-p", "authgear", "-t", &url, "--rate", "50", "-d", "1s",
+        ],
+        vec![
+            "capacity",
+            "-p",
+            "authgear",
+            "-t",
+            &url,
+            "--slo",
+            "p99<1s",
+            "--step-duration",
+            "1s",
+            "--max-time",
+            "2s",
+        ],
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("r").display().to_string();
+        let mut args = command.clone();
+        args.extend(["--quiet", "--out", &dir]);
+        let o = binary(&args, SECRET).await;
+        let text = crate::util::process::transcript(&o);
+        assert_eq!(o.status.code(), Some(2), "{command:?}: {text}");
+        assert!(text.contains("the connection was refused"), "{text}");
+        assert!(text.contains("nothing was sent"), "{text}");
+        assert!(!out.path().join("r/report.json").exists(), "{text}");
+    }
+    let o = binary(
+        &[
+            "load",
+            "-p",
+            "authgear",
+            "-t",
+            "http://no-such-host.invalid/hooks",
+            "--rate",
+            "5",
+            "-d",
+            "1s",
+        ],
+        SECRET,
+    )
+    .await;
+    let text = crate::util::process::transcript(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("does not resolve (DNS"), "{text}");
+}
+
+/// Zero senders, a zero duration and more connections than the process may
+/// open are refused before anything is built or sent, each with a hint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_senders_and_connections_beyond_the_descriptor_limit_are_refused() {
+    let addr = faulty_servers::refusing().await;
+    let url = format!("http://{addr}/hooks");
+    let refused = |extra: Vec<String>, expect: &'static str| {
+        let mut args: Vec<String> = ["load", "-p", "authgear", "-t", url.as_str(), "--quiet"]
+            .map(String::from)
+            .into();
+        args.extend(extra);
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = binary(&args, SECRET).await;
+            let text = crate::util::process::transcript(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {text}");
+            assert!(text.contains(expect), "{args:?}: {text}");
+        }
+    };
+    let words = |w: &str| w.split(' ').map(String::from).collect::<Vec<_>>();
+    refused(
+        words("--concurrency 0 -n 10"),
+        "--concurrency must be at least 1",
+    )
+    .await;
+    refused(
+        words("--concurrency 0 -n 10 --shard 1/2"),
+        "--concurrency must be at least 1",
+    )
+    .await;
+    refused(words("--rate 10 -d 0s"), "--duration must be above 0").await;
+    // A mix that weighs every type 0 selects none (it read as "every type").
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.txt");
+    std::fs::write(&mix, "user.created: 0\n").unwrap();
+    let mut args = words("--rate 10 -d 1s --mix");
+    args.push(mix.display().to_string());
+    refused(args, "gives no event type a weight above 0").await;
+    if let Some((_, hard)) = harness::rlimit::open_files().filter(|(_, h)| *h < 10_000_000) {
+        let too_many = words(&format!("--rate 10 -d 1s --connections {}", hard + 1));
+        refused(too_many, "RLIMIT_NOFILE").await;
+    }
+}
+
+/// `--events` lines must be events of the provider: an array, `{}` or
+/// another provider's event is refused before sending (exit 2, the line
+/// named); `--verbatim` sends anything, with a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_that_are_not_the_providers_are_refused_unless_verbatim() {
+    let (addr, seen) =
+        faulty_servers::verifying(ProviderId::Authgear.profile(), Secret::new(SECRET.into())).await;
+    let url = format!("http://{addr}/hooks");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let file_arg = file.display().to_string();
+    let args = [
+        "load",
+        "-p",
+        "authgear",
+        "-t",
+        &url,
+        "--events",
+        &file_arg,
+        "--concurrency",
+        "1",
+        "--requests",
+        "3",
+        "--quiet",
+    ];
+    for (text, expect) in [
+        ("[1,2,3]\n", "--events line 1: it is a JSON array"),
+        (
+            "{\"id\":\"a\",\"type\":\"user.created\"}\n{}\n",
+            "--events line 2: it has no event type",
+        ),
+        (
+            "{\"event\":{\"type\":\"user.create\",\"id\":\"x\"}}\n",
+            "not a authgear event",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let o = binary(&args, SECRET).await;
+        let out = crate::util::process::transcript(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {out}");
+        assert!(out.contains(expect), "{text}: {out}");
+    }
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            seen.verified + seen.rejected.len() as u64,
+            0,
+            "nothing was sent"
+        );
+    }
+    std::fs::write(&file, "[1,2,3]\n").unwrap();
+    let mut verbatim = args.to_vec();
+    verbatim.push("--verbatim");
+    let o = binary(&verbatim, SECRET).await;
+    let out = crate::util::process::transcript(&o);
+    assert!(
+        out.contains("warning: --verbatim sends every --events line"),
+        "{out}"
+    );
+    // Sent as they are: unsigned arrays are refused by the receiver, so
+    // nothing is delivered.
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(seen.lock().unwrap().rejected.len(), 3, "{out}");
 }

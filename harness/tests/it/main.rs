@@ -1,7 +1,7 @@
 //! Integration tests of the harness crate, linked as one binary (one link
 //! instead of eight): the `hookstorm` binary as a user runs it, the checks
 //! against faulty receivers, provider files, the load engine, the reference
-//! receiver, scenarios, and HTTPS. Servers, child processes and paths the
+//! receiver, scenarios, HTTPS, and how every command ends on a signal. Servers, child processes and paths the
 //! modules share live in `util`.
 
 mod canary;
@@ -14,6 +14,7 @@ mod receiver;
 mod replay;
 mod scenario;
 mod scenario_tls;
+mod signals;
 mod tls;
 mod util;
 mod verdicts;

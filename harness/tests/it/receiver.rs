@@ -465,6 +465,67 @@ async fn no_policy_processes_in_arrival_order() {
 }
 
 #[tokio::test]
+async fn arrival_processes_each_delivery_before_its_answer() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear));
+    config.ordering = OrderingPolicy::Arrival;
+    let mut f = Fixture::new(config).await;
+    let e = one_subject_events(&mut f, 3);
+    let mut want = Vec::new();
+    for i in [2, 0, 1] {
+        assert_eq!(f.post(&f.sign_value(&e[i])).await.status, 200);
+        want.push(e[i]["id"].as_str().unwrap());
+        // Already in the ledger when the answer arrives.
+        assert_eq!(ids(&f.rx.ledger()), want);
+    }
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_reorder_after_ack_processes_after_answering_in_its_own_order() {
+    let mut config = ReceiverConfig::new(ProviderId::Authgear, secret(ProviderId::Authgear))
+        .with_fault(Fault::ReorderAfterAck);
+    config.ordering = OrderingPolicy::Arrival;
+    let mut f = Fixture::new(config).await;
+    let e = one_subject_events(&mut f, 3);
+    for i in [2, 0, 1] {
+        assert_eq!(f.post(&f.sign_value(&e[i])).await.status, 200);
+    }
+    // Acknowledged, not processed yet.
+    assert!(f.rx.ledger().is_empty());
+    // Then processed by ordering key, not in acknowledgement order.
+    let want: Vec<&str> = e.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids(&f.ledger().await), want);
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
+async fn standard_webhooks_bodies_are_the_specs_shape() {
+    let p = ProviderId::StandardWebhooks;
+    let mut f = Fixture::correct(p).await;
+    let ty = catalog_type(p, "user.created");
+    let event = f.gen.valid(ty);
+    let members: Vec<&str> = event
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(members, ["type", "timestamp", "data"]);
+    assert_eq!(event["type"], "user.created");
+    assert!(event["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(f.post(&f.sign_value(&event)).await.status, 200);
+    // Authgear's envelope is not a Standard Webhooks payload.
+    let authgear = f
+        .gen
+        .valid(catalog_type(ProviderId::Authgear, "user.created"));
+    assert_eq!(f.post(&f.sign_value(&authgear)).await.status, 400);
+    let ledger = f.ledger().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].seq, event["timestamp"], "ordered by timestamp");
+    f.rx.shutdown().await;
+}
+
+#[tokio::test]
 async fn blocking_hooks_allow_with_allowed_mutations_and_deny_blocked_domains() {
     let mut f = Fixture::correct(ProviderId::Authgear).await;
     let mut pre_create = f.event(Some("user.pre_create"));

@@ -377,6 +377,7 @@ fn write_report(
         seed: 1,
         shard: None,
         scenario: None,
+        interrupted: None,
     });
     report.findings.push(finding);
     reports::write_dir(&report, dir).unwrap();
@@ -434,6 +435,7 @@ async fn usage_mistakes_exit_2_and_no_answer_exits_1() {
         seed: 1,
         shard: None,
         scenario: None,
+        interrupted: None,
     });
     std::fs::write(empty.join("report.json"), nothing.to_json().unwrap()).unwrap();
     expect_2(&replay(&empty, "F1", &[], secret).await, "has no findings");

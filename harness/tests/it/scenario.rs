@@ -498,17 +498,16 @@ async fn secrets_never_reach_output_or_reports() {
     );
     assert!(!lossy(&out.stdout).contains(SECRET), "secret on stdout");
     assert!(!lossy(&out.stderr).contains(SECRET), "secret on stderr");
-    // The report's files, and those under repro/.
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(out_dir.path()).unwrap() {
-        let path = entry.unwrap().path();
+    // Every file, the findings' repro/ bodies included.
+    let mut paths: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    while let Some(path) = paths.pop() {
         if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            files.push(path);
+            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
         }
-    }
-    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         assert!(
             !lossy(&bytes).contains(SECRET),
@@ -816,4 +815,56 @@ async fn html_report_renders_in_headless_chromium() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let dom = std::fs::read_to_string(report.join("dom.html")).unwrap();
     assert!(dom.contains("<svg"), "no chart in the DOM");
+}
+
+// ------------------------------------------------------- validate = run's checks
+
+/// What `run` would refuse before sending, `validate` refuses too (one
+/// function, `scenario::run::preflight`, for both): scenario thresholds
+/// with no load step, a check step that selects no check. `run` refuses
+/// them before its first request, so a check step never runs first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_refuses_what_run_would_refuse_before_sending() {
+    let receiver = start_receiver(ProviderId::Authgear, OrderingPolicy::None, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let all = harness::check::CATALOG
+        .iter()
+        .map(|c| c.id)
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (name, text, expect) in [
+        (
+            "thresholds.yaml",
+            "target: http://127.0.0.1:8080/hooks\nprovider: authgear\nsecret: ${HOOK_SECRET}\n\
+             thresholds: [p99<1s]\nsteps:\n  - check: {checks: [accepts_valid], types: [user.created]}\n"
+                .to_string(),
+            "scenario-level thresholds need at least one load step",
+        ),
+        (
+            "nothing.yaml",
+            format!(
+                "target: http://127.0.0.1:8080/hooks\nprovider: authgear\nsecret: ${{HOOK_SECRET}}\n\
+                 steps:\n  - check: {{types: [user.created]}}\n  - check: {{exclude: [{all}]}}\n"
+            ),
+            "no check is left to run",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        let validated = hookstorm(&["validate", &path], SECRET).await;
+        let err = lossy(&validated.stderr);
+        assert_eq!(validated.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        let target = format!("target={}", receiver.url());
+        let ran = hookstorm(&["run", &path, "--set", &target, "--quiet"], SECRET).await;
+        let err = lossy(&ran.stderr);
+        assert_eq!(ran.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        let ledger = harness::ledger::fetch_ledger(&receiver.ledger_url())
+            .await
+            .unwrap();
+        assert!(ledger.is_empty(), "{name}: the run sent {} events", ledger.len());
+    }
+    receiver.shutdown().await;
 }

@@ -2,9 +2,10 @@
 //! certificate (rcgen) for 127.0.0.1/localhost, and the real `hookstorm`
 //! binary against it.
 //!
-//! - `load` with `--ca-cert` or `--insecure` delivers every request (2xx);
-//!   without either it counts each request as a `tls` error, ends, and
-//!   fails its threshold (exit 1, no panic, no hang).
+//! - `load` with `--ca-cert` (a CA, or the server's own self-signed
+//!   certificate even when marked CA) or `--insecure` delivers every
+//!   request (2xx); without either it is refused before sending (exit 2,
+//!   the TLS reason in words, no panic, no hang).
 //! - `check --ledger-url https://...` reads the ledger with the same
 //!   `--ca-cert`/`--insecure` as the target (`no_loss` passes rather than
 //!   being skipped as "ledger unreadable").
@@ -22,7 +23,7 @@ use std::sync::atomic::Ordering;
 
 use harness::client::ClientOptions;
 use harness::ledger::{fetch_ledger, fetch_ledger_with, LedgerEntry};
-use reports::{ErrorKind, Level, Report};
+use reports::{Level, Report};
 use serde_json::json;
 
 const SECRET_VAR: &str = "HOOKSTORM_TLS_TEST_SECRET";
@@ -100,9 +101,23 @@ async fn load_over_https_with_insecure_skips_verification() {
     assert_all_delivered(&server, &output, out.path());
 }
 
+/// A self-signed certificate marked CA (what `openssl req -x509` makes)
+/// given to `--ca-cert` is trusted as its own anchor, as `curl --cacert`
+/// does: rustls alone refuses it as `CaUsedAsEndEntity`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_over_https_with_an_untrusted_cert_counts_tls_errors() {
-    let server = TlsServer::start().await;
+async fn load_over_https_trusts_a_self_signed_ca_certificate_given_as_ca_cert() {
+    let server = TlsServer::start_self_signed_ca().await;
+    let out = tempfile::tempdir().unwrap();
+    let ca = server.ca().display().to_string();
+    let output = load(&server, &["--ca-cert", &ca], out.path()).await;
+    assert_all_delivered(&server, &output, out.path());
+}
+
+/// An untrusted certificate is found by the probe before anything is
+/// sent: exit 2, the reason in words with a TLS hint, no report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_over_https_with_an_untrusted_cert_is_refused_before_sending() {
+    let server = TlsServer::start_self_signed_ca().await;
     for tls in [
         Vec::new(),
         vec![
@@ -113,36 +128,22 @@ async fn load_over_https_with_an_untrusted_cert_counts_tls_errors() {
         let tls: Vec<&str> = tls.iter().map(String::as_str).collect();
         let out = tempfile::tempdir().unwrap();
         let output = load(&server, &tls, out.path()).await;
-        // The run ends and fails its error-rate threshold: exit 1, not a
-        // panic (101) or a usage error (2).
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{tls:?}: {}",
-            transcript(&output)
+        let text = transcript(&output);
+        assert_eq!(output.status.code(), Some(2), "{tls:?}: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+        assert!(
+            text.contains("the TLS handshake failed: the server presented a CA certificate")
+                || text.contains("the TLS handshake failed: the server's certificate is signed by a CA this client does not trust"),
+            "{tls:?}: {text}"
         );
         assert!(
-            !transcript(&output).contains("panicked"),
-            "{}",
-            transcript(&output)
+            text.contains("--ca-cert FILE") && text.contains("--insecure"),
+            "{text}"
         );
-        let report = read_report(out.path());
-        let stats = &report.load.as_ref().expect("a load section").stats;
-        assert_eq!(stats.requests(), 50, "{tls:?}: {}", transcript(&output));
-        assert_eq!(
-            stats.statuses().count(),
-            0,
-            "{tls:?}: {}",
-            transcript(&output)
-        );
-        let kinds: Vec<_> = stats.error_kinds().collect();
-        assert_eq!(
-            kinds,
-            vec![(ErrorKind::Tls, 50)],
-            "{tls:?}: {}",
-            transcript(&output)
-        );
-        assert!(report.thresholds.iter().any(|t| !t.passed));
+        assert!(!text.contains("is the receiver running"), "{text}");
+        assert!(!text.contains("CaUsedAsEndEntity"), "{text}");
+        assert!(text.contains("nothing was sent"), "{text}");
+        assert!(!out.path().join("report.json").exists(), "{text}");
     }
     assert_eq!(server.posts(), 0, "no request got past the handshake");
 }

@@ -169,6 +169,54 @@ async fn harmless_deviations_pass_the_default_gate_and_fail_strict_only_for_non_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_kid_verified_with_the_one_secret_is_info_while_alg_none_is_still_rejected() {
+    let secret = demo_secret(ProviderId::Fusionauth);
+    let provider = Provider::builtin(ProviderId::Fusionauth);
+    let addr = faulty_servers::ignoring_kid(provider.profile().clone(), secret.clone()).await;
+    let mut plan = CheckPlan::new(
+        provider,
+        Target::parse(&format!("http://{addr}/hooks")).unwrap(),
+        secret,
+    )
+    .select(
+        &[
+            "rejects_jwt_alg_none",
+            "rejects_bad_signature",
+            "rejects_missing_signature",
+        ]
+        .map(String::from),
+        &[],
+    )
+    .unwrap();
+    plan.seed = 4;
+    let report = check::run(&plan).await.unwrap();
+    let kid: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.variant == "wrong-kid")
+        .collect();
+    assert_eq!(kid.len(), 1, "{:#?}", report.findings);
+    assert_eq!(kid[0].level, Level::Info);
+    assert!(kid[0].message.contains("RFC 7515"), "{}", kid[0].message);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.variant == "alg-none" || f.variant == "alg-confusion"),
+        "the receiver still rejects forged algorithms: {:#?}",
+        report.findings
+    );
+    assert!(
+        report.passed(),
+        "an unknown kid is not a forgery: {:?}",
+        not_passed(&report)
+    );
+    let mut strict = report.clone();
+    strict.strict = true;
+    assert!(strict.passed(), "INFO never gates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_answering_after_6_s_fails_within_deadline_and_nothing_else() {
     // Auth0's deadline is 5 s: every answer comes a second late.
     let addr = faulty_servers::slow(Duration::from_secs(6)).await;
@@ -291,6 +339,81 @@ async fn concurrency_means_deliveries_in_flight_for_the_whole_run() {
         late.is_empty(),
         "judged on the time each probe waited: {late:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_and_max_failures_end_the_run_early() {
+    // A receiver that never answers, with a long deadline and no
+    // unresponsive cut-off: only --max-time ends the run, and what it cut
+    // short is unjudged (ERROR), not late (FAIL).
+    let addr = faulty_servers::hanging().await;
+    let secret = demo_secret(ProviderId::Auth0);
+    let plan = |addr: std::net::SocketAddr| {
+        CheckPlan::new(
+            Provider::builtin(ProviderId::Auth0),
+            Target::parse(&format!("http://{addr}/hooks")).unwrap(),
+            secret.clone(),
+        )
+    };
+    let mut hang = plan(addr)
+        .select(&["accepts_valid", "within_deadline"].map(String::from), &[])
+        .unwrap();
+    hang.deadline = Some(Duration::from_secs(30));
+    hang.unresponsive_after = 0;
+    hang.max_time = Duration::from_secs(2);
+    let started = Instant::now();
+    let report = check::run(&hang).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        report
+            .stopped
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--max-time"),
+        "{:?}",
+        report.stopped
+    );
+    assert!(
+        report.checks.iter().all(|c| c.level != Level::Fail),
+        "{:?}",
+        not_passed(&report)
+    );
+    assert!(report.checks.iter().any(|c| c.level == Level::Error));
+    assert!(!report.passed());
+
+    // Everything accepted: forged deliveries FAIL (Authgear: five forged
+    // cases for each of 44 types), and the third ends the run.
+    let sink = faulty_servers::sink(None).await;
+    let mut lenient = CheckPlan::new(
+        Provider::builtin(ProviderId::Authgear),
+        Target::parse(&format!("http://{}/hooks", sink.addr)).unwrap(),
+        demo_secret(ProviderId::Authgear),
+    )
+    .select(&["rejects_bad_signature".to_string()], &[])
+    .unwrap();
+    lenient.concurrency = 1;
+    lenient.max_failures = Some(3);
+    let report = check::run(&lenient).await.unwrap();
+    assert!(
+        report
+            .stopped
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--max-failures 3"),
+        "{:?}",
+        report.stopped
+    );
+    let probes: u32 = report
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Fail)
+        .map(|f| f.probes)
+        .sum();
+    assert!((3..10).contains(&probes), "{probes} FAIL probes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -140,7 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             body.decode("utf-8")  # raises: the handler dies, the connection drops
         try:
             event = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # RecursionError: json's scanner gives up on deep nesting.
             return self.fail(400, "malformed JSON")
         problem = shape_problem(event)
         if problem:
@@ -150,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
         if event["type"] in BLOCKING:
             return self.answer(200, b'{"is_allowed": true}')
         return self.answer(200)
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a crashed request drops its connection; no traceback noise
 
 
 def main():
@@ -163,7 +169,7 @@ def main():
         print(f"error: set {args.secret_env} to the signing secret", file=sys.stderr)
         return 2
     Handler.state = State(secret, args.fault)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = Server(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     try:

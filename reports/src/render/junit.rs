@@ -6,7 +6,9 @@
 //! NON-STRICT → `<failure>` under `--strict` and `<skipped>` otherwise,
 //! INFO and SKIPPED → `<skipped>` with the message; every testcase carries
 //! its level as a `level` property. A finding's text (and `curl` line) is
-//! written in the first testcase it covers; the others name it.
+//! written in the first testcase it covers; the others name it. An
+//! interrupted run adds an `interrupted` testsuite whose one testcase is an
+//! error, so a CI test tab never shows a partial run as green.
 
 use std::time::Duration;
 
@@ -47,6 +49,16 @@ pub fn render(report: &Report) -> Result<String, ReportError> {
             case.add_property(("actual", t.actual.as_str()));
             suite.add_test_case(case);
         }
+        junit.add_test_suite(suite);
+    }
+    if let Some(banner) = crate::render::interrupted_banner(report) {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(banner);
+        status.set_type("interrupted");
+        let mut case = TestCase::new("run", status);
+        case.set_classname("interrupted");
+        let mut suite = TestSuite::new("interrupted");
+        suite.add_test_case(case);
         junit.add_test_suite(suite);
     }
     junit.to_string().map_err(|e| ReportError::Render {
@@ -182,6 +194,81 @@ mod tests {
         assert!(
             xml.contains("&lt;ok&gt; &amp; &quot;accepted&quot;")
                 || xml.contains("&lt;ok&gt; &amp; \"accepted\"")
+        );
+    }
+
+    #[test]
+    fn an_interrupted_run_is_an_error_testcase() {
+        let mut report = fixture::report();
+        let parsed = JUnitReport::deserialize_from_str(&render(&report).unwrap()).unwrap();
+        assert_eq!(parsed.errors, 0);
+        report.run.interrupted = Some("SIGTERM".into());
+        let xml = render(&report).unwrap();
+        let parsed = JUnitReport::deserialize_from_str(&xml).unwrap();
+        assert_eq!(parsed.errors, 1, "{xml}");
+        let suite = parsed.test_suites.last().unwrap();
+        assert_eq!(suite.name.as_str(), "interrupted");
+        match &suite.test_cases[0].status {
+            TestCaseStatus::NonSuccess { message, .. } => {
+                let message = message.as_ref().unwrap().as_str();
+                assert!(message.contains("interrupted by SIGTERM"), "{message}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn levels_map_to_junit_statuses_and_a_property() {
+        let mut report = fixture::report();
+        report.checks[0].level = Level::Error;
+        report.checks[1].level = Level::NonStrict;
+        report.checks[2].level = Level::Info;
+        let status = |report: &Report, i: usize| {
+            let parsed = JUnitReport::deserialize_from_str(&render(report).unwrap()).unwrap();
+            let case = parsed.test_suites[0].test_cases[i].clone();
+            let level = case
+                .properties
+                .iter()
+                .find(|p| p.name.as_str() == "level")
+                .map(|p| p.value.to_string());
+            (case.status, level)
+        };
+        let (error, level) = status(&report, 0);
+        assert!(
+            matches!(
+                error,
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Error,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(level.as_deref(), Some("ERROR"));
+        let (lenient, level) = status(&report, 1);
+        assert!(
+            matches!(lenient, TestCaseStatus::Skipped { .. }),
+            "{lenient:?}"
+        );
+        assert_eq!(level.as_deref(), Some("NON-STRICT"));
+        let (info, _) = status(&report, 2);
+        match info {
+            TestCaseStatus::Skipped { message, .. } => {
+                assert!(message.unwrap().as_str().starts_with("INFO: "))
+            }
+            other => panic!("INFO is skipped: {other:?}"),
+        }
+        report.strict = true;
+        let (strict, _) = status(&report, 1);
+        assert!(
+            matches!(
+                strict,
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Failure,
+                    ..
+                }
+            ),
+            "{strict:?}"
         );
     }
 

@@ -6,14 +6,22 @@
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::render::{check_rows, terminal::status_classes, verdict_word};
+use crate::render::{
+    check_rows, interrupted_banner,
+    terminal::{status_codes, top_excerpts},
+    verdict_word,
+};
 use crate::report::Report;
 use crate::threshold::format_share;
 
 /// The report as GitHub-flavoured Markdown.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let icon = if report.passed() { "✅" } else { "❌" };
+    let icon = match (report.run.interrupted.is_some(), report.passed()) {
+        (true, _) => "⚠️",
+        (false, true) => "✅",
+        (false, false) => "❌",
+    };
     let run = &report.run;
     let _ = writeln!(
         out,
@@ -21,6 +29,9 @@ pub fn render(report: &Report) -> String {
         run.command,
         verdict_word(report)
     );
+    if let Some(banner) = interrupted_banner(report) {
+        let _ = writeln!(out, "> **{banner}**\n");
+    }
     let _ = write!(
         out,
         "`{}` · provider `{}` · target `{}` · seed `{}`",
@@ -36,6 +47,12 @@ pub fn render(report: &Report) -> String {
 
     if let Some(why) = &report.stopped {
         let _ = writeln!(out, "**Run stopped early:** {}\n", text(why));
+    }
+    if report.unjudged() {
+        out.push_str(
+            "**The receiver could not be judged completely:** ERROR results got no answer \
+             (timeouts, refused connections, probes not sent); see the ERROR findings.\n\n",
+        );
     }
     if !report.checks.is_empty() {
         let (pass, gating, other) = report.check_counts();
@@ -89,7 +106,14 @@ pub fn render(report: &Report) -> String {
                 format_us(p.mean.round() as u64)
             );
         }
-        let _ = writeln!(out, "\nStatus: {}\n", status_classes(stats));
+        let _ = writeln!(out, "\nStatus: {}\n", status_codes(stats));
+        let excerpts = top_excerpts(stats);
+        for (code, text) in &excerpts {
+            let _ = writeln!(out, "- `{code}` answered: `{}`", text.replace('`', "'"));
+        }
+        if !excerpts.is_empty() {
+            out.push('\n');
+        }
         let used: Vec<_> = stats.types().filter(|(_, t)| t.requests > 0).collect();
         if used.len() > 1 {
             out.push_str("| Event type | Requests | Failed | p50 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n");

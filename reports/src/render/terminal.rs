@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
 use crate::load::LoadStats;
-use crate::render::{check_rows, verdict_word};
+use crate::render::{check_rows, interrupted_banner, verdict_word};
 use crate::report::{LoadSection, Report};
 use crate::threshold::format_share;
 
@@ -30,7 +30,13 @@ pub fn terminal_summary(report: &Report) -> String {
     if let Some((k, n)) = run.shard {
         let _ = write!(out, " · shard {k}/{n}");
     }
+    if let Some(partial) = &report.partial {
+        let _ = write!(out, " · PARTIAL merge of {partial}");
+    }
     out.push('\n');
+    if let Some(banner) = interrupted_banner(report) {
+        let _ = writeln!(out, "{:<LABEL$}{banner}", "INTERRUPTED");
+    }
     if let Some(load) = &report.load {
         load_summary(&mut out, load);
     }
@@ -122,7 +128,10 @@ fn load_summary(out: &mut String, load: &LoadSection) {
             );
         }
     }
-    let _ = writeln!(out, "{:<LABEL$}{}", "status", status_classes(stats));
+    let _ = writeln!(out, "{:<LABEL$}{}", "status", status_codes(stats));
+    for (code, text) in top_excerpts(stats) {
+        let _ = writeln!(out, "{:<LABEL$}{code}: {text}", "");
+    }
     let kinds: Vec<String> = stats
         .error_kinds()
         .map(|(k, n)| format!("{} {n}", k.as_str()))
@@ -174,23 +183,56 @@ fn percentile_line(out: &mut String, label: &str, p: &Percentiles) {
     );
 }
 
-/// Counts per status class, `2xx 990  5xx 10`, or `none`.
-pub fn status_classes(stats: &LoadStats) -> String {
-    let mut classes = [0u64; 10];
-    for (code, n) in stats.statuses() {
-        classes[usize::from(code / 100).min(9)] += n;
-    }
-    let parts: Vec<String> = classes
+/// Status codes shown by [`status_codes`]; the rest are summed.
+const TOP_CODES: usize = 6;
+
+/// Counts per status code, the most frequent first (ties: lower code
+/// first), `200 990  401 6  404 4`, at most six codes then
+/// `other N`; or `none`. Per code, not per class: a 401 (wrong secret) and
+/// a 404 (wrong path) need different fixes.
+pub fn status_codes(stats: &LoadStats) -> String {
+    let mut codes: Vec<(u16, u64)> = stats.statuses().collect();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut parts: Vec<String> = codes
         .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(c, n)| format!("{c}xx {n}"))
+        .take(TOP_CODES)
+        .map(|(code, n)| format!("{code} {n}"))
         .collect();
+    let other: u64 = codes.iter().skip(TOP_CODES).map(|(_, n)| n).sum();
+    if other > 0 {
+        parts.push(format!(
+            "other {other} ({} more codes)",
+            codes.len() - TOP_CODES
+        ));
+    }
     if parts.is_empty() {
         "none".into()
     } else {
         parts.join("  ")
     }
+}
+
+/// The kept response excerpts of the most frequent status codes (those
+/// [`status_codes`] shows), on one line each.
+pub fn top_excerpts(stats: &LoadStats) -> Vec<(u16, String)> {
+    let mut codes: Vec<(u16, u64)> = stats.statuses().collect();
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    codes
+        .iter()
+        .take(TOP_CODES)
+        .filter_map(|(code, _)| {
+            let text = stats.excerpt(*code)?;
+            let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            Some((
+                *code,
+                if line.is_empty() {
+                    "(empty body)".into()
+                } else {
+                    line
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The aligned checks table: one row per check id, its event types
@@ -269,7 +311,7 @@ mod tests {
             text.contains("stalled for up to 12.0ms"),
             "a 12 ms hiccup is explained: {text}"
         );
-        assert_eq!(line("status"), "status      2xx 2982  4xx 6  5xx 6");
+        assert_eq!(line("status"), "status      200 2982  401 6  500 6");
         assert_eq!(line("errors"), "errors      timeout 6  (error rate 0.60%)");
         assert!(text.contains("  user.created  "), "{text}");
         assert!(text.contains("✓ p99<250ms"), "{text}");
@@ -307,6 +349,48 @@ mod tests {
         let some = summary(&stats);
         assert!(some.contains("hiccups     p50     35µs"), "{some}");
         assert!(!some.contains("stalled"), "{some}");
+    }
+
+    #[test]
+    fn status_codes_tell_401_from_404_and_sum_the_rare_ones() {
+        use crate::record::Recorder;
+        let mut stats = LoadStats::new(vec!["t".into()]);
+        assert_eq!(status_codes(&stats), "none");
+        let codes = [
+            (401u16, 5u64),
+            (404, 5),
+            (200, 1),
+            (500, 2),
+            (502, 1),
+            (503, 1),
+            (301, 1),
+            (418, 1),
+        ];
+        for (code, n) in codes {
+            for _ in 0..n {
+                stats.record(&crate::record::Sample {
+                    type_index: 0,
+                    latency_us: 1,
+                    service_us: 1,
+                    outcome: crate::record::Outcome::Status(code),
+                    at_ms: 0,
+                });
+            }
+        }
+        assert_eq!(
+            status_codes(&stats),
+            "401 5  404 5  500 2  200 1  301 1  418 1  other 2 (2 more codes)"
+        );
+        stats.note_excerpt(401, b"{\"error\":\n  \"bad signature\"}");
+        stats.note_excerpt(404, b"");
+        stats.note_excerpt(503, b"not among the top codes");
+        assert_eq!(
+            top_excerpts(&stats),
+            vec![
+                (401, r#"{"error": "bad signature"}"#.to_string()),
+                (404, "(empty body)".to_string())
+            ]
+        );
     }
 
     #[test]

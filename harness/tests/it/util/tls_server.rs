@@ -44,8 +44,24 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub async fn start() -> TlsServer {
+        TlsServer::start_with(false).await
+    }
+
+    /// A server whose self-signed certificate is marked a CA
+    /// (basicConstraints CA:TRUE), as `openssl req -x509` makes them.
+    pub async fn start_self_signed_ca() -> TlsServer {
+        TlsServer::start_with(true).await
+    }
+
+    async fn start_with(is_ca: bool) -> TlsServer {
         let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-        let key = rcgen::generate_simple_self_signed(names.clone()).expect("certificate");
+        let mut params = rcgen::CertificateParams::new(names.clone()).expect("names");
+        if is_ca {
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        }
+        let signing_key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&signing_key).expect("certificate");
+        let key = rcgen::CertifiedKey { cert, signing_key };
         let other = rcgen::generate_simple_self_signed(names).expect("certificate");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cert.pem"), key.cert.pem()).unwrap();
