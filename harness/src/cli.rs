@@ -50,6 +50,8 @@ pub enum Command {
     Validate(cmd::validate::Args),
     /// Run a scenario file: checks, load phases, capacity searches and thresholds, one report.
     Run(cmd::run::Args),
+    /// Re-send a report's finding with a fresh id, timestamp and signature, and print the answer.
+    Replay(cmd::replay::Args),
     /// Re-render, compare (exit 1 on regression) or merge report.json files.
     #[command(subcommand)]
     Report(cmd::report::ReportCommand),
@@ -82,6 +84,7 @@ pub fn run(command: Command) -> anyhow::Result<Verdict> {
         Command::Capacity(args) => cmd::capacity::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
         Command::Report(command) => cmd::report::run(command),
         Command::Scenario(command) => cmd::scenario::run(command),
     }

@@ -25,6 +25,7 @@ pub mod provider;
 pub mod provider_file;
 pub mod reachable;
 pub mod receiver;
+pub mod replay;
 pub mod rlimit;
 pub mod scenario;
 pub mod schedule;

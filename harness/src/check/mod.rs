@@ -570,7 +570,7 @@ impl Context {
             response_excerpt: excerpt,
             error,
             curl: String::new(),
-            expires: expiry(&probe.headers),
+            expires: expiry(&self.profile().scheme, &self.plan.secret, &probe.headers),
             repro: Some(probe.body.to_vec()),
         };
         self.observed.lock().expect("observed lock").push(finding);
@@ -616,18 +616,28 @@ pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Opti
     }
 }
 
-/// When a timestamped signature stops being accepted (Standard Webhooks
-/// and Infrahub: 300 s after `webhook-timestamp`), and what to use then.
-fn expiry(headers: &[(String, String)]) -> Option<String> {
-    let ts: i64 = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("webhook-timestamp"))?
-        .1
-        .parse()
-        .ok()?;
-    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(ts + 300).ok()?);
+/// When a timestamped signature stops being accepted (the scheme's
+/// tolerance after the timestamp it carries, in a header like Standard
+/// Webhooks' `webhook-timestamp` or in the value like Stripe's `t=`), and
+/// what to use then.
+fn expiry(
+    scheme: &generators::Scheme,
+    secret: &generators::Secret,
+    headers: &[(String, String)],
+) -> Option<String> {
+    let tolerance = scheme.declared()?.timestamp.as_ref()?.tolerance_secs;
+    let lookup = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let ts = generators::Verifier::new(scheme, secret)
+        .ok()?
+        .claimed_timestamp(&lookup)?;
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(ts + tolerance).ok()?);
     Some(format!(
-        "signed at webhook-timestamp {ts}: receivers reject this curl line as stale after {}; \
+        "signed at timestamp {ts}: receivers reject this curl line as stale after {}; \
          `hookstorm replay REPORT_DIR {{finding}}` re-sends it with a fresh id, timestamp and signature",
         reports::report::rfc3339(at)
     ))
@@ -969,7 +979,10 @@ mod tests {
             ("webhook-id".to_string(), "msg_1".to_string()),
             ("webhook-timestamp".to_string(), "1795451193".to_string()),
         ];
-        let note = expiry(&headers).unwrap();
+        let scheme = generators::Scheme::standard_webhooks();
+        let secret =
+            generators::Secret::new("whsec_aG9va3N0b3JtLWRlbW8tc2VjcmV0LTMyLWJ5dGVzISE=".into());
+        let note = expiry(&scheme, &secret, &headers).unwrap();
         assert!(
             note.contains("2026-11-23T16:31:33Z"),
             "300 s after signing: {note}"
@@ -978,6 +991,13 @@ mod tests {
             note.contains("hookstorm replay REPORT_DIR {finding}"),
             "{note}"
         );
-        assert_eq!(expiry(&headers[..1]), None, "no timestamp, no expiry");
+        assert_eq!(
+            expiry(&scheme, &secret, &headers[..1]),
+            None,
+            "no timestamp, no expiry"
+        );
+        // Authgear's scheme carries no timestamp at all.
+        let authgear = generators::ProviderId::Authgear.profile().scheme;
+        assert_eq!(expiry(&authgear, &secret, &headers), None);
     }
 }

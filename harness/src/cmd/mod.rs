@@ -10,6 +10,7 @@ pub mod events;
 pub mod flags;
 pub mod load;
 pub mod receiver;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -11,6 +11,7 @@ mod custom_provider;
 mod hostile;
 mod load;
 mod receiver;
+mod replay;
 mod scenario;
 mod scenario_tls;
 mod signals;
