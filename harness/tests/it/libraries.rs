@@ -369,3 +369,30 @@ async fn check_passes_on_receivers_using_the_senders_libraries_and_catches_one_t
         }
     }
 }
+
+/// `standardwebhooks` (and so `svix`) raises `binascii.Error`, not its
+/// `WebhookVerificationError`, on a signature that is not base64
+/// (hookstorm's `truncated` case). A receiver that catches only the
+/// library's error, as its docs' examples do, answers that forgery with a
+/// 500: still a rejection, so `check` reports it NON-STRICT (exit 0),
+/// failing only under `--strict`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the senders' libraries in a Python venv: bash .ci/run, or see README"]
+async fn a_receiver_catching_only_the_libraries_error_is_non_strict_on_a_truncated_signature() {
+    let sender = &SENDERS[3];
+    assert_eq!(sender.library, "svix");
+    let (_child, base) =
+        library_receiver(sender.library, sender.secret, &["catch-only-library-error"]);
+    let only = ["--checks", "rejects_bad_signature"];
+    let (out, levels) = check(sender, &base, &only).await;
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(
+        !levels.is_empty() && levels.iter().all(|(_, l)| l == "NON-STRICT"),
+        "{levels:?}"
+    );
+    let text = crate::util::process::stdout(&out);
+    assert!(text.contains("truncated") && text.contains("500"), "{text}");
+
+    let (out, _) = check(sender, &base, &[&only[..], &["--strict"]].concat()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+}

@@ -7,11 +7,13 @@ envelope the sender documents (400 otherwise), process each event once by
 its dedupe key and answer 200. The processing ledger is served at
 `GET /ledger` (a JSON array of {"id", "seq"} in processing order).
 
-Usage: receiver.py LIBRARY [--port N] [--fault skip-verify]
+Usage: receiver.py LIBRARY [--port N] [--fault NAME ...]
 LIBRARY: standardwebhooks, svix, stripe (see senders.py). The secret comes
 from $HOOK_SECRET. Port 0 (the default) picks a free port, printed alone
-on the first stdout line. The fault `skip-verify` never calls the library
-(the receiver a check must catch).
+on the first stdout line. Faults: `skip-verify` never calls the library
+(the receiver a check must catch); `catch-only-library-error` catches only
+the error class the library's docs catch, so anything else the library
+raises becomes a 500 (as in a web framework's handler).
 """
 
 import argparse
@@ -86,6 +88,7 @@ class Handler(BaseHTTPRequestHandler):
     library = None  # set in main()
     verify = None
     skip_verify = False
+    refused = Exception  # what the verify call raises for a refused delivery
     state = None
 
     def log_message(self, *args):
@@ -123,8 +126,10 @@ class Handler(BaseHTTPRequestHandler):
         if not self.skip_verify:
             try:
                 type(self).verify(body, headers)
-            except Exception as e:  # the library refused (or could not read) it
+            except self.refused as e:
                 return self.fail(401, f"verification failed: {type(e).__name__}")
+            except Exception as e:  # the library could not read it
+                return self.fail(500, f"verification crashed: {type(e).__name__}")
 
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
@@ -158,7 +163,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("library", choices=["standardwebhooks", "svix", "stripe"])
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--fault", action="append", default=[], choices=["skip-verify"])
+    parser.add_argument(
+        "--fault", action="append", default=[], choices=["skip-verify", "catch-only-library-error"]
+    )
     args = parser.parse_args()
     secret = os.environ.get("HOOK_SECRET")
     if not secret:
@@ -167,6 +174,8 @@ def main():
     Handler.library = args.library
     Handler.verify = staticmethod(senders.verifier(args.library, secret))
     Handler.skip_verify = "skip-verify" in args.fault
+    if "catch-only-library-error" in args.fault:
+        Handler.refused = senders.verification_error(args.library)
     Handler.state = State()
     server = Server(("127.0.0.1", args.port), Handler)
     print(server.server_address[1], flush=True)

@@ -110,6 +110,20 @@ LIBRARIES = {
 }
 
 
+def verification_error(library):
+    """The exception class a library documents for a refused delivery
+    (what its docs' examples catch); PyNaCl's v1a wrapper raises ValueError."""
+    if library == "stripe":
+        import stripe
+
+        return stripe.SignatureVerificationError
+    if library == "pynacl-v1a":
+        return ValueError
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    return WebhookVerificationError  # svix re-exports it
+
+
 def verifier(library, secret):
     """A function (body bytes, headers dict) -> event that raises on a
     delivery the library refuses."""
