@@ -751,7 +751,7 @@ mod tests {
         );
         let tampered = old.finding("f2").or(old.finding("f1")).unwrap();
         assert!(tampered.curl.starts_with("curl ") || tampered.variant == "oversized-body");
-        assert_eq!(old.checks[1].findings, [oversized.id.clone()]);
+        assert_eq!(old.checks[1].findings, std::slice::from_ref(&oversized.id));
         assert!(!old.passed());
 
         let dir = tempfile::tempdir().unwrap();
