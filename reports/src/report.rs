@@ -164,7 +164,7 @@ pub struct RequestSummary {
     /// The event type the request carried.
     #[serde(default)]
     pub event_type: String,
-    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`] bytes.
+    /// The whole body, when it is text of at most [`INLINE_BODY_MAX`](crate::INLINE_BODY_MAX) bytes.
     #[serde(default)]
     pub body: Option<String>,
     /// Otherwise the file holding the exact bytes, relative to the report
