@@ -498,8 +498,16 @@ async fn secrets_never_reach_output_or_reports() {
     );
     assert!(!lossy(&out.stdout).contains(SECRET), "secret on stdout");
     assert!(!lossy(&out.stderr).contains(SECRET), "secret on stderr");
-    for entry in std::fs::read_dir(out_dir.path()).unwrap() {
-        let path = entry.unwrap().path();
+    // Every file, the findings' repro/ bodies included.
+    let mut paths: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    while let Some(path) = paths.pop() {
+        if path.is_dir() {
+            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
         let bytes = std::fs::read(&path).unwrap();
         assert!(
             !lossy(&bytes).contains(SECRET),
