@@ -1,14 +1,17 @@
 //! Integration tests of the harness crate, linked as one binary (one link
 //! instead of eight): the `hookstorm` binary as a user runs it, the checks
 //! against faulty receivers, provider files, the load engine, the reference
-//! receiver, scenarios, HTTPS, and how every command ends on a signal. Servers, child processes and paths the
-//! modules share live in `util`.
+//! receiver, scenarios, HTTPS, how every command ends on a signal, replays
+//! of findings, and the senders' own verification libraries (`libraries`,
+//! ignored: they need a Python venv). Servers, child processes and paths
+//! the modules share live in `util`.
 
 mod canary;
 mod cli;
 mod conform;
 mod custom_provider;
 mod hostile;
+mod libraries;
 mod load;
 mod receiver;
 mod replay;
