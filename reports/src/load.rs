@@ -935,8 +935,8 @@ mod tests {
             prop_assert!(merged == whole);
         }
 
-        /// The accounting identities: every request sent was delivered or
-        /// failed (with any success rule), every share is within
+        /// The accounting identities: every request sent was delivered,
+        /// failed or cancelled (with any success rule), every share is within
         /// [0, 100 %], and the same holds for the merge of shards, whose
         /// counts are the sums of the shards'.
         #[test]
@@ -962,10 +962,20 @@ mod tests {
             let two_xx = |s: u16| (200..300).contains(&s);
             let below_400 = |s: u16| s < 400;
             for stats in parts.iter().chain([&merged]) {
+                // Requests still in flight when a run was stopped are
+                // failures of their own kind: sent = delivered + failed +
+                // cancelled, with `failed` here the failures that were not
+                // cancelled.
+                let cancelled = stats
+                    .error_kinds()
+                    .find(|(k, _)| *k == ErrorKind::Cancelled)
+                    .map_or(0, |(_, n)| n);
                 for success in [&two_xx as &dyn Fn(u16) -> bool, &below_400] {
+                    let failed = stats.failed_with(success);
+                    prop_assert!(cancelled <= failed);
                     prop_assert_eq!(
                         stats.requests(),
-                        stats.delivered_with(success) + stats.failed_with(success)
+                        stats.delivered_with(success) + (failed - cancelled) + cancelled
                     );
                     let rate = stats.error_rate_with(success);
                     prop_assert!((0.0..=1.0).contains(&rate), "error rate {}", rate);
