@@ -53,12 +53,7 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
     let report = check::run(&plan_for(&running)).await.expect("check runs");
     running.shutdown().await;
     assert_eq!(report.run.provider, "acme-billing");
-    let failed: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.level == Level::Fail)
-        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
-        .collect();
+    let failed = failed(&report);
     assert!(failed.is_empty(), "{failed:#?}");
     let passed = report
         .checks
@@ -209,6 +204,16 @@ async fn declared_receiver(faults: &[Fault]) -> receiver::RunningReceiver {
     receiver::start(config).await.expect("receiver starts")
 }
 
+/// Every FAIL result, as `id [type]: reason`, for an assertion message.
+fn failed(report: &reports::Report) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.level == Level::Fail)
+        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
+        .collect()
+}
+
 fn outcome(report: &reports::Report, id: &str) -> Vec<Level> {
     report
         .checks
@@ -261,12 +266,7 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
     plan.seed = 11;
     let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;
-    let failed: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.level == Level::Fail)
-        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
-        .collect();
+    let failed = failed(&report);
     assert!(failed.is_empty(), "{failed:#?}");
     for id in [
         "accepts_valid",
@@ -456,12 +456,7 @@ async fn stripe_and_svix_provider_files_pass_on_the_reference_receiver_and_catch
         plan.seed = 21;
         let report = check::run(&plan).await.expect("check runs");
         running.shutdown().await;
-        let failed: Vec<_> = report
-            .checks
-            .iter()
-            .filter(|c| c.level == Level::Fail)
-            .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
-            .collect();
+        let failed = failed(&report);
         assert!(failed.is_empty(), "{name}: {failed:#?}");
         for id in [
             "accepts_valid",
