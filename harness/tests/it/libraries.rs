@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use generators::Expect;
 
-use crate::util::process::{first_line, output_within, transcript, KillOnDrop, HOOKSTORM};
+use crate::util::process::{self, output_within, transcript, KillOnDrop, HOOKSTORM};
 use crate::util::repository;
 
 /// The venv's Python, or a failure that says how to create the venv.
@@ -264,16 +264,7 @@ fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
 fn library_receiver(library: &str, secret: &str, faults: &[&str]) -> (KillOnDrop, String) {
     let mut cmd = Command::new(pyenv_python());
     cmd.arg(script("receiver.py")).arg(library);
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    let mut child = cmd
-        .env("HOOK_SECRET", secret)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the venv's python runs");
-    let port: u16 = first_line(&mut child).parse().expect("the port on stdout");
-    (KillOnDrop(child), format!("http://127.0.0.1:{port}"))
+    process::start_receiver_script(cmd, faults, secret)
 }
 
 /// `hookstorm check` of `sender` against `base`, with `extra` arguments;

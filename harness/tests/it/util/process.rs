@@ -87,6 +87,17 @@ pub fn python_receiver(faults: &[&str], secret: &str) -> (KillOnDrop, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py_receiver/receiver.py");
     let mut cmd = Command::new("python3");
     cmd.arg(script).args(["--port", "0"]);
+    start_receiver_script(cmd, faults, secret)
+}
+
+/// Starts a Python receiver script `cmd` (its interpreter and arguments
+/// set) with `faults` and `secret` in HOOK_SECRET; it prints its port on
+/// the first line. The child and its base URL.
+pub fn start_receiver_script(
+    mut cmd: Command,
+    faults: &[&str],
+    secret: &str,
+) -> (KillOnDrop, String) {
     for f in faults {
         cmd.args(["--fault", f]);
     }
@@ -94,7 +105,7 @@ pub fn python_receiver(faults: &[&str], secret: &str) -> (KillOnDrop, String) {
         .env("HOOK_SECRET", secret)
         .stdout(Stdio::piped())
         .spawn()
-        .expect("python3 runs");
+        .unwrap_or_else(|e| panic!("{:?} runs: {e}", cmd.get_program()));
     let port: u16 = first_line(&mut child).parse().expect("the port on stdout");
     (KillOnDrop(child), format!("http://127.0.0.1:{port}"))
 }
