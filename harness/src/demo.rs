@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use generators::template::MemberOrder;
-use generators::{Provider, ProviderId, Secret, Signer};
+use generators::{Algorithm, KeyForm, Provider, ProviderId, Scheme, Secret, Signer};
 use reports::{Report, RunInfo};
 
 use crate::check::{self, CheckPlan};
@@ -27,16 +28,26 @@ pub const LOAD_CONNECTIONS: usize = 16;
 /// The thresholds a team would start from.
 const LOAD_THRESHOLDS: [&str; 2] = ["p99<250ms", "error_rate<0.1%"];
 
-/// The demo's secret for `provider`: Standard Webhooks needs the
-/// `whsec_<base64>` form, the others take any string.
-pub fn demo_secret(provider: ProviderId) -> Secret {
-    match provider {
-        // base64("hookstorm-demo-secret-32-bytes!!")
-        ProviderId::StandardWebhooks => {
-            Secret::new("whsec_aG9va3N0b3JtLWRlbW8tc2VjcmV0LTMyLWJ5dGVzISE=".into())
-        }
-        _ => Secret::new("hookstorm-demo-secret".into()),
-    }
+/// The 32 bytes every demo key is made of.
+const DEMO_KEY: &[u8; 32] = b"hookstorm-demo-secret-32-bytes!!";
+
+/// The demo's secret for a provider signing with `scheme`, written the
+/// way its key form wants it: `whsec_<base64>` for Standard Webhooks and
+/// Svix, hex for a hex key (Discord's Ed25519 seed), 32 raw bytes for a
+/// raw asymmetric key, otherwise any string.
+pub fn demo_secret(scheme: &Scheme) -> Secret {
+    let Some(version) = scheme.declared().map(|s| s.default_version()) else {
+        return Secret::new("hookstorm-demo-secret".into());
+    };
+    let prefix = version.key.prefix.clone().unwrap_or_default();
+    let asymmetric = matches!(version.algorithm, Algorithm::Ed25519 | Algorithm::EcdsaP256);
+    let key = match version.key.form {
+        KeyForm::Base64 => base64::engine::general_purpose::STANDARD.encode(DEMO_KEY),
+        KeyForm::Hex => hex::encode(DEMO_KEY),
+        KeyForm::Raw if asymmetric => String::from_utf8_lossy(DEMO_KEY).into_owned(),
+        KeyForm::Raw => "hookstorm-demo-secret".into(),
+    };
+    Secret::new(format!("{prefix}{key}"))
 }
 
 /// What the demo runs: its seed and the load phase's rate and length.
@@ -63,20 +74,17 @@ pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report>
         scenario: None,
         interrupted: None,
     });
-    for provider in ProviderId::ALL {
+    for provider in crate::provider::all() {
         if shutdown.is_requested() {
             return Ok(report);
         }
         let t0 = Instant::now();
-        let secret = demo_secret(provider);
-        let mut config = ReceiverConfig::new(provider, secret.clone());
+        let secret = demo_secret(provider.scheme());
+        let mut config = ReceiverConfig::for_provider(provider.clone(), secret.clone());
         config.ordering = OrderingPolicy::LastWriteWins;
         let running = receiver::start(config).await?;
-        let mut check_plan = CheckPlan::new(
-            Provider::builtin(provider),
-            Target::parse(&running.url())?,
-            secret,
-        );
+        let mut check_plan =
+            CheckPlan::new(provider.clone(), Target::parse(&running.url())?, secret);
         check_plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
         check_plan.seed = plan.seed;
         let result = check::run_until(&check_plan, shutdown).await;
@@ -105,7 +113,7 @@ async fn load_phase(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let id = ProviderId::Authgear;
-    let secret = demo_secret(id);
+    let secret = demo_secret(&id.profile().scheme);
     let mut config = ReceiverConfig::new(id, secret.clone());
     config.ordering = OrderingPolicy::LastWriteWins;
     let running = receiver::start(config).await?;

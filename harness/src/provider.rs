@@ -1,17 +1,86 @@
 //! The provider a run uses, from a built-in name or a provider file: the
 //! one place the harness turns either into a [`generators::Provider`], so
 //! a provider file's catalog is built once per run and then shared.
+//!
+//! Built-in providers are of two kinds that look the same to everything
+//! else: the five whose profiles and schemas are code (`generators`), and
+//! the senders shipped as provider files ([`SENDER_FILES`], the YAML in
+//! `providers/` embedded in the binary), which a user can print with
+//! `hookstorm events provider NAME`, copy and edit.
 
 use std::path::Path;
 
-use generators::Provider;
+use generators::{did_you_mean, Provider, ProviderId};
 
 use crate::verdict::usage;
+
+/// The senders shipped as provider files: name and the file's text, in
+/// display order (after the five built into the code).
+pub const SENDER_FILES: &[(&str, &str)] = &[
+    ("svix", include_str!("../../providers/svix.yaml")),
+    ("stripe", include_str!("../../providers/stripe.yaml")),
+];
+
+/// Every built-in provider's name, in display order.
+pub fn names() -> Vec<&'static str> {
+    ProviderId::ALL
+        .iter()
+        .map(|p| p.name())
+        .chain(SENDER_FILES.iter().map(|(name, _)| *name))
+        .collect()
+}
+
+/// Every built-in provider, in display order.
+pub fn all() -> Vec<Provider> {
+    names()
+        .into_iter()
+        .map(|name| lookup(name).expect("every built-in name resolves"))
+        .collect()
+}
+
+/// The provider file a built-in sender ships as, if `name` is one.
+pub fn sender_file(name: &str) -> Option<&'static str> {
+    SENDER_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
+/// The built-in provider `name`, or `None` when there is none by that
+/// name.
+///
+/// # Panics
+/// When an embedded sender file does not read: a build defect, which the
+/// unit tests below catch.
+pub fn lookup(name: &str) -> Option<Provider> {
+    if let Ok(id) = ProviderId::parse(name) {
+        return Some(Provider::builtin(id));
+    }
+    let text = sender_file(name)?;
+    let file = format!("{name}.yaml (built in)");
+    match crate::provider_file::parse_builtin(text, &file) {
+        Ok(provider) => Some(provider),
+        Err(diag) => panic!("the built-in provider file {file} does not read:\n{diag}"),
+    }
+}
+
+/// The message for a name that is not a built-in provider, with a "did
+/// you mean" when one is close.
+pub fn unknown(name: &str) -> String {
+    let names = names();
+    match did_you_mean(name, names.iter().copied()) {
+        Some(s) => format!("unknown provider `{name}`: did you mean `{s}`?"),
+        None => format!(
+            "unknown provider `{name}` (built-in providers: {}; declare another one in a provider file)",
+            names.join(", ")
+        ),
+    }
+}
 
 /// The built-in provider `name`; an unknown name is a usage error with a
 /// "did you mean".
 pub fn named(name: &str) -> anyhow::Result<Provider> {
-    Provider::named(name).map_err(|e| usage(e.to_string()))
+    lookup(name).ok_or_else(|| usage(unknown(name)))
 }
 
 /// The provider declared in the YAML or TOML file at `path`; every mistake
@@ -29,5 +98,44 @@ pub fn resolve(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<Provid
         (None, None) => Err(usage(
             "choose a provider: --provider NAME or --provider-file FILE",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_reads_under_its_own_name_with_types() {
+        let names = names();
+        let mut seen = std::collections::HashSet::new();
+        for provider in all() {
+            assert!(
+                seen.insert(provider.name().to_string()),
+                "{} twice",
+                provider.name()
+            );
+            assert!(
+                !provider.types().is_empty(),
+                "{} has no types",
+                provider.name()
+            );
+        }
+        assert_eq!(seen.len(), names.len());
+        for (name, _) in SENDER_FILES {
+            assert_eq!(
+                named(name).unwrap().name(),
+                *name,
+                "file name and `name:` agree"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_names_suggest_senders_too() {
+        let err = named("strpe").unwrap_err().to_string();
+        assert!(err.contains("did you mean `stripe`"), "{err}");
+        let err = named("nothing-like-it").unwrap_err().to_string();
+        assert!(err.contains("svix") && err.contains("authgear"), "{err}");
     }
 }

@@ -110,6 +110,13 @@ pub fn read(path: &Path) -> Result<Provider, Diagnostic> {
     parse(&text, &file, &base_dir(path))
 }
 
+/// Reads a provider file shipped inside the binary (`file` names it in
+/// messages). Its schemas must be inline: a path would resolve against a
+/// directory that does not exist.
+pub(crate) fn parse_builtin(text: &str, file: &str) -> Result<Provider, Diagnostic> {
+    parse(text, file, Path::new("<built-in>"))
+}
+
 /// Which provider files were read, so a test can prove a run reads its
 /// file once.
 #[cfg(test)]

@@ -460,7 +460,7 @@ mod tests {
 
     fn sw() -> (Provider, Secret, Signer) {
         let provider = Provider::builtin(ProviderId::StandardWebhooks);
-        let secret = crate::demo::demo_secret(ProviderId::StandardWebhooks);
+        let secret = crate::demo::demo_secret(&ProviderId::StandardWebhooks.profile().scheme);
         let signer = Signer::new(provider.scheme(), &secret).unwrap();
         (provider, secret, signer)
     }

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use std::path::PathBuf;
 
-use generators::{Catalog, EventType, Generator, Signer};
+use generators::{EventType, Generator, Signer};
 
 use crate::clock::{now_unix_ms, random_seed};
 use crate::cmd::flags::ProviderArgs;
@@ -22,6 +22,17 @@ pub enum EventsCommand {
     Schema(SchemaArgs),
     /// Generate events as JSONL on stdout (same --seed and --now: byte-identical output).
     Gen(GenArgs),
+    /// Print a built-in sender's provider file, to copy and edit
+    /// (`hookstorm events provider stripe > my-stripe.yaml`).
+    Provider(ProviderFileArgs),
+}
+
+/// Arguments of `events provider`.
+#[derive(Debug, clap::Args)]
+pub struct ProviderFileArgs {
+    /// The built-in sender, e.g. stripe.
+    #[arg(value_name = "NAME")]
+    pub name: String,
 }
 
 /// Output format of `events list`.
@@ -102,12 +113,34 @@ pub fn run(cmd: EventsCommand) -> anyhow::Result<Verdict> {
         EventsCommand::List(args) => list(args),
         EventsCommand::Schema(args) => schema(args),
         EventsCommand::Gen(args) => gen(args),
+        EventsCommand::Provider(args) => provider_file(args),
     }
+}
+
+fn provider_file(args: ProviderFileArgs) -> anyhow::Result<Verdict> {
+    let provider = crate::provider::named(&args.name)?;
+    let Some(text) = crate::provider::sender_file(provider.name()) else {
+        let files: Vec<&str> = crate::provider::SENDER_FILES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        return Err(usage(format!(
+            "`{}` is built into the code, not shipped as a provider file; \
+             `hookstorm events schema --provider {} TYPE` prints its schemas \
+             (providers shipped as files: {})",
+            provider.name(),
+            provider.name(),
+            files.join(", ")
+        )));
+    };
+    write_stdout(text.as_bytes())?;
+    Ok(Verdict::Pass)
 }
 
 fn list(args: ListArgs) -> anyhow::Result<Verdict> {
     if args.provider.is_none() && args.provider_file.is_none() {
-        let types: Vec<&EventType> = Catalog::builtin().types().iter().collect();
+        let providers = crate::provider::all();
+        let types: Vec<&EventType> = providers.iter().flat_map(|p| p.types()).collect();
         return list_types(&types, args.format);
     }
     let p = crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;

@@ -3,7 +3,7 @@
 //! are how a server is asked to stop: it shuts down and exits 0.
 
 use anyhow::Context;
-use generators::{Provider, ProviderId, Secret};
+use generators::Secret;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -18,9 +18,9 @@ use crate::verdict::{usage, Verdict};
 /// Arguments of `hookstorm receiver`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Provider whose deliveries to receive (authgear, fusionauth, infrahub, auth0, standard-webhooks).
+    /// Built-in provider whose deliveries to receive (`hookstorm events list` names them).
     #[arg(long, value_parser = parse_provider, required_unless_present = "provider_file", conflicts_with = "provider_file")]
-    pub provider: Option<ProviderId>,
+    pub provider: Option<String>,
     /// A provider that is not built in, declared in a YAML or TOML file.
     #[arg(long, value_name = "FILE")]
     pub provider_file: Option<std::path::PathBuf>,
@@ -67,10 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
         Err(_) if args.sink => Secret::new(String::new()),
         Err(e) => return Err(e),
     };
-    let provider = match (args.provider, &args.provider_file) {
-        (Some(id), _) => Provider::builtin(id),
-        (None, path) => crate::provider::resolve(None, path.as_deref())?,
-    };
+    let provider =
+        crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
     let mut config = ReceiverConfig::for_provider(provider, secret);
     config.slow_delay = args
         .slow_delay
@@ -125,8 +123,11 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
     })
 }
 
-fn parse_provider(name: &str) -> Result<ProviderId, String> {
-    ProviderId::parse(name).map_err(|e| e.to_string())
+fn parse_provider(name: &str) -> Result<String, String> {
+    match crate::provider::names().contains(&name) {
+        true => Ok(name.to_string()),
+        false => Err(crate::provider::unknown(name)),
+    }
 }
 
 fn parse_fault(name: &str) -> Result<Fault, String> {

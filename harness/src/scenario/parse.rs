@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use generators::{did_you_mean, Provider, ProviderId};
+use generators::{did_you_mean, Provider};
 
 use super::steps::{read_steps, StepProvider};
 use super::{Scenario, Tls};
@@ -270,10 +270,10 @@ fn read_provider(
         }
         (Some(node), None) => {
             let name = w.string(node, "provider", "authgear")?;
-            match ProviderId::parse(&name) {
-                Ok(id) => Some((Provider::builtin(id), None)),
-                Err(_) => {
-                    let hint = match did_you_mean(&name, ProviderId::ALL.iter().map(|p| p.name())) {
+            match crate::provider::lookup(&name) {
+                Some(provider) => Some((provider, None)),
+                None => {
+                    let hint = match did_you_mean(&name, crate::provider::names()) {
                         Some(s) => format!(
                             "did you mean `{s}`? built-in providers: {}",
                             provider_names()
@@ -316,11 +316,7 @@ fn read_provider(
 }
 
 fn provider_names() -> String {
-    ProviderId::ALL
-        .iter()
-        .map(|p| p.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::provider::names().join(", ")
 }
 
 fn read_secret(

@@ -132,10 +132,7 @@ fn step() -> Value {
 
 /// The scenario file format as a JSON Schema document.
 pub fn scenario_schema() -> Value {
-    let providers: Vec<&str> = generators::ProviderId::ALL
-        .iter()
-        .map(|p| p.name())
-        .collect();
+    let providers: Vec<&str> = crate::provider::names();
     let ledger = json!({"oneOf": [
         {"type": "string", "pattern": "^https?://"},
         {"type": "object", "additionalProperties": false, "properties": {

@@ -41,7 +41,7 @@ async fn run_against_with(
     ordering: OrderingPolicy,
     configure: impl FnOnce(CheckPlan) -> CheckPlan,
 ) -> Report {
-    let secret: Secret = demo_secret(provider);
+    let secret: Secret = demo_secret(&provider.profile().scheme);
     let mut config = ReceiverConfig::new(provider, secret.clone());
     config.ordering = ordering;
     config.faults = faults.to_vec();
@@ -103,7 +103,10 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
 /// The Python standard-library receiver with `faults`, keyed with the
 /// demo secret; the child and its base URL.
 fn python_receiver(faults: &[&str]) -> (KillOnDrop, String) {
-    process::python_receiver(faults, demo_secret(ProviderId::Authgear).expose())
+    process::python_receiver(
+        faults,
+        demo_secret(&ProviderId::Authgear.profile().scheme).expose(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +121,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
         "duplicate_idempotent",
         "no_server_error",
     ];
-    let secret = demo_secret(ProviderId::Authgear);
+    let secret = demo_secret(&ProviderId::Authgear.profile().scheme);
     let run = |base: String| {
         let target = Target::parse(&format!("{base}/hooks")).unwrap();
         let mut plan = CheckPlan::new(
@@ -168,7 +171,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
 async fn header_names_in_any_case_must_be_accepted() {
     // HTTP names are case-insensitive (RFC 9110 §5.1): accepts_valid sends
     // the valid delivery with Title-Case and UPPER-CASE names too.
-    let secret = demo_secret(ProviderId::Authgear);
+    let secret = demo_secret(&ProviderId::Authgear.profile().scheme);
     let run = |base: String| {
         let target = Target::parse(&format!("{base}/hooks")).unwrap();
         let mut plan = CheckPlan::new(
@@ -243,7 +246,7 @@ fn breakers_level(report: &Report) -> Option<Level> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_breakers() {
-    let secret = demo_secret(ProviderId::Authgear);
+    let secret = demo_secret(&ProviderId::Authgear.profile().scheme);
     let run = |base: String| {
         let target = Target::parse(&format!("{base}/hooks")).unwrap();
         let mut plan = CheckPlan::new(
@@ -556,11 +559,15 @@ async fn no_server_error_does_not_pass_when_no_probe_got_an_answer() {
     let addr = crate::util::faulty_servers::hanging().await;
     let provider = ProviderId::Authgear;
     let target = Target::parse(&format!("http://{addr}/hooks")).unwrap();
-    let mut plan = CheckPlan::new(Provider::builtin(provider), target, demo_secret(provider))
-        .select(&["accepts_valid".into(), "no_server_error".into()], &[])
-        .unwrap()
-        .only_types(&["user.created".into()])
-        .unwrap();
+    let mut plan = CheckPlan::new(
+        Provider::builtin(provider),
+        target,
+        demo_secret(&provider.profile().scheme),
+    )
+    .select(&["accepts_valid".into(), "no_server_error".into()], &[])
+    .unwrap()
+    .only_types(&["user.created".into()])
+    .unwrap();
     plan.deadline = Some(Duration::from_millis(200));
     plan.quiet = true;
     let report = tokio::time::timeout(Duration::from_secs(60), check::run(&plan))

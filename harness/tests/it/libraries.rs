@@ -44,74 +44,53 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// One sender as hookstorm names it, a secret of its form, and the library
-/// (`senders.py`) that verifies its deliveries.
+/// One sender as hookstorm names it (`--provider NAME`), a secret of its
+/// form, and the library (`senders.py`) that verifies its deliveries.
 struct Sender {
     label: &'static str,
-    /// `--provider NAME`, or a provider file under `providers/`.
-    provider: Source,
+    provider: &'static str,
     secret: &'static str,
     library: &'static str,
 }
 
-enum Source {
-    Builtin(&'static str),
-    File(&'static str),
-}
-
 impl Sender {
     fn provider_args(&self) -> Vec<String> {
-        match self.provider {
-            Source::Builtin(name) => vec!["--provider".into(), name.into()],
-            Source::File(name) => vec![
-                "--provider-file".into(),
-                repository::root()
-                    .join(format!("providers/{name}.yaml"))
-                    .display()
-                    .to_string(),
-            ],
-        }
+        vec!["--provider".into(), self.provider.into()]
     }
 
     fn provider(&self) -> generators::Provider {
-        match self.provider {
-            Source::Builtin(name) => harness::provider::named(name),
-            Source::File(name) => harness::provider::from_file(
-                &repository::root().join(format!("providers/{name}.yaml")),
-            ),
-        }
-        .expect("the provider resolves")
+        harness::provider::named(self.provider).expect("the provider resolves")
     }
 }
 
 const SENDERS: [Sender; 5] = [
     Sender {
         label: "standard-webhooks v1",
-        provider: Source::Builtin("standard-webhooks"),
+        provider: "standard-webhooks",
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         library: "standardwebhooks",
     },
     Sender {
         label: "standard-webhooks v1a (ed25519)",
-        provider: Source::Builtin("standard-webhooks"),
+        provider: "standard-webhooks",
         secret: "whsk_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
         library: "pynacl-v1a",
     },
     Sender {
         label: "infrahub",
-        provider: Source::Builtin("infrahub"),
+        provider: "infrahub",
         secret: "infrahub-shared-key-for-tests",
         library: "standardwebhooks-raw",
     },
     Sender {
         label: "svix",
-        provider: Source::File("svix"),
+        provider: "svix",
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         library: "svix",
     },
     Sender {
         label: "stripe",
-        provider: Source::File("stripe"),
+        provider: "stripe",
         secret: "whsec_stripe_signing_secret_for_tests",
         library: "stripe",
     },

@@ -112,7 +112,7 @@ fn finding_of<'a>(report: &'a Report, check: &str, variant: &str) -> &'a Finding
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_are_resent_freshly_signed_with_their_recorded_bodies() {
     let provider = Provider::builtin(ProviderId::StandardWebhooks);
-    let secret = demo_secret(ProviderId::StandardWebhooks);
+    let secret = demo_secret(&ProviderId::StandardWebhooks.profile().scheme);
     let (addr, captured) = capturing().await;
     let url = format!("http://{addr}/hooks");
     let ty = a_type(&provider);
@@ -233,7 +233,7 @@ async fn findings_are_resent_freshly_signed_with_their_recorded_bodies() {
 async fn the_fixed_receiver_accepts_a_replay_after_the_recorded_signature_went_stale() {
     let id = ProviderId::StandardWebhooks;
     let provider = Provider::builtin(id);
-    let secret = demo_secret(id);
+    let secret = demo_secret(&id.profile().scheme);
     let faulty = receiver::start(
         ReceiverConfig::new(id, secret.clone()).with_fault(Fault::RejectUnknownFields),
     )

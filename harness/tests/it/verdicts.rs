@@ -56,7 +56,7 @@ fn not_passed(report: &Report) -> Vec<(String, Level)> {
 async fn harmless_deviations_pass_the_default_gate_and_fail_strict_only_for_non_strict() {
     // The Python receiver accepts uppercase hex, answers 400 to bad
     // signatures and does not validate schemas (only the envelope).
-    let secret = demo_secret(ProviderId::Authgear);
+    let secret = demo_secret(&ProviderId::Authgear.profile().scheme);
     let (_receiver, base) =
         process::python_receiver(&["uppercase-hex", "400-bad-signature"], secret.expose());
     let target = format!("{base}/hooks");
@@ -170,7 +170,7 @@ async fn harmless_deviations_pass_the_default_gate_and_fail_strict_only_for_non_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_kid_verified_with_the_one_secret_is_info_while_alg_none_is_still_rejected() {
-    let secret = demo_secret(ProviderId::Fusionauth);
+    let secret = demo_secret(&ProviderId::Fusionauth.profile().scheme);
     let provider = Provider::builtin(ProviderId::Fusionauth);
     let addr = faulty_servers::ignoring_kid(provider.profile().clone(), secret.clone()).await;
     let mut plan = CheckPlan::new(
@@ -299,7 +299,7 @@ async fn concurrency_means_deliveries_in_flight_for_the_whole_run() {
     // One request at a time, 10 ms each: with 3 in flight none waits more
     // than ~30 ms, far inside a 2 s deadline, whatever the other checks do.
     let (addr, most) = faulty_servers::serial(Duration::from_millis(10)).await;
-    let secret = demo_secret(ProviderId::Auth0);
+    let secret = demo_secret(&ProviderId::Auth0.profile().scheme);
     let mut plan = CheckPlan::new(
         Provider::builtin(ProviderId::Auth0),
         Target::parse(&format!("http://{addr}/hooks")).unwrap(),
@@ -347,7 +347,7 @@ async fn max_time_and_max_failures_end_the_run_early() {
     // unresponsive cut-off: only --max-time ends the run, and what it cut
     // short is unjudged (ERROR), not late (FAIL).
     let addr = faulty_servers::hanging().await;
-    let secret = demo_secret(ProviderId::Auth0);
+    let secret = demo_secret(&ProviderId::Auth0.profile().scheme);
     let plan = |addr: std::net::SocketAddr| {
         CheckPlan::new(
             Provider::builtin(ProviderId::Auth0),
@@ -391,7 +391,7 @@ async fn max_time_and_max_failures_end_the_run_early() {
     let mut lenient = CheckPlan::new(
         Provider::builtin(ProviderId::Authgear),
         Target::parse(&format!("http://{}/hooks", sink.addr)).unwrap(),
-        demo_secret(ProviderId::Authgear),
+        demo_secret(&ProviderId::Authgear.profile().scheme),
     )
     .select(&["rejects_bad_signature".to_string()], &[])
     .unwrap();
