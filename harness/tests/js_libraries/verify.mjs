@@ -6,8 +6,8 @@
 // stdin and writes one line per record, {"verdict": "accepted"} or
 // {"verdict": "rejected", "error": "..."}.
 //
-// Usage: node --experimental-import-meta-resolve verify.mjs LIBRARY
-//          (the secret comes from $HOOK_SECRET)
+// Usage: HOOKSTORM_NPM=DIR node --experimental-import-meta-resolve verify.mjs LIBRARY
+// (the secret comes from $HOOK_SECRET; DIR holds node_modules).
 // LIBRARY:
 //   octokit      GitHub: @octokit/webhooks-methods `verify(secret, body,
 //                X-Hub-Signature-256)`, the check Octokit's webhooks run.
