@@ -101,12 +101,47 @@ def pynacl_v1a_verifier(secret):
     return verify
 
 
+def pagerduty_docs_verifier(secret):
+    """PagerDuty v3: no PyPI/npm library of PagerDuty's verifies webhooks;
+    this is the Python verifier PagerDuty publishes in its developer docs
+    ("Verifying Signatures", PagerDuty/developer-docs
+    `docs/webhooks/04-Signatures.md`, class `PagerDutyVerifier`), as
+    written there: hex HMAC-SHA256 of the body keyed with the secret's
+    ASCII bytes, `v1=` prefixed, compared with each comma-separated entry of
+    X-PagerDuty-Signature."""
+    import hashlib
+    import hmac
+
+    class PagerDutyVerifier:
+        def __init__(self, key: str, version: str) -> None:
+            self.key = key
+            self.version = version
+
+        def verify(self, payload, signatures) -> bool:
+            byte_key = self.key.encode("ASCII")
+            signature = hmac.new(byte_key, payload.encode(), hashlib.sha256).hexdigest()
+            signed_version = self.version + "=" + signature
+            signatures = signatures.split(",")
+            return any(hmac.compare_digest(signed_version, item) for item in signatures)
+
+    pagerduty_verifier = PagerDutyVerifier(secret, "v1")
+
+    def verify(body, headers):
+        signatures = _lower(headers)["x-pagerduty-signature"]
+        if not pagerduty_verifier.verify(body.decode("utf-8"), signatures):
+            raise ValueError("no matching v1 signature")
+        return json.loads(body)
+
+    return verify
+
+
 LIBRARIES = {
     "standardwebhooks": standardwebhooks_verifier,
     "standardwebhooks-raw": standardwebhooks_raw_verifier,
     "svix": svix_verifier,
     "stripe": stripe_verifier,
     "pynacl-v1a": pynacl_v1a_verifier,
+    "pagerduty-docs": pagerduty_docs_verifier,
 }
 
 
@@ -117,7 +152,7 @@ def verification_error(library):
         import stripe
 
         return stripe.SignatureVerificationError
-    if library == "pynacl-v1a":
+    if library in ("pynacl-v1a", "pagerduty-docs"):
         return ValueError
     from standardwebhooks.webhooks import WebhookVerificationError
 

@@ -8,7 +8,8 @@ rejection; the error names it, so a test can tell the library's own
 verification error from a crash on odd input.
 
 Usage: verify.py LIBRARY   (the secret comes from $HOOK_SECRET)
-LIBRARY: standardwebhooks, standardwebhooks-raw, svix, stripe, pynacl-v1a
+LIBRARY: standardwebhooks, standardwebhooks-raw, svix, stripe, pynacl-v1a,
+         pagerduty-docs
 """
 
 import json
