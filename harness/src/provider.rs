@@ -19,6 +19,8 @@ use crate::verdict::usage;
 pub const SENDER_FILES: &[(&str, &str)] = &[
     ("svix", include_str!("../../providers/svix.yaml")),
     ("stripe", include_str!("../../providers/stripe.yaml")),
+    ("zoom", include_str!("../../providers/zoom.yaml")),
+    ("okta", include_str!("../../providers/okta.yaml")),
 ];
 
 /// Every built-in provider's name, in display order.
