@@ -694,8 +694,13 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| {
             if k.eq_ignore_ascii_case("authorization") {
-                let scheme = v.split_whitespace().next().unwrap_or("");
-                (k.clone(), format!("{scheme} <redacted>").trim().to_string())
+                // `Bearer <token>` keeps its scheme; a value sent verbatim
+                // (Okta, Auth0 Log Streams) is the secret as a whole.
+                let redacted = match v.trim().split_once(char::is_whitespace) {
+                    Some((scheme, _)) => format!("{scheme} <redacted>"),
+                    None => "<redacted>".to_string(),
+                };
+                (k.clone(), redacted)
             } else {
                 (k.clone(), v.clone())
             }
@@ -1020,6 +1025,16 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorization_values_are_redacted_whole_unless_they_name_a_scheme() {
+        let headers = |v: &str| vec![("Authorization".to_string(), v.to_string())];
+        assert_eq!(redact(&headers("Bearer s3cret"))[0].1, "Bearer <redacted>");
+        // Okta sends the configured value verbatim: all of it is the secret.
+        assert_eq!(redact(&headers("s3cret"))[0].1, "<redacted>");
+        let other = vec![("x-sig".to_string(), "abc".to_string())];
+        assert_eq!(redact(&other), other);
+    }
 
     #[test]
     fn timestamped_repros_say_when_they_expire_and_point_to_replay() {
