@@ -471,6 +471,12 @@ impl Provider {
     }
 }
 
+impl From<ProviderId> for Provider {
+    fn from(id: ProviderId) -> Provider {
+        Provider::builtin(id)
+    }
+}
+
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Provider")
