@@ -34,8 +34,18 @@ fn events_list_has_all_87_types() {
     let o = hookstorm(&["events", "list", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
-    // The 48 documented types and the 39 Standard Webhooks payloads.
-    assert_eq!(rows.len(), 87);
+    // The 48 documented types and the 39 Standard Webhooks payloads of
+    // the providers built into the code, then the sender files' types.
+    let in_code = rows
+        .iter()
+        .filter(|r| generators::ProviderId::parse(r["provider"].as_str().unwrap()).is_ok())
+        .count();
+    assert_eq!(in_code, 87);
+    let in_files: usize = harness::provider::SENDER_FILES
+        .iter()
+        .map(|(name, _)| harness::provider::named(name).unwrap().types().len())
+        .sum();
+    assert_eq!(rows.len(), 87 + in_files);
     let sw = rows
         .iter()
         .filter(|r| r["provider"] == "standard-webhooks")
@@ -189,6 +199,7 @@ fn check_list_names_every_check_and_its_rule() {
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for id in [
+        "handshake",
         "accepts_valid",
         "rejects_jwt_alg_none",
         "duplicate_idempotent",
