@@ -83,7 +83,7 @@ async fn send(
     token: &str,
     forged: bool,
 ) -> Probe {
-    let request = challenge.request(token, now_unix_ms() as i64);
+    let request = challenge.request(token, now_unix_ms());
     let msg_id = ctx.fresh_message_id();
     let signed = if forged {
         let wrong = generators::signature_cases(&ctx.profile().scheme)
