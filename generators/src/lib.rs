@@ -6,6 +6,7 @@
 
 pub mod breaker;
 pub mod catalog;
+pub mod challenge;
 pub mod declared;
 pub mod envelope;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod variant;
 
 pub use breaker::{breakers, find_breaker, Breaker, Broken, Class};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
+pub use challenge::{Challenge, ChallengeAnswer, ChallengeRequest};
 pub use declared::{DeclaredEnvelope, DeclaredError, DeclaredTypes};
 pub use envelope::{envelope, message_id, name_type, Delivery};
 pub use error::{did_you_mean, Error};

@@ -28,6 +28,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, EventType};
+use crate::challenge::Challenge;
 use crate::error::{did_you_mean, Error};
 use crate::scheme::SigningScheme;
 
@@ -260,6 +261,10 @@ pub struct Profile {
     /// Where the event's own timestamp lives and in which form; the emitter
     /// patches it to "now" on every send.
     pub timestamp_key: Option<(KeyPath, TimeFormat)>,
+    /// How the sender verifies the endpoint before (and while) it
+    /// delivers (`None`: it does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Challenge>,
 }
 
 /// How a timestamp is written in a body.
@@ -315,6 +320,7 @@ impl Profile {
                 subject_key: Some("/context/user_id".into()),
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
+                challenge: None,
             },
             ProviderId::Fusionauth => Profile {
                 name: id.name().into(),
@@ -338,6 +344,7 @@ impl Profile {
                 subject_key: Some("/event/user/id".into()),
                 type_key: Some("/event/type".into()),
                 timestamp_key: Some(("/event/createInstant".into(), TimeFormat::UnixMillis)),
+                challenge: None,
             },
             ProviderId::Infrahub => Profile {
                 name: id.name().into(),
@@ -355,6 +362,7 @@ impl Profile {
                 subject_key: Some("/account_id".into()),
                 type_key: Some("/event".into()),
                 timestamp_key: Some(("/occured_at".into(), TimeFormat::Rfc3339)),
+                challenge: None,
             },
             ProviderId::Auth0 => Profile {
                 name: id.name().into(),
@@ -372,6 +380,7 @@ impl Profile {
                 subject_key: Some("/user/user_id".into()),
                 type_key: None,
                 timestamp_key: None,
+                challenge: None,
             },
             ProviderId::StandardWebhooks => Profile {
                 name: id.name().into(),
@@ -392,6 +401,7 @@ impl Profile {
                 subject_key: Some("/data/user/id".into()),
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/timestamp".into(), TimeFormat::Rfc3339)),
+                challenge: None,
             },
         }
     }
@@ -492,6 +502,12 @@ impl Provider {
     /// One of its event types by name (unknown names get a "did you mean").
     pub fn event_type(&self, name: &str) -> Result<&EventType, Error> {
         self.catalog.get(&self.catalog_name, name)
+    }
+}
+
+impl From<ProviderId> for Provider {
+    fn from(id: ProviderId) -> Provider {
+        Provider::builtin(id)
     }
 }
 

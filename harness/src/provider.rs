@@ -22,6 +22,8 @@ pub const SENDER_FILES: &[(&str, &str)] = &[
     ("github", include_str!("../../providers/github.yaml")),
     ("shopify", include_str!("../../providers/shopify.yaml")),
     ("pagerduty", include_str!("../../providers/pagerduty.yaml")),
+    ("zoom", include_str!("../../providers/zoom.yaml")),
+    ("okta", include_str!("../../providers/okta.yaml")),
 ];
 
 /// Every built-in provider's name, in display order.

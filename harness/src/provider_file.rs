@@ -3,8 +3,10 @@
 //! relative to the file), an optional shared envelope, a signature scheme
 //! (a built-in one by name with its parameters, or a declared one:
 //! algorithm, key, signed content, encoding, headers), the success rule,
-//! deadlines, redelivery and the dedupe/ordering/subject/type/timestamp
-//! key paths — read into the same [`Provider`] the built-in providers are.
+//! deadlines, redelivery, the dedupe/ordering/subject/type/timestamp key
+//! paths and the sender's endpoint challenge (`challenge: {kind: ...}`, one
+//! of [`Challenge::ALL`], judged by the `handshake` check) — read into the same
+//! [`Provider`] the built-in providers are.
 //!
 //! This module reads; the rules of a declared provider (names, key paths,
 //! the envelope, schemas) are `generators::declared`, and each of their
@@ -17,8 +19,8 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    Algorithm, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, IdForm, JwtAlg, KeyForm,
-    KeySpec, Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template,
+    Algorithm, Challenge, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, IdForm, JwtAlg,
+    KeyForm, KeySpec, Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template,
     TimeFormat, TimeUnit, TimestampSpec, Version,
 };
 use serde_json::Value as Json;
@@ -40,6 +42,7 @@ pub const TOP_KEYS: &[&str] = &[
     "keys",
     "envelope",
     "types",
+    "challenge",
 ];
 /// Keys of `signature`: `scheme` (a built-in one) with its parameters, or a
 /// declared scheme.
@@ -93,6 +96,8 @@ pub const KEY_KEYS: &[&str] = &["dedupe", "ordering", "subject", "type", "timest
 pub const TIMESTAMP_KEYS: &[&str] = &["path", "format"];
 /// Keys of `envelope`.
 pub const ENVELOPE_KEYS: &[&str] = &["schema", "payload", "type_field"];
+/// Keys of `challenge`.
+pub const CHALLENGE_KEYS: &[&str] = &["kind"];
 /// Keys of one entry of `types`.
 pub const TYPE_KEYS: &[&str] = &["name", "description", "blocking", "schema"];
 
@@ -209,6 +214,10 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         .require(w, "keys", "keys: {dedupe: /id}")
         .and_then(|n| read_keys(n, w));
     let envelope = top.get("envelope").and_then(|n| read_envelope(n, w, base));
+    let challenge = match top.get("challenge") {
+        None => Some(None),
+        Some(n) => read_challenge(n, w).map(Some),
+    };
     let types = top
         .require(
             w,
@@ -231,6 +240,7 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         subject_key: keys.subject,
         type_key: keys.type_key,
         timestamp_key: keys.timestamp,
+        challenge: challenge?,
     };
     // A mistake in a type leaves the declaration incomplete.
     if !w.problems.is_empty() {
@@ -620,6 +630,15 @@ fn read_timestamp(node: &Node, w: &mut Walker) -> Option<(String, TimeFormat)> {
     Some((path?, format?))
 }
 
+/// `challenge: {kind: zoom-url-validation}`.
+fn read_challenge(node: &Node, w: &mut Walker) -> Option<Challenge> {
+    let f = w.map(node, "`challenge`", CHALLENGE_KEYS)?;
+    let kinds: Vec<&str> = Challenge::ALL.iter().map(|c| c.name()).collect();
+    f.require(w, "kind", "kind: slack-url-verification")
+        .and_then(|n| w.choice(n, "kind", &kinds))
+        .and_then(Challenge::parse)
+}
+
 fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<DeclaredEnvelope> {
     let f = w.map(node, "`envelope`", ENVELOPE_KEYS)?;
     let schema = f
@@ -942,6 +961,52 @@ types:
             plain.contains("`kid` belongs to a built-in `scheme`"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn a_challenge_is_read_and_its_mistakes_are_positioned() {
+        let with = |challenge: &str| {
+            GOOD.replace(
+                "success: below-400\n",
+                &format!("success: below-400\n{challenge}\n"),
+            )
+        };
+        assert_eq!(
+            parse(GOOD, "p.yaml", Path::new("."))
+                .unwrap()
+                .profile()
+                .challenge,
+            None
+        );
+        for c in Challenge::ALL {
+            let text = with(&format!("challenge: {{kind: {}}}", c.name()));
+            let p = parse(&text, "p.yaml", Path::new(".")).unwrap();
+            assert_eq!(p.profile().challenge, Some(c));
+        }
+        let plain = parse(
+            &with("challenge: {kind: slack-url-verify}"),
+            "p.yaml",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .render_plain();
+        assert!(
+            plain.contains("p.yaml:6:19: error: unknown kind `slack-url-verify`"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("did you mean `slack-url-verification`"),
+            "{plain}"
+        );
+        let plain = parse(
+            &with("challenge: {knd: discord-ping}"),
+            "p.yaml",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .render_plain();
+        assert!(plain.contains("p.yaml:6:"), "{plain}");
+        assert!(plain.contains("kind"), "{plain}");
     }
 
     #[test]

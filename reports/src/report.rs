@@ -597,7 +597,9 @@ pub fn curl_command(method: &str, url: &str, headers: &[(String, String)], body:
         .ok()
         .filter(|t| !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
     let mut prefix = String::new();
-    if body.is_empty() {
+    if body.is_empty() && method == "GET" {
+        // A GET (Okta's verification challenge) has no body at all.
+    } else if body.is_empty() {
         // An explicit empty body, so curl sends Content-Length: 0.
         args.push("--data-binary".into());
         args.push("''".into());
@@ -751,6 +753,10 @@ mod tests {
         expected.extend_from_slice(&binary);
         expected.push(b'>');
         assert_eq!(out, expected);
+
+        // A GET goes without a body (curl would add a form content type).
+        let cmd = curl_command("GET", "http://127.0.0.1/", &[], b"");
+        assert_eq!(cmd, "curl -sS -i -X GET http://127.0.0.1/");
     }
 
     #[test]

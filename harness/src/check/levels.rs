@@ -46,6 +46,9 @@ pub enum Seen {
     Lost,
     /// A blocking hook answered a body its response schema refuses.
     InvalidAnswer,
+    /// A sender's endpoint challenge answered with success, but without
+    /// the echo (or Zoom's HMAC) the sender checks for.
+    WrongAnswer,
 }
 
 impl Seen {
@@ -79,7 +82,7 @@ impl Seen {
             (Seen::Processed | Seen::ProcessedTwice | Seen::OutOfOrder | Seen::Lost, _) => {
                 "ledger".into()
             }
-            (Seen::InvalidAnswer, _) => "answer body".into(),
+            (Seen::InvalidAnswer | Seen::WrongAnswer, _) => "answer body".into(),
             (Seen::Late, _) => "late".into(),
             (_, Some(s)) => format!("{}xx", s / 100),
             (Seen::TimedOut, None) => "timeout".into(),
@@ -277,6 +280,20 @@ pub const TABLE: &[Row] = &[
     row("*", Named(&["missing", "tampered-body", "wrong-secret", "truncated", "reserialized-body", "uppercase-hex",
         "stale", "future", "expired", "far-future", "whsec-*", "alg-*", "wrong-kid", "hash-hex", "wrong-scheme"]), CRASH, NonStrict,
         "a correct rejection answered with a 5xx or a dropped connection invites retries: answer 401/403"),
+    // Endpoint challenges (generators::challenge): the challenge itself
+    // must get the answer the sender checks; badly signed, it must not.
+    row("handshake", Named(&["challenge"]), &[Accepted], Pass, "answered as the sender checks"),
+    row("handshake", Named(&["challenge"]), &[], Fail,
+        "the sender verifies the endpoint by this answer (200 with the echo, or Zoom's HMAC): without it Slack, Zoom and Okta do not deliver and Discord does not save the URL"),
+    row("handshake", Named(&["bad signature: *"]), &[Unauthorized], Pass, "rejected"),
+    row("handshake", Named(&["bad signature: discord-ping", "bad signature: zoom-url-validation"]), &[Accepted, WrongAnswer], Fail,
+        "Discord sends PINGs with invalid signatures and removes an endpoint that does not answer them 401; a Zoom receiver answering an unsigned validation computes HMAC(secret token, any text) for anyone, the very MAC that signs Zoom's events"),
+    row("handshake", Named(&["bad signature: *"]), &[Accepted, WrongAnswer], Info,
+        "a badly signed challenge answered: the echo reveals no secret, but the sender's docs ask to verify the request first"),
+    row("handshake", Named(&["bad signature: *"]), CRASH, NonStrict,
+        "a correct rejection answered with a 5xx or a dropped connection: answer 401"),
+    row("handshake", Named(&["bad signature: *"]), &[BadRequest, OtherClientError], Info,
+        "rejected, but 401/403 says why (RFC 9110 §15.5.2; Discord's docs ask for 401)"),
     // Duplicates, ordering, loss and blocking answers.
     row("duplicate_idempotent", Any, &[Accepted], Pass, "acknowledged"),
     row("duplicate_idempotent", Any, &[ProcessedTwice], Fail,
@@ -387,6 +404,30 @@ mod tests {
                 Error,
             ),
             ("no_server_error", "malformed-json", ServerError, NonStrict),
+            ("handshake", "challenge", Accepted, Pass),
+            ("handshake", "challenge", WrongAnswer, Fail),
+            ("handshake", "challenge", BadRequest, Fail),
+            ("handshake", "challenge", TimedOut, Error),
+            ("handshake", "bad signature: discord-ping", Accepted, Fail),
+            (
+                "handshake",
+                "bad signature: zoom-url-validation",
+                WrongAnswer,
+                Fail,
+            ),
+            (
+                "handshake",
+                "bad signature: slack-url-verification",
+                Accepted,
+                Info,
+            ),
+            (
+                "handshake",
+                "bad signature: discord-ping",
+                Unauthorized,
+                Pass,
+            ),
+            ("handshake", "bad signature: discord-ping", BadRequest, Info),
             ("no_server_error", "valid", TimedOut, Skipped),
             ("rejects_missing_signature", "missing", TimedOut, Error),
             (

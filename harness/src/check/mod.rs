@@ -14,6 +14,7 @@ mod acceptance;
 mod blocking;
 mod deadline;
 mod duplicate;
+mod handshake;
 pub mod levels;
 mod loss;
 mod ordering;
@@ -61,6 +62,11 @@ pub struct CheckInfo {
 
 /// Every check, in the order they run and are reported.
 pub const CATALOG: &[CheckInfo] = &[
+    CheckInfo {
+        id: "handshake",
+        description: "the sender's endpoint challenge (Slack url_verification, Zoom endpoint.url_validation, Discord PING, Okta verification GET) -> 200 with the answer the sender checks; the same challenge badly signed -> 401 (Discord, Zoom; accepted elsewhere: INFO); only for providers that declare a challenge",
+        rule: "the sender does not deliver to (Slack, Zoom, Okta) or removes (Discord) an endpoint that fails its challenge; Zoom re-validates every 72 h",
+    },
     CheckInfo {
         id: "accepts_valid",
         description: "every event type, valid form, still-valid edge forms and header names in Title-Case and UPPER-CASE -> success status within the deadline",
@@ -208,6 +214,8 @@ pub struct Probe {
     pub event_type: String,
     /// Which variant/case this was (shown in findings).
     pub variant: String,
+    /// The request method (`POST`; `GET` for Okta's challenge).
+    pub method: &'static str,
     /// Request headers as sent.
     pub headers: Vec<(String, String)>,
     /// Request body as sent.
@@ -390,7 +398,10 @@ impl Context {
             .map(|(name, value)| (case.apply(&name), value))
             .collect();
         let probe = self
-            .exchange(&client, ty, variant, headers, body, self.timeout_for(ty))
+            .exchange(
+                &client,
+                self.unsent(ty, variant, "POST", headers, body, self.timeout_for(ty)),
+            )
             .await;
         if !probe.not_sent {
             self.note_answer(&probe);
@@ -416,8 +427,11 @@ impl Context {
         give_up: Duration,
     ) -> Probe {
         let headers = self.typed(ty, headers);
-        self.exchange(&self.client, ty, variant, headers, body, give_up)
-            .await
+        self.exchange(
+            &self.client,
+            self.unsent(ty, variant, "POST", headers, body, give_up),
+        )
+        .await
     }
 
     /// `headers` naming `ty` where the provider's deliveries name their
@@ -428,20 +442,43 @@ impl Context {
         headers
     }
 
-    /// One exchange under a permit; the clock starts once the permit is
-    /// held, so the probe is judged on the time it actually waited.
-    async fn exchange(
+    /// Sends a request that is not a delivery of `ty` (a sender's endpoint
+    /// challenge, `method` `GET` or `POST`): bounded and counted like a
+    /// delivery, but not journaled, so the delivery checks do not judge it.
+    pub async fn send_request(
         &self,
-        client: &Client,
         ty: &EventType,
         variant: &str,
+        method: &'static str,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+    ) -> Probe {
+        let probe = self
+            .exchange(
+                &self.client,
+                self.unsent(ty, variant, method, headers, body, self.timeout_for(ty)),
+            )
+            .await;
+        if !probe.not_sent {
+            self.note_answer(&probe);
+        }
+        probe
+    }
+
+    /// A probe of `ty` not sent yet, judged against `ty`'s deadline.
+    fn unsent(
+        &self,
+        ty: &EventType,
+        variant: &str,
+        method: &'static str,
         headers: Vec<(String, String)>,
         body: Bytes,
         timeout: Duration,
     ) -> Probe {
-        let mut probe = Probe {
+        Probe {
             event_type: ty.name.clone(),
             variant: variant.to_string(),
+            method,
             headers,
             body,
             answer: Err(Arc::new(SendError {
@@ -452,7 +489,13 @@ impl Context {
             deadline: self.deadline_for(ty),
             timeout,
             not_sent: true,
-        };
+        }
+    }
+
+    /// One exchange under a permit; the clock starts once the permit is
+    /// held, so the probe is judged on the time it actually waited.
+    async fn exchange(&self, client: &Client, mut probe: Probe) -> Probe {
+        let timeout = probe.timeout;
         if self.stopped().is_some() {
             return probe;
         }
@@ -474,7 +517,7 @@ impl Context {
         probe.answer = client
             .send(
                 &self.plan.target,
-                "POST",
+                probe.method,
                 &probe.headers,
                 probe.body.clone(),
                 timeout,
@@ -567,7 +610,7 @@ impl Context {
             probes: 1,
             message,
             request: RequestSummary {
-                method: "POST".into(),
+                method: probe.method.into(),
                 url: self.plan.target.url(),
                 headers: redact(&probe.headers),
                 body_excerpt: reports::excerpt(&probe.body, 300),
@@ -659,8 +702,13 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| {
             if k.eq_ignore_ascii_case("authorization") {
-                let scheme = v.split_whitespace().next().unwrap_or("");
-                (k.clone(), format!("{scheme} <redacted>").trim().to_string())
+                // `Bearer <token>` keeps its scheme; a value sent verbatim
+                // (Okta, Auth0 Log Streams) is the secret as a whole.
+                let redacted = match v.trim().split_once(char::is_whitespace) {
+                    Some((scheme, _)) => format!("{scheme} <redacted>"),
+                    None => "<redacted>".to_string(),
+                };
+                (k.clone(), redacted)
             } else {
                 (k.clone(), v.clone())
             }
@@ -823,6 +871,10 @@ fn outcome_of(probe: &Probe, seen: Seen) -> String {
             "{} with a body the response schema refuses",
             probe.outcome_text()
         ),
+        Seen::WrongAnswer => format!(
+            "{} without the answer the sender checks for",
+            probe.outcome_text()
+        ),
         Seen::Late => format!(
             "{} (deadline {} ms)",
             probe.outcome_text(),
@@ -939,6 +991,7 @@ async fn run_one(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
         "ordering" => ordering::run(ctx).await,
         "blocking_response_schema" => blocking::run(ctx).await,
         "no_loss" => loss::run(ctx).await,
+        "handshake" => handshake::run(ctx).await,
         other => unreachable!("check `{other}` is in the catalog but not dispatched"),
     }
 }
@@ -980,6 +1033,16 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorization_values_are_redacted_whole_unless_they_name_a_scheme() {
+        let headers = |v: &str| vec![("Authorization".to_string(), v.to_string())];
+        assert_eq!(redact(&headers("Bearer s3cret"))[0].1, "Bearer <redacted>");
+        // Okta sends the configured value verbatim: all of it is the secret.
+        assert_eq!(redact(&headers("s3cret"))[0].1, "<redacted>");
+        let other = vec![("x-sig".to_string(), "abc".to_string())];
+        assert_eq!(redact(&other), other);
+    }
 
     #[test]
     fn timestamped_repros_say_when_they_expire_and_point_to_replay() {

@@ -34,11 +34,13 @@ pub enum Fault {
     Hang,
     /// Acknowledges first and processes later, in its own order.
     ReorderAfterAck,
+    /// Answers the sender's endpoint challenge like an ordinary event.
+    IgnoreChallenge,
 }
 
 impl Fault {
     /// Every fault, in documentation order.
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 14] = [
         Fault::SkipSignature,
         Fault::AcceptStale,
         Fault::RejectUnknownFields,
@@ -52,6 +54,7 @@ impl Fault {
         Fault::LoseUnderLoad,
         Fault::Hang,
         Fault::ReorderAfterAck,
+        Fault::IgnoreChallenge,
     ];
 
     /// The name used with `--fault`.
@@ -70,6 +73,7 @@ impl Fault {
             Fault::LoseUnderLoad => "lose-under-load",
             Fault::Hang => "hang",
             Fault::ReorderAfterAck => "reorder-after-ack",
+            Fault::IgnoreChallenge => "ignore-challenge",
         }
     }
 
@@ -125,6 +129,12 @@ impl Fault {
                  follows acknowledgement order (caught by `ordering` under the \
                  `arrival` policy)"
             }
+            Fault::IgnoreChallenge => {
+                "answers the sender's endpoint challenge (Slack url_verification, Zoom \
+                 endpoint.url_validation, Discord PING, Okta verification GET) like an \
+                 ordinary event: 200 `{}` without the echo (only providers that declare \
+                 a challenge send one)"
+            }
         }
     }
 
@@ -146,6 +156,7 @@ impl Fault {
             // other checks mark an unanswered probe inconclusive (ERROR).
             Fault::Hang => "within_deadline",
             Fault::ReorderAfterAck => "ordering",
+            Fault::IgnoreChallenge => "handshake",
         }
     }
 }

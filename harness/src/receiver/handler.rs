@@ -1,11 +1,11 @@
 //! One HTTP request through the reference receiver: routing (`/ledger`,
 //! `/healthz`, deliveries on any other path), then for a delivery the
-//! correct pipeline — size, signature, content type, JSON, event type,
-//! schema, dedupe, ordering, answer — with each injected fault bending
-//! exactly its one step.
+//! correct pipeline — size, signature, the sender's endpoint challenge,
+//! content type, JSON, event type, schema, dedupe, ordering, answer — with
+//! each injected fault bending exactly its one step.
 
 use bytes::Bytes;
-use generators::{EventType, RequestLine, Verifier};
+use generators::{Challenge, EventType, RequestLine, Verifier};
 
 use crate::clock::now_unix;
 use http_body_util::{BodyExt, Full};
@@ -85,6 +85,10 @@ impl Handler {
                 ))
             }
             (&Method::POST, _) => self.delivery(req).await,
+            // Okta verifies an event hook with a GET to the hook's URL.
+            (&Method::GET, _) if self.challenge() == Some(Challenge::OktaVerification) => {
+                self.delivery(req).await
+            }
             _ => {
                 let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "deliveries are POSTed");
                 r.headers_mut()
@@ -146,7 +150,34 @@ impl Handler {
             }
         }
 
-        // 3. Content type.
+        // 3. The sender's endpoint challenge, answered once the request is
+        //    known to be the sender's (a Zoom answer is an HMAC with the
+        //    secret: answering forgeries would sign anything for anyone).
+        if let Some(challenge) = self.challenge() {
+            let header = |name: &str| header_str(&parts.headers, name).map(str::to_string);
+            if let Some(token) = challenge.recognise(parts.method.as_str(), &header, &body) {
+                if config.has(Fault::IgnoreChallenge) {
+                    return Ok(reply(StatusCode::OK, Bytes::from_static(b"{}"), true));
+                }
+                let answer = challenge.answer(&config.secret, &token);
+                let mut r = reply(
+                    StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+                    Bytes::from(answer.body),
+                    false,
+                );
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+                return Ok(r);
+            }
+        }
+        if parts.method != Method::POST {
+            let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "deliveries are POSTed");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return Ok(r);
+        }
+
+        // 4. Content type.
         let json_type = header_str(&parts.headers, CONTENT_TYPE.as_str()).is_some_and(|ct| {
             ct.split(';')
                 .next()
@@ -163,7 +194,7 @@ impl Handler {
             return Err(Dropped::Crash);
         }
 
-        // 4. JSON.
+        // 5. JSON.
         let event: Value = match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(err) if config.has(Fault::ServerErrorOnBadJson) => {
@@ -180,7 +211,7 @@ impl Handler {
             }
         };
 
-        // 5. Event type and schema.
+        // 6. Event type and schema.
         let event_type = match self.event_type(&parts.headers, &event) {
             Ok(t) => t,
             Err(msg) => return Ok(error(StatusCode::BAD_REQUEST, &msg)),
@@ -215,7 +246,7 @@ impl Handler {
             return Err(Dropped::Hung);
         }
 
-        // 6. Effect: once per dedupe key, in the configured order.
+        // 7. Effect: once per dedupe key, in the configured order.
         let profile = config.provider.profile();
         let id = match lookup(&profile.dedupe_key, &parts.headers, &event) {
             Some(v) if !v.is_null() => key_string(v),
@@ -251,7 +282,7 @@ impl Handler {
             }
         }
 
-        // 7. Answer (the same for a duplicate, so a retry sees what the
+        // 8. Answer (the same for a duplicate, so a retry sees what the
         //    first delivery saw).
         let answer = if event_type.blocking {
             let body = blocking::answer(
@@ -271,6 +302,11 @@ impl Handler {
             }
         }
         Ok(answer)
+    }
+
+    /// The provider's endpoint challenge, if it declares one.
+    fn challenge(&self) -> Option<Challenge> {
+        self.config.provider.profile().challenge
     }
 
     /// The catalog event type a body claims to be, by the profile's type

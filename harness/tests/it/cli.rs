@@ -200,6 +200,7 @@ fn check_list_names_every_check_and_its_rule() {
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for id in [
+        "handshake",
         "accepts_valid",
         "rejects_jwt_alg_none",
         "duplicate_idempotent",

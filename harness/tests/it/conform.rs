@@ -33,16 +33,18 @@ async fn run_against(
     .await
 }
 
-/// [`run_against`] with the receiver applying `ordering`.
+/// [`run_against`] with the receiver applying `ordering`, for any
+/// built-in provider (a sender file's too).
 async fn run_against_with(
-    provider: ProviderId,
+    provider: impl Into<Provider>,
     faults: &[Fault],
     slow_delay: Option<Duration>,
     ordering: OrderingPolicy,
     configure: impl FnOnce(CheckPlan) -> CheckPlan,
 ) -> Report {
-    let secret: Secret = demo_secret(&provider.profile().scheme);
-    let mut config = ReceiverConfig::new(provider, secret.clone());
+    let provider: Provider = provider.into();
+    let secret: Secret = demo_secret(provider.scheme());
+    let mut config = ReceiverConfig::for_provider(provider.clone(), secret.clone());
     config.ordering = ordering;
     config.faults = faults.to_vec();
     if let Some(d) = slow_delay {
@@ -50,7 +52,7 @@ async fn run_against_with(
     }
     let running = receiver::start(config).await.expect("receiver starts");
     let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(Provider::builtin(provider), target, secret);
+    let mut plan = CheckPlan::new(provider, target, secret);
     plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
     plan.seed = 7;
     let plan = configure(plan);
@@ -384,6 +386,7 @@ async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
                 assert!(
                     reason.contains("no timestamp")
                         || reason.contains("not JWTs")
+                        || reason.contains("no endpoint challenge")
                         || reason.contains("no blocking hooks")
                         || reason.contains("no ordering key"),
                     "{provider}: unexpected skip of {} [{}]: {reason}",
@@ -415,11 +418,12 @@ fn policies_for(fault: Fault) -> (OrderingPolicy, OrderingPolicy) {
 }
 
 /// The provider on which a fault is observable: timestamp faults need a
-/// scheme with timestamps.
-fn provider_for(fault: Fault) -> ProviderId {
+/// scheme with timestamps, challenge faults a sender with a challenge.
+fn provider_for(fault: Fault) -> Provider {
     match fault {
-        Fault::AcceptStale => ProviderId::StandardWebhooks,
-        _ => ProviderId::Authgear,
+        Fault::AcceptStale => ProviderId::StandardWebhooks.into(),
+        Fault::IgnoreChallenge => harness::provider::named("zoom").expect("built in"),
+        _ => ProviderId::Authgear.into(),
     }
 }
 
@@ -457,7 +461,7 @@ async fn every_fault_is_caught_by_its_check() {
             plan
         };
         let faulty = run_against_with(
-            provider,
+            provider.clone(),
             &[fault],
             Some(Duration::from_millis(1500)),
             receiver_ordering,
@@ -483,9 +487,16 @@ async fn every_fault_is_caught_by_its_check() {
         }
         // The same narrowed run passes on the correct receiver: the failure
         // is the fault's doing, not the configuration's.
-        let correct = run_against_with(provider, &[], None, receiver_ordering, configure).await;
+        let correct =
+            run_against_with(provider.clone(), &[], None, receiver_ordering, configure).await;
         let clean = failures(&correct).is_empty();
-        matrix.push((fault.name(), provider.name(), target_check, caught, level));
+        matrix.push((
+            fault.name(),
+            provider.name().to_string(),
+            target_check,
+            caught,
+            level,
+        ));
         assert!(
             clean,
             "{target_check} fails on the correct receiver: {:?}",

@@ -12,6 +12,7 @@ mod canary;
 mod cli;
 mod conform;
 mod custom_provider;
+mod handshake;
 mod hostile;
 mod libraries;
 mod load;
