@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::batch::Batch;
 use crate::catalog::{Catalog, EventType};
 use crate::error::{did_you_mean, Error};
 use crate::scheme::SigningScheme;
@@ -246,6 +247,11 @@ pub struct Profile {
     /// Where the event's own timestamp lives and in which form; the emitter
     /// patches it to "now" on every send.
     pub timestamp_key: Option<(KeyPath, TimeFormat)>,
+    /// Several events per request (Auth0 Log Streams); `None`: one event
+    /// is one request body. With a batch, the key paths point into each
+    /// event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
 }
 
 /// How a timestamp is written in a body.
@@ -261,6 +267,12 @@ pub enum TimeFormat {
 }
 
 impl Profile {
+    /// How many events one request of this provider carries (1 unless it
+    /// batches).
+    pub fn events_per_request(&self) -> u32 {
+        self.batch.map_or(1, |b| b.per_request())
+    }
+
     /// The built-in profile of `id` (sources in the module doc).
     pub fn builtin(id: ProviderId) -> Profile {
         match id {
@@ -281,6 +293,7 @@ impl Profile {
                 subject_key: Some("/context/user_id".into()),
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
+                batch: None,
             },
             ProviderId::Fusionauth => Profile {
                 name: id.name().into(),
@@ -304,6 +317,7 @@ impl Profile {
                 subject_key: Some("/event/user/id".into()),
                 type_key: Some("/event/type".into()),
                 timestamp_key: Some(("/event/createInstant".into(), TimeFormat::UnixMillis)),
+                batch: None,
             },
             ProviderId::Infrahub => Profile {
                 name: id.name().into(),
@@ -321,6 +335,7 @@ impl Profile {
                 subject_key: Some("/account_id".into()),
                 type_key: Some("/event".into()),
                 timestamp_key: Some(("/occured_at".into(), TimeFormat::Rfc3339)),
+                batch: None,
             },
             ProviderId::Auth0 => Profile {
                 name: id.name().into(),
@@ -338,6 +353,7 @@ impl Profile {
                 subject_key: Some("/user/user_id".into()),
                 type_key: None,
                 timestamp_key: None,
+                batch: None,
             },
             ProviderId::StandardWebhooks => Profile {
                 name: id.name().into(),
@@ -358,6 +374,7 @@ impl Profile {
                 subject_key: Some("/data/user/id".into()),
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/timestamp".into(), TimeFormat::Rfc3339)),
+                batch: None,
             },
         }
     }

@@ -19,6 +19,10 @@ use crate::verdict::usage;
 pub const SENDER_FILES: &[(&str, &str)] = &[
     ("svix", include_str!("../../providers/svix.yaml")),
     ("stripe", include_str!("../../providers/stripe.yaml")),
+    (
+        "auth0-log-streams",
+        include_str!("../../providers/auth0-log-streams.yaml"),
+    ),
 ];
 
 /// Every built-in provider's name, in display order.
