@@ -6,6 +6,7 @@
 //! ignored: they need a Python venv). Servers, child processes and paths
 //! the modules share live in `util`.
 
+mod batches;
 mod builtins;
 mod canary;
 mod cli;
