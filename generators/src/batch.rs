@@ -96,7 +96,12 @@ impl Batch {
     /// Appends a request body of `n` events to `out`, `write_event(i, out)`
     /// writing event `i` in place (the emitter renders pooled templates
     /// straight into its buffer). An `object` batch writes event 0 only.
-    pub fn write_with(&self, n: usize, out: &mut Vec<u8>, mut write_event: impl FnMut(usize, &mut Vec<u8>)) {
+    pub fn write_with(
+        &self,
+        n: usize,
+        out: &mut Vec<u8>,
+        mut write_event: impl FnMut(usize, &mut Vec<u8>),
+    ) {
         match self.format {
             BatchFormat::Array => {
                 out.push(b'[');
@@ -250,7 +255,10 @@ mod tests {
             array.split(b"[{},{},{}]"),
             Err(BatchError::TooMany { found: 3, max: 2 })
         );
-        assert!(matches!(array.split(b"[{"), Err(BatchError::Malformed { .. })));
+        assert!(matches!(
+            array.split(b"[{"),
+            Err(BatchError::Malformed { .. })
+        ));
         let lines = batch(BatchFormat::Lines, 5);
         assert_eq!(lines.split(b"{}\r\n{}\n\n").unwrap().len(), 2);
         let err = lines.split(b"{}\n{oops}\n").unwrap_err().to_string();

@@ -474,7 +474,11 @@ pub async fn run_observed(
     stats.set_target_rate(emission.schedule.target_rate());
     // Every request of a batching run carries a full batch (verbatim
     // records are whole requests as recorded, their events uncounted).
-    let verbatim = emission.pool.entries().iter().any(|e| e.verbatim_headers.is_some());
+    let verbatim = emission
+        .pool
+        .entries()
+        .iter()
+        .any(|e| e.verbatim_headers.is_some());
     if emission.profile.batch.is_some() && !verbatim {
         let per_request = u64::from(emission.profile.events_per_request());
         stats.set_events(stats.requests().saturating_mul(per_request));

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    Algorithm, Batch, BatchFormat, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, JwtAlg, KeyForm, KeySpec,
-    Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template, TimeFormat,
-    TimeUnit, TimestampSpec, Version,
+    Algorithm, Batch, BatchFormat, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding,
+    JwtAlg, KeyForm, KeySpec, Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule,
+    Template, TimeFormat, TimeUnit, TimestampSpec, Version,
 };
 use serde_json::Value as Json;
 
@@ -585,9 +585,7 @@ fn read_keys(node: &Node, w: &mut Walker, batched: bool) -> Option<Keys> {
     let subject = f
         .get("subject")
         .and_then(|n| key_path(w, n, "subject", batched));
-    let type_key = f
-        .get("type")
-        .and_then(|n| key_path(w, n, "type", batched));
+    let type_key = f.get("type").and_then(|n| key_path(w, n, "type", batched));
     let timestamp = f
         .get("timestamp")
         .and_then(|n| read_timestamp(n, w, batched));
@@ -977,6 +975,76 @@ types:
             plain.contains("`kid` belongs to a built-in `scheme`"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn a_batch_is_read_and_its_mistakes_are_positioned() {
+        let batched = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: lines, max_events: 50}\nkeys: {dedupe: /id}",
+        );
+        let p = parse(&batched, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(
+            p.profile().batch,
+            Some(Batch {
+                format: BatchFormat::Lines,
+                max_events: 50
+            })
+        );
+        assert_eq!(p.profile().events_per_request(), 50);
+        let object = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: object}\nkeys: {dedupe: /id}",
+        );
+        let p = parse(&object, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(p.profile().events_per_request(), 1);
+        assert_eq!(
+            parse(DECLARED, "p.yaml", Path::new("."))
+                .unwrap()
+                .profile()
+                .batch,
+            None
+        );
+
+        let wrong = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: json-array, max_events: 0}\nkeys: {dedupe: header:x-id}",
+        );
+        let plain = parse(&wrong, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("p.yaml:13:17: error: unknown format `json-array`"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:13:41: error: `max_events` must be between 1 and 10000"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:14:16: error: `dedupe` cannot be a header"),
+            "{plain}"
+        );
+        let several_objects = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: object, max_events: 5}\nkeys: {dedupe: /id}",
+        );
+        let plain = parse(&several_objects, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain
+                .contains("p.yaml:13:37: error: the `object` format carries one event per request"),
+            "{plain}"
+        );
+        let no_max = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: array}\nkeys: {dedupe: /id}",
+        );
+        let plain = parse(&no_max, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(plain.contains("max_events"), "{plain}");
     }
 
     #[test]

@@ -842,6 +842,44 @@ impl<'de> Deserialize<'de> for LoadStats {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn events_are_requests_unless_requests_carried_batches() {
+        let mut plain = LoadStats::new(vec!["a".into()]);
+        for i in 0..10 {
+            plain.record(&Sample {
+                type_index: 0,
+                latency_us: 100,
+                service_us: 90,
+                outcome: Outcome::Status(200),
+                at_ms: i * 100,
+            });
+        }
+        plain.set_window(Duration::from_secs(2));
+        assert!(!plain.batched());
+        assert_eq!(plain.events(), 10);
+        assert_eq!(plain.events_rate(), plain.achieved_rate());
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("events").is_none(), "unchanged without batches");
+
+        let mut batched = plain.clone();
+        batched.set_events(200);
+        assert_eq!(batched.events_rate(), 100.0);
+        let json = serde_json::to_value(&batched).unwrap();
+        assert_eq!(json["events"], 200);
+        assert_eq!(json["events_per_second"], 100.0);
+        let back: LoadStats = serde_json::from_value(json).unwrap();
+        assert_eq!(back, batched);
+
+        // Merged with a run that did not batch: its requests were events.
+        let mut merged = batched.clone();
+        merged.merge(&plain).unwrap();
+        assert_eq!(merged.events(), 210);
+        let mut both_plain = plain.clone();
+        both_plain.merge(&plain).unwrap();
+        assert!(!both_plain.batched());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -219,9 +219,7 @@ pub(super) async fn send_variant(ctx: &Context, ty: &EventType, label: &str) -> 
             *v = mutated.content_type.clone();
         }
     }
-    Some(
-        ctx.send(ty, label, headers, body).await,
-    )
+    Some(ctx.send(ty, label, headers, body).await)
 }
 
 /// Shrinks a failing valid event with proptest's value tree: simplify while

@@ -347,7 +347,9 @@ impl Context {
     pub fn events_in(&self, body: &[u8]) -> Vec<Value> {
         match &self.profile().batch {
             Some(batch) => batch.split(body).unwrap_or_default(),
-            None => serde_json::from_slice(body).map(|e| vec![e]).unwrap_or_default(),
+            None => serde_json::from_slice(body)
+                .map(|e| vec![e])
+                .unwrap_or_default(),
         }
     }
 

@@ -229,12 +229,12 @@ impl Handler {
             if !event_type.blocking {
                 reply(StatusCode::OK, Bytes::from_static(b"{}"), true)
             } else {
-            let body = blocking::answer(
-                &event_type.name,
-                event,
-                config.has(Fault::BadBlockingResponse),
-            );
-            reply(StatusCode::OK, Bytes::from(body.to_string()), true)
+                let body = blocking::answer(
+                    &event_type.name,
+                    event,
+                    config.has(Fault::BadBlockingResponse),
+                );
+                reply(StatusCode::OK, Bytes::from(body.to_string()), true)
             }
         } else {
             reply(StatusCode::OK, Bytes::from_static(b"{}"), true)

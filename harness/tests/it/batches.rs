@@ -128,7 +128,11 @@ async fn the_reference_receiver_reads_every_format_and_records_each_event() {
             .collect();
         let first: Vec<&Value> = events[..n].iter().collect();
         let body = batch.body(&first);
-        assert_eq!(post(&running.url(), &headers(&body), body).await, 200, "{format:?}");
+        assert_eq!(
+            post(&running.url(), &headers(&body), body).await,
+            200,
+            "{format:?}"
+        );
         // A re-send overlapping the first batch: its last event again, with
         // one not delivered yet (one object per request: each in turn).
         let again: Vec<&Value> = events[n - 1..].iter().collect();
@@ -161,7 +165,10 @@ async fn the_reference_receiver_reads_every_format_and_records_each_event() {
         let body = batch.body(&first);
         let forged = vec![
             ("content-type".to_string(), "application/json".to_string()),
-            ("Authorization".to_string(), "Bearer not-the-token".to_string()),
+            (
+                "Authorization".to_string(),
+                "Bearer not-the-token".to_string(),
+            ),
         ];
         assert_eq!(post(&running.url(), &forged, body).await, 401);
         let ledger = running.ledger();
@@ -195,7 +202,12 @@ async fn every_check_passes_on_the_correct_receiver_in_every_format() {
             "{format:?}: the correct receiver failed:\n{}",
             failures(&report).join("\n")
         );
-        for id in ["accepts_valid", "rejects_invalid", "duplicate_idempotent", "no_loss"] {
+        for id in [
+            "accepts_valid",
+            "rejects_invalid",
+            "duplicate_idempotent",
+            "no_loss",
+        ] {
             let levels = level_of(&report, id);
             assert!(
                 !levels.is_empty() && levels.iter().all(|l| *l == Level::Pass),
@@ -280,9 +292,16 @@ async fn an_event_processed_again_from_an_overlapping_batch_is_caught_there() {
         .findings
         .iter()
         .find(|f| f.variant == "duplicate: overlapping batch")
-        .unwrap_or_else(|| panic!("no finding on the overlapping batch: {:#?}", report.findings));
+        .unwrap_or_else(|| {
+            panic!(
+                "no finding on the overlapping batch: {:#?}",
+                report.findings
+            )
+        });
     assert!(
-        overlap.message.contains("in two overlapping batches was processed 2 times"),
+        overlap
+            .message
+            .contains("in two overlapping batches was processed 2 times"),
         "{}",
         overlap.message
     );
@@ -357,7 +376,11 @@ async fn a_declared_hmac_scheme_batches_end_to_end() {
     let report = check::run(&plan).await.unwrap();
     running.shutdown().await;
     assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
-    for id in ["rejects_bad_signature", "rejects_stale_signature", "duplicate_idempotent"] {
+    for id in [
+        "rejects_bad_signature",
+        "rejects_stale_signature",
+        "duplicate_idempotent",
+    ] {
         assert!(
             level_of(&report, id).iter().all(|l| *l == Level::Pass),
             "{id}: {:?}",
@@ -376,7 +399,12 @@ async fn a_declared_hmac_scheme_batches_end_to_end() {
     let stats = load_stats(out.path());
     assert_eq!(stats.events(), stats.requests() * 8);
     // Every event of every request was valid, signed and unique.
-    assert_eq!(ledger.len() as u64, stats.events(), "{}", transcript(&output));
+    assert_eq!(
+        ledger.len() as u64,
+        stats.events(),
+        "{}",
+        transcript(&output)
+    );
 }
 
 async fn load(
