@@ -4,6 +4,7 @@
 //! and pure functions: no network and no async runtime.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod breaker;
 pub mod catalog;
 pub mod challenge;
@@ -21,6 +22,7 @@ pub mod strategy;
 pub mod template;
 pub mod variant;
 
+pub use batch::{Batch, BatchError, BatchFormat};
 pub use breaker::{breakers, find_breaker, Breaker, Broken, Class};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
 pub use challenge::{Challenge, ChallengeAnswer, ChallengeRequest};

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::batch::Batch;
 use crate::catalog::{Catalog, EventType};
 use crate::challenge::Challenge;
 use crate::error::{did_you_mean, Error};
@@ -265,6 +266,11 @@ pub struct Profile {
     /// delivers (`None`: it does not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge: Option<Challenge>,
+    /// Several events per request (Auth0 Log Streams); `None`: one event
+    /// is one request body. With a batch, the key paths point into each
+    /// event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
 }
 
 /// How a timestamp is written in a body.
@@ -300,6 +306,12 @@ impl Profile {
         }
     }
 
+    /// How many events one request of this provider carries (1 unless it
+    /// batches).
+    pub fn events_per_request(&self) -> u32 {
+        self.batch.map_or(1, |b| b.per_request())
+    }
+
     /// The built-in profile of `id` (sources in the module doc).
     pub fn builtin(id: ProviderId) -> Profile {
         match id {
@@ -321,6 +333,7 @@ impl Profile {
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
                 challenge: None,
+                batch: None,
             },
             ProviderId::Fusionauth => Profile {
                 name: id.name().into(),
@@ -345,6 +358,7 @@ impl Profile {
                 type_key: Some("/event/type".into()),
                 timestamp_key: Some(("/event/createInstant".into(), TimeFormat::UnixMillis)),
                 challenge: None,
+                batch: None,
             },
             ProviderId::Infrahub => Profile {
                 name: id.name().into(),
@@ -363,6 +377,7 @@ impl Profile {
                 type_key: Some("/event".into()),
                 timestamp_key: Some(("/occured_at".into(), TimeFormat::Rfc3339)),
                 challenge: None,
+                batch: None,
             },
             ProviderId::Auth0 => Profile {
                 name: id.name().into(),
@@ -381,6 +396,7 @@ impl Profile {
                 type_key: None,
                 timestamp_key: None,
                 challenge: None,
+                batch: None,
             },
             ProviderId::StandardWebhooks => Profile {
                 name: id.name().into(),
@@ -402,6 +418,7 @@ impl Profile {
                 type_key: Some("/type".into()),
                 timestamp_key: Some(("/timestamp".into(), TimeFormat::Rfc3339)),
                 challenge: None,
+                batch: None,
             },
         }
     }

@@ -472,6 +472,17 @@ pub async fn run_observed(
     stats.set_started(started_wall);
     stats.set_ended(started_wall + elapsed);
     stats.set_target_rate(emission.schedule.target_rate());
+    // Every request of a batching run carries a full batch (verbatim
+    // records are whole requests as recorded, their events uncounted).
+    let verbatim = emission
+        .pool
+        .entries()
+        .iter()
+        .any(|e| e.verbatim_headers.is_some());
+    if emission.profile.batch.is_some() && !verbatim {
+        let per_request = u64::from(emission.profile.events_per_request());
+        stats.set_events(stats.requests().saturating_mul(per_request));
+    }
     Ok(Run {
         stats,
         elapsed,
@@ -537,6 +548,12 @@ async fn sender(
     ids: Ids,
 ) {
     let closed_model = emission.schedule.concurrency().is_some();
+    // `object` batches are one event per request: the plain path.
+    let batch = emission
+        .profile
+        .batch
+        .filter(|b| b.format != generators::BatchFormat::Object);
+    let per_request = u64::from(emission.profile.events_per_request());
     let mut buffers = Buffers {
         body: Vec::with_capacity(4096),
         head: Vec::with_capacity(512),
@@ -579,24 +596,44 @@ async fn sender(
         } else {
             start + emission.schedule.intended(ticket)
         };
-        let position = emission.pool.position(ticket);
+        // A batching provider's ticket is a batch: events `ticket * n ..
+        // ticket * n + n` of the pool, each with its own id, seq and
+        // timestamp (verbatim records are whole requests already).
+        let batch = batch.filter(|_| emission.pool.entry(ticket).verbatim_headers.is_none());
+        let first = batch.map_or(ticket, |_| ticket.saturating_mul(per_request));
+        let position = emission.pool.position(first);
         let entry = &emission.pool.entries()[position];
         // Wall time from the monotonic clock: one clock read fewer, and
         // timestamps that never step backwards within a run.
         let wall_us = wall_start_us + micros(claimed.saturating_duration_since(start)) as i64;
         let patch = generators::template::Patch {
-            id: ids.id(ticket),
-            seq: ids.seq(ticket),
+            id: ids.id(first),
+            seq: ids.seq(first),
             now_us: wall_us,
         };
         buffers.body.clear();
-        entry.template.render_into(&patch, &mut buffers.body);
+        match batch {
+            None => entry.template.render_into(&patch, &mut buffers.body),
+            Some(batch) => batch.write_with(per_request as usize, &mut buffers.body, |i, out| {
+                let index = first + i as u64;
+                let patch = generators::template::Patch {
+                    id: ids.id(index),
+                    seq: ids.seq(index),
+                    now_us: wall_us,
+                };
+                emission.pool.entry(index).template.render_into(&patch, out);
+            }),
+        }
         buffers.head.clear();
         write_headers(
             &emission,
             entry.verbatim_headers.as_deref(),
             entry.type_index,
-            prefixes.get(position).and_then(Option::as_ref),
+            // A batch's body does not start with its first event's prefix.
+            prefixes
+                .get(position)
+                .and_then(Option::as_ref)
+                .filter(|_| batch.is_none()),
             patch.id,
             wall_us.div_euclid(1_000_000),
             &mut buffers,

@@ -24,6 +24,10 @@ pub const SENDER_FILES: &[(&str, &str)] = &[
     ("pagerduty", include_str!("../../providers/pagerduty.yaml")),
     ("zoom", include_str!("../../providers/zoom.yaml")),
     ("okta", include_str!("../../providers/okta.yaml")),
+    (
+        "auth0-log-streams",
+        include_str!("../../providers/auth0-log-streams.yaml"),
+    ),
 ];
 
 /// Every built-in provider's name, in display order.

@@ -4,9 +4,10 @@
 //! (a built-in one by name with its parameters, or a declared one:
 //! algorithm, key, signed content, encoding, headers), the success rule,
 //! deadlines, redelivery, the dedupe/ordering/subject/type/timestamp key
-//! paths and the sender's endpoint challenge (`challenge: {kind: ...}`, one
-//! of [`Challenge::ALL`], judged by the `handshake` check) — read into the same
-//! [`Provider`] the built-in providers are.
+//! paths, the sender's endpoint challenge (`challenge: {kind: ...}`, one
+//! of [`Challenge::ALL`], judged by the `handshake` check) and `batch` for
+//! a provider that delivers several events per request — read into the
+//! same [`Provider`] the built-in providers are.
 //!
 //! This module reads; the rules of a declared provider (names, key paths,
 //! the envelope, schemas) are `generators::declared`, and each of their
@@ -19,9 +20,9 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    Algorithm, Challenge, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, IdForm, JwtAlg,
-    KeyForm, KeySpec, Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template,
-    TimeFormat, TimeUnit, TimestampSpec, Version,
+    Algorithm, Batch, BatchFormat, Challenge, DeclaredEnvelope, DeclaredError, DeclaredTypes,
+    Encoding, IdForm, JwtAlg, KeyForm, KeySpec, Profile, Provider, Redelivery, Scheme,
+    SigningScheme, SuccessRule, Template, TimeFormat, TimeUnit, TimestampSpec, Version,
 };
 use serde_json::Value as Json;
 
@@ -40,6 +41,7 @@ pub const TOP_KEYS: &[&str] = &[
     "blocking_total",
     "redelivery",
     "keys",
+    "batch",
     "envelope",
     "types",
     "challenge",
@@ -92,6 +94,11 @@ pub const SCHEMES: &[&str] = &[
 pub const REDELIVERY_KEYS: &[&str] = &["max_resends", "fresh_message_id"];
 /// Keys of `keys`.
 pub const KEY_KEYS: &[&str] = &["dedupe", "ordering", "subject", "type", "timestamp"];
+/// Keys of `batch`: `format` (how one request holds its events: `array`,
+/// a JSON array; `lines`, JSON Lines; `object`, one event per request)
+/// and `max_events` (how many events one request carries). With `batch`,
+/// every key path points into each event, so none may be a header.
+pub const BATCH_KEYS: &[&str] = &["format", "max_events"];
 /// Keys of `keys.timestamp`.
 pub const TIMESTAMP_KEYS: &[&str] = &["path", "format"];
 /// Keys of `envelope`.
@@ -210,9 +217,10 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         }),
         Some(n) => read_redelivery(n, w),
     };
+    let batch = top.get("batch").and_then(|n| read_batch(n, w));
     let keys = top
         .require(w, "keys", "keys: {dedupe: /id}")
-        .and_then(|n| read_keys(n, w));
+        .and_then(|n| read_keys(n, w, top.has("batch")));
     let envelope = top.get("envelope").and_then(|n| read_envelope(n, w, base));
     let challenge = match top.get("challenge") {
         None => Some(None),
@@ -241,6 +249,7 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         type_key: keys.type_key,
         timestamp_key: keys.timestamp,
         challenge: challenge?,
+        batch,
     };
     // A mistake in a type leaves the declaration incomplete.
     if !w.problems.is_empty() {
@@ -573,9 +582,19 @@ struct Keys {
     timestamp: Option<(String, TimeFormat)>,
 }
 
-/// A JSON pointer (`/event/id`) or a header (`header:webhook-id`).
-fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
+/// A JSON pointer (`/event/id`) or a header (`header:webhook-id`); only
+/// a pointer when the provider batches (`batched`): a request's headers
+/// cannot tell its events apart.
+fn key_path(w: &mut Walker, node: &Node, key: &str, batched: bool) -> Option<String> {
     let path = w.string(node, key, "/id")?;
+    if batched && path.starts_with("header:") {
+        w.error(
+            node,
+            format!("`{key}` cannot be a header: with `batch`, key paths point into each event"),
+            Some("write a JSON pointer into one event, e.g. `/log_id`".into()),
+        );
+        return None;
+    }
     match check_key_path(key, &path) {
         Ok(()) => Some(path),
         Err(e) => {
@@ -592,16 +611,22 @@ fn key_path(w: &mut Walker, node: &Node, key: &str) -> Option<String> {
     }
 }
 
-fn read_keys(node: &Node, w: &mut Walker) -> Option<Keys> {
+fn read_keys(node: &Node, w: &mut Walker, batched: bool) -> Option<Keys> {
     let f = w.map(node, "`keys`", KEY_KEYS)?;
     let before = w.problems.len();
     let dedupe = f
         .require(w, "dedupe", "dedupe: /id")
-        .and_then(|n| key_path(w, n, "dedupe"));
-    let ordering = f.get("ordering").and_then(|n| key_path(w, n, "ordering"));
-    let subject = f.get("subject").and_then(|n| key_path(w, n, "subject"));
-    let type_key = f.get("type").and_then(|n| key_path(w, n, "type"));
-    let timestamp = f.get("timestamp").and_then(|n| read_timestamp(n, w));
+        .and_then(|n| key_path(w, n, "dedupe", batched));
+    let ordering = f
+        .get("ordering")
+        .and_then(|n| key_path(w, n, "ordering", batched));
+    let subject = f
+        .get("subject")
+        .and_then(|n| key_path(w, n, "subject", batched));
+    let type_key = f.get("type").and_then(|n| key_path(w, n, "type", batched));
+    let timestamp = f
+        .get("timestamp")
+        .and_then(|n| read_timestamp(n, w, batched));
     if w.problems.len() > before {
         return None;
     }
@@ -614,11 +639,11 @@ fn read_keys(node: &Node, w: &mut Walker) -> Option<Keys> {
     })
 }
 
-fn read_timestamp(node: &Node, w: &mut Walker) -> Option<(String, TimeFormat)> {
+fn read_timestamp(node: &Node, w: &mut Walker, batched: bool) -> Option<(String, TimeFormat)> {
     let f: Fields<'_> = w.map(node, "`keys.timestamp`", TIMESTAMP_KEYS)?;
     let path = f
         .require(w, "path", "path: /created_at")
-        .and_then(|n| key_path(w, n, "path"));
+        .and_then(|n| key_path(w, n, "path", batched));
     let format = f
         .require(w, "format", "format: unix-seconds")
         .and_then(|n| w.choice(n, "format", &["unix-seconds", "unix-millis", "rfc3339"]))
@@ -637,6 +662,45 @@ fn read_challenge(node: &Node, w: &mut Walker) -> Option<Challenge> {
     f.require(w, "kind", "kind: slack-url-verification")
         .and_then(|n| w.choice(n, "kind", &kinds))
         .and_then(Challenge::parse)
+}
+
+/// `batch: {format: array | lines | object, max_events: N}`.
+fn read_batch(node: &Node, w: &mut Walker) -> Option<Batch> {
+    let f = w.map(node, "`batch`", BATCH_KEYS)?;
+    let names: Vec<&str> = BatchFormat::ALL.iter().map(|b| b.name()).collect();
+    let format = f
+        .require(w, "format", "format: array")
+        .and_then(|n| w.choice(n, "format", &names))
+        .and_then(|name| BatchFormat::ALL.into_iter().find(|b| b.name() == name));
+    let max_events = match f.get("max_events") {
+        // One event per request says nothing more for `object`.
+        None if format == Some(BatchFormat::Object) => Some(1),
+        None => {
+            f.require(w, "max_events", "max_events: 100");
+            None
+        }
+        Some(n) => w.count(n, "max_events", "100").and_then(|v| {
+            let fits = u32::try_from(v).ok().filter(|v| (1..=10_000).contains(v));
+            if fits.is_none() {
+                w.error(
+                    n,
+                    format!("`max_events` must be between 1 and 10000, found {v}"),
+                    Some("the events one request carries, e.g. 100".into()),
+                );
+            }
+            fits
+        }),
+    };
+    let (format, max_events) = (format?, max_events?);
+    if format == BatchFormat::Object && max_events != 1 {
+        w.error(
+            f.get("max_events").unwrap_or(node),
+            format!("the `object` format carries one event per request, not {max_events}"),
+            Some("use `format: array` or `format: lines` for several events per request".into()),
+        );
+        return None;
+    }
+    Some(Batch { format, max_events })
 }
 
 fn read_envelope(node: &Node, w: &mut Walker, base: &Path) -> Option<DeclaredEnvelope> {
@@ -1007,6 +1071,76 @@ types:
         .render_plain();
         assert!(plain.contains("p.yaml:6:"), "{plain}");
         assert!(plain.contains("kind"), "{plain}");
+    }
+
+    #[test]
+    fn a_batch_is_read_and_its_mistakes_are_positioned() {
+        let batched = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: lines, max_events: 50}\nkeys: {dedupe: /id}",
+        );
+        let p = parse(&batched, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(
+            p.profile().batch,
+            Some(Batch {
+                format: BatchFormat::Lines,
+                max_events: 50
+            })
+        );
+        assert_eq!(p.profile().events_per_request(), 50);
+        let object = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: object}\nkeys: {dedupe: /id}",
+        );
+        let p = parse(&object, "p.yaml", Path::new(".")).unwrap();
+        assert_eq!(p.profile().events_per_request(), 1);
+        assert_eq!(
+            parse(DECLARED, "p.yaml", Path::new("."))
+                .unwrap()
+                .profile()
+                .batch,
+            None
+        );
+
+        let wrong = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: json-array, max_events: 0}\nkeys: {dedupe: header:x-id}",
+        );
+        let plain = parse(&wrong, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain.contains("p.yaml:13:17: error: unknown format `json-array`"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:13:41: error: `max_events` must be between 1 and 10000"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("p.yaml:14:16: error: `dedupe` cannot be a header"),
+            "{plain}"
+        );
+        let several_objects = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: object, max_events: 5}\nkeys: {dedupe: /id}",
+        );
+        let plain = parse(&several_objects, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(
+            plain
+                .contains("p.yaml:13:37: error: the `object` format carries one event per request"),
+            "{plain}"
+        );
+        let no_max = DECLARED.replace(
+            "keys: {dedupe: /id}",
+            "batch: {format: array}\nkeys: {dedupe: /id}",
+        );
+        let plain = parse(&no_max, "p.yaml", Path::new("."))
+            .unwrap_err()
+            .render_plain();
+        assert!(plain.contains("max_events"), "{plain}");
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub struct LoadStats {
     started_unix_ms: Option<u64>,
     ended_unix_ms: Option<u64>,
     target_rate: Option<f64>,
+    /// Events sent, when requests carry several (a batching provider's
+    /// batches); `None`: one event per request.
+    events: Option<u64>,
 }
 
 impl LoadStats {
@@ -154,6 +157,7 @@ impl LoadStats {
             started_unix_ms: None,
             ended_unix_ms: None,
             target_rate: None,
+            events: None,
         }
     }
 
@@ -191,6 +195,10 @@ impl LoadStats {
     /// and the target rate (which side-by-side and successive runs combine
     /// differently).
     fn add_counts(&mut self, other: &LoadStats) -> Result<(), MergeError> {
+        // Counted before the requests add up: a side without batches sent
+        // one event per request.
+        let events = (self.events.is_some() || other.events.is_some())
+            .then(|| self.events() + other.events());
         let mut mapping = Vec::with_capacity(other.type_names.len());
         for name in &other.type_names {
             let index = match self.type_names.iter().position(|n| n == name) {
@@ -235,6 +243,7 @@ impl LoadStats {
             (a, b) => a.or(b),
         };
         self.ended_unix_ms = max_opt(self.ended_unix_ms, other.ended_unix_ms);
+        self.events = events;
         Ok(())
     }
 
@@ -289,6 +298,32 @@ impl LoadStats {
     /// Counts `n` requests that were due but never sent (no sample).
     pub fn count_unsent(&mut self, n: u64) {
         self.unsent += n;
+    }
+
+    /// Records that the run's requests carried `n` events in all (a
+    /// batching provider); without it, each request is one event.
+    pub fn set_events(&mut self, n: u64) {
+        self.events = Some(n);
+    }
+
+    /// Events sent: the requests, unless they carried batches.
+    pub fn events(&self) -> u64 {
+        self.events.unwrap_or_else(|| self.requests())
+    }
+
+    /// Whether the requests carried batches of events.
+    pub fn batched(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Events per second sent, over the window of
+    /// [`achieved_rate`](Self::achieved_rate): equal to it unless the
+    /// requests carried batches.
+    pub fn events_rate(&self) -> f64 {
+        match self.requests() {
+            0 => 0.0,
+            n => self.achieved_rate() * self.events() as f64 / n as f64,
+        }
     }
 
     /// Sets the measured duration of the run, used for the achieved rate.
@@ -515,6 +550,7 @@ impl PartialEq for LoadStats {
             && self.started_unix_ms == other.started_unix_ms
             && self.ended_unix_ms == other.ended_unix_ms
             && self.target_rate == other.target_rate
+            && self.events == other.events
     }
 }
 
@@ -604,6 +640,14 @@ struct Wire {
     /// Per failing status code, the start of the first body seen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     excerpts: BTreeMap<String, String>,
+    /// Events sent, present only when requests carried batches of them
+    /// (absent: one event per request, as `requests`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    events: Option<u64>,
+    /// Events per second sent, beside `events` (derived: read back from
+    /// `events` and the window, not from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    events_per_second: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -677,6 +721,8 @@ impl Wire {
                 .iter()
                 .map(|(code, text)| (code.to_string(), text.clone()))
                 .collect(),
+            events: stats.events,
+            events_per_second: stats.batched().then(|| stats.events_rate()),
         })
     }
 
@@ -758,6 +804,7 @@ impl Wire {
         }
         stats.late = late;
         stats.unsent = unsent;
+        stats.events = self.events;
         if let Some(h) = &self.hiccups {
             stats.hiccups = histogram::decode(h, SIGFIG).map_err(|e| format!("hiccups: {e}"))?;
         }
@@ -795,6 +842,44 @@ impl<'de> Deserialize<'de> for LoadStats {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn events_are_requests_unless_requests_carried_batches() {
+        let mut plain = LoadStats::new(vec!["a".into()]);
+        for i in 0..10 {
+            plain.record(&Sample {
+                type_index: 0,
+                latency_us: 100,
+                service_us: 90,
+                outcome: Outcome::Status(200),
+                at_ms: i * 100,
+            });
+        }
+        plain.set_window(Duration::from_secs(2));
+        assert!(!plain.batched());
+        assert_eq!(plain.events(), 10);
+        assert_eq!(plain.events_rate(), plain.achieved_rate());
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("events").is_none(), "unchanged without batches");
+
+        let mut batched = plain.clone();
+        batched.set_events(200);
+        assert_eq!(batched.events_rate(), 100.0);
+        let json = serde_json::to_value(&batched).unwrap();
+        assert_eq!(json["events"], 200);
+        assert_eq!(json["events_per_second"], 100.0);
+        let back: LoadStats = serde_json::from_value(json).unwrap();
+        assert_eq!(back, batched);
+
+        // Merged with a run that did not batch: its requests were events.
+        let mut merged = batched.clone();
+        merged.merge(&plain).unwrap();
+        assert_eq!(merged.events(), 210);
+        let mut both_plain = plain.clone();
+        both_plain.merge(&plain).unwrap();
+        assert!(!both_plain.batched());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

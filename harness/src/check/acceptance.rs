@@ -5,7 +5,6 @@
 //! may produce a 5xx or a dropped connection (`no_server_error`). Levels
 //! come from `levels::TABLE`.
 
-use bytes::Bytes;
 use generators::{EventType, Family, Mutated};
 use proptest::strategy::ValueTree;
 use reports::CheckResult;
@@ -74,7 +73,7 @@ async fn expect_any_header_case(ctx: &Context, ty: &EventType, v: &mut ResultBui
             .expect("generator lock")
             .tree(ty)
             .current();
-        let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON values serialize"));
+        let (headers, body) = ctx.sign_event(&event);
         let variant = format!("valid, header names {}", case.label());
         let probe = ctx.send_cased(ty, &variant, headers, body, case).await;
         v.judge(ctx, &probe, format!("valid {} event, {variant}", ty.name));
@@ -146,10 +145,10 @@ pub async fn rejects_invalid(ctx: &Context) -> Vec<CheckResult> {
             for (variant, probe) in probes {
                 let what = format!("invalid form `{}` ({})", variant.label, variant.description);
                 let was_processed = ctx.is_success(&probe)
-                    && serde_json::from_slice::<serde_json::Value>(&probe.body)
-                        .ok()
-                        .and_then(|event| ctx.dedupe_value(&event, &probe.headers))
-                        .is_some_and(|key| processed.contains(&key));
+                    && ctx.events_in(&probe.body).iter().any(|event| {
+                        ctx.dedupe_value(event, &probe.headers)
+                            .is_some_and(|key| processed.contains(&key))
+                    });
                 if was_processed {
                     v.judge_seen(ctx, &probe, Seen::Processed, what);
                 } else {
@@ -199,7 +198,7 @@ pub(super) async fn send_value(
     variant: &str,
     event: &serde_json::Value,
 ) -> Probe {
-    let (headers, body) = ctx.sign(serde_json::to_vec(event).expect("JSON values serialize"));
+    let (headers, body) = ctx.sign_event(event);
     ctx.send(ty, variant, headers, body).await
 }
 
@@ -212,17 +211,15 @@ pub(super) async fn send_variant(ctx: &Context, ty: &EventType, label: &str) -> 
         .lock()
         .expect("generator lock")
         .mutate(ty, variant);
-    let (mut headers, _) = ctx.sign(mutated.body.clone());
+    // A batching provider's probe is a batch of the one mutated event.
+    let (mut headers, body) = ctx.sign(ctx.batched(mutated.body));
     // Signed over the mutated bytes, so only the property under test differs.
     for (k, v) in headers.iter_mut() {
         if k.eq_ignore_ascii_case("content-type") {
             *v = mutated.content_type.clone();
         }
     }
-    Some(
-        ctx.send(ty, label, headers, Bytes::from(mutated.body))
-            .await,
-    )
+    Some(ctx.send(ty, label, headers, body).await)
 }
 
 /// Shrinks a failing valid event with proptest's value tree: simplify while

@@ -4,7 +4,10 @@
 //!
 //! Re-sends follow the provider's own redelivery: Standard Webhooks keeps
 //! the `webhook-id`, Infrahub sends the same body `id` under a fresh
-//! `webhook-id`, the others re-send the identical request.
+//! `webhook-id`, the others re-send the identical request. A batching
+//! provider (Auth0 Log Streams: "at least once", up to three attempts per
+//! log) also re-sends a batch that overlaps one already delivered: the
+//! event in both must be processed once, by its own key.
 
 use std::time::Duration;
 
@@ -21,6 +24,13 @@ struct Duplicated {
     how: &'static str,
     key: Option<String>,
     probes: Vec<Probe>,
+}
+
+/// The events of two overlapping batches, each to be processed once: the
+/// one both carried, then the one only the first and only the second did.
+struct Overlap {
+    keys: [Option<String>; 3],
+    probes: [Probe; 2],
 }
 
 /// Runs the three duplicate shapes for every type.
@@ -66,10 +76,19 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             probes: vec![resent],
         });
 
+        // 4. Overlapping batches, where the provider batches.
+        let overlap = match ctx.profile().batch {
+            Some(b) if b.per_request() >= 2 => Some(overlapping(ctx, ty).await),
+            _ => None,
+        };
+
         for case in &cases {
             for probe in &case.probes {
                 v.judge(ctx, probe, format!("a duplicate delivered {}", case.how));
             }
+        }
+        for probe in overlap.iter().flat_map(|o| &o.probes) {
+            v.judge(ctx, probe, "a batch overlapping one already delivered");
         }
         if v.has_failed() {
             return v.finish();
@@ -103,9 +122,51 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
                 );
             }
         }
+        if let Some(overlap) = &overlap {
+            let hows = [
+                "in two overlapping batches",
+                "in the first batch only",
+                "in the re-sent batch only",
+            ];
+            for (key, how) in overlap.keys.iter().zip(hows) {
+                let Some(key) = key else { continue };
+                let count = ledger.iter().filter(|e| &e.id == key).count();
+                if count == 1 {
+                    v.pass();
+                } else {
+                    v.judge_seen(
+                        ctx,
+                        &overlap.probes[1],
+                        if count == 0 { Seen::Lost } else { Seen::ProcessedTwice },
+                        format!(
+                            "event `{key}` delivered {how} was processed {count} times (ledger), expected once"
+                        ),
+                    );
+                }
+            }
+        }
         v.finish()
     })
     .await
+}
+
+/// Sends the batch `[a, b]`, then `[b, c]`: a re-send that carries `b`
+/// again beside an event not delivered yet.
+async fn overlapping(ctx: &Context, ty: &generators::EventType) -> Overlap {
+    let events = [ctx.valid(ty), ctx.valid(ty), ctx.valid(ty)];
+    let (first_headers, first) = ctx.sign_batch(&[&events[0], &events[1]]);
+    let (again_headers, again) = ctx.sign_batch(&[&events[1], &events[2]]);
+    let p1 = ctx
+        .send(ty, "duplicate: batch", first_headers.clone(), first)
+        .await;
+    let p2 = ctx
+        .send(ty, "duplicate: overlapping batch", again_headers, again)
+        .await;
+    let key = |e: &Value| ctx.dedupe_value(e, &first_headers);
+    Overlap {
+        keys: [key(&events[1]), key(&events[0]), key(&events[2])],
+        probes: [p1, p2],
+    }
 }
 
 /// A fresh valid event of `ty`, signed.
@@ -114,7 +175,7 @@ fn signed(
     ty: &generators::EventType,
 ) -> (Value, Vec<(String, String)>, bytes::Bytes) {
     let event = ctx.valid(ty);
-    let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON values serialize"));
+    let (headers, body) = ctx.sign_event(&event);
     (event, headers, body)
 }
 

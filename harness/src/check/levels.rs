@@ -298,6 +298,8 @@ pub const TABLE: &[Row] = &[
     row("duplicate_idempotent", Any, &[Accepted], Pass, "acknowledged"),
     row("duplicate_idempotent", Any, &[ProcessedTwice], Fail,
         "providers redeliver (FusionAuth, Infrahub, Standard Webhooks): a duplicate must have its effect once"),
+    row("duplicate_idempotent", Any, &[Lost], Fail,
+        "an event of an acknowledged batch is not sent again (Auth0 Log Streams retry errored logs only): left unprocessed, it is lost"),
     row("duplicate_idempotent", Any, &[], Fail,
         "a redelivered event must be acknowledged, or the provider keeps retrying"),
     row("ordering", Any, &[Accepted], Pass, "acknowledged"),

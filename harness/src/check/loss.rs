@@ -1,5 +1,6 @@
 //! `no_loss`: a burst of concurrent deliveries; every acknowledged event
-//! must appear in the ledger exactly once.
+//! must appear in the ledger exactly once. A batching provider's
+//! deliveries are full batches, judged event by event.
 
 use reports::CheckResult;
 
@@ -19,6 +20,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         types
     };
     let width = (ctx.plan.concurrency * 4).max(1);
+    let per_request = ctx.profile().events_per_request() as usize;
     let mut acknowledged = Vec::new();
     let mut sent = 0;
     while sent < ctx.plan.burst {
@@ -27,16 +29,22 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
             .map(|i| {
                 let ty = types[i % types.len()];
                 async move {
-                    let event = ctx.valid(ty);
-                    let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON"));
-                    let key = ctx.dedupe_value(&event, &headers);
-                    (ctx.send(ty, "burst", headers, body).await, key)
+                    let events: Vec<_> = (0..per_request).map(|_| ctx.valid(ty)).collect();
+                    let (headers, body) = match ctx.profile().batch {
+                        Some(_) => ctx.sign_batch(&events.iter().collect::<Vec<_>>()),
+                        None => ctx.sign_event(&events[0]),
+                    };
+                    let keys: Vec<_> = events
+                        .iter()
+                        .map(|event| ctx.dedupe_value(event, &headers))
+                        .collect();
+                    (ctx.send(ty, "burst", headers, body).await, keys)
                 }
             })
             .collect();
-        for (probe, key) in join_all(wave).await {
+        for (probe, keys) in join_all(wave).await {
             if ctx.is_success(&probe) {
-                acknowledged.push((probe, key));
+                acknowledged.extend(keys.into_iter().map(|key| (probe.clone(), key)));
             }
         }
         sent += n;
@@ -85,9 +93,14 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
                 probe,
                 Seen::Lost,
                 format!(
-                    "of {} acknowledged events in a burst of {} ({} in flight), {missing} never reached the ledger and {doubled} were processed more than once",
+                    "of {} acknowledged events in a burst of {}{} ({} in flight), {missing} never reached the ledger and {doubled} were processed more than once",
                     acknowledged.len(),
                     ctx.plan.burst,
+                    if per_request > 1 {
+                        format!(" batches of {per_request}")
+                    } else {
+                        String::new()
+                    },
                     ctx.plan.concurrency.max(1)
                 ),
             );

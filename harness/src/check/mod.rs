@@ -124,7 +124,7 @@ pub const CATALOG: &[CheckInfo] = &[
     },
     CheckInfo {
         id: "duplicate_idempotent",
-        description: "the same event delivered twice (in sequence, concurrently, after the sender gave up waiting) -> success both times, effect once",
+        description: "the same event delivered twice (in sequence, concurrently, after the sender gave up waiting, in two overlapping batches where the provider batches) -> success both times, effect once",
         rule: "providers redeliver (FusionAuth up to 3 more sends; Infrahub new webhook-id, same body id); dedupe by the provider's key",
     },
     CheckInfo {
@@ -326,6 +326,39 @@ impl Context {
     /// A fresh valid event of `ty`.
     pub fn valid(&self, ty: &EventType) -> Value {
         self.generator.lock().expect("generator lock").valid(ty)
+    }
+
+    /// One event's bytes as the provider delivers them: the bytes
+    /// themselves, or a batch of one for a provider that batches (an empty
+    /// body stays empty).
+    pub fn batched(&self, event: Vec<u8>) -> Vec<u8> {
+        match &self.profile().batch {
+            Some(batch) => batch.wrap_one(&event),
+            None => event,
+        }
+    }
+
+    /// Signs one event as the provider delivers it (see [`batched`](Self::batched)).
+    pub fn sign_event(&self, event: &Value) -> (Vec<(String, String)>, Bytes) {
+        self.sign(self.batched(serde_json::to_vec(event).expect("JSON values serialize")))
+    }
+
+    /// Signs several events as one request of a batching provider.
+    pub fn sign_batch(&self, events: &[&Value]) -> (Vec<(String, String)>, Bytes) {
+        match &self.profile().batch {
+            Some(batch) => self.sign(batch.body(events)),
+            None => self.sign(serde_json::to_vec(events[0]).expect("JSON values serialize")),
+        }
+    }
+
+    /// The events a request body carries (none when it is not readable).
+    pub fn events_in(&self, body: &[u8]) -> Vec<Value> {
+        match &self.profile().batch {
+            Some(batch) => batch.split(body).unwrap_or_default(),
+            None => serde_json::from_slice(body)
+                .map(|e| vec![e])
+                .unwrap_or_default(),
+        }
     }
 
     /// Signs `body` the provider's way, with a fresh message id.
@@ -558,7 +591,7 @@ impl Context {
     /// Sends a valid, signed event of `ty` and returns the probe and event.
     pub async fn send_valid(&self, ty: &EventType, variant: &str) -> (Probe, Value) {
         let event = self.valid(ty);
-        let (headers, body) = self.sign(serde_json::to_vec(&event).expect("JSON values serialize"));
+        let (headers, body) = self.sign_event(&event);
         (self.send(ty, variant, headers, body).await, event)
     }
 

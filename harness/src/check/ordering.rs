@@ -142,7 +142,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         let events: Vec<Signed> = generated
             .into_iter()
             .map(|event| {
-                let (headers, body) = ctx.sign(serde_json::to_vec(&event).expect("JSON"));
+                let (headers, body) = ctx.sign_event(&event);
                 (event, headers, body)
             })
             .collect();

@@ -51,7 +51,7 @@ pub async fn run(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
         }
         for case in cases {
             let event = ctx.valid(ty);
-            let body = serde_json::to_vec(&event).expect("JSON values serialize");
+            let body = ctx.batched(serde_json::to_vec(&event).expect("JSON values serialize"));
             let msg_id = ctx.fresh_message_id();
             let delivery = generators::apply_case(
                 case,

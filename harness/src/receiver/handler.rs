@@ -5,7 +5,7 @@
 //! each injected fault bending exactly its one step.
 
 use bytes::Bytes;
-use generators::{Challenge, EventType, RequestLine, Verifier};
+use generators::{BatchError, Challenge, EventType, RequestLine, Verifier};
 
 use crate::clock::now_unix;
 use http_body_util::{BodyExt, Full};
@@ -36,6 +36,14 @@ pub(crate) enum Dropped {
 }
 
 type Reply = Response<Full<Bytes>>;
+
+/// A body the receiver cannot read events from.
+enum Unreadable {
+    /// Not JSON (or a line of a JSON Lines batch is not).
+    Malformed(String),
+    /// JSON, but not a batch of the provider's format.
+    NotABatch(String),
+}
 
 /// The request handler shared by every connection of one receiver.
 #[derive(Debug)]
@@ -194,49 +202,33 @@ impl Handler {
             return Err(Dropped::Crash);
         }
 
-        // 5. JSON.
-        let event: Value = match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(err) if config.has(Fault::ServerErrorOnBadJson) => {
+        // 5. JSON: one event, or a batching provider's batch of them.
+        let events: Vec<Value> = match self.events(&body) {
+            Ok(events) => events,
+            Err(Unreadable::Malformed(err)) if config.has(Fault::ServerErrorOnBadJson) => {
                 return Ok(error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &format!("unhandled: {err}"),
                 ));
             }
-            Err(err) => {
+            Err(Unreadable::Malformed(err)) => {
                 return Ok(error(
                     StatusCode::BAD_REQUEST,
                     &format!("malformed JSON: {err}"),
                 ))
             }
+            Err(Unreadable::NotABatch(err)) => {
+                return Ok(error(StatusCode::BAD_REQUEST, &err));
+            }
         };
 
-        // 6. Event type and schema.
-        let event_type = match self.event_type(&parts.headers, &event) {
-            Ok(t) => t,
-            Err(msg) => return Ok(error(StatusCode::BAD_REQUEST, &msg)),
-        };
-        if let Err(problems) = self.config.provider.catalog().validate(event_type, &event) {
-            let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
-            return Ok(error(
-                StatusCode::BAD_REQUEST,
-                &format!("not a valid {}: {}", event_type.name, shown.join("; ")),
-            ));
-        }
-        if config.has(Fault::RejectUnknownFields) {
-            if let Some(at) = pedantic_schema::unknown_field(&event_type.schema, &event) {
-                return Ok(error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unknown field {at}"),
-                ));
-            }
-        }
-        if config.has(Fault::RejectOptionalAbsent) {
-            if let Some(at) = pedantic_schema::optional_absent(&event_type.schema, &event) {
-                return Ok(error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("missing field {at}"),
-                ));
+        // 6. Event type and schema, of every event before any is processed:
+        //    a batch is taken whole or not at all, so its re-send is whole.
+        let mut typed = Vec::with_capacity(events.len());
+        for event in &events {
+            match self.judge(&parts.headers, event) {
+                Ok(event_type) => typed.push(event_type),
+                Err(reply) => return Ok(reply),
             }
         }
 
@@ -246,13 +238,107 @@ impl Handler {
             return Err(Dropped::Hung);
         }
 
-        // 7. Effect: once per dedupe key, in the configured order.
+        // 7. Effect: once per dedupe key, in the configured order; a
+        //    batch's events one by one, in the order the batch has them.
+        let batched = config.provider.profile().batch.is_some();
+        for event in &events {
+            // Without a dedupe key, the bytes that carried the event
+            // identify a re-send: the body, or the event's own in a batch.
+            let own;
+            let raw: &[u8] = if batched {
+                own = serde_json::to_vec(event).unwrap_or_default();
+                &own
+            } else {
+                &body
+            };
+            self.process(&parts.headers, event, raw);
+        }
+
+        // 8. Answer (the same for a duplicate, so a retry sees what the
+        //    first delivery saw).
+        let answer = if let ([event], [event_type]) = (events.as_slice(), typed.as_slice()) {
+            if !event_type.blocking {
+                reply(StatusCode::OK, Bytes::from_static(b"{}"), true)
+            } else {
+                let body = blocking::answer(
+                    &event_type.name,
+                    event,
+                    config.has(Fault::BadBlockingResponse),
+                );
+                reply(StatusCode::OK, Bytes::from(body.to_string()), true)
+            }
+        } else {
+            reply(StatusCode::OK, Bytes::from_static(b"{}"), true)
+        };
+        if config.has(Fault::Slow) {
+            let mut stopped = self.stopped.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(config.slow_delay) => {}
+                _ = stopped.wait_for(|stop| *stop) => {}
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The events of a body: the body itself, or each event of a
+    /// batching provider's batch.
+    fn events(&self, body: &[u8]) -> Result<Vec<Value>, Unreadable> {
+        match &self.config.provider.profile().batch {
+            None => serde_json::from_slice(body)
+                .map(|event| vec![event])
+                .map_err(|e| Unreadable::Malformed(e.to_string())),
+            Some(batch) => batch.split(body).map_err(|e| match e {
+                BatchError::Malformed { .. } => Unreadable::Malformed(e.to_string()),
+                other => Unreadable::NotABatch(format!("not a batch: {other}")),
+            }),
+        }
+    }
+
+    /// The event type of one event, checked against its schema (and the
+    /// pedantic faults); the 400 to answer otherwise.
+    #[allow(clippy::result_large_err)]
+    fn judge(&self, headers: &HeaderMap, event: &Value) -> Result<&EventType, Reply> {
+        let config = &self.config;
+        let event_type = self
+            .event_type(headers, event)
+            .map_err(|msg| error(StatusCode::BAD_REQUEST, &msg))?;
+        if let Err(problems) = config.provider.catalog().validate(event_type, event) {
+            let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a valid {}: {}", event_type.name, shown.join("; ")),
+            ));
+        }
+        if config.has(Fault::RejectUnknownFields) {
+            if let Some(at) = pedantic_schema::unknown_field(&event_type.schema, event) {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("unknown field {at}"),
+                ));
+            }
+        }
+        if config.has(Fault::RejectOptionalAbsent) {
+            if let Some(at) = pedantic_schema::optional_absent(&event_type.schema, event) {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("missing field {at}"),
+                ));
+            }
+        }
+        Ok(event_type)
+    }
+
+    /// Processes one accepted event: claims its dedupe key (`raw`, the
+    /// bytes that carried it, identifies an event without one) and applies
+    /// it under the ordering policy, each fault bending its one step.
+    fn process(&self, headers: &HeaderMap, event: &Value, raw: &[u8]) {
+        let config = &self.config;
         let profile = config.provider.profile();
-        let id = match lookup(&profile.dedupe_key, &parts.headers, &event) {
+        let id = match lookup(&profile.dedupe_key, headers, event) {
             Some(v) if !v.is_null() => key_string(v),
             // No dedupe key (an Auth0 event without a transaction): the
             // body itself identifies a re-delivery.
-            _ => hex::encode(Sha256::digest(&body)),
+            _ => hex::encode(Sha256::digest(raw)),
         };
         let first = self.effects.claim(&id);
         let process = first || config.has(Fault::DoubleProcess);
@@ -261,12 +347,12 @@ impl Handler {
             let seq = profile
                 .ordering_key
                 .as_deref()
-                .and_then(|k| lookup(k, &parts.headers, &event))
+                .and_then(|k| lookup(k, headers, event))
                 .unwrap_or(Value::Null);
             let subject = profile
                 .subject_key
                 .as_deref()
-                .and_then(|k| lookup(k, &parts.headers, &event))
+                .and_then(|k| lookup(k, headers, event))
                 .filter(|v| !v.is_null())
                 .map(key_string);
             let event = Event { id, seq, subject };
@@ -281,27 +367,6 @@ impl Handler {
                 self.effects.reprocess(event);
             }
         }
-
-        // 8. Answer (the same for a duplicate, so a retry sees what the
-        //    first delivery saw).
-        let answer = if event_type.blocking {
-            let body = blocking::answer(
-                &event_type.name,
-                &event,
-                config.has(Fault::BadBlockingResponse),
-            );
-            reply(StatusCode::OK, Bytes::from(body.to_string()), true)
-        } else {
-            reply(StatusCode::OK, Bytes::from_static(b"{}"), true)
-        };
-        if config.has(Fault::Slow) {
-            let mut stopped = self.stopped.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(config.slow_delay) => {}
-                _ = stopped.wait_for(|stop| *stop) => {}
-            }
-        }
-        Ok(answer)
     }
 
     /// The provider's endpoint challenge, if it declares one.

@@ -7,6 +7,7 @@
 //! ignored: they need a Python venv and an npm prefix). Servers, child
 //! processes and paths the modules share live in `util`.
 
+mod batches;
 mod builtins;
 mod canary;
 mod cli;

@@ -90,6 +90,14 @@ pub fn render(report: &Report) -> String {
             stats.missed(),
             format_share(stats.error_rate())
         );
+        if stats.batched() {
+            let _ = writeln!(
+                out,
+                "{} events in those requests, {:.1}/s.\n",
+                stats.events(),
+                stats.events_rate()
+            );
+        }
         out.push_str(
             "| | p50 | p90 | p99 | p99.9 | max | mean |\n|---|---:|---:|---:|---:|---:|---:|\n",
         );

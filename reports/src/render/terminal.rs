@@ -106,6 +106,17 @@ fn load_summary(out: &mut String, load: &LoadSection) {
         let _ = write!(out, " of {target:.1}/s requested");
     }
     out.push('\n');
+    if stats.batched() {
+        // Requests carried batches: the events they delivered, beside.
+        let _ = writeln!(
+            out,
+            "{:<LABEL$}{} at {:.1}/s ({:.1} per request)",
+            "events",
+            stats.events(),
+            stats.events_rate(),
+            stats.events() as f64 / stats.requests().max(1) as f64
+        );
+    }
     let _ = writeln!(
         out,
         "{:<LABEL$}{} ({})",
