@@ -19,6 +19,7 @@ mod replay;
 mod scenario;
 mod scenario_tls;
 mod signals;
+mod timed_senders;
 mod tls;
 mod util;
 mod verdicts;
