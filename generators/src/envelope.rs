@@ -66,6 +66,18 @@ pub(crate) fn signed(signer: &Signer, body: Vec<u8>, msg_id: &str, timestamp: i6
     Delivery { headers, body }
 }
 
+/// Names `type_name` in the profile's type header (GitHub
+/// `X-GitHub-Event: push`) when its type key is a header and `headers`
+/// do not name a type yet; a profile whose body names the type is left
+/// alone.
+pub fn name_type(profile: &Profile, type_name: &str, headers: &mut Vec<(String, String)>) {
+    if let Some(name) = profile.type_header() {
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            headers.push((name.to_string(), type_name.to_string()));
+        }
+    }
+}
+
 /// A Standard-Webhooks-style message id, `msg_<32 lowercase hex>`, as
 /// Infrahub writes `msg_{uuid.hex}`.
 pub fn message_id(bits: u128) -> String {

@@ -23,14 +23,14 @@ pub mod variant;
 pub use breaker::{breakers, find_breaker, Breaker, Broken, Class};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
 pub use declared::{DeclaredEnvelope, DeclaredError, DeclaredTypes};
-pub use envelope::{envelope, message_id, Delivery};
+pub use envelope::{envelope, message_id, name_type, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{
-    JwtAlg, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
+    key_value, JwtAlg, Profile, Provider, ProviderId, Redelivery, Scheme, SuccessRule, TimeFormat,
 };
 pub use scheme::{
-    Algorithm, Encoding, KeyForm, KeySpec, SchemeError, SigningScheme, Template, TimeUnit,
+    Algorithm, Encoding, IdForm, KeyForm, KeySpec, SchemeError, SigningScheme, Template, TimeUnit,
     TimestampSpec, Version,
 };
 pub use seed::{seeded_bits, splitmix64, SplitMix64};

@@ -224,6 +224,20 @@ pub struct Redelivery {
 /// (`/event/id`) or a header (`header:webhook-id`).
 pub type KeyPath = String;
 
+/// The value at `key` in a delivery: `header:NAME` is that header's value
+/// (`header` looks it up, in any case), anything else a JSON pointer into
+/// `body`.
+pub fn key_value(
+    key: &str,
+    body: &serde_json::Value,
+    header: impl Fn(&str) -> Option<String>,
+) -> Option<serde_json::Value> {
+    match key.strip_prefix("header:") {
+        Some(name) => header(name).map(serde_json::Value::String),
+        None => body.pointer(key).cloned(),
+    }
+}
+
 /// How a provider delivers events: everything the checks and the emitter
 /// need besides the event bodies themselves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +283,26 @@ pub enum TimeFormat {
 }
 
 impl Profile {
+    /// The header naming the event type, when the type key is one (GitHub
+    /// `X-GitHub-Event`, Shopify `X-Shopify-Topic`): every delivery then
+    /// carries its type's name there, and its body need not name it.
+    pub fn type_header(&self) -> Option<&str> {
+        self.type_key.as_deref()?.strip_prefix("header:")
+    }
+
+    /// The event type a delivery names at the type key (`None` when it
+    /// names none, or the profile has no type key).
+    pub fn type_name(
+        &self,
+        body: &serde_json::Value,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        match key_value(self.type_key.as_deref()?, body, header)? {
+            serde_json::Value::String(name) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The built-in profile of `id` (sources in the module doc).
     pub fn builtin(id: ProviderId) -> Profile {
         match id {

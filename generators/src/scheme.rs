@@ -446,6 +446,9 @@ pub struct SigningScheme {
     /// The header carrying the message id, if the scheme has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_header: Option<String>,
+    /// How the message id is written (in its header and `{id}`).
+    #[serde(default, skip_serializing_if = "IdForm::is_message")]
+    pub id_form: IdForm,
     /// Where the timestamp travels, if the scheme has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampSpec>,
@@ -458,6 +461,50 @@ pub struct SigningScheme {
     /// Headers sent unchanged with every delivery.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub static_headers: Vec<(String, String)>,
+}
+
+/// How a scheme writes its message ids.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdForm {
+    /// `msg_<32 hex>`, as hookstorm makes them (Standard Webhooks, Svix).
+    #[default]
+    Message,
+    /// The same 128 bits as a GUID, `8-4-4-4-12` lowercase hex (GitHub's
+    /// `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`, PagerDuty's
+    /// `X-Webhook-Id`), for receivers that store or parse it as a UUID.
+    Uuid,
+}
+
+impl IdForm {
+    fn is_message(&self) -> bool {
+        *self == IdForm::Message
+    }
+
+    /// `msg_id` in this form, written into `buf` when it changes: a
+    /// `msg_<32 hex>` id becomes a GUID of the same digits, so one message
+    /// id is one GUID (re-sends keep it); any other id is kept as it is.
+    pub fn write<'a>(self, msg_id: &'a str, buf: &'a mut [u8; 36]) -> &'a str {
+        let hex = match (self, msg_id.strip_prefix("msg_")) {
+            (IdForm::Uuid, Some(hex))
+                if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                hex.as_bytes()
+            }
+            _ => return msg_id,
+        };
+        let mut at = 0;
+        for (i, &b) in hex.iter().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                buf[at] = b'-';
+                at += 1;
+            }
+            buf[at] = b.to_ascii_lowercase();
+            at += 1;
+        }
+        // Only ASCII was written.
+        std::str::from_utf8(&buf[..]).unwrap_or(msg_id)
+    }
 }
 
 /// Something a declared scheme may not say.
@@ -500,6 +547,7 @@ impl SigningScheme {
             }],
             signed: template("{body}"),
             id_header: None,
+            id_form: IdForm::Message,
             timestamp: None,
             header: header.to_string(),
             separator: None,
@@ -554,6 +602,7 @@ impl SigningScheme {
             }],
             signed: template("{id}.{ts}.{body}"),
             id_header: Some("webhook-id".into()),
+            id_form: IdForm::Message,
             timestamp: Some(TimestampSpec {
                 header: Some("webhook-timestamp".into()),
                 unit: TimeUnit::Seconds,
@@ -577,6 +626,7 @@ impl SigningScheme {
             }],
             signed: template(""),
             id_header: None,
+            id_form: IdForm::Message,
             timestamp: None,
             header: "Authorization".into(),
             separator: None,
@@ -756,6 +806,21 @@ fn template(text: &str) -> Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uuid_id_form_writes_the_message_ids_bits_as_a_guid() {
+        let mut buf = [0u8; 36];
+        assert_eq!(
+            IdForm::Uuid.write("msg_217B4EBCb84f4736b1ee222182aed371", &mut buf),
+            "217b4ebc-b84f-4736-b1ee-222182aed371"
+        );
+        // Ids not made by hookstorm, and the message form, stay as given.
+        for id in ["msg_1", "evt_217b4ebcb84f4736b1ee222182aed371", ""] {
+            assert_eq!(IdForm::Uuid.write(id, &mut buf), id);
+        }
+        let id = "msg_217b4ebcb84f4736b1ee222182aed371";
+        assert_eq!(IdForm::Message.write(id, &mut buf), id);
+    }
 
     #[test]
     fn templates_parse_print_and_refuse_unknown_placeholders() {

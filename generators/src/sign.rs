@@ -649,6 +649,8 @@ impl Signer {
                 } else {
                     (b"", b"")
                 };
+                let mut id_buf = [0u8; 36];
+                let msg_id = k.scheme.id_form.write(msg_id, &mut id_buf);
                 let fields = Fields {
                     id: msg_id.as_bytes(),
                     ts,
@@ -729,8 +731,9 @@ impl Signer {
         };
         let mut ts_buf = [0u8; 20];
         let mut ms_buf = [0u8; 20];
+        let mut id_buf = [0u8; 36];
         let fields = Fields {
-            id: msg_id.as_bytes(),
+            id: k.scheme.id_form.write(msg_id, &mut id_buf).as_bytes(),
             ts: fmt_i64(timestamp, &mut ts_buf),
             ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
             body,
@@ -760,8 +763,9 @@ pub(crate) fn render_value(
 ) -> String {
     let mut ts_buf = [0u8; 20];
     let mut ms_buf = [0u8; 20];
+    let mut id_buf = [0u8; 36];
     let fields = Fields {
-        id: msg_id.as_bytes(),
+        id: scheme.id_form.write(msg_id, &mut id_buf).as_bytes(),
         ts: fmt_i64(timestamp, &mut ts_buf),
         ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
         body: b"",
@@ -1354,6 +1358,7 @@ mod tests {
             }],
             signed: Template::parse("{ts}{body}").unwrap(),
             id_header: None,
+            id_form: crate::scheme::IdForm::Message,
             timestamp: Some(crate::scheme::TimestampSpec {
                 header: Some("X-Signature-Timestamp".into()),
                 unit: TimeUnit::Seconds,

@@ -541,7 +541,14 @@ async fn sender(
         body: Vec::with_capacity(4096),
         head: Vec::with_capacity(512),
     };
-    let base_head = request_head(&emission.target);
+    // A sender whose static headers name a User-Agent (GitHub's
+    // `GitHub-Hookshot/…`) sends that one instead of hookstorm's.
+    let own_agent = emission.profile.scheme.declared().is_some_and(|s| {
+        s.static_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+    });
+    let base_head = request_head(&emission.target, !own_agent);
     let wall_start_us = ids.wall_start_us;
     // One timer per sender, moved forward before each request: extending a
     // registered timer is an atomic update, where a fresh `timeout()` per
@@ -588,6 +595,7 @@ async fn sender(
         write_headers(
             &emission,
             entry.verbatim_headers.as_deref(),
+            entry.type_index,
             prefixes.get(position).and_then(Option::as_ref),
             patch.id,
             wall_us.div_euclid(1_000_000),
@@ -676,15 +684,21 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
-/// `POST <path> HTTP/1.1`, `Host`, `User-Agent` and the URL's Basic
-/// credentials, if any: the part of every request that never changes.
-fn request_head(target: &Target) -> Vec<u8> {
+/// `POST <path> HTTP/1.1`, `Host`, hookstorm's `User-Agent` (when
+/// `user_agent`) and the URL's Basic credentials, if any: the part of every
+/// request that never changes.
+fn request_head(target: &Target, user_agent: bool) -> Vec<u8> {
     let mut head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hookstorm/{}\r\n",
-        target.path_and_query,
-        target.authority,
-        env!("CARGO_PKG_VERSION")
+        "POST {} HTTP/1.1\r\nHost: {}\r\n",
+        target.path_and_query, target.authority
     );
+    if user_agent {
+        head.push_str(concat!(
+            "User-Agent: hookstorm/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        ));
+    }
     if let Some(credentials) = &target.credentials {
         head.push_str(&format!(
             "Authorization: {}\r\n",
@@ -701,11 +715,13 @@ fn transport_header(name: &str) -> bool {
         .any(|h| name.eq_ignore_ascii_case(h))
 }
 
-/// Writes the content type, signature (or verbatim) headers, the
-/// content length and the blank line into `buffers.head`.
+/// Writes the content type, signature (or verbatim) headers, the type
+/// header of a provider naming its types in one, the content length and
+/// the blank line into `buffers.head`.
 fn write_headers(
     emission: &Emission,
     verbatim: Option<&[(String, String)]>,
+    type_index: u16,
     prefix: Option<&BodyPrefix>,
     id: u128,
     unix_secs: i64,
@@ -743,6 +759,11 @@ fn write_headers(
             signer.sign_resumed_into(prefix, &buffers.body, msg_id, unix_secs, head);
         }
         (None, None) => head.extend_from_slice(b"Content-Type: application/json\r\n"),
+    }
+    // A verbatim record carries its own type header, if any.
+    if let (None, Some(name)) = (verbatim, emission.profile.type_header()) {
+        let type_name = &emission.pool.type_names[usize::from(type_index)];
+        let _ = write!(head, "{name}: {type_name}\r\n");
     }
     head.extend_from_slice(b"Content-Length: ");
     generators::template::push_i64(head, buffers.body.len() as i64);
@@ -849,8 +870,9 @@ mod tests {
 
     #[test]
     fn url_credentials_go_on_the_wire_as_basic_auth_not_in_host() {
-        let head =
-            |url: &str| String::from_utf8(request_head(&Target::parse(url).unwrap())).unwrap();
+        let head = |url: &str| {
+            String::from_utf8(request_head(&Target::parse(url).unwrap(), true)).unwrap()
+        };
         let version = env!("CARGO_PKG_VERSION");
         assert_eq!(
             head("http://u:pw@h:1/x?q"),
@@ -863,6 +885,9 @@ mod tests {
             head("http://h:1/x"),
             format!("POST /x HTTP/1.1\r\nHost: h:1\r\nUser-Agent: hookstorm/{version}\r\n")
         );
+        // A sender sending its own User-Agent gets no second one.
+        let bare = request_head(&Target::parse("http://h:1/x").unwrap(), false);
+        assert_eq!(bare, b"POST /x HTTP/1.1\r\nHost: h:1\r\n");
     }
 
     #[test]

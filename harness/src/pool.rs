@@ -131,10 +131,13 @@ impl Pool {
                 (None, serde_json::to_vec(&value).unwrap_or_default())
             };
             let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-            let name = parsed
-                .as_ref()
-                .and_then(|b| type_name_of(provider, profile, b))
-                .unwrap_or_else(|| "event".to_string());
+            let name = type_name_of(
+                provider,
+                profile,
+                parsed.as_ref().unwrap_or(&Value::Null),
+                headers.as_deref().unwrap_or_default(),
+            )
+            .unwrap_or_else(|| "event".to_string());
             let type_index = match type_names.iter().position(|t| *t == name) {
                 Some(i) => i,
                 None => {
@@ -192,16 +195,17 @@ pub fn check_events_of(provider: &Provider, text: &str) -> Result<()> {
         let at = format!("--events line {}", n + 1);
         let value: Value =
             serde_json::from_str(line).map_err(|e| usage(format!("{at}: not JSON: {e}")))?;
-        let body: Value = if is_delivery(&value) {
+        let (headers, body): (Vec<(String, String)>, Value) = if is_delivery(&value) {
             let d: Delivery =
                 serde_json::from_value(value).map_err(|e| usage(format!("{at}: {e}")))?;
-            serde_json::from_slice(&d.body).map_err(|e| {
+            let body = serde_json::from_slice(&d.body).map_err(|e| {
                 usage(format!(
                     "{at}: the record's body is not JSON ({e}); use --verbatim to send it as it is"
                 ))
-            })?
+            })?;
+            (d.headers, body)
         } else {
-            value
+            (Vec::new(), value)
         };
         let refuse = |what: String| {
             usage(format!(
@@ -215,12 +219,20 @@ pub fn check_events_of(provider: &Provider, text: &str) -> Result<()> {
         let Some(key) = &provider.profile().type_key else {
             continue;
         };
-        let ty = body
-            .pointer(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| refuse(format!("it has no event type at `{key}`")))?;
+        let ty = provider
+            .profile()
+            .type_name(&body, header_of(&headers))
+            .ok_or_else(|| match provider.profile().type_header() {
+                // A bare body cannot carry a header: only a record can.
+                Some(header) if headers.is_empty() => usage(format!(
+                    "{at}: {name} events name their type in the `{header}` header, which a bare \
+                     body has not; give records as `hookstorm events gen -p {name} --signed` \
+                     writes them, or --verbatim to send any JSON as it is"
+                )),
+                _ => refuse(format!("it has no event type at `{key}`")),
+            })?;
         provider
-            .event_type(ty)
+            .event_type(&ty)
             .map_err(|e| refuse(format!("its type `{ty}` is unknown ({e})")))?;
     }
     Ok(())
@@ -237,6 +249,16 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// A case-insensitive lookup in a record's headers.
+fn header_of(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
+    |name| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+}
+
 /// Whether a JSONL value is a signed delivery record rather than a body.
 fn is_delivery(value: &Value) -> bool {
     value.as_object().is_some_and(|o| {
@@ -246,14 +268,16 @@ fn is_delivery(value: &Value) -> bool {
     })
 }
 
-/// The type name a body declares (by the profile's type key), or the
-/// provider's only type.
-fn type_name_of(provider: Option<ProviderId>, profile: &Profile, body: &Value) -> Option<String> {
-    if let Some(key) = &profile.type_key {
-        return body
-            .pointer(key)
-            .and_then(Value::as_str)
-            .map(str::to_string);
+/// The type name a delivery declares (by the profile's type key, in its
+/// body or headers), or the provider's only type.
+fn type_name_of(
+    provider: Option<ProviderId>,
+    profile: &Profile,
+    body: &Value,
+    headers: &[(String, String)],
+) -> Option<String> {
+    if profile.type_key.is_some() {
+        return profile.type_name(body, header_of(headers));
     }
     match Catalog::builtin().of_provider(provider?).as_slice() {
         [only] => Some(only.name.clone()),

@@ -19,6 +19,9 @@ use crate::verdict::usage;
 pub const SENDER_FILES: &[(&str, &str)] = &[
     ("svix", include_str!("../../providers/svix.yaml")),
     ("stripe", include_str!("../../providers/stripe.yaml")),
+    ("github", include_str!("../../providers/github.yaml")),
+    ("shopify", include_str!("../../providers/shopify.yaml")),
+    ("pagerduty", include_str!("../../providers/pagerduty.yaml")),
     ("slack", include_str!("../../providers/slack.yaml")),
     ("paddle", include_str!("../../providers/paddle.yaml")),
     ("discord", include_str!("../../providers/discord.yaml")),

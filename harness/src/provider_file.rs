@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use generators::declared::{check_key_path, check_name};
 use generators::{
-    Algorithm, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, JwtAlg, KeyForm, KeySpec,
-    Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template, TimeFormat,
-    TimeUnit, TimestampSpec, Version,
+    Algorithm, DeclaredEnvelope, DeclaredError, DeclaredTypes, Encoding, IdForm, JwtAlg, KeyForm,
+    KeySpec, Profile, Provider, Redelivery, Scheme, SigningScheme, SuccessRule, Template,
+    TimeFormat, TimeUnit, TimestampSpec, Version,
 };
 use serde_json::Value as Json;
 
@@ -74,6 +74,8 @@ pub const DECLARED_SIGNATURE_KEYS: &[&str] = &[
 ];
 /// Keys of `signature.key` written as a mapping.
 pub const KEY_SPEC_KEYS: &[&str] = &["form", "prefix", "public_prefix"];
+/// Keys of `signature.id` written as a mapping.
+pub const ID_KEYS: &[&str] = &["header", "form"];
 /// Keys of `signature.timestamp`.
 pub const SIGNED_TIMESTAMP_KEYS: &[&str] = &["header", "unit", "tolerance", "future"];
 /// Signature schemes, as written in files.
@@ -358,7 +360,10 @@ fn read_declared_scheme(f: &Fields<'_>, w: &mut Walker) -> Option<SigningScheme>
     let separator = f
         .get("separator")
         .and_then(|n| w.string(n, "separator", "\",\""));
-    let id_header = f.get("id").and_then(|n| w.string(n, "id", "x-acme-id"));
+    let id = match f.get("id") {
+        None => Some((None, IdForm::Message)),
+        Some(n) => read_id(n, w).map(|(h, form)| (Some(h), form)),
+    };
     let timestamp = f.get("timestamp").and_then(|n| read_signed_timestamp(n, w));
     let static_headers = match f.get("static_headers") {
         None => Some(Vec::new()),
@@ -375,7 +380,8 @@ fn read_declared_scheme(f: &Fields<'_>, w: &mut Walker) -> Option<SigningScheme>
             value: value?,
         }],
         signed: signed?,
-        id_header,
+        id_header: id.as_ref().and_then(|(h, _)| h.clone()),
+        id_form: id.map(|(_, form)| form).unwrap_or_default(),
         timestamp,
         header: header?,
         separator,
@@ -442,6 +448,28 @@ fn read_key_spec(node: &Node, w: &mut Walker) -> Option<KeySpec> {
         prefix,
         public_prefix,
     })
+}
+
+/// `id: NAME`, or `id: {header: NAME, form: uuid}` for a sender whose ids
+/// are GUIDs.
+fn read_id(node: &Node, w: &mut Walker) -> Option<(String, IdForm)> {
+    if node.as_map().is_none() {
+        return w
+            .string(node, "id", "x-acme-id")
+            .map(|h| (h, IdForm::Message));
+    }
+    let f = w.map(node, "`signature.id`", ID_KEYS)?;
+    let header = f
+        .require(w, "header", "header: x-acme-id")
+        .and_then(|n| w.string(n, "header", "x-acme-id"));
+    let form = match f.get("form") {
+        None => Some(IdForm::Message),
+        Some(n) => w.choice(n, "form", &["message", "uuid"]).map(|v| match v {
+            "uuid" => IdForm::Uuid,
+            _ => IdForm::Message,
+        }),
+    };
+    Some((header?, form?))
 }
 
 /// `timestamp: {header, unit, tolerance, future}`.
@@ -850,6 +878,7 @@ signature:
   separator: \",\"
   timestamp: {unit: millis, tolerance: 60s, future: false}
   static_headers: {x-acme-version: 2}
+  id: {header: x-acme-delivery, form: uuid}
 deadline: 3s
 keys: {dedupe: /id}
 types:
@@ -877,6 +906,8 @@ types:
         assert_eq!(ts.tolerance_secs, Some(60));
         assert!(!ts.future);
         assert_eq!(s.static_headers, [("x-acme-version".into(), "2".into())]);
+        assert_eq!(s.id_header.as_deref(), Some("x-acme-delivery"));
+        assert_eq!(s.id_form, IdForm::Uuid);
     }
 
     #[test]

@@ -256,13 +256,20 @@ pub async fn run(plan: &ReplayPlan) -> anyhow::Result<Replayed> {
         .map_err(|e| usage(format!("{e}")))?
         .at_url(&plan.target.url());
     let msg_id = generators::message_id(generators::seeded_bits(crate::clock::random_seed(), 0));
-    let sent = rebuild(
+    let mut sent = rebuild(
         &plan.recorded.finding,
         &plan.recorded.body,
         &signer,
         &plan.secret,
         &msg_id,
         crate::clock::now_unix(),
+    );
+    // The report keeps a type header among the request's headers; one
+    // written before type headers were sent gets it from the finding.
+    generators::name_type(
+        plan.provider.profile(),
+        &plan.recorded.finding.request.event_type,
+        &mut sent.headers,
     );
     let timestamp = Verifier::new(scheme, &plan.secret)
         .ok()

@@ -384,7 +384,8 @@ impl Context {
         case: HeaderCase,
     ) -> Probe {
         let client = self.client.with_header_case(case);
-        let headers = headers
+        let headers = self
+            .typed(ty, headers)
             .into_iter()
             .map(|(name, value)| (case.apply(&name), value))
             .collect();
@@ -414,8 +415,17 @@ impl Context {
         body: Bytes,
         give_up: Duration,
     ) -> Probe {
+        let headers = self.typed(ty, headers);
         self.exchange(&self.client, ty, variant, headers, body, give_up)
             .await
+    }
+
+    /// `headers` naming `ty` where the provider's deliveries name their
+    /// type (GitHub's `X-GitHub-Event` header); a body naming it needs
+    /// nothing added.
+    fn typed(&self, ty: &EventType, mut headers: Vec<(String, String)>) -> Vec<(String, String)> {
+        generators::name_type(self.profile(), &ty.name, &mut headers);
+        headers
     }
 
     /// One exchange under a permit; the clock starts once the permit is
@@ -606,14 +616,12 @@ impl Context {
 
 /// Reads a key (`/json/pointer` or `header:name`) from a delivery.
 pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Option<Value> {
-    if let Some(name) = key.strip_prefix("header:") {
+    generators::key_value(key, event, |name| {
         headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| Value::String(v.clone()))
-    } else {
-        event.pointer(key).cloned()
-    }
+            .map(|(_, v)| v.clone())
+    })
 }
 
 /// When a timestamped signature stops being accepted (the scheme's

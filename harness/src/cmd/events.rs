@@ -338,6 +338,7 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
                     }
                     _ => generators::envelope(&profile, signer, body, &msg_id, ts),
                 };
+                generators::name_type(&profile, &ty.name, &mut delivery.headers);
                 for (k, v) in delivery.headers.iter_mut() {
                     if k.eq_ignore_ascii_case("content-type") {
                         *v = content_type.clone();

@@ -301,10 +301,9 @@ impl Handler {
 /// The value at `key`: `header:NAME` reads a header, anything else is a
 /// JSON pointer into the body.
 fn lookup(key: &str, headers: &HeaderMap, event: &Value) -> Option<Value> {
-    match key.strip_prefix("header:") {
-        Some(name) => header_str(headers, name).map(|v| Value::String(v.to_string())),
-        None => event.pointer(key).cloned(),
-    }
+    generators::key_value(key, event, |name| {
+        header_str(headers, name).map(str::to_string)
+    })
 }
 
 /// A key value as the string the ledger and the dedupe set use.

@@ -5,8 +5,9 @@ receivers in the wild run: `standardwebhooks` (the Standard Webhooks
 reference library), `svix`, `stripe`, `slack_sdk`, Paddle's
 `paddle-python-sdk`, and PyNaCl for Standard Webhooks' `v1a` Ed25519
 signatures (the standardwebhooks library verifies only `v1`) and for
-Discord's (as Discord's docs verify). Each verifier raises on a delivery it refuses and returns the
-parsed event otherwise.
+Discord's (as Discord's docs verify), and PagerDuty's verifier as its
+docs publish it. Each verifier raises on a delivery it refuses and
+returns the parsed event otherwise.
 
 The versions are pinned in requirements.txt next to this file.
 """
@@ -164,6 +165,40 @@ def pynacl_discord_verifier(public_key):
     return verify
 
 
+def pagerduty_docs_verifier(secret):
+    """PagerDuty v3: no PyPI/npm library of PagerDuty's verifies webhooks;
+    this is the Python verifier PagerDuty publishes in its developer docs
+    ("Verifying Signatures", PagerDuty/developer-docs
+    `docs/webhooks/04-Signatures.md`, class `PagerDutyVerifier`), as
+    written there: hex HMAC-SHA256 of the body keyed with the secret's
+    ASCII bytes, `v1=` prefixed, compared with each comma-separated entry of
+    X-PagerDuty-Signature."""
+    import hashlib
+    import hmac
+
+    class PagerDutyVerifier:
+        def __init__(self, key: str, version: str) -> None:
+            self.key = key
+            self.version = version
+
+        def verify(self, payload, signatures) -> bool:
+            byte_key = self.key.encode("ASCII")
+            signature = hmac.new(byte_key, payload.encode(), hashlib.sha256).hexdigest()
+            signed_version = self.version + "=" + signature
+            signatures = signatures.split(",")
+            return any(hmac.compare_digest(signed_version, item) for item in signatures)
+
+    pagerduty_verifier = PagerDutyVerifier(secret, "v1")
+
+    def verify(body, headers):
+        signatures = _lower(headers)["x-pagerduty-signature"]
+        if not pagerduty_verifier.verify(body.decode("utf-8"), signatures):
+            raise ValueError("no matching v1 signature")
+        return json.loads(body)
+
+    return verify
+
+
 LIBRARIES = {
     "standardwebhooks": standardwebhooks_verifier,
     "standardwebhooks-raw": standardwebhooks_raw_verifier,
@@ -173,6 +208,7 @@ LIBRARIES = {
     "slack_sdk": slack_sdk_verifier,
     "paddle": paddle_verifier,
     "pynacl-discord": pynacl_discord_verifier,
+    "pagerduty-docs": pagerduty_docs_verifier,
 }
 
 
@@ -183,7 +219,7 @@ def verification_error(library):
         import stripe
 
         return stripe.SignatureVerificationError
-    if library == "pynacl-v1a":
+    if library in ("pynacl-v1a", "pagerduty-docs"):
         return ValueError
     from standardwebhooks.webhooks import WebhookVerificationError
 

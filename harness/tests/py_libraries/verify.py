@@ -10,7 +10,7 @@ verification error from a crash on odd input.
 Usage: verify.py LIBRARY   (the secret comes from $HOOK_SECRET; for
 pynacl-discord it is the public key, as a Discord receiver holds it)
 LIBRARY: standardwebhooks, standardwebhooks-raw, svix, stripe, pynacl-v1a,
-slack_sdk, paddle, pynacl-discord
+         pagerduty-docs, slack_sdk, paddle, pynacl-discord
 """
 
 import json
