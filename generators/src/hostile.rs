@@ -241,8 +241,13 @@ pub fn signature_cases(scheme: &Scheme) -> Vec<SignatureCase> {
     if version.algorithm != Algorithm::Token && version.encoding == Encoding::Hex {
         cases.push(UPPERCASE_HEX);
     }
-    if let Some(ts) = &declared.timestamp {
-        let tol = ts.tolerance_secs;
+    // A timestamp signed without a documented window (Discord) has no
+    // edge to test: a receiver may accept any age.
+    let window = declared
+        .timestamp
+        .as_ref()
+        .and_then(|ts| ts.tolerance_secs.map(|tol| (ts, tol)));
+    if let Some((ts, tol)) = window {
         let outside = tol + EDGE_MARGIN_SECS;
         let inside = (tol - EDGE_MARGIN_SECS).max(0);
         cases.push(timed(STALE, -outside, tol));

@@ -39,7 +39,7 @@ pub use scheme::{
 };
 pub use seed::{seeded_bits, splitmix64, SplitMix64};
 pub use sign::{
-    verify, BodyPrefix, RequestLine, Secret, Signer, Verified, Verifier, VerifyError,
+    public_key, verify, BodyPrefix, RequestLine, Secret, Signer, Verified, Verifier, VerifyError,
     TIMESTAMP_TOLERANCE_SECS,
 };
 pub use strategy::{shrink, EventStrategy, EventTree, Generator};

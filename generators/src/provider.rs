@@ -174,6 +174,14 @@ impl Scheme {
         self.declared().is_some_and(|s| s.timestamp.is_some())
     }
 
+    /// Whether that timestamp has a window a receiver must enforce (so a
+    /// stale one can be refused); Discord signs one without.
+    pub fn has_timestamp_window(&self) -> bool {
+        self.declared()
+            .and_then(|s| s.timestamp.as_ref())
+            .is_some_and(|t| t.tolerance_secs.is_some())
+    }
+
     /// A short noun for messages ("FusionAuth signature JWTs",
     /// "hmac-sha256 signatures in `x-sig`").
     pub fn noun(&self) -> String {

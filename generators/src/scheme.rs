@@ -416,8 +416,10 @@ pub struct TimestampSpec {
     pub header: Option<String>,
     /// Its unit on the wire.
     pub unit: TimeUnit,
-    /// How old (and, with `future`, how far ahead) it may be, in seconds.
-    pub tolerance_secs: i64,
+    /// How old (and, with `future`, how far ahead) it may be, in seconds;
+    /// `None`: the timestamp is signed but the sender documents no window
+    /// (Discord), so a receiver need not bound it and no case tests one.
+    pub tolerance_secs: Option<i64>,
     /// Whether a timestamp further ahead than the tolerance is refused too
     /// (Standard Webhooks: yes; Paddle's SDK: no).
     pub future: bool,
@@ -604,7 +606,7 @@ impl SigningScheme {
             timestamp: Some(TimestampSpec {
                 header: Some("webhook-timestamp".into()),
                 unit: TimeUnit::Seconds,
-                tolerance_secs: TIMESTAMP_TOLERANCE_SECS,
+                tolerance_secs: Some(TIMESTAMP_TOLERANCE_SECS),
                 future: true,
             }),
             header: "webhook-signature".into(),
@@ -734,7 +736,7 @@ impl SigningScheme {
             ));
         }
         if let Some(ts) = &self.timestamp {
-            if ts.tolerance_secs < 0 {
+            if ts.tolerance_secs.is_some_and(|t| t < 0) {
                 return Err(invalid("the timestamp tolerance cannot be negative"));
             }
             if ts.header.is_none() && !self.versions.iter().all(|v| uses_ts(&v.value)) {
@@ -895,7 +897,7 @@ mod tests {
         s.timestamp = Some(TimestampSpec {
             header: None,
             unit: TimeUnit::Seconds,
-            tolerance_secs: 300,
+            tolerance_secs: Some(300),
             future: true,
         });
         assert!(s.check().unwrap_err().to_string().contains("must carry it"));

@@ -1111,11 +1111,15 @@ fn verify_declared(
     let value = present(header, &scheme.header)?;
     let parsed = parse_value(k, &value);
     let ts = read_timestamp(k, header, &parsed)?;
-    if let (Some(ts), Some(spec)) = (ts, &scheme.timestamp) {
-        if now_unix.saturating_sub(ts) > spec.tolerance_secs {
+    let window = scheme.timestamp.as_ref().and_then(|spec| {
+        spec.tolerance_secs
+            .map(|tolerance| (tolerance, spec.future))
+    });
+    if let (Some(ts), Some((tolerance, future))) = (ts, window) {
+        if now_unix.saturating_sub(ts) > tolerance {
             return Err(VerifyError::Stale);
         }
-        if spec.future && ts > now_unix.saturating_add(spec.tolerance_secs) {
+        if future && ts > now_unix.saturating_add(tolerance) {
             return Err(VerifyError::Future);
         }
     }
@@ -1256,6 +1260,33 @@ pub fn verify(
         .verify(header, body, now_unix)
 }
 
+/// The public key a receiver configures to verify what `secret` signs
+/// under `scheme`, written as the sender publishes it: the version's public
+/// prefix, then the key in the version's key form (Discord's hex,
+/// Standard Webhooks' `whpk_` + base64; hex where the form is raw, since
+/// key bytes are not text). An Ed25519 key is its 32 bytes (RFC 8032
+/// §5.1.5), a P-256 key its uncompressed SEC1 point. `None` for an HMAC
+/// or token scheme: its receiver holds the secret itself.
+pub fn public_key(scheme: &Scheme, secret: &Secret) -> Result<Option<String>, Error> {
+    let Key::Declared(k) = build_key(scheme, secret)? else {
+        return Ok(None);
+    };
+    let bytes = match &k.material {
+        Material::Ed25519 { verifying, .. } => verifying.as_bytes().to_vec(),
+        Material::Ecdsa { verifying, .. } => verifying.to_encoded_point(false).as_bytes().to_vec(),
+        Material::Hmac(_) | Material::Token { .. } => return Ok(None),
+    };
+    let spec = &k.version().key;
+    let key = match spec.form {
+        KeyForm::Base64 => STANDARD.encode(&bytes),
+        KeyForm::Hex | KeyForm::Raw => hex::encode(&bytes),
+    };
+    Ok(Some(format!(
+        "{}{key}",
+        spec.public_prefix.as_deref().unwrap_or_default()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1315,6 +1346,84 @@ mod tests {
             (Scheme::infrahub(), Secret::new("whsec_not-base64!".into())),
             (Scheme::bearer(), Secret::new("tok-en".into())),
         ]
+    }
+
+    fn discord_like(tolerance_secs: Option<i64>) -> Scheme {
+        Scheme::Signed(SigningScheme {
+            versions: vec![Version {
+                algorithm: Algorithm::Ed25519,
+                key: crate::scheme::KeySpec::plain(KeyForm::Hex),
+                encoding: Encoding::Hex,
+                value: Template::parse("{sig}").unwrap(),
+            }],
+            signed: Template::parse("{ts}{body}").unwrap(),
+            id_header: None,
+            id_form: crate::scheme::IdForm::Message,
+            timestamp: Some(crate::scheme::TimestampSpec {
+                header: Some("X-Signature-Timestamp".into()),
+                unit: TimeUnit::Seconds,
+                tolerance_secs,
+                future: true,
+            }),
+            header: "X-Signature-Ed25519".into(),
+            separator: None,
+            static_headers: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn public_keys_print_as_the_sender_publishes_them() {
+        // RFC 8032 §7.1, TEST 1: the secret key (seed) and its public key.
+        let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let discord = discord_like(None);
+        assert_eq!(
+            public_key(&discord, &Secret::new(seed.into())).unwrap(),
+            Some(public.to_string())
+        );
+        // Standard Webhooks v1a: `whpk_` + base64, and the verifier takes it.
+        let sw = Scheme::standard_webhooks();
+        let whsk = Secret::new(format!("whsk_{}", STANDARD.encode([7u8; 32])));
+        let whpk = public_key(&sw, &whsk).unwrap().unwrap();
+        assert!(whpk.starts_with("whpk_"), "{whpk}");
+        let d = Signer::new(&sw, &whsk)
+            .unwrap()
+            .sign(b"{}", "msg_1", 1_700_000_000);
+        let v = verify(&sw, &Secret::new(whpk), &lookup(&d), b"{}", 1_700_000_000);
+        assert!(v.is_ok(), "{v:?}");
+        // Symmetric schemes have no public half.
+        for (scheme, secret) in all_schemes() {
+            if scheme
+                .declared()
+                .is_some_and(|d| d.version_for(secret.expose()).algorithm != Algorithm::Ed25519)
+            {
+                assert_eq!(public_key(&scheme, &secret).unwrap(), None);
+            }
+        }
+        assert!(public_key(&discord, &Secret::new("not hex".into())).is_err());
+    }
+
+    #[test]
+    fn a_timestamp_without_a_window_is_signed_but_never_stale() {
+        let secret = Secret::new(hex::encode([5u8; 32]));
+        let signed_at = 1_700_000_000;
+        for (tolerance, hour_later) in [(None, true), (Some(300), false)] {
+            let scheme = discord_like(tolerance);
+            let d = Signer::new(&scheme, &secret)
+                .unwrap()
+                .sign(b"{}", "", signed_at);
+            let later = verify(&scheme, &secret, &lookup(&d), b"{}", signed_at + 3_600);
+            assert_eq!(later.is_ok(), hour_later, "{tolerance:?}: {later:?}");
+            // The timestamp is signed either way: changing it breaks the signature.
+            let mut moved = d.clone();
+            for (name, value) in &mut moved {
+                if name == "X-Signature-Timestamp" {
+                    *value = (signed_at + 1).to_string();
+                }
+            }
+            let got = verify(&scheme, &secret, &lookup(&moved), b"{}", signed_at);
+            assert_eq!(got.unwrap_err(), VerifyError::Mismatch, "{tolerance:?}");
+        }
     }
 
     #[test]

@@ -21,13 +21,16 @@ pub const SENDER_FILES: &[(&str, &str)] = &[
     ("stripe", include_str!("../../providers/stripe.yaml")),
     ("github", include_str!("../../providers/github.yaml")),
     ("shopify", include_str!("../../providers/shopify.yaml")),
+    ("slack", include_str!("../../providers/slack.yaml")),
     ("pagerduty", include_str!("../../providers/pagerduty.yaml")),
-    ("zoom", include_str!("../../providers/zoom.yaml")),
-    ("okta", include_str!("../../providers/okta.yaml")),
+    ("paddle", include_str!("../../providers/paddle.yaml")),
+    ("discord", include_str!("../../providers/discord.yaml")),
     (
         "auth0-log-streams",
         include_str!("../../providers/auth0-log-streams.yaml"),
     ),
+    ("zoom", include_str!("../../providers/zoom.yaml")),
+    ("okta", include_str!("../../providers/okta.yaml")),
 ];
 
 /// Every built-in provider's name, in display order.

@@ -506,11 +506,14 @@ fn read_signed_timestamp(node: &Node, w: &mut Walker) -> Option<TimestampSpec> {
                 _ => TimeUnit::Seconds,
             }),
     };
+    // `tolerance: none`: the timestamp is signed, but the sender documents
+    // no window a receiver must enforce (Discord).
     let tolerance = match f.get("tolerance") {
-        None => Some(generators::TIMESTAMP_TOLERANCE_SECS),
+        None => Some(Some(generators::TIMESTAMP_TOLERANCE_SECS)),
+        Some(n) if n.scalar_text().as_deref() == Some("none") => Some(None),
         Some(n) => w
             .duration(n, "tolerance")
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            .map(|d| Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
     };
     let future = match f.get("future") {
         None => Some(true),
@@ -983,7 +986,7 @@ types:
         let ts = s.timestamp.as_ref().unwrap();
         assert_eq!(ts.header, None);
         assert_eq!(ts.unit, TimeUnit::Millis);
-        assert_eq!(ts.tolerance_secs, 60);
+        assert_eq!(ts.tolerance_secs, Some(60));
         assert!(!ts.future);
         assert_eq!(s.static_headers, [("x-acme-version".into(), "2".into())]);
         assert_eq!(s.id_header.as_deref(), Some("x-acme-delivery"));

@@ -755,6 +755,17 @@ fn declared_battery() -> Vec<(&'static str, Scheme, Secret)> {
             Secret::new(hex::encode([9u8; 32])),
         ),
         (
+            "discord: ed25519 over a signed timestamp with no window",
+            declared(serde_json::json!({
+                "versions": [{"algorithm": "ed25519", "key": {"form": "hex"},
+                              "encoding": "hex", "value": "{sig}"}],
+                "signed": "{ts}{body}", "header": "X-Signature-Ed25519",
+                "timestamp": {"header": "X-Signature-Timestamp", "unit": "seconds",
+                              "tolerance_secs": null, "future": true}
+            })),
+            Secret::new(hex::encode([11u8; 32])),
+        ),
+        (
             "sendgrid-like ecdsa-p256, DER in base64",
             declared(serde_json::json!({
                 "versions": [{"algorithm": "ecdsa-p256", "key": {"form": "hex"},
@@ -791,10 +802,11 @@ fn every_declared_scheme_gets_the_whole_battery_and_the_verdicts_hold() {
             "{name}"
         );
         assert_eq!(labels.contains("tampered-body"), d.covers_body(), "{name}");
-        assert_eq!(labels.contains("stale"), d.timestamp.is_some(), "{name}");
+        let window = d.timestamp.as_ref().filter(|t| t.tolerance_secs.is_some());
+        assert_eq!(labels.contains("stale"), window.is_some(), "{name}");
         assert_eq!(
             labels.contains("future"),
-            d.timestamp.as_ref().is_some_and(|t| t.future),
+            window.is_some_and(|t| t.future),
             "{name}"
         );
         assert_eq!(

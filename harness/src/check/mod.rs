@@ -709,7 +709,7 @@ fn expiry(
     secret: &generators::Secret,
     headers: &[(String, String)],
 ) -> Option<String> {
-    let tolerance = scheme.declared()?.timestamp.as_ref()?.tolerance_secs;
+    let tolerance = scheme.declared()?.timestamp.as_ref()?.tolerance_secs?;
     let lookup = |name: &str| {
         headers
             .iter()

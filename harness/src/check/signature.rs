@@ -30,6 +30,9 @@ fn check_of(label: &str) -> &'static str {
 fn no_cases_reason(id: &str, scheme: &Scheme) -> String {
     let name = scheme.noun();
     match id {
+        "rejects_stale_signature" if scheme.has_timestamp() => format!(
+            "{name} sign a timestamp but the sender documents no window a receiver must enforce"
+        ),
         "rejects_stale_signature" => format!("{name} carry no timestamp to be stale"),
         "rejects_jwt_alg_none" => format!("{name} are not JWTs"),
         _ => format!("{name} have no case for this check"),

@@ -1,5 +1,7 @@
-//! `hookstorm events`: list the catalog, print a type's JSON Schema, and
-//! generate events (valid or adversarial, optionally signed) as JSONL.
+//! `hookstorm events`: list the catalog, print a type's JSON Schema,
+//! generate events (valid or adversarial, optionally signed) as JSONL,
+//! print a built-in sender's provider file, and print the public key a
+//! receiver of an asymmetric scheme verifies with.
 
 use std::io::{self, BufWriter, Write};
 
@@ -25,6 +27,21 @@ pub enum EventsCommand {
     /// Print a built-in sender's provider file, to copy and edit
     /// (`hookstorm events provider stripe > my-stripe.yaml`).
     Provider(ProviderFileArgs),
+    /// Print the public key a receiver verifies with, for the private key
+    /// in the secret (Ed25519/ECDSA schemes: Discord's hex, Standard
+    /// Webhooks' `whpk_`).
+    Key(KeyArgs),
+}
+
+/// Arguments of `events key`.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// The provider (`--provider` or `--provider-file`).
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Environment variable holding the private key hookstorm signs with.
+    #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
+    pub secret_env: String,
 }
 
 /// Arguments of `events provider`.
@@ -114,6 +131,25 @@ pub fn run(cmd: EventsCommand) -> anyhow::Result<Verdict> {
         EventsCommand::Schema(args) => schema(args),
         EventsCommand::Gen(args) => gen(args),
         EventsCommand::Provider(args) => provider_file(args),
+        EventsCommand::Key(args) => key(args),
+    }
+}
+
+fn key(args: KeyArgs) -> anyhow::Result<Verdict> {
+    let p = args.provider.resolve()?;
+    let secret = crate::secret::from_env(&args.secret_env)?;
+    match generators::public_key(&p.profile().scheme, &secret) {
+        Ok(Some(public)) => {
+            write_stdout(format!("{public}\n").as_bytes())?;
+            Ok(Verdict::Pass)
+        }
+        Ok(None) => Err(usage(format!(
+            "{} signs with a shared secret ({}): the receiver verifies with that same secret, \
+             there is no public key",
+            p.name(),
+            p.profile().scheme.noun()
+        ))),
+        Err(e) => Err(usage(format!("${}: {e}", args.secret_env))),
     }
 }
 

@@ -96,7 +96,7 @@ impl Fault {
             Fault::AcceptStale => {
                 "verifies signatures but ignores the timestamp window \
                  (cannot be caught for authgear, fusionauth and auth0, or any \
-                 scheme whose signatures carry no timestamp)"
+                 scheme whose signatures carry no timestamp or no window: discord)"
             }
             Fault::RejectUnknownFields => {
                 "answers 400 when an object has a key its schema's `properties` do not \

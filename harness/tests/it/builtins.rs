@@ -76,7 +76,7 @@ async fn every_sender_passes_on_the_reference_receiver_and_catches_signature_fau
         }
 
         let mut faults = vec![(Fault::SkipSignature, "rejects_missing_signature")];
-        if provider.scheme().has_timestamp() {
+        if provider.scheme().has_timestamp_window() {
             faults.push((Fault::AcceptStale, "rejects_stale_signature"));
         }
         for (fault, id) in faults {

@@ -1,7 +1,9 @@
 //! hookstorm judged by the senders' own verification libraries, from PyPI:
 //! `standardwebhooks` (Standard Webhooks `v1`, and Infrahub's raw-key
-//! variant of it), `svix`, `stripe`, and PyNaCl for Standard Webhooks'
-//! `v1a` Ed25519 signatures; from npm: Octokit's
+//! variant of it), `svix`, `stripe`, `slack_sdk`, Paddle's
+//! `paddle-python-sdk`, and PyNaCl for Standard Webhooks' `v1a` Ed25519
+//! signatures and for Discord's (given the public key `events key`
+//! prints, as Discord's docs verify); from npm: Octokit's
 //! `@octokit/webhooks-methods` (GitHub) and `@shopify/shopify-api`
 //! (Shopify); and PagerDuty's verifier as its docs publish it (PagerDuty
 //! ships no library that verifies). `events gen --signed` output verifies with
@@ -23,6 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use generators::Expect;
+use harness::check::levels::{judge, Seen};
 
 use crate::util::process::{self, output_within, transcript, KillOnDrop, HOOKSTORM};
 use crate::util::repository;
@@ -56,9 +59,28 @@ struct Sender {
     provider: &'static str,
     secret: &'static str,
     library: &'static str,
+    /// The library holds the public key (`hookstorm events key`), as the
+    /// sender's receivers do (Discord), not the secret hookstorm signs with.
+    public_key: bool,
 }
 
 impl Sender {
+    /// What the library is configured with: the secret, or the public key
+    /// `hookstorm events key` prints for it.
+    fn library_key(&self) -> String {
+        if !self.public_key {
+            return self.secret.to_string();
+        }
+        let out = Command::new(HOOKSTORM)
+            .args(["events", "key"])
+            .args(self.provider_args())
+            .env("HOOK_SECRET", self.secret)
+            .output()
+            .expect("hookstorm runs");
+        assert!(out.status.success(), "{}: {}", self.label, transcript(&out));
+        process::stdout(&out).trim().to_string()
+    }
+
     fn provider_args(&self) -> Vec<String> {
         vec!["--provider".into(), self.provider.into()]
     }
@@ -68,54 +90,85 @@ impl Sender {
     }
 }
 
-const SENDERS: [Sender; 8] = [
+const SENDERS: [Sender; 11] = [
     Sender {
         label: "standard-webhooks v1",
         provider: "standard-webhooks",
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         library: "standardwebhooks",
+        public_key: false,
     },
     Sender {
         label: "standard-webhooks v1a (ed25519)",
         provider: "standard-webhooks",
         secret: "whsk_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
         library: "pynacl-v1a",
+        public_key: false,
     },
     Sender {
         label: "infrahub",
         provider: "infrahub",
         secret: "infrahub-shared-key-for-tests",
         library: "standardwebhooks-raw",
+        public_key: false,
     },
     Sender {
         label: "svix",
         provider: "svix",
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         library: "svix",
+        public_key: false,
     },
     Sender {
         label: "stripe",
         provider: "stripe",
         secret: "whsec_stripe_signing_secret_for_tests",
         library: "stripe",
+        public_key: false,
+    },
+    Sender {
+        label: "slack",
+        provider: "slack",
+        // docs.slack.dev's example signing secret.
+        secret: "8f742231b10e8888abcd99yyyzzz85a5",
+        library: "slack_sdk",
+        public_key: false,
+    },
+    Sender {
+        label: "paddle",
+        provider: "paddle",
+        secret: "pdl_ntfset_01gkpjp8bkm3tm53kdgkx6sms7_6h3qd3uFSi9YCD3OLYAShQI90XTI5vEI",
+        library: "paddle",
+        public_key: false,
+    },
+    Sender {
+        label: "discord (ed25519, the library holds the public key)",
+        provider: "discord",
+        // RFC 8032 §7.1 TEST 1's private seed.
+        secret: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        library: "pynacl-discord",
+        public_key: true,
     },
     Sender {
         label: "github",
         provider: "github",
         secret: "It's a Secret to Everybody",
         library: "octokit",
+        public_key: false,
     },
     Sender {
         label: "shopify",
         provider: "shopify",
         secret: "shpss_hookstorm_client_secret_for_tests",
         library: "shopify-api",
+        public_key: false,
     },
     Sender {
         label: "pagerduty",
         provider: "pagerduty",
         secret: "pd-webhook-signing-secret-for-tests",
         library: "pagerduty-docs",
+        public_key: false,
     },
 ];
 
@@ -196,7 +249,7 @@ impl Verifier {
     fn start(sender: &Sender) -> Verifier {
         let mut child = verifier_command(sender)
             .arg(sender.library)
-            .env("HOOK_SECRET", sender.secret)
+            .env("HOOK_SECRET", sender.library_key())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -272,6 +325,7 @@ fn signed_events_verify_with_the_senders_own_libraries() {
 #[ignore = "needs the senders' libraries (Python venv, npm prefix): bash .ci/run, or see README"]
 fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
     let mut disagreements = Vec::new();
+    let mut seen_known = Vec::new();
     for sender in &SENDERS {
         let cases = generators::signature_cases(sender.provider().scheme());
         // Every scheme gets at least the body and key cases; timestamps
@@ -302,17 +356,52 @@ fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
         for (case, verdict) in &judged {
             let agrees = match case.expect {
                 Expect::Accept => verdict.is_ok(),
-                Expect::Reject => verdict.is_err(),
+                Expect::Reject => verdict.is_err() || tolerated(case),
             };
-            if !agrees {
-                disagreements.push(format!(
+            let known = KNOWN_DIFFERENCES.iter().find(|(label, case_label, error)| {
+                *label == sender.label
+                    && *case_label == case.label
+                    && verdict.as_ref().is_err_and(|e| e.contains(error))
+            });
+            match (agrees, known) {
+                (true, _) => {}
+                (false, Some(known)) => seen_known.push(*known),
+                (false, None) => disagreements.push(format!(
                     "{} `{}`: hookstorm expects {:?}, the library says {verdict:?}",
                     sender.label, case.label, case.expect
-                ));
+                )),
             }
         }
     }
     assert!(disagreements.is_empty(), "{disagreements:#?}");
+    // A known difference that no longer shows is news too (the library
+    // changed): drop it from the list.
+    for known in KNOWN_DIFFERENCES {
+        assert!(seen_known.contains(known), "no longer differs: {known:?}");
+    }
+}
+
+/// Where a sender's library refuses what hookstorm expects a receiver to
+/// accept, knowingly: (sender label, case, the library's error).
+/// paddle-python-sdk's `PaddleSignature.parse` raises on any key but `ts`
+/// and `h1`, so it refuses the `multiple-one-valid` header's entry of an
+/// unknown version (`h9=`), which Paddle's Node SDK skips. Open question
+/// for the scheme declaration: whether a sender's receivers must ignore
+/// unknown versions (Standard Webhooks says so) or may refuse them.
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
+    "paddle",
+    "multiple-one-valid",
+    "Unrecognized Paddle-Signature key",
+)];
+
+/// A case a library may accept although hookstorm's own receiver refuses
+/// it, because `check` rates accepting it INFO, not FAIL: the right
+/// signature in uppercase hex, which a library that decodes the hex
+/// (PyNaCl's `bytes.fromhex`, as Discord's docs verify) takes, since
+/// RFC 4648 base16 is case-insensitive and such a signature is no forgery.
+fn tolerated(case: &generators::SignatureCase) -> bool {
+    case.label == "uppercase-hex"
+        && judge("rejects_bad_signature", case.label, Seen::Accepted).0 == reports::Level::Info
 }
 
 /// A receiver written with a sender's library (`py_libraries/receiver.py`),

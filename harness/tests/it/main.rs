@@ -23,6 +23,7 @@ mod scenario;
 mod scenario_tls;
 mod senders;
 mod signals;
+mod timed_senders;
 mod tls;
 mod util;
 mod verdicts;

@@ -2,10 +2,12 @@
 
 hookstorm's tests use these to judge its signed deliveries with the code
 receivers in the wild run: `standardwebhooks` (the Standard Webhooks
-reference library), `svix`, `stripe`, and PyNaCl for Standard Webhooks'
-`v1a` Ed25519 signatures (the standardwebhooks library verifies only
-`v1`). Each verifier raises on a delivery it refuses and returns the
-parsed event otherwise.
+reference library), `svix`, `stripe`, `slack_sdk`, Paddle's
+`paddle-python-sdk`, and PyNaCl for Standard Webhooks' `v1a` Ed25519
+signatures (the standardwebhooks library verifies only `v1`) and for
+Discord's (as Discord's docs verify), and PagerDuty's verifier as its
+docs publish it. Each verifier raises on a delivery it refuses and
+returns the parsed event otherwise.
 
 The versions are pinned in requirements.txt next to this file.
 """
@@ -101,6 +103,68 @@ def pynacl_v1a_verifier(secret):
     return verify
 
 
+def slack_sdk_verifier(secret):
+    """Slack: `slack_sdk.signature.SignatureVerifier` with the signing
+    secret, as Slack's docs and Bolt use it (is_valid_request over the raw
+    body and the headers; |now - X-Slack-Request-Timestamp| <= 300 s)."""
+    from slack_sdk.signature import SignatureVerifier
+
+    verifier = SignatureVerifier(secret)
+
+    def verify(body, headers):
+        if not verifier.is_valid_request(body, headers):
+            raise ValueError("slack_sdk: invalid request signature")
+        return json.loads(body)
+
+    return verify
+
+
+class _PaddleRequest:
+    """What Paddle's Verifier reads of a request (its `Request` protocol:
+    `headers.get(...)` and the raw `body`), headers looked up
+    case-insensitively as a web framework's are."""
+
+    def __init__(self, body, headers):
+        from requests.structures import CaseInsensitiveDict
+
+        self.body = body
+        self.headers = CaseInsensitiveDict(headers)
+
+
+def paddle_verifier(secret):
+    """Paddle Billing: paddle-python-sdk's `Verifier` (default
+    maximum_variance 5 s) with the notification destination's secret key,
+    on the raw request."""
+    from paddle_billing.Notifications import Secret, Verifier
+
+    verifier = Verifier()
+
+    def verify(body, headers):
+        if not verifier.verify(_PaddleRequest(body, headers), Secret(secret)):
+            raise ValueError("paddle: signature refused")
+        return json.loads(body)
+
+    return verify
+
+
+def pynacl_discord_verifier(public_key):
+    """Discord, as its docs verify ("Validating Security Request Headers"):
+    PyNaCl's VerifyKey of the app's *public* key (hex), then
+    verify(timestamp + body, bytes.fromhex(X-Signature-Ed25519)). No
+    timestamp window: the docs check none."""
+    from nacl.signing import VerifyKey
+
+    key = VerifyKey(bytes.fromhex(public_key))
+
+    def verify(body, headers):
+        h = _lower(headers)
+        signature, timestamp = h["x-signature-ed25519"], h["x-signature-timestamp"]
+        key.verify(timestamp.encode() + body, bytes.fromhex(signature))
+        return json.loads(body)
+
+    return verify
+
+
 def pagerduty_docs_verifier(secret):
     """PagerDuty v3: no PyPI/npm library of PagerDuty's verifies webhooks;
     this is the Python verifier PagerDuty publishes in its developer docs
@@ -141,6 +205,9 @@ LIBRARIES = {
     "svix": svix_verifier,
     "stripe": stripe_verifier,
     "pynacl-v1a": pynacl_v1a_verifier,
+    "slack_sdk": slack_sdk_verifier,
+    "paddle": paddle_verifier,
+    "pynacl-discord": pynacl_discord_verifier,
     "pagerduty-docs": pagerduty_docs_verifier,
 }
 

@@ -7,9 +7,10 @@ one line per record: {"verdict": "accepted"} or {"verdict": "rejected",
 rejection; the error names it, so a test can tell the library's own
 verification error from a crash on odd input.
 
-Usage: verify.py LIBRARY   (the secret comes from $HOOK_SECRET)
+Usage: verify.py LIBRARY   (the secret comes from $HOOK_SECRET; for
+pynacl-discord it is the public key, as a Discord receiver holds it)
 LIBRARY: standardwebhooks, standardwebhooks-raw, svix, stripe, pynacl-v1a,
-         pagerduty-docs
+         pagerduty-docs, slack_sdk, paddle, pynacl-discord
 """
 
 import json
