@@ -379,7 +379,10 @@ pub fn apply_case(
                 // Wrong first, valid in the middle, and an entry of an
                 // unknown version last: a receiver that only checks the
                 // first (or last) entry fails.
-                let unknown = scheme.declared().and_then(unknown_version_item);
+                let unknown = scheme
+                    .declared()
+                    .filter(|s| s.other_versions)
+                    .and_then(unknown_version_item);
                 (vec![wrong, valid], unknown.into_iter().collect())
             })
         }

@@ -461,6 +461,17 @@ pub struct SigningScheme {
     /// Headers sent unchanged with every delivery.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub static_headers: Vec<(String, String)>,
+    /// Whether the sender may put entries of other signature versions
+    /// beside its own during rotation (Stripe's `v0`, Standard Webhooks'
+    /// `v1a` next to `v1`), which receivers must skip; `false` for a sender
+    /// that documents one version only (Paddle's `h1`, whose Python SDK
+    /// refuses any other key), so no receiver is failed for refusing them.
+    #[serde(default = "other_versions_sent", skip_serializing_if = "Clone::clone")]
+    pub other_versions: bool,
+}
+
+fn other_versions_sent() -> bool {
+    true
 }
 
 /// How a scheme writes its message ids.
@@ -552,6 +563,7 @@ impl SigningScheme {
             header: header.to_string(),
             separator: None,
             static_headers: Vec::new(),
+            other_versions: true,
         }
     }
 
@@ -612,6 +624,7 @@ impl SigningScheme {
             header: "webhook-signature".into(),
             separator: Some(" ".into()),
             static_headers: Vec::new(),
+            other_versions: true,
         }
     }
 
@@ -631,6 +644,7 @@ impl SigningScheme {
             header: "Authorization".into(),
             separator: None,
             static_headers: Vec::new(),
+            other_versions: true,
         }
     }
 

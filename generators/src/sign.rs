@@ -1368,6 +1368,7 @@ mod tests {
             header: "X-Signature-Ed25519".into(),
             separator: None,
             static_headers: Vec::new(),
+            other_versions: true,
         })
     }
 

@@ -150,4 +150,33 @@ mod tests {
         let err = named("nothing-like-it").unwrap_err().to_string();
         assert!(err.contains("svix") && err.contains("authgear"), "{err}");
     }
+
+    /// Paddle documents `h1` only (`other_versions: never-sent`), so its
+    /// rotation case carries two `h1` and nothing else; Stripe's also
+    /// carries an entry of an unknown version, which receivers must skip.
+    #[test]
+    fn rotation_cases_carry_other_versions_only_where_senders_send_them() {
+        for (name, extra, present) in [("paddle", "h9=", false), ("stripe", "v9=", true)] {
+            let provider = named(name).unwrap();
+            let scheme = provider.scheme();
+            let secret = crate::demo::demo_secret(scheme);
+            let signer = generators::Signer::new(scheme, &secret).unwrap();
+            let case = generators::signature_cases(scheme)
+                .into_iter()
+                .find(|c| c.label == "multiple-one-valid")
+                .unwrap();
+            let d = generators::apply_case(&case, &signer, &secret, b"{}", "msg_1", 1_700_000_000);
+            let value = &d
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(scheme.signature_header()))
+                .unwrap()
+                .1;
+            assert_eq!(value.contains(extra), present, "{name}: {value}");
+            let valid = value
+                .matches(if name == "paddle" { "h1=" } else { "v1=" })
+                .count();
+            assert_eq!(valid, 2, "{name}: a wrong and a valid signature: {value}");
+        }
+    }
 }

@@ -63,6 +63,7 @@ pub const SIGNATURE_KEYS: &[&str] = &[
     "id",
     "timestamp",
     "static_headers",
+    "other_versions",
 ];
 /// Keys of a declared scheme (`signature` without `scheme`).
 pub const DECLARED_SIGNATURE_KEYS: &[&str] = &[
@@ -76,6 +77,7 @@ pub const DECLARED_SIGNATURE_KEYS: &[&str] = &[
     "id",
     "timestamp",
     "static_headers",
+    "other_versions",
 ];
 /// Keys of `signature.key` written as a mapping.
 pub const KEY_SPEC_KEYS: &[&str] = &["form", "prefix", "public_prefix"];
@@ -388,6 +390,14 @@ fn read_declared_scheme(f: &Fields<'_>, w: &mut Walker) -> Option<SigningScheme>
         None => Some(Vec::new()),
         Some(n) => read_static_headers(n, w),
     };
+    // `ignored`: the sender may send entries of other versions during
+    // rotation, which receivers must skip; `never-sent`: it documents one.
+    let other_versions = match f.get("other_versions") {
+        None => Some(true),
+        Some(n) => w
+            .choice(n, "other_versions", &["ignored", "never-sent"])
+            .map(|v| v == "ignored"),
+    };
     if w.problems.len() > before {
         return None;
     }
@@ -405,6 +415,7 @@ fn read_declared_scheme(f: &Fields<'_>, w: &mut Walker) -> Option<SigningScheme>
         header: header?,
         separator,
         static_headers: static_headers?,
+        other_versions: other_versions?,
     };
     match scheme.check() {
         Ok(()) => Some(scheme),

@@ -325,7 +325,6 @@ fn signed_events_verify_with_the_senders_own_libraries() {
 #[ignore = "needs the senders' libraries (Python venv, npm prefix): bash .ci/run, or see README"]
 fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
     let mut disagreements = Vec::new();
-    let mut seen_known = Vec::new();
     for sender in &SENDERS {
         let cases = generators::signature_cases(sender.provider().scheme());
         // Every scheme gets at least the body and key cases; timestamps
@@ -358,41 +357,16 @@ fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
                 Expect::Accept => verdict.is_ok(),
                 Expect::Reject => verdict.is_err() || tolerated(case),
             };
-            let known = KNOWN_DIFFERENCES.iter().find(|(label, case_label, error)| {
-                *label == sender.label
-                    && *case_label == case.label
-                    && verdict.as_ref().is_err_and(|e| e.contains(error))
-            });
-            match (agrees, known) {
-                (true, _) => {}
-                (false, Some(known)) => seen_known.push(*known),
-                (false, None) => disagreements.push(format!(
+            if !agrees {
+                disagreements.push(format!(
                     "{} `{}`: hookstorm expects {:?}, the library says {verdict:?}",
                     sender.label, case.label, case.expect
-                )),
+                ));
             }
         }
     }
     assert!(disagreements.is_empty(), "{disagreements:#?}");
-    // A known difference that no longer shows is news too (the library
-    // changed): drop it from the list.
-    for known in KNOWN_DIFFERENCES {
-        assert!(seen_known.contains(known), "no longer differs: {known:?}");
-    }
 }
-
-/// Where a sender's library refuses what hookstorm expects a receiver to
-/// accept, knowingly: (sender label, case, the library's error).
-/// paddle-python-sdk's `PaddleSignature.parse` raises on any key but `ts`
-/// and `h1`, so it refuses the `multiple-one-valid` header's entry of an
-/// unknown version (`h9=`), which Paddle's Node SDK skips. Open question
-/// for the scheme declaration: whether a sender's receivers must ignore
-/// unknown versions (Standard Webhooks says so) or may refuse them.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
-    "paddle",
-    "multiple-one-valid",
-    "Unrecognized Paddle-Signature key",
-)];
 
 /// A case a library may accept although hookstorm's own receiver refuses
 /// it, because `check` rates accepting it INFO, not FAIL: the right
