@@ -1124,15 +1124,15 @@ types:
             .unwrap_err()
             .render_plain();
         assert!(
-            plain.contains("p.yaml:13:17: error: unknown format `json-array`"),
+            plain.contains("p.yaml:14:17: error: unknown format `json-array`"),
             "{plain}"
         );
         assert!(
-            plain.contains("p.yaml:13:41: error: `max_events` must be between 1 and 10000"),
+            plain.contains("p.yaml:14:41: error: `max_events` must be between 1 and 10000"),
             "{plain}"
         );
         assert!(
-            plain.contains("p.yaml:14:16: error: `dedupe` cannot be a header"),
+            plain.contains("p.yaml:15:16: error: `dedupe` cannot be a header"),
             "{plain}"
         );
         let several_objects = DECLARED.replace(
@@ -1144,7 +1144,7 @@ types:
             .render_plain();
         assert!(
             plain
-                .contains("p.yaml:13:37: error: the `object` format carries one event per request"),
+                .contains("p.yaml:14:37: error: the `object` format carries one event per request"),
             "{plain}"
         );
         let no_max = DECLARED.replace(
