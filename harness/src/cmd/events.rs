@@ -328,6 +328,12 @@ fn gen(args: GenArgs) -> anyhow::Result<Verdict> {
         let line = match &signer {
             None => body,
             Some((secret, signer)) => {
+                // A record is a request as the provider sends it: a batching
+                // provider's carries its event as a batch of one.
+                let body = match &profile.batch {
+                    Some(batch) => batch.wrap_one(&body),
+                    None => body,
+                };
                 // Message ids and signature timestamps come from the seeded
                 // stream and the given clock, so the output stays reproducible.
                 let msg_id = generators::message_id(generators::seeded_bits(seed, i as u64));

@@ -92,6 +92,54 @@ async fn every_sender_passes_on_the_reference_receiver_and_catches_signature_fau
     }
 }
 
+/// What `events gen --signed` writes for each sender is a request its
+/// reference receiver takes: signed as the sender signs, typed where the
+/// sender names the type (a header for GitHub), batched where it batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_records_of_every_sender_are_accepted_by_its_reference_receiver() {
+    for provider in senders() {
+        let name = provider.name().to_string();
+        let secret = demo_secret(provider.scheme());
+        let out = Command::new(HOOKSTORM)
+            .args(["events", "gen", "--provider", &name, "--all", "--signed"])
+            .args(["--count", "12", "--seed", "9"])
+            .env("HOOK_SECRET", secret.expose())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", transcript(&out));
+        let running = start(&provider, &[]).await;
+        let target = Target::parse(&running.url()).unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for line in text.lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let headers: Vec<(String, String)> = record["headers"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            let body = record["body"].as_str().unwrap().to_string();
+            let answer = harness::client::send_one(
+                &target,
+                &Default::default(),
+                "POST",
+                &headers,
+                body.into(),
+                std::time::Duration::from_secs(5),
+            )
+            .await
+            .expect("the receiver answers");
+            assert!(
+                (200..300).contains(&answer.status),
+                "{name}: {} {:?} for {line}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
+        }
+        running.shutdown().await;
+    }
+}
+
 /// `--provider NAME` works for each sender on the command line, and
 /// `events provider NAME` prints the file it ships as, which reads back as
 /// the same provider through `--provider-file`.
