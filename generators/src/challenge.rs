@@ -21,6 +21,12 @@
 //!   PING `{"type": 1}` answered HTTP 200 `{"type": 1}` (PONG); Discord also
 //!   sends PINGs with invalid signatures when the URL is saved and later,
 //!   and removes an endpoint that does not answer them 401.
+//! - Discord Webhook Events (discord.com/developers/docs/events/
+//!   webhook-events, "Preparing for events"): a different PING on a
+//!   different URL, the signed POST `{"version": 1, "application_id",
+//!   "type": 0}` (type 1 is an event there, so an interactions PONG would
+//!   answer every event), acknowledged with HTTP 204 and an empty body;
+//!   the same routine invalid-signature requests, to be answered 401.
 //! - Okta event hooks (developer.okta.com/docs/concepts/event-hooks,
 //!   "One-time verification request"): a `GET` carrying
 //!   `X-Okta-Verification-Challenge: <value>` (and the hook's
@@ -46,8 +52,10 @@ pub enum Challenge {
     SlackUrlVerification,
     /// Zoom's `endpoint.url_validation`: `plainToken` and its HMAC.
     ZoomUrlValidation,
-    /// Discord's PING: answer PONG, and 401 to a bad signature.
+    /// Discord's interactions PING: answer PONG, and 401 to a bad signature.
     DiscordPing,
+    /// Discord's Webhook Events PING: answer 204, and 401 to a bad signature.
+    DiscordWebhookPing,
     /// Okta's one-time verification `GET`: echo the header's value.
     OktaVerification,
 }
@@ -76,10 +84,11 @@ pub struct ChallengeAnswer {
 
 impl Challenge {
     /// Every kind, as written in provider files.
-    pub const ALL: [Challenge; 4] = [
+    pub const ALL: [Challenge; 5] = [
         Challenge::SlackUrlVerification,
         Challenge::ZoomUrlValidation,
         Challenge::DiscordPing,
+        Challenge::DiscordWebhookPing,
         Challenge::OktaVerification,
     ];
 
@@ -89,6 +98,7 @@ impl Challenge {
             Challenge::SlackUrlVerification => "slack-url-verification",
             Challenge::ZoomUrlValidation => "zoom-url-validation",
             Challenge::DiscordPing => "discord-ping",
+            Challenge::DiscordWebhookPing => "discord-webhook-ping",
             Challenge::OktaVerification => "okta-verification",
         }
     }
@@ -103,14 +113,16 @@ impl Challenge {
         match self {
             Challenge::SlackUrlVerification => "Slack's url_verification event",
             Challenge::ZoomUrlValidation => "Zoom's endpoint.url_validation event",
-            Challenge::DiscordPing => "Discord's PING",
+            Challenge::DiscordPing => "Discord's interactions PING",
+            Challenge::DiscordWebhookPing => "Discord's Webhook Events PING",
             Challenge::OktaVerification => "Okta's one-time verification GET",
         }
     }
 
     /// The request the sender makes with the random `token` (Slack's
     /// `challenge`, Zoom's `plainToken`, Okta's header value, Discord's
-    /// interaction token); `now_ms` is when it is sent.
+    /// interaction token; a Webhook Events PING carries none); `now_ms` is
+    /// when it is sent.
     pub fn request(self, token: &str, now_ms: i64) -> ChallengeRequest {
         let post = |body: Value| ChallengeRequest {
             method: "POST",
@@ -135,6 +147,11 @@ impl Challenge {
                 "token": token,
                 "type": 1,
                 "version": 1,
+            })),
+            Challenge::DiscordWebhookPing => post(json!({
+                "version": 1,
+                "application_id": "1000000000000000001",
+                "type": 0,
             })),
             Challenge::OktaVerification => ChallengeRequest {
                 method: "GET",
@@ -172,6 +189,10 @@ impl Challenge {
             Challenge::DiscordPing => {
                 (body.get("type")? == 1).then(|| text("/token").unwrap_or_default())
             }
+            // A PING has no `event`; events are type 1 and carry one.
+            Challenge::DiscordWebhookPing => {
+                (body.get("type")? == 0 && body.get("event").is_none()).then(String::new)
+            }
             Challenge::OktaVerification => None,
         }
     }
@@ -186,18 +207,32 @@ impl Challenge {
                 "encryptedToken": zoom_encrypted_token(secret, token),
             }),
             Challenge::DiscordPing => json!({ "type": 1 }),
+            Challenge::DiscordWebhookPing => Value::Null,
             Challenge::OktaVerification => json!({ "verification": token }),
         };
         ChallengeAnswer {
-            status: 200,
+            status: self.status(),
+            // Discord asks for a valid content type even on its 204.
             content_type: "application/json",
-            body: body.to_string().into_bytes(),
+            body: match body {
+                Value::Null => Vec::new(),
+                body => body.to_string().into_bytes(),
+            },
+        }
+    }
+
+    /// The status the sender asks for: 200, or 204 for Discord's Webhook
+    /// Events PING.
+    pub fn status(self) -> u16 {
+        match self {
+            Challenge::DiscordWebhookPing => 204,
+            _ => 200,
         }
     }
 
     /// Judges an answer to the challenge carrying `token` as the sender
-    /// does: `Err` says what it lacks. The status is judged first (every
-    /// sender asks for 200), then the body.
+    /// does: `Err` says what it lacks. The status is judged first
+    /// ([`Challenge::status`]), then the body.
     pub fn judge(
         self,
         secret: &Secret,
@@ -205,8 +240,12 @@ impl Challenge {
         status: u16,
         body: &[u8],
     ) -> Result<(), String> {
-        if status != 200 {
-            return Err(format!("{} expects HTTP 200, got {status}", self.sender()));
+        let expected = self.status();
+        if status != expected {
+            return Err(format!(
+                "{} expects HTTP {expected}, got {status}",
+                self.sender()
+            ));
         }
         let text = String::from_utf8_lossy(body);
         let json: Option<Value> = serde_json::from_slice(body).ok();
@@ -253,6 +292,8 @@ impl Challenge {
                     )),
                 }
             }
+            // A 204 has no body to judge.
+            Challenge::DiscordWebhookPing => Ok(()),
             Challenge::DiscordPing => match json.as_ref().and_then(|j| j.get("type")) {
                 Some(t) if *t == 1 => Ok(()),
                 _ => Err(format!(
@@ -279,7 +320,7 @@ impl Challenge {
         match self {
             Challenge::SlackUrlVerification => "Slack",
             Challenge::ZoomUrlValidation => "Zoom",
-            Challenge::DiscordPing => "Discord",
+            Challenge::DiscordPing | Challenge::DiscordWebhookPing => "Discord",
             Challenge::OktaVerification => "Okta",
         }
     }
@@ -365,18 +406,26 @@ mod tests {
             let token = c
                 .recognise(req.method, &lookup(&req.headers), &req.body)
                 .unwrap_or_else(|| panic!("{c} not recognised"));
-            assert_eq!(token, "tok-123", "{c}");
+            // Discord's Webhook Events PING carries no token.
+            let sent = if c == Challenge::DiscordWebhookPing {
+                ""
+            } else {
+                "tok-123"
+            };
+            assert_eq!(token, sent, "{c}");
             let answer = c.answer(&secret(), &token);
             assert_eq!(
                 c.judge(&secret(), "tok-123", answer.status, &answer.body),
                 Ok(()),
                 "{c}"
             );
-            // An ordinary acknowledgement is not the answer.
+            // An ordinary acknowledgement is not the answer, nor is the
+            // answer with another success status.
             let err = c.judge(&secret(), "tok-123", 200, b"{}").unwrap_err();
             assert!(!err.is_empty(), "{c}");
+            let other = if answer.status == 200 { 204 } else { 200 };
             assert!(
-                c.judge(&secret(), "tok-123", 204, &answer.body).is_err(),
+                c.judge(&secret(), "tok-123", other, &answer.body).is_err(),
                 "{c}"
             );
         }
@@ -400,6 +449,17 @@ mod tests {
         );
         assert_eq!(
             Challenge::DiscordPing.recognise("POST", &none, br#"{"type":2}"#),
+            None
+        );
+        // A Webhook Events delivery is type 1, with its `event`.
+        let event =
+            br#"{"version":1,"application_id":"1","type":1,"event":{"type":"ENTITLEMENT_CREATE"}}"#;
+        assert_eq!(
+            Challenge::DiscordWebhookPing.recognise("POST", &none, event),
+            None
+        );
+        assert_eq!(
+            Challenge::DiscordWebhookPing.recognise("POST", &none, br#"{"type":0,"event":{}}"#),
             None
         );
         assert_eq!(
@@ -469,6 +529,11 @@ mod tests {
         let d = Challenge::DiscordPing;
         assert_eq!(d.judge(&secret(), "", 200, br#"{"type": 1}"#), Ok(()));
         assert!(d.judge(&secret(), "", 200, br#"{"type": 4}"#).is_err());
+        // The Webhook Events PING is judged by its status alone.
+        let w = Challenge::DiscordWebhookPing;
+        assert_eq!(w.judge(&secret(), "", 204, b""), Ok(()));
+        let err = w.judge(&secret(), "", 200, br#"{"type": 0}"#).unwrap_err();
+        assert!(err.contains("expects HTTP 204, got 200"), "{err}");
         let o = Challenge::OktaVerification;
         assert_eq!(
             o.judge(&secret(), "v1", 200, br#"{"verification":"v1"}"#),

@@ -1,8 +1,9 @@
 //! `handshake`: the sender's endpoint challenge — Slack's
-//! `url_verification`, Zoom's `endpoint.url_validation`, Discord's PING,
-//! Okta's verification `GET` — sent as the sender sends it (signed the
-//! provider's way) and judged as the sender judges the answer
-//! (`generators::challenge`: 200 with the echo, or Zoom's HMAC).
+//! `url_verification`, Zoom's `endpoint.url_validation`, Discord's PING
+//! (interactions or Webhook Events), Okta's verification `GET` — sent as
+//! the sender sends it (signed the provider's way) and judged as the sender
+//! judges the answer (`generators::challenge`: 200 with the echo, Zoom's
+//! HMAC or Discord's PONG; 204 for a Webhook Events PING).
 //!
 //! The same challenge is then sent with a wrong secret: Discord sends such
 //! PINGs when the URL is saved and later, and removes an endpoint that does
@@ -61,7 +62,7 @@ fn challenge_type(ctx: &Context, challenge: Challenge) -> EventType {
     let name = match challenge {
         Challenge::SlackUrlVerification => "url_verification",
         Challenge::ZoomUrlValidation => "endpoint.url_validation",
-        Challenge::DiscordPing => "PING",
+        Challenge::DiscordPing | Challenge::DiscordWebhookPing => "PING",
         Challenge::OktaVerification => "verification",
     };
     EventType {

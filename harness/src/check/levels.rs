@@ -284,9 +284,9 @@ pub const TABLE: &[Row] = &[
     // must get the answer the sender checks; badly signed, it must not.
     row("handshake", Named(&["challenge"]), &[Accepted], Pass, "answered as the sender checks"),
     row("handshake", Named(&["challenge"]), &[], Fail,
-        "the sender verifies the endpoint by this answer (200 with the echo, or Zoom's HMAC): without it Slack, Zoom and Okta do not deliver and Discord does not save the URL"),
+        "the sender verifies the endpoint by this answer (200 with the echo, Zoom's HMAC, or Discord's PONG or 204): without it Slack, Zoom and Okta do not deliver and Discord does not save the URL"),
     row("handshake", Named(&["bad signature: *"]), &[Unauthorized], Pass, "rejected"),
-    row("handshake", Named(&["bad signature: discord-ping", "bad signature: zoom-url-validation"]), &[Accepted, WrongAnswer], Fail,
+    row("handshake", Named(&["bad signature: discord-ping", "bad signature: discord-webhook-ping", "bad signature: zoom-url-validation"]), &[Accepted, WrongAnswer], Fail,
         "Discord sends PINGs with invalid signatures and removes an endpoint that does not answer them 401; a Zoom receiver answering an unsigned validation computes HMAC(secret token, any text) for anyone, the very MAC that signs Zoom's events"),
     row("handshake", Named(&["bad signature: *"]), &[Accepted, WrongAnswer], Info,
         "a badly signed challenge answered: the echo reveals no secret, but the sender's docs ask to verify the request first"),
@@ -411,6 +411,12 @@ mod tests {
             ("handshake", "challenge", BadRequest, Fail),
             ("handshake", "challenge", TimedOut, Error),
             ("handshake", "bad signature: discord-ping", Accepted, Fail),
+            (
+                "handshake",
+                "bad signature: discord-webhook-ping",
+                Accepted,
+                Fail,
+            ),
             (
                 "handshake",
                 "bad signature: zoom-url-validation",

@@ -64,7 +64,7 @@ pub struct CheckInfo {
 pub const CATALOG: &[CheckInfo] = &[
     CheckInfo {
         id: "handshake",
-        description: "the sender's endpoint challenge (Slack url_verification, Zoom endpoint.url_validation, Discord PING, Okta verification GET) -> 200 with the answer the sender checks; the same challenge badly signed -> 401 (Discord, Zoom; accepted elsewhere: INFO); only for providers that declare a challenge",
+        description: "the sender's endpoint challenge (Slack url_verification, Zoom endpoint.url_validation, Discord's interactions or Webhook Events PING, Okta verification GET) -> the answer the sender checks (200 with the echo, HMAC or PONG; 204 for Discord's Webhook Events); the same challenge badly signed -> 401 (Discord, Zoom; accepted elsewhere: INFO); only for providers that declare a challenge",
         rule: "the sender does not deliver to (Slack, Zoom, Okta) or removes (Discord) an endpoint that fails its challenge; Zoom re-validates every 72 h",
     },
     CheckInfo {
