@@ -19,6 +19,7 @@ use reports::{Level, Report};
 use serde_json::Value;
 
 use crate::util::process::{transcript, HOOKSTORM};
+use crate::util::reference;
 
 /// The token Auth0 sends verbatim in `Authorization`.
 const TOKEN: &str = "Bearer hookstorm-log-stream-token";
@@ -61,32 +62,6 @@ async fn check_against(
     let report = check::run(&configure(plan)).await.expect("check runs");
     running.shutdown().await;
     report
-}
-
-/// Every result a correct receiver never gets (FAIL, ERROR, NON-STRICT).
-fn failures(report: &Report) -> Vec<String> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.level.gates(true))
-        .map(|c| {
-            format!(
-                "{} [{}]: {}",
-                c.id,
-                c.event_type,
-                c.reason.clone().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
-fn level_of(report: &Report, id: &str) -> Vec<Level> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.id == id)
-        .map(|c| c.level)
-        .collect()
 }
 
 async fn post(url: &str, headers: &[(String, String)], body: Vec<u8>) -> u16 {
@@ -198,9 +173,9 @@ async fn every_check_passes_on_the_correct_receiver_in_every_format() {
         let (pass, fail, skip) = report.check_counts();
         println!("auth0-log-streams {format:?}: {pass} passed, {fail} failed, {skip} skipped");
         assert!(
-            failures(&report).is_empty(),
+            reference::failures(&report).is_empty(),
             "{format:?}: the correct receiver failed:\n{}",
-            failures(&report).join("\n")
+            reference::failures(&report).join("\n")
         );
         for id in [
             "accepts_valid",
@@ -208,7 +183,7 @@ async fn every_check_passes_on_the_correct_receiver_in_every_format() {
             "duplicate_idempotent",
             "no_loss",
         ] {
-            let levels = level_of(&report, id);
+            let levels = reference::levels(&report, id);
             assert!(
                 !levels.is_empty() && levels.iter().all(|l| *l == Level::Pass),
                 "{format:?}: {id}: {levels:?}"
@@ -263,7 +238,7 @@ async fn faults_are_caught_inside_batches_by_their_checks() {
             Fault::ServerErrorOnBadJson => Level::NonStrict,
             _ => Level::Fail,
         };
-        let levels = level_of(&faulty, id);
+        let levels = reference::levels(&faulty, id);
         let caught = levels.contains(&expected) && !faulty.passed();
         println!("{:24} {id:28} {levels:?}", fault.name());
         if !caught {
@@ -271,9 +246,9 @@ async fn faults_are_caught_inside_batches_by_their_checks() {
         }
         let correct = check_against(&provider, &[], configure).await;
         assert!(
-            failures(&correct).is_empty(),
+            reference::failures(&correct).is_empty(),
             "{id} fails on the correct receiver: {:?}",
-            failures(&correct)
+            reference::failures(&correct)
         );
     }
     assert!(missed.is_empty(), "not caught: {missed:?}");
@@ -288,7 +263,10 @@ async fn an_event_processed_again_from_an_overlapping_batch_is_caught_there() {
             .unwrap()
     })
     .await;
-    assert_eq!(level_of(&report, "duplicate_idempotent"), [Level::Fail]);
+    assert_eq!(
+        reference::levels(&report, "duplicate_idempotent"),
+        [Level::Fail]
+    );
     let overlap = report
         .findings
         .iter()
@@ -376,16 +354,22 @@ async fn a_declared_hmac_scheme_batches_end_to_end() {
     plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
     let report = check::run(&plan).await.unwrap();
     running.shutdown().await;
-    assert!(failures(&report).is_empty(), "{:#?}", failures(&report));
+    assert!(
+        reference::failures(&report).is_empty(),
+        "{:#?}",
+        reference::failures(&report)
+    );
     for id in [
         "rejects_bad_signature",
         "rejects_stale_signature",
         "duplicate_idempotent",
     ] {
         assert!(
-            level_of(&report, id).iter().all(|l| *l == Level::Pass),
+            reference::levels(&report, id)
+                .iter()
+                .all(|l| *l == Level::Pass),
             "{id}: {:?}",
-            level_of(&report, id)
+            reference::levels(&report, id)
         );
     }
 

@@ -6,15 +6,15 @@
 use std::process::Command;
 
 use generators::Provider;
-use harness::check::{self, CheckPlan};
+use harness::check::{self};
 use harness::client::Target;
 use harness::demo::demo_secret;
-use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::provider::SENDER_FILES;
-use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::receiver::Fault;
 use reports::Level;
 
 use crate::util::process::{transcript, HOOKSTORM};
+use crate::util::reference;
 
 fn senders() -> Vec<Provider> {
     SENDER_FILES
@@ -23,52 +23,23 @@ fn senders() -> Vec<Provider> {
         .collect()
 }
 
-async fn start(provider: &Provider, faults: &[Fault]) -> receiver::RunningReceiver {
-    let mut config = ReceiverConfig::for_provider(provider.clone(), demo_secret(provider.scheme()));
-    config.faults = faults.to_vec();
-    config.ordering = OrderingPolicy::LastWriteWins;
-    receiver::start(config).await.expect("receiver starts")
-}
-
-fn plan(provider: &Provider, running: &receiver::RunningReceiver) -> CheckPlan {
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(provider.clone(), target, demo_secret(provider.scheme()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
-    plan.seed = 21;
-    plan
-}
-
-fn levels(report: &reports::Report, id: &str) -> Vec<Level> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.id == id)
-        .map(|c| c.level)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sender_passes_on_the_reference_receiver_and_catches_signature_faults() {
     for provider in senders() {
         let name = provider.name().to_string();
-        let running = start(&provider, &[]).await;
-        let report = check::run(&plan(&provider, &running))
+        let running = reference::start(&provider, &[]).await;
+        let report = check::run(&reference::plan(&provider, &running, 21))
             .await
             .expect("check runs");
         running.shutdown().await;
-        let bad: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| matches!(c.level, Level::Fail | Level::Error | Level::NonStrict))
-            .map(|c| format!("{} {} [{}]: {:?}", c.level, c.id, c.event_type, c.reason))
-            .collect();
+        let bad = reference::failures(&report);
         assert!(bad.is_empty(), "{name}: {bad:#?}");
         for id in [
             "accepts_valid",
             "rejects_missing_signature",
             "rejects_bad_signature",
         ] {
-            let got = levels(&report, id);
+            let got = reference::levels(&report, id);
             assert!(
                 !got.is_empty() && got.iter().all(|l| *l == Level::Pass),
                 "{name} {id}: {got:?}"
@@ -80,13 +51,13 @@ async fn every_sender_passes_on_the_reference_receiver_and_catches_signature_fau
             faults.push((Fault::AcceptStale, "rejects_stale_signature"));
         }
         for (fault, id) in faults {
-            let faulty = start(&provider, &[fault]).await;
-            let plan = plan(&provider, &faulty)
+            let faulty = reference::start(&provider, &[fault]).await;
+            let plan = reference::plan(&provider, &faulty, 21)
                 .select(&[id.to_string()], &[])
                 .unwrap();
             let report = check::run(&plan).await.expect("check runs");
             faulty.shutdown().await;
-            let got = levels(&report, id);
+            let got = reference::levels(&report, id);
             assert!(got.contains(&Level::Fail), "{name} {fault:?}: {got:?}");
         }
     }
@@ -107,7 +78,7 @@ async fn signed_records_of_every_sender_are_accepted_by_its_reference_receiver()
             .output()
             .unwrap();
         assert!(out.status.success(), "{name}: {}", transcript(&out));
-        let running = start(&provider, &[]).await;
+        let running = reference::start(&provider, &[]).await;
         let target = Target::parse(&running.url()).unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         for line in text.lines() {

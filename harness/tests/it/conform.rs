@@ -14,6 +14,7 @@ use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::{Level, Report};
 
 use crate::util::process::{self, KillOnDrop};
+use crate::util::reference;
 
 /// Starts a reference receiver (with `faults`), runs `configure`d checks
 /// against it with its ledger, and returns the report.
@@ -91,7 +92,7 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
     assert!(
         !shrunk.is_empty(),
         "no shrunk failure: {:?}",
-        failures(&report)
+        reference::failures(&report)
     );
     for (from, to) in &shrunk {
         assert!(
@@ -143,9 +144,9 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
     let (_correct, base) = python_receiver(&[]);
     let report = check::run(&run(base)).await.unwrap();
     assert!(
-        failures(&report).is_empty(),
+        reference::failures(&report).is_empty(),
         "the correct Python receiver failed: {:?}",
-        failures(&report)
+        reference::failures(&report)
     );
     assert!(report
         .checks
@@ -164,7 +165,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
                 .iter()
                 .any(|c| c.id == check_id && c.level == Level::Fail),
             "Python receiver with {fault}: {check_id} did not fail: {:?}",
-            failures(&report)
+            reference::failures(&report)
         );
     }
 }
@@ -195,7 +196,11 @@ async fn header_names_in_any_case_must_be_accepted() {
 
     let (_correct, base) = python_receiver(&[]);
     let report = check::run(&run(base)).await.unwrap();
-    assert!(failures(&report).is_empty(), "{:?}", failures(&report));
+    assert!(
+        reference::failures(&report).is_empty(),
+        "{:?}",
+        reference::failures(&report)
+    );
     let cases: u32 = report.checks.iter().map(|c| c.cases).sum();
     assert!(cases >= 2, "the header-case probes were not sent: {cases}");
 
@@ -278,9 +283,9 @@ async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_brea
     let (_correct, base) = python_receiver(&[]);
     let report = check::run(&run(base)).await.unwrap();
     assert!(
-        failures(&report).is_empty(),
+        reference::failures(&report).is_empty(),
         "the correct Python receiver failed: {:?}",
-        failures(&report)
+        reference::failures(&report)
     );
     // Python's json reads NaN and -Infinity: a lenient parser, recorded
     // as INFO, gating nothing even under --strict.
@@ -324,7 +329,11 @@ async fn parser_breakers_pass_the_reference_receiver_and_catch_a_5xx_on_bad_json
             .unwrap()
     };
     let correct = run_against(ProviderId::Authgear, &[], None, configure).await;
-    assert!(failures(&correct).is_empty(), "{:?}", failures(&correct));
+    assert!(
+        reference::failures(&correct).is_empty(),
+        "{:?}",
+        reference::failures(&correct)
+    );
     assert_eq!(breakers_level(&correct), Some(Level::Pass));
     let cases: u32 = correct.checks.iter().map(|c| c.cases).sum();
     assert_eq!(cases as usize, generators::breakers().len());
@@ -346,24 +355,6 @@ async fn parser_breakers_pass_the_reference_receiver_and_catch_a_5xx_on_bad_json
     }
 }
 
-/// Every result at FAIL, ERROR or NON-STRICT: what a correct receiver
-/// never gets, whether the run is strict or not.
-fn failures(report: &Report) -> Vec<String> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.level.gates(true))
-        .map(|c| {
-            format!(
-                "{} [{}]: {}",
-                c.id,
-                c.event_type,
-                c.reason.clone().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
     println!(
@@ -375,9 +366,9 @@ async fn every_check_passes_on_the_correct_receiver_for_every_provider() {
         let (pass, fail, skip) = report.check_counts();
         println!("{:18} {pass:>6} {fail:>6} {skip:>7}", provider.name());
         assert!(
-            failures(&report).is_empty(),
+            reference::failures(&report).is_empty(),
             "{provider}: the correct receiver failed:\n{}",
-            failures(&report).join("\n")
+            reference::failures(&report).join("\n")
         );
         // Every check ran (skips are only the documented inapplicable ones).
         for c in &report.checks {
@@ -482,14 +473,14 @@ async fn every_fault_is_caught_by_its_check() {
                 lenient.passed(),
                 "{}: only NON-STRICT findings expected: {:?}",
                 fault.name(),
-                failures(&faulty)
+                reference::failures(&faulty)
             );
         }
         // The same narrowed run passes on the correct receiver: the failure
         // is the fault's doing, not the configuration's.
         let correct =
             run_against_with(provider.clone(), &[], None, receiver_ordering, configure).await;
-        let clean = failures(&correct).is_empty();
+        let clean = reference::failures(&correct).is_empty();
         matrix.push((
             fault.name(),
             provider.name().to_string(),
@@ -500,7 +491,7 @@ async fn every_fault_is_caught_by_its_check() {
         assert!(
             clean,
             "{target_check} fails on the correct receiver: {:?}",
-            failures(&correct)
+            reference::failures(&correct)
         );
     }
     println!(
@@ -547,7 +538,7 @@ async fn an_unreadable_configured_ledger_fails_the_effect_checks() {
         plan
     })
     .await;
-    assert!(!report.passed(), "{:?}", failures(&report));
+    assert!(!report.passed(), "{:?}", reference::failures(&report));
     for id in ["no_loss", "duplicate_idempotent", "ordering"] {
         let results: Vec<_> = report.checks.iter().filter(|c| c.id == id).collect();
         assert!(!results.is_empty(), "{id} ran");

@@ -15,6 +15,7 @@ use harness::receiver::{self, Fault, ReceiverConfig};
 use reports::Level;
 
 use crate::util::process::HOOKSTORM;
+use crate::util::reference;
 use crate::util::repository;
 
 const SECRET: &str = "acme-test-secret";
@@ -53,7 +54,7 @@ async fn check_passes_on_a_correct_receiver_for_a_custom_provider_and_catches_a_
     let report = check::run(&plan_for(&running)).await.expect("check runs");
     running.shutdown().await;
     assert_eq!(report.run.provider, "acme-billing");
-    let failed = failed(&report);
+    let failed = reference::failures(&report);
     assert!(failed.is_empty(), "{failed:#?}");
     let passed = report
         .checks
@@ -204,25 +205,6 @@ async fn declared_receiver(faults: &[Fault]) -> receiver::RunningReceiver {
     receiver::start(config).await.expect("receiver starts")
 }
 
-/// Every FAIL result, as `id [type]: reason`, for an assertion message.
-fn failed(report: &reports::Report) -> Vec<String> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.level == Level::Fail)
-        .map(|c| format!("{} [{}]: {:?}", c.id, c.event_type, c.reason))
-        .collect()
-}
-
-fn outcome(report: &reports::Report, id: &str) -> Vec<Level> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.id == id)
-        .map(|c| c.level)
-        .collect()
-}
-
 #[test]
 fn the_declared_scheme_is_read_as_declared() {
     let p = ledger_provider();
@@ -266,7 +248,7 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
     plan.seed = 11;
     let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;
-    let failed = failed(&report);
+    let failed = reference::failures(&report);
     assert!(failed.is_empty(), "{failed:#?}");
     for id in [
         "accepts_valid",
@@ -276,7 +258,7 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
         "duplicate_idempotent",
         "no_loss",
     ] {
-        assert_eq!(outcome(&report, id), [Level::Pass], "{id}");
+        assert_eq!(reference::levels(&report, id), [Level::Pass], "{id}");
     }
 
     // Each signature fault is caught by the check that exists for it.
@@ -291,7 +273,7 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
             .unwrap();
         let report = check::run(&plan).await.expect("check runs");
         faulty.shutdown().await;
-        assert_eq!(outcome(&report, id), [Level::Fail], "{fault:?}");
+        assert_eq!(reference::levels(&report, id), [Level::Fail], "{fault:?}");
     }
 }
 

@@ -9,35 +9,19 @@
 use std::process::Command;
 
 use generators::{Provider, Secret, Signer};
-use harness::check::{self, CheckPlan};
-use harness::client::Target;
+use harness::check::{self};
 use harness::demo::demo_secret;
-use harness::ledger::{LedgerSource, OrderingPolicy};
-use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::receiver::Fault;
 use reports::Level;
 use sha2::{Digest, Sha256};
 
 use crate::util::process::{stderr, stdout, transcript, HOOKSTORM};
+use crate::util::reference;
 
 const TIMED: [&str; 3] = ["slack", "paddle", "discord"];
 
 fn provider(name: &str) -> Provider {
     harness::provider::named(name).expect("built-in sender resolves")
-}
-
-async fn start(provider: &Provider, faults: &[Fault]) -> receiver::RunningReceiver {
-    let mut config = ReceiverConfig::for_provider(provider.clone(), demo_secret(provider.scheme()));
-    config.faults = faults.to_vec();
-    config.ordering = OrderingPolicy::LastWriteWins;
-    receiver::start(config).await.expect("receiver starts")
-}
-
-fn plan(provider: &Provider, running: &receiver::RunningReceiver) -> CheckPlan {
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(provider.clone(), target, demo_secret(provider.scheme()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
-    plan.seed = 16;
-    plan
 }
 
 fn results<'a>(report: &'a reports::Report, id: &str) -> Vec<&'a reports::CheckResult> {
@@ -48,17 +32,12 @@ fn results<'a>(report: &'a reports::Report, id: &str) -> Vec<&'a reports::CheckR
 async fn timed_senders_pass_on_the_reference_receiver_and_their_faults_are_caught() {
     for name in TIMED {
         let provider = provider(name);
-        let running = start(&provider, &[]).await;
-        let report = check::run(&plan(&provider, &running))
+        let running = reference::start(&provider, &[]).await;
+        let report = check::run(&reference::plan(&provider, &running, 16))
             .await
             .expect("check runs");
         running.shutdown().await;
-        let bad: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| matches!(c.level, Level::Fail | Level::Error | Level::NonStrict))
-            .map(|c| format!("{} {} [{}]: {:?}", c.level, c.id, c.event_type, c.reason))
-            .collect();
+        let bad = reference::failures(&report);
         assert!(bad.is_empty(), "{name}: {bad:#?}");
         let mut signature_checks = vec![
             "accepts_valid",
@@ -107,8 +86,8 @@ async fn timed_senders_pass_on_the_reference_receiver_and_their_faults_are_caugh
             faults.push((Fault::AcceptStale, "rejects_stale_signature"));
         }
         for (fault, id) in faults {
-            let faulty = start(&provider, &[fault]).await;
-            let plan = plan(&provider, &faulty)
+            let faulty = reference::start(&provider, &[fault]).await;
+            let plan = reference::plan(&provider, &faulty, 16)
                 .select(&[id.to_string()], &[])
                 .unwrap();
             let report = check::run(&plan).await.expect("check runs");
