@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use generators::{Generator, ProviderId, Secret, Signer, Verifier};
+use generators::{Generator, Provider, ProviderId, Secret, Signer, Verifier};
 use harness::ledger::OrderingPolicy;
 use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
 use harness::scenario::{self, Options};
@@ -59,21 +59,26 @@ async fn hookstorm(args: &[&str], secret: &str) -> Output {
 /// Standard Webhooks secrets are `whsec_` + base64 of the key.
 const WHSEC: &str = "whsec_c2NlbmFyaW8tdGVzdC1zZWNyZXQtNWMxZg==";
 
-/// The secret a provider's receiver and sender share in these tests.
-fn secret_for(provider: ProviderId) -> &'static str {
-    if provider == ProviderId::StandardWebhooks {
-        WHSEC
-    } else {
-        SECRET
+/// The secret a provider's receiver and sender share in these tests: one
+/// in the form its scheme's key wants (`whsec_<base64>`, a hex seed, ...).
+fn secret_for(provider: &Provider) -> String {
+    match provider.builtin_id() {
+        Some(ProviderId::StandardWebhooks) => WHSEC.to_string(),
+        Some(_) => SECRET.to_string(),
+        None => harness::demo::demo_secret(provider.scheme())
+            .expose()
+            .to_string(),
     }
 }
 
 async fn start_receiver(
-    provider: ProviderId,
+    provider: impl Into<Provider>,
     ordering: OrderingPolicy,
     fault: Option<(Fault, Duration)>,
 ) -> RunningReceiver {
-    let mut config = ReceiverConfig::new(provider, Secret::new(secret_for(provider).to_string()));
+    let provider = provider.into();
+    let secret = Secret::new(secret_for(&provider));
+    let mut config = ReceiverConfig::for_provider(provider, secret);
     config.ordering = ordering;
     if let Some((fault, slow)) = fault {
         config = config.with_fault(fault);
@@ -243,10 +248,12 @@ async fn run_example_scaled(name: &str, scale: &str) -> Report {
         },
     )
     .expect("example validates");
-    let Some(provider) = plan.provider.builtin_id() else {
-        panic!("{name}: examples use built-in providers")
-    };
-    let receiver = start_receiver(provider, plan.ordering, None).await;
+    let provider = plan.provider.clone();
+    assert!(
+        harness::provider::lookup(provider.name()).is_some(),
+        "{name}: examples use built-in providers"
+    );
+    let receiver = start_receiver(provider.clone(), plan.ordering, None).await;
     let out_dir = tempfile::tempdir().unwrap();
     let target = format!("target={}", receiver.url());
     let ledger = format!("ledger.url={}", receiver.ledger_url());
@@ -266,7 +273,7 @@ async fn run_example_scaled(name: &str, scale: &str) -> Report {
     if plan.ledger.is_some() {
         args.extend(["--set", ledger.as_str()]);
     }
-    let out = hookstorm(&args, secret_for(provider)).await;
+    let out = hookstorm(&args, &secret_for(&provider)).await;
     receiver.shutdown().await;
     let stdout = lossy(&out.stdout);
     assert_eq!(
@@ -372,6 +379,14 @@ async fn example_ci_gate_standard_webhooks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_ci_gate_stripe() {
+    let r = run_example("ci-gate-stripe.yaml").await;
+    assert_eq!(r.run.provider, "stripe");
+    assert!(r.checks.iter().any(|c| c.id == "rejects_stale_signature"));
+    assert!(r.load.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_signup_burst() {
     let r = run_example("signup-burst.yaml").await;
     let load = r.load.as_ref().unwrap();
@@ -435,6 +450,7 @@ fn every_example_scenario_is_exercised() {
         "ci-gate-infrahub.yaml",
         "ci-gate-auth0.yaml",
         "ci-gate-standard-webhooks.yaml",
+        "ci-gate-stripe.yaml",
         "signup-burst.yaml",
         "fusionauth-login-storm.yaml",
         "duplicate-storm.yaml",
