@@ -3,13 +3,16 @@
 
 What a team writes from a sender's docs: read the raw body, verify it with
 the library (anything it raises is a 401), parse the JSON, check the
-envelope the sender documents (400 otherwise), process each event once by
-its dedupe key and answer 200. The processing ledger is served at
-`GET /ledger` (a JSON array of {"id", "seq"} in processing order).
+envelope the sender documents (400 otherwise), answer the sender's endpoint
+challenge where it has one (Slack's `url_verification`, Discord's Webhook
+Events PING), process each event once by its dedupe key and answer 200. The
+processing ledger is served at `GET /ledger` (a JSON array of {"id", "seq"}
+in processing order).
 
 Usage: receiver.py LIBRARY [--port N] [--fault NAME ...]
-LIBRARY: standardwebhooks, svix, stripe (see senders.py). The secret comes
-from $HOOK_SECRET. Port 0 (the default) picks a free port, printed alone
+LIBRARY: standardwebhooks, svix, stripe, slack_sdk, pynacl-discord, paddle
+(see senders.py). The secret comes from $HOOK_SECRET; for pynacl-discord it
+is the application's *public* key (hex), all a Discord receiver holds. Port 0 (the default) picks a free port, printed alone
 on the first stdout line. Faults: `skip-verify` never calls the library
 (the receiver a check must catch); `catch-only-library-error` catches only
 the error class the library's docs catch, so anything else the library
@@ -28,10 +31,50 @@ import senders
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def challenge_answer(library, event):
+    """(status, body) answering the sender's endpoint challenge, when `event`
+    (verified already) is one; None for an ordinary delivery."""
+    if not isinstance(event, dict):
+        return None
+    if library == "slack_sdk" and event.get("type") == "url_verification":
+        # docs.slack.dev/reference/events/url_verification: HTTP 200 with
+        # the `challenge` value (here as JSON, one of the forms Slack takes).
+        return 200, json.dumps({"challenge": event.get("challenge")}).encode("utf-8")
+    if library == "pynacl-discord" and event.get("type") == 0 and "event" not in event:
+        # discord.com/developers/docs/events/webhook-events, "Preparing for
+        # events": acknowledge the PING with 204 and an empty body.
+        return 204, b""
+    return None
+
+
 def envelope_problem(library, event):
     """Why `event` is not what the sender documents, or None."""
     if not isinstance(event, dict):
         return "body is not a JSON object"
+    if library == "slack_sdk":
+        # docs.slack.dev/apis/events-api, "Callback fields"
+        if event.get("type") != "event_callback" or not isinstance(event.get("event_id"), str):
+            return "not a Slack event_callback"
+        inner = event.get("event")
+        if not isinstance(inner, dict) or not isinstance(inner.get("type"), str):
+            return "`event.type` must be a string"
+        return None
+    if library == "pynacl-discord":
+        # discord.com/developers/docs/events/webhook-events, "Webhook event
+        # payloads": type 1 (an event) with `event.type` and `event.data`.
+        inner = event.get("event")
+        if event.get("type") != 1 or not isinstance(inner, dict):
+            return "not a Discord webhook event (`type: 1` with `event`)"
+        if not isinstance(inner.get("type"), str) or not isinstance(inner.get("timestamp"), str):
+            return "`event.type` and `event.timestamp` must be strings"
+        return None
+    if library == "paddle":
+        # developer.paddle.com/webhooks/overview: the notification's event
+        if not isinstance(event.get("event_id"), str) or not isinstance(event.get("event_type"), str):
+            return "`event_id` and `event_type` must be strings"
+        if not isinstance(event.get("data"), dict):
+            return "`data` must be an object"
+        return None
     if not isinstance(event.get("type"), str) or not event["type"]:
         return "`type` must be a non-empty string"
     if library == "stripe":
@@ -58,6 +101,12 @@ def dedupe_key(library, headers, event):
         return headers.get("svix-id")
     if library == "standardwebhooks":
         return headers.get("webhook-id")
+    if library in ("slack_sdk", "paddle"):
+        return event["event_id"]  # the same on Slack's retries and Paddle's
+    if library == "pynacl-discord":
+        # Discord's Webhook Events carry no event id; the event's own
+        # timestamp is what identifies a resend.
+        return event["event"]["timestamp"]
     return event["id"]  # Stripe resends the same Event object
 
 
@@ -138,6 +187,9 @@ class Handler(BaseHTTPRequestHandler):
             event = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return self.fail(400, "malformed JSON")
+        challenge = challenge_answer(self.library, event)
+        if challenge:
+            return self.answer(*challenge)
         problem = envelope_problem(self.library, event)
         if problem:
             return self.fail(400, problem)
@@ -161,7 +213,10 @@ class Server(ThreadingHTTPServer):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("library", choices=["standardwebhooks", "svix", "stripe"])
+    parser.add_argument(
+        "library",
+        choices=["standardwebhooks", "svix", "stripe", "slack_sdk", "pynacl-discord", "paddle"],
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
         "--fault", action="append", default=[], choices=["skip-verify", "catch-only-library-error"]
