@@ -59,6 +59,9 @@ pub struct DemoPlan {
     pub load_rate: f64,
     /// Length of the load phase.
     pub load_duration: Duration,
+    /// The providers whose checks run, one line each (every built-in one
+    /// unless `--provider` chose).
+    pub providers: Vec<Provider>,
 }
 
 /// The checks for every provider (one line each on stdout), then the load
@@ -67,14 +70,19 @@ pub struct DemoPlan {
 pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
     let mut report = Report::new(RunInfo {
         command: "demo".into(),
-        provider: "all".into(),
+        provider: if plan.providers.len() == crate::provider::names().len() {
+            "all".into()
+        } else {
+            let names: Vec<&str> = plan.providers.iter().map(|p| p.name()).collect();
+            names.join(",")
+        },
         target: "built-in reference receiver (127.0.0.1)".into(),
         seed: plan.seed,
         shard: None,
         scenario: None,
         interrupted: None,
     });
-    for provider in crate::provider::all() {
+    for provider in &plan.providers {
         if shutdown.is_requested() {
             return Ok(report);
         }

@@ -25,16 +25,28 @@ pub struct Args {
     /// Arrival rate of the load phase (requests per second).
     #[arg(long, default_value_t = 2000.0)]
     pub load_rate: f64,
+    /// Only this built-in provider's checks (repeatable) [default: every built-in provider].
+    #[arg(long = "provider", short = 'p', value_name = "NAME")]
+    pub providers: Vec<String>,
 }
 
 /// Runs the demo; on SIGINT/SIGTERM the phase running stops and the
 /// partial report is printed and written, marked interrupted.
 pub fn run(args: Args) -> anyhow::Result<Verdict> {
     let started = Instant::now();
+    let providers = if args.providers.is_empty() {
+        crate::provider::all()
+    } else {
+        args.providers
+            .iter()
+            .map(|name| crate::provider::named(name))
+            .collect::<anyhow::Result<_>>()?
+    };
     let plan = DemoPlan {
         seed: args.seed.unwrap_or_else(random_seed),
         load_rate: args.load_rate,
         load_duration: args.load_duration,
+        providers,
     };
     prepare_out(Some(&args.out))?;
     let work = Interruptible::new(runtime()?)?;

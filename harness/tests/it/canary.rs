@@ -164,6 +164,11 @@ async fn no_command_prints_or_writes_a_secret() {
         what: "demo".into(),
         args: strings(&[
             "demo",
+            // Two token schemes: the secret itself travels in a header.
+            "--provider",
+            "auth0",
+            "--provider",
+            "auth0-log-streams",
             "--load-duration",
             "300ms",
             "--load-rate",

@@ -689,3 +689,42 @@ fn against<'a>(command: &'a str, url: &'a str) -> [&'a str; 7] {
         "HOOK_SECRET",
     ]
 }
+
+/// `demo --provider NAME` runs that provider's checks only, one line; an
+/// unknown name is a usage error with a suggestion.
+#[test]
+fn demo_runs_the_chosen_providers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("report");
+    let out_arg = out_dir.display().to_string();
+    let o = hookstorm(&[
+        "demo",
+        "--provider",
+        "stripe",
+        "--load-duration",
+        "200ms",
+        "--load-rate",
+        "50",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" passed ") && l.contains(" failed "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].trim_start().starts_with("stripe "), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["run"]["provider"], "stripe");
+
+    let o = hookstorm(&["demo", "--provider", "strpe", "--out", &out_arg]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("did you mean `stripe`"),
+        "{}",
+        stderr(&o)
+    );
+}
