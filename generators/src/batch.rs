@@ -163,7 +163,7 @@ impl Batch {
             BatchFormat::Array => {
                 match serde_json::from_slice(body).map_err(|e| malformed("the body".into(), e))? {
                     Value::Array(events) => events,
-                    other => return Err(BatchError::NotArray(kind(&other))),
+                    other => return Err(BatchError::NotArray(crate::template::json_kind(&other))),
                 }
             }
             BatchFormat::Lines => {
@@ -192,17 +192,6 @@ impl Batch {
             });
         }
         Ok(events)
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

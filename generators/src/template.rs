@@ -154,7 +154,8 @@ fn sentinel_stem(body: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, in words for messages ("an array").
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -214,7 +215,7 @@ impl Template {
             let wrong = |expected: &'static str, v: &Value| TemplateError::WrongType {
                 path: path.to_string(),
                 what,
-                found: type_name(v),
+                found: json_kind(v),
                 expected,
             };
             let slot = match what {
