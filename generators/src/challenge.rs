@@ -382,15 +382,6 @@ mod tests {
         Secret::new("zoom-secret-token".into())
     }
 
-    fn lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
-        move |name| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        }
-    }
-
     #[test]
     fn names_round_trip() {
         for c in Challenge::ALL {
@@ -404,7 +395,7 @@ mod tests {
         for c in Challenge::ALL {
             let req = c.request("tok-123", 1_700_000_000_000);
             let token = c
-                .recognise(req.method, &lookup(&req.headers), &req.body)
+                .recognise(req.method, &crate::header_lookup(&req.headers), &req.body)
                 .unwrap_or_else(|| panic!("{c} not recognised"));
             // Discord's Webhook Events PING carries no token.
             let sent = if c == Challenge::DiscordWebhookPing {

@@ -30,17 +30,28 @@ pub struct Delivery {
 impl Delivery {
     /// The first header called `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_in(&self.headers, name)
     }
 
     /// An owned, case-insensitive header lookup, in the shape
     /// [`crate::sign::verify`] takes.
     pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
-        move |name| self.header(name).map(str::to_owned)
+        header_lookup(&self.headers)
     }
+}
+
+/// The first of `headers` called `name`, compared case-insensitively.
+pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// An owned, case-insensitive lookup in `headers`, in the shape the
+/// verifier and [`crate::key_value`] take.
+pub fn header_lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| header_in(headers, name).map(str::to_owned)
 }
 
 /// Wraps `body` as `profile` delivers it: `content-type: application/json`

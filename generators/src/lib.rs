@@ -27,7 +27,7 @@ pub use breaker::{breakers, find_breaker, Breaker, Broken, Class};
 pub use catalog::{blocking_response_schema, validate_blocking_response, Catalog, EventType};
 pub use challenge::{Challenge, ChallengeAnswer, ChallengeRequest};
 pub use declared::{DeclaredEnvelope, DeclaredError, DeclaredTypes};
-pub use envelope::{envelope, message_id, name_type, Delivery};
+pub use envelope::{envelope, header_in, header_lookup, message_id, name_type, Delivery};
 pub use error::{did_you_mean, Error};
 pub use hostile::{apply_case, signature_cases, Expect, SignatureCase};
 pub use provider::{

@@ -1291,15 +1291,6 @@ pub fn public_key(scheme: &Scheme, secret: &Secret) -> Result<Option<String>, Er
 mod tests {
     use super::*;
 
-    fn lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
-        move |name| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        }
-    }
-
     #[test]
     fn uses_message_id_exactly_when_the_headers_carry_it() {
         for p in crate::provider::ProviderId::ALL {
@@ -1390,7 +1381,13 @@ mod tests {
         let d = Signer::new(&sw, &whsk)
             .unwrap()
             .sign(b"{}", "msg_1", 1_700_000_000);
-        let v = verify(&sw, &Secret::new(whpk), &lookup(&d), b"{}", 1_700_000_000);
+        let v = verify(
+            &sw,
+            &Secret::new(whpk),
+            &crate::header_lookup(&d),
+            b"{}",
+            1_700_000_000,
+        );
         assert!(v.is_ok(), "{v:?}");
         // Symmetric schemes have no public half.
         for (scheme, secret) in all_schemes() {
@@ -1413,7 +1410,13 @@ mod tests {
             let d = Signer::new(&scheme, &secret)
                 .unwrap()
                 .sign(b"{}", "", signed_at);
-            let later = verify(&scheme, &secret, &lookup(&d), b"{}", signed_at + 3_600);
+            let later = verify(
+                &scheme,
+                &secret,
+                &crate::header_lookup(&d),
+                b"{}",
+                signed_at + 3_600,
+            );
             assert_eq!(later.is_ok(), hour_later, "{tolerance:?}: {later:?}");
             // The timestamp is signed either way: changing it breaks the signature.
             let mut moved = d.clone();
@@ -1422,7 +1425,13 @@ mod tests {
                     *value = (signed_at + 1).to_string();
                 }
             }
-            let got = verify(&scheme, &secret, &lookup(&moved), b"{}", signed_at);
+            let got = verify(
+                &scheme,
+                &secret,
+                &crate::header_lookup(&moved),
+                b"{}",
+                signed_at,
+            );
             assert_eq!(got.unwrap_err(), VerifyError::Mismatch, "{tolerance:?}");
         }
     }
@@ -1466,9 +1475,21 @@ mod tests {
                 .map(|(n, v)| format!("{n}: {v}\r\n"))
                 .collect();
             assert_eq!(rebuilt.as_bytes(), raw.as_slice(), "{scheme:?}");
-            let ok = verify(&scheme, &secret, &lookup(&headers), body, 1_700_000_010);
+            let ok = verify(
+                &scheme,
+                &secret,
+                &crate::header_lookup(&headers),
+                body,
+                1_700_000_010,
+            );
             assert!(ok.is_ok(), "{scheme:?}: {ok:?}");
-            let bad = verify(&scheme, &secret, &lookup(&headers), b"{}", 1_700_000_010);
+            let bad = verify(
+                &scheme,
+                &secret,
+                &crate::header_lookup(&headers),
+                b"{}",
+                1_700_000_010,
+            );
             // A bearer token does not cover the body; every other scheme does.
             assert_eq!(bad.is_err(), scheme != Scheme::bearer(), "{scheme:?}");
         }
@@ -1483,7 +1504,7 @@ mod tests {
                 .into_iter()
                 .map(|(n, v)| (n.to_uppercase(), v))
                 .collect();
-            assert!(verify(&scheme, &secret, &lookup(&upper), b"x", 5).is_ok());
+            assert!(verify(&scheme, &secret, &crate::header_lookup(&upper), b"x", 5).is_ok());
             assert_eq!(
                 verify(&scheme, &secret, &|_| None, b"x", 5),
                 Err(VerifyError::Missing)
@@ -1497,23 +1518,38 @@ mod tests {
         let headers = Signer::new(&scheme, &secret)
             .unwrap()
             .sign(b"{}", "msg_x", 1000);
-        let v = verify(&scheme, &secret, &lookup(&headers), b"{}", 1300).unwrap();
+        let v = verify(
+            &scheme,
+            &secret,
+            &crate::header_lookup(&headers),
+            b"{}",
+            1300,
+        )
+        .unwrap();
         assert_eq!(v.message_id.as_deref(), Some("msg_x"));
         assert_eq!(v.timestamp, Some(1000));
-        let at = |now| verify(&scheme, &secret, &lookup(&headers), b"{}", now);
+        let at = |now| {
+            verify(
+                &scheme,
+                &secret,
+                &crate::header_lookup(&headers),
+                b"{}",
+                now,
+            )
+        };
         assert_eq!(at(1301), Err(VerifyError::Stale));
         assert_eq!(at(699), Err(VerifyError::Future));
         assert!(at(700).is_ok());
         let mut junk = headers.clone();
         junk[1].1 = "soon".into();
         assert_eq!(
-            verify(&scheme, &secret, &lookup(&junk), b"{}", 1000),
+            verify(&scheme, &secret, &crate::header_lookup(&junk), b"{}", 1000),
             Err(VerifyError::Malformed)
         );
         junk = headers.clone();
         junk[2].1 = "nocomma".into();
         assert_eq!(
-            verify(&scheme, &secret, &lookup(&junk), b"{}", 1000),
+            verify(&scheme, &secret, &crate::header_lookup(&junk), b"{}", 1000),
             Err(VerifyError::Malformed)
         );
     }
@@ -1529,12 +1565,12 @@ mod tests {
         let signer = Signer::new(&scheme, &secret).unwrap();
         let h = signer.sign(b"x", "m", i64::MIN);
         assert_eq!(
-            verify(&scheme, &secret, &lookup(&h), b"x", i64::MAX),
+            verify(&scheme, &secret, &crate::header_lookup(&h), b"x", i64::MAX),
             Err(VerifyError::Stale)
         );
         let h = signer.sign(b"x", "m", i64::MAX);
         assert_eq!(
-            verify(&scheme, &secret, &lookup(&h), b"x", i64::MIN),
+            verify(&scheme, &secret, &crate::header_lookup(&h), b"x", i64::MIN),
             Err(VerifyError::Future)
         );
     }
@@ -1549,7 +1585,7 @@ mod tests {
             verify(
                 &fusionauth(JwtAlg::HS256),
                 &secret,
-                &lookup(&h512),
+                &crate::header_lookup(&h512),
                 b"{}",
                 0
             ),
@@ -1564,17 +1600,29 @@ mod tests {
         assert!(verify(
             &Scheme::bearer(),
             &secret,
-            &lookup(&h("bearer tok")),
+            &crate::header_lookup(&h("bearer tok")),
             b"",
             0
         )
         .is_ok());
         assert_eq!(
-            verify(&Scheme::bearer(), &secret, &lookup(&h("Basic tok")), b"", 0),
+            verify(
+                &Scheme::bearer(),
+                &secret,
+                &crate::header_lookup(&h("Basic tok")),
+                b"",
+                0
+            ),
             Err(VerifyError::Malformed)
         );
         assert_eq!(
-            verify(&Scheme::bearer(), &secret, &lookup(&h("Bearer to")), b"", 0),
+            verify(
+                &Scheme::bearer(),
+                &secret,
+                &crate::header_lookup(&h("Bearer to")),
+                b"",
+                0
+            ),
             Err(VerifyError::Mismatch)
         );
     }

@@ -221,7 +221,7 @@ pub fn check_events_of(provider: &Provider, text: &str) -> Result<()> {
         };
         let ty = provider
             .profile()
-            .type_name(&body, header_of(&headers))
+            .type_name(&body, generators::header_lookup(&headers))
             .ok_or_else(|| match provider.profile().type_header() {
                 // A bare body cannot carry a header: only a record can.
                 Some(header) if headers.is_empty() => usage(format!(
@@ -249,16 +249,6 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// A case-insensitive lookup in a record's headers.
-fn header_of(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
-    |name| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    }
-}
-
 /// Whether a JSONL value is a signed delivery record rather than a body.
 fn is_delivery(value: &Value) -> bool {
     value.as_object().is_some_and(|o| {
@@ -277,7 +267,7 @@ fn type_name_of(
     headers: &[(String, String)],
 ) -> Option<String> {
     if profile.type_key.is_some() {
-        return profile.type_name(body, header_of(headers));
+        return profile.type_name(body, generators::header_lookup(headers));
     }
     match Catalog::builtin().of_provider(provider?).as_slice() {
         [only] => Some(only.name.clone()),

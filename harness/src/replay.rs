@@ -294,10 +294,7 @@ pub async fn run(plan: &ReplayPlan) -> anyhow::Result<Replayed> {
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
+    generators::header_in(headers, name).map(str::to_owned)
 }
 
 /// The replay as the terminal shows it: what was replayed, what was sent,

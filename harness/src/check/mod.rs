@@ -692,12 +692,7 @@ impl Context {
 
 /// Reads a key (`/json/pointer` or `header:name`) from a delivery.
 pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Option<Value> {
-    generators::key_value(key, event, |name| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    })
+    generators::key_value(key, event, generators::header_lookup(headers))
 }
 
 /// When a timestamped signature stops being accepted (the scheme's
@@ -710,12 +705,7 @@ fn expiry(
     headers: &[(String, String)],
 ) -> Option<String> {
     let tolerance = scheme.declared()?.timestamp.as_ref()?.tolerance_secs?;
-    let lookup = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
+    let lookup = generators::header_lookup(headers);
     let ts = generators::Verifier::new(scheme, secret)
         .ok()?
         .claimed_timestamp(&lookup)?;
