@@ -11,7 +11,7 @@ use reports::CheckResult;
 
 use crate::header_case::HeaderCase;
 
-use super::{join_all, per_type, Context, Probe, ResultBuilder, Seen};
+use super::{join_all, per_type, CheckId, Context, Probe, ResultBuilder, Seen};
 
 /// Still-valid variants that `accepts_valid` sends besides the plain valid form.
 const EDGE_FORMS: &[&str] = &[
@@ -29,7 +29,7 @@ const SHRINK_STEPS: usize = 48;
 /// forms; a failing valid event is shrunk to its smallest failing form.
 pub async fn accepts_valid(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = ResultBuilder::new("accepts_valid", &ty.name);
+        let mut v = ResultBuilder::new(CheckId::AcceptsValid, &ty.name);
         for _ in 0..2 {
             let mut tree = ctx.generator.lock().expect("generator lock").tree(ty);
             let event = tree.current();
@@ -83,7 +83,7 @@ async fn expect_any_header_case(ctx: &Context, ty: &EventType, v: &mut ResultBui
 /// A still-valid family check: every listed variant must be accepted.
 pub async fn still_valid(
     ctx: &Context,
-    id: &'static str,
+    id: CheckId,
     labels: &'static [&'static str],
 ) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
@@ -141,7 +141,7 @@ pub async fn rejects_invalid(ctx: &Context) -> Vec<CheckResult> {
         .iter()
         .zip(sent)
         .map(|(ty, probes)| {
-            let mut v = ResultBuilder::new("rejects_invalid", &ty.name);
+            let mut v = ResultBuilder::new(CheckId::RejectsInvalid, &ty.name);
             for (variant, probe) in probes {
                 let what = format!("invalid form `{}` ({})", variant.label, variant.description);
                 let was_processed = ctx.is_success(&probe)
@@ -166,7 +166,7 @@ pub fn no_server_error(ctx: &Context) -> Vec<CheckResult> {
         .types
         .iter()
         .map(|ty| {
-            let mut v = ResultBuilder::new("no_server_error", &ty.name);
+            let mut v = ResultBuilder::new(CheckId::NoServerError, &ty.name);
             // Parser breakers have their own check and verdict.
             let probes: Vec<_> = ctx
                 .journal_of(&ty.name)

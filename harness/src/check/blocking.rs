@@ -4,12 +4,12 @@
 
 use reports::CheckResult;
 
-use super::{per_type, Context, ResultBuilder, Seen};
+use super::{per_type, CheckId, Context, ResultBuilder, Seen};
 
 /// Judges every blocking type; providers without blocking hooks skip.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     if !ctx.plan.types.iter().any(|t| t.blocking) {
-        let mut v = ResultBuilder::new("blocking_response_schema", "*");
+        let mut v = ResultBuilder::new(CheckId::BlockingResponseSchema, "*");
         v.skip(format!(
             "{} has no blocking hooks",
             ctx.plan.provider.name()
@@ -17,7 +17,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
         return vec![v.finish()];
     }
     let results = per_type(ctx, |ty| async move {
-        let mut v = ResultBuilder::new("blocking_response_schema", &ty.name);
+        let mut v = ResultBuilder::new(CheckId::BlockingResponseSchema, &ty.name);
         if !ty.blocking {
             return v.finish();
         }

@@ -7,12 +7,12 @@
 
 use reports::CheckResult;
 
-use super::{join_all, per_type, Context, ResultBuilder, Seen};
+use super::{join_all, per_type, CheckId, Context, ResultBuilder, Seen};
 
 /// Runs the concurrent burst per type, then judges every journaled probe.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = ResultBuilder::new("within_deadline", &ty.name);
+        let mut v = ResultBuilder::new(CheckId::WithinDeadline, &ty.name);
         let burst: Vec<_> = (0..ctx.plan.concurrency.max(1))
             .map(|_| ctx.send_valid(ty, "concurrent valid"))
             .collect();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use reports::CheckResult;
 use serde_json::Value;
 
-use super::{per_type, Context, Probe, ResultBuilder, Seen};
+use super::{per_type, CheckId, Context, Probe, ResultBuilder, Seen};
 
 /// How long the "impatient" first send waits before giving up.
 const GIVE_UP_AFTER: Duration = Duration::from_millis(5);
@@ -36,7 +36,7 @@ struct Overlap {
 /// Runs the three duplicate shapes for every type.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     per_type(ctx, |ty| async move {
-        let mut v = ResultBuilder::new("duplicate_idempotent", &ty.name);
+        let mut v = ResultBuilder::new(CheckId::DuplicateIdempotent, &ty.name);
         let mut cases = Vec::new();
 
         // 1. In sequence.

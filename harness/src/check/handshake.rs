@@ -18,12 +18,12 @@ use bytes::Bytes;
 use generators::{Challenge, EventType};
 use reports::CheckResult;
 
-use super::{Context, Probe, ResultBuilder, Seen};
+use super::{CheckId, Context, Probe, ResultBuilder, Seen};
 use crate::clock::{now_unix, now_unix_ms};
 
 /// Sends the provider's challenge, then the badly signed one.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
-    let mut v = ResultBuilder::new("handshake", "*");
+    let mut v = ResultBuilder::new(CheckId::Handshake, "*");
     let Some(challenge) = ctx.profile().challenge else {
         v.skip(format!(
             "{} declares no endpoint challenge",

@@ -4,11 +4,11 @@
 
 use reports::CheckResult;
 
-use super::{join_all, Context, ResultBuilder, Seen};
+use super::{join_all, CheckId, Context, ResultBuilder, Seen};
 
 /// Sends the burst across all selected types and judges the ledger.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
-    let mut v = ResultBuilder::new("no_loss", "*");
+    let mut v = ResultBuilder::new(CheckId::NoLoss, "*");
     if ctx.plan.ledger.is_none() {
         v.skip("no_loss is judged from the ledger: pass --ledger-url or --ledger-cmd");
         return vec![v.finish()];

@@ -12,6 +12,7 @@
 
 mod acceptance;
 mod blocking;
+mod catalog;
 mod deadline;
 mod duplicate;
 mod handshake;
@@ -23,6 +24,9 @@ mod plan;
 mod signature;
 mod terminal;
 
+#[cfg(test)]
+pub(crate) use catalog::parses;
+pub use catalog::{select, CheckId, UnknownCheck, NOTHING_SELECTED};
 pub use levels::Seen;
 pub use plan::{
     CheckPlan, DEFAULT_BURST, DEFAULT_CONCURRENCY, DEFAULT_MAX_TIME, DEFAULT_SETTLE,
@@ -48,134 +52,6 @@ use crate::ledger::LedgerEntry;
 use crate::reachable::ensure_reachable;
 use crate::shutdown::Shutdown;
 use crate::verdict::usage;
-
-/// One entry of the check catalog.
-#[derive(Clone, Copy, Debug)]
-pub struct CheckInfo {
-    /// Stable id, used in `--checks`, reports and JUnit.
-    pub id: &'static str,
-    /// What must hold.
-    pub description: &'static str,
-    /// The provider rule the check enforces.
-    pub rule: &'static str,
-}
-
-/// Every check, in the order they run and are reported.
-pub const CATALOG: &[CheckInfo] = &[
-    CheckInfo {
-        id: "handshake",
-        description: "the sender's endpoint challenge (Slack url_verification, Zoom endpoint.url_validation, Discord's interactions or Webhook Events PING, Okta verification GET) -> the answer the sender checks (200 with the echo, HMAC or PONG; 204 for Discord's Webhook Events); the same challenge badly signed -> 401 (Discord, Zoom; accepted elsewhere: INFO); only for providers that declare a challenge",
-        rule: "the sender does not deliver to (Slack, Zoom, Okta) or removes (Discord) an endpoint that fails its challenge; Zoom re-validates every 72 h",
-    },
-    CheckInfo {
-        id: "accepts_valid",
-        description: "every event type, valid form, still-valid edge forms and header names in Title-Case and UPPER-CASE -> success status within the deadline",
-        rule: "providers deliver every documented type and retry on non-success (Standard Webhooks spec, FusionAuth webhook docs)",
-    },
-    CheckInfo {
-        id: "tolerates_unknown_fields",
-        description: "unknown fields at any depth -> still accepted",
-        rule: "providers add fields without notice (Authgear: receivers must tolerate unknown fields)",
-    },
-    CheckInfo {
-        id: "tolerates_optional_absent",
-        description: "optional fields absent or null -> still accepted",
-        rule: "documented optional fields (e.g. Authgear context.user_id, ip_address) may be absent",
-    },
-    CheckInfo {
-        id: "rejects_invalid",
-        description: "malformed, truncated, mistyped, incomplete, empty, wrong-content-type or oversized bodies -> 4xx (accepted: INFO, NON-STRICT once the ledger shows it processed; 5xx: NON-STRICT)",
-        rule: "no provider requires schema validation, but a 5xx invites retries and an invalid event should not be acted on",
-    },
-    CheckInfo {
-        id: "survives_parser_breakers",
-        description: "correctly signed bodies that break JSON parsers and text decoders (JSONTestSuite n_/i_ cases, invalid UTF-8, BOM, UTF-16, 10,000-deep nesting) -> 4xx, or accepted where RFC 8259 leaves it open (a must-reject one accepted: INFO); 5xx or a dropped connection: NON-STRICT",
-        rule: "RFC 8259 (§8.1 UTF-8, §9 parsers may set limits): input no provider sends must be turned away, not crash the receiver or invite retries",
-    },
-    CheckInfo {
-        id: "no_server_error",
-        description: "no 5xx and no dropped connection: FAIL on deliveries a provider sends, NON-STRICT on adversarial input",
-        rule: "a 5xx makes the provider retry forever (Infrahub, Standard Webhooks) or fail the user's operation (blocking hooks)",
-    },
-    CheckInfo {
-        id: "rejects_missing_signature",
-        description: "a delivery without its signature -> 401/403 (400 or another 4xx: INFO)",
-        rule: "each provider signs every delivery (Authgear pkg/lib/hook/http.go, FusionAuth signing docs, Standard Webhooks spec): unsigned input is forged",
-    },
-    CheckInfo {
-        id: "rejects_bad_signature",
-        description: "tampered body, wrong secret, truncated or mis-encoded signature -> rejected; rotation (several signatures, one valid) -> accepted",
-        rule: "signature over the raw body (Authgear hex HMAC, FusionAuth request_body_sha256, Standard Webhooks v1)",
-    },
-    CheckInfo {
-        id: "rejects_stale_signature",
-        description: "timestamps an hour off -> rejected; 305 s off -> rejected (accepted: INFO); 295 s off -> accepted",
-        rule: "Standard Webhooks reference library: 5-minute tolerance against replay",
-    },
-    CheckInfo {
-        id: "rejects_jwt_alg_none",
-        description: "JWT signatures with alg none or another algorithm -> rejected; an unknown kid with a valid HMAC accepted is INFO",
-        rule: "RFC 8725 §3.1 (algorithm verification); RFC 7515 §4.1.4 (kid is a hint)",
-    },
-    CheckInfo {
-        id: "within_deadline",
-        description: "every answer inside the provider's deadline, with --concurrency deliveries in flight; the one check that judges a timeout",
-        rule: "documented deadlines: Authgear blocking 5 s (10 s total) / 60 s, FusionAuth read timeout, Infrahub 10 s, Auth0 Action timeout",
-    },
-    CheckInfo {
-        id: "duplicate_idempotent",
-        description: "the same event delivered twice (in sequence, concurrently, after the sender gave up waiting, in two overlapping batches where the provider batches) -> success both times, effect once",
-        rule: "providers redeliver (FusionAuth up to 3 more sends; Infrahub new webhook-id, same body id); dedupe by the provider's key",
-    },
-    CheckInfo {
-        id: "ordering",
-        description: "one subject's events delivered out of order -> the effect follows the declared policy",
-        rule: "no provider guarantees delivery order (Authgear: order unspecified); seq/timestamps are the order",
-    },
-    CheckInfo {
-        id: "blocking_response_schema",
-        description: "blocking hooks answer a body valid against the response schema; mutations only where allowed",
-        rule: "Authgear blocking hooks: an invalid body fails the user's operation",
-    },
-    CheckInfo {
-        id: "no_loss",
-        description: "under a burst, every acknowledged event is processed exactly once",
-        rule: "an acknowledged delivery is never redelivered: losing it loses the event",
-    },
-];
-
-/// Looks up a check by id.
-pub fn info(id: &str) -> Option<&'static CheckInfo> {
-    CATALOG.iter().find(|c| c.id == id)
-}
-
-/// Resolves `--checks` / `--exclude` into the ids to run (catalog order).
-pub fn select(only: &[String], exclude: &[String]) -> anyhow::Result<Vec<&'static str>> {
-    for id in only.iter().chain(exclude) {
-        if info(id).is_none() {
-            let hint = generators::did_you_mean(id, CATALOG.iter().map(|c| c.id))
-                .map(|s| format!(", did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(crate::usage(format!(
-                "unknown check `{id}`{hint} (see `hookstorm check --list`)"
-            )));
-        }
-    }
-    let selected: Vec<&'static str> = CATALOG
-        .iter()
-        .map(|c| c.id)
-        .filter(|id| only.is_empty() || only.iter().any(|o| o == id))
-        .filter(|id| !exclude.iter().any(|e| e == id))
-        .collect();
-    // A selection of nothing would pass having checked nothing.
-    if selected.is_empty() {
-        return Err(crate::usage(
-            "no check is left to run: the exclusions remove every selected check; \
-             exclude fewer (see `hookstorm check --list`)",
-        ));
-    }
-    Ok(selected)
-}
 
 /// Everything the checks share during one run, built from a [`CheckPlan`].
 pub struct Context {
@@ -628,7 +504,7 @@ impl Context {
     /// Records a probe that did not simply pass as a (not yet grouped)
     /// finding: redacted request, answer, and the body for its
     /// reproduction; counts FAILs for `--max-failures`.
-    fn observe(&self, check: &str, probe: &Probe, seen: Seen, level: Level, message: String) {
+    fn observe(&self, check: CheckId, probe: &Probe, seen: Seen, level: Level, message: String) {
         let (status, excerpt, error) = match &probe.answer {
             Ok(a) => (Some(a.status), self.echo_excerpt(probe, &a.body), None),
             Err(e) => (None, String::new(), Some(e.to_string())),
@@ -744,7 +620,7 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
 /// finishes into a `CheckResult` whose level is the most severe it saw.
 ///
 /// ```ignore
-/// let mut v = ResultBuilder::new("rejects_invalid", &ty.name);
+/// let mut v = ResultBuilder::new(CheckId::RejectsInvalid, &ty.name);
 /// let probe = ctx.send(ty, "malformed-json", headers, body).await;
 /// v.judge(ctx, &probe, "invalid form `malformed-json`");
 /// // or, for what only the ledger shows:
@@ -752,7 +628,7 @@ pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
 /// v.finish()
 /// ```
 pub struct ResultBuilder {
-    id: &'static str,
+    id: CheckId,
     event_type: String,
     cases: u32,
     worst: Option<(Level, String)>,
@@ -762,7 +638,7 @@ pub struct ResultBuilder {
 
 impl ResultBuilder {
     /// Starts a result for `id` on `event_type`.
-    pub fn new(id: &'static str, event_type: &str) -> ResultBuilder {
+    pub fn new(id: CheckId, event_type: &str) -> ResultBuilder {
         ResultBuilder {
             id,
             event_type: event_type.to_string(),
@@ -856,7 +732,6 @@ impl ResultBuilder {
 
     /// The finished result.
     pub fn finish(self) -> CheckResult {
-        let info = info(self.id).expect("check ids come from the catalog");
         let (level, reason) = match (self.worst, self.skip) {
             (Some((level, message)), _) if level > Level::Pass => (level, Some(message)),
             (_, Some(reason)) => (Level::Skipped, Some(reason)),
@@ -869,8 +744,8 @@ impl ResultBuilder {
         CheckResult {
             id: self.id.to_string(),
             event_type: self.event_type,
-            rule: info.rule.to_string(),
-            description: info.description.to_string(),
+            rule: self.id.rule().to_string(),
+            description: self.id.description().to_string(),
             level,
             reason,
             findings: Vec::new(),
@@ -965,17 +840,17 @@ pub async fn run_until(plan: &CheckPlan, shutdown: &Shutdown) -> anyhow::Result<
 /// running, when `shutdown` is requested.
 async fn run_selected(
     ctx: &Context,
-    selected: &[&'static str],
+    selected: &[CheckId],
     shutdown: &Shutdown,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for id in selected {
         tokio::select! {
-            mut batch = run_one(ctx, id) => results.append(&mut batch),
+            mut batch = run_one(ctx, *id) => results.append(&mut batch),
             _ = shutdown.requested() => break,
         }
     }
-    if selected.contains(&"no_server_error") {
+    if selected.contains(&CheckId::NoServerError) {
         if ctx.journal.lock().expect("journal lock").is_empty() && !shutdown.is_requested() {
             // Nothing else ran: probe with valid and invalid forms first.
             tokio::select! {
@@ -992,30 +867,29 @@ async fn run_selected(
 }
 
 /// Runs one check (`no_server_error` is judged by [`run_selected`], last).
-async fn run_one(ctx: &Context, id: &'static str) -> Vec<CheckResult> {
+async fn run_one(ctx: &Context, id: CheckId) -> Vec<CheckResult> {
     match id {
-        "accepts_valid" => acceptance::accepts_valid(ctx).await,
-        "tolerates_unknown_fields" => {
+        CheckId::AcceptsValid => acceptance::accepts_valid(ctx).await,
+        CheckId::ToleratesUnknownFields => {
             acceptance::still_valid(ctx, id, &["unknown-field-top", "unknown-field-deep"]).await
         }
-        "tolerates_optional_absent" => {
+        CheckId::ToleratesOptionalAbsent => {
             acceptance::still_valid(ctx, id, &["optional-absent", "optional-null"]).await
         }
-        "rejects_invalid" => acceptance::rejects_invalid(ctx).await,
-        "survives_parser_breakers" => parser::run(ctx).await,
+        CheckId::RejectsInvalid => acceptance::rejects_invalid(ctx).await,
+        CheckId::SurvivesParserBreakers => parser::run(ctx).await,
         // Judged last, over everything the other checks sent.
-        "no_server_error" => Vec::new(),
-        "rejects_missing_signature"
-        | "rejects_bad_signature"
-        | "rejects_stale_signature"
-        | "rejects_jwt_alg_none" => signature::run(ctx, id).await,
-        "within_deadline" => deadline::run(ctx).await,
-        "duplicate_idempotent" => duplicate::run(ctx).await,
-        "ordering" => ordering::run(ctx).await,
-        "blocking_response_schema" => blocking::run(ctx).await,
-        "no_loss" => loss::run(ctx).await,
-        "handshake" => handshake::run(ctx).await,
-        other => unreachable!("check `{other}` is in the catalog but not dispatched"),
+        CheckId::NoServerError => Vec::new(),
+        CheckId::RejectsMissingSignature
+        | CheckId::RejectsBadSignature
+        | CheckId::RejectsStaleSignature
+        | CheckId::RejectsJwtAlgNone => signature::run(ctx, id).await,
+        CheckId::WithinDeadline => deadline::run(ctx).await,
+        CheckId::DuplicateIdempotent => duplicate::run(ctx).await,
+        CheckId::Ordering => ordering::run(ctx).await,
+        CheckId::BlockingResponseSchema => blocking::run(ctx).await,
+        CheckId::NoLoss => loss::run(ctx).await,
+        CheckId::Handshake => handshake::run(ctx).await,
     }
 }
 

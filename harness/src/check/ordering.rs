@@ -16,7 +16,7 @@ use generators::{EventType, ProviderId};
 use reports::CheckResult;
 use serde_json::Value;
 
-use super::{Context, Probe, ResultBuilder, Seen};
+use super::{CheckId, Context, Probe, ResultBuilder, Seen};
 use crate::clock::now_unix;
 use crate::ledger::OrderingPolicy;
 
@@ -80,7 +80,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     } else {
         names.join(" → ")
     };
-    let mut v = ResultBuilder::new("ordering", &label);
+    let mut v = ResultBuilder::new(CheckId::Ordering, &label);
     let key = ctx.profile().ordering_key.clone();
     if key.is_none() && ctx.plan.ordering != OrderingPolicy::Arrival {
         v.skip(format!(

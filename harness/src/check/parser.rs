@@ -11,7 +11,7 @@ use bytes::Bytes;
 use generators::{breakers, EventType};
 use reports::CheckResult;
 
-use super::{Context, ResultBuilder};
+use super::{CheckId, Context, ResultBuilder};
 
 /// Sends every breaker once, built from a valid event of the first selected
 /// type (the parser runs before any type is known; repeating the family per
@@ -20,11 +20,11 @@ use super::{Context, ResultBuilder};
 /// a must-reject (`n_`) body accepted is INFO, anything else passes.
 pub async fn run(ctx: &Context) -> Vec<CheckResult> {
     let Some(ty) = probe_type(ctx) else {
-        let mut v = ResultBuilder::new("survives_parser_breakers", "*");
+        let mut v = ResultBuilder::new(CheckId::SurvivesParserBreakers, "*");
         v.skip("no event type selected");
         return vec![v.finish()];
     };
-    let mut v = ResultBuilder::new("survives_parser_breakers", &ty.name);
+    let mut v = ResultBuilder::new(CheckId::SurvivesParserBreakers, &ty.name);
     for breaker in breakers() {
         let event = ctx.valid(ty);
         let broken = breaker.apply(&event);

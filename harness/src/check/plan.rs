@@ -33,7 +33,7 @@ pub struct CheckPlan {
     /// How to trust an https target (and an https ledger URL).
     pub client: ClientOptions,
     /// The checks to run, in catalog order.
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<super::CheckId>,
     /// The event types to exercise.
     pub types: Vec<EventType>,
     /// Where the receiver's processing ledger comes from, if anywhere.
@@ -76,7 +76,7 @@ impl CheckPlan {
             target,
             secret,
             client: ClientOptions::default(),
-            checks: super::CATALOG.iter().map(|c| c.id).collect(),
+            checks: super::CheckId::ALL.to_vec(),
             types,
             ledger: None,
             ordering: OrderingPolicy::LastWriteWins,
@@ -95,9 +95,13 @@ impl CheckPlan {
     }
 
     /// Only the checks `only` names (all when empty), minus `exclude`;
-    /// an unknown id is a usage error with a "did you mean".
-    pub fn select(mut self, only: &[String], exclude: &[String]) -> anyhow::Result<CheckPlan> {
-        self.checks = super::select(only, exclude)?;
+    /// a selection that leaves nothing is a usage error.
+    pub fn select(
+        mut self,
+        only: &[super::CheckId],
+        exclude: &[super::CheckId],
+    ) -> anyhow::Result<CheckPlan> {
+        self.checks = super::select(only, exclude).ok_or_else(|| usage(super::NOTHING_SELECTED))?;
         Ok(self)
     }
 

@@ -5,12 +5,16 @@ use reports::{Level, Report};
 
 /// The `--list` table: id, what it enforces, the provider rule.
 pub fn catalog_table() -> String {
-    let width = super::CATALOG.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let ids = super::CheckId::ALL;
+    let width = ids.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
     let mut out = String::new();
-    for c in super::CATALOG {
+    for c in ids {
         out.push_str(&format!(
             "{:width$}  {}\n{:width$}  rule: {}\n",
-            c.id, c.description, "", c.rule
+            c.as_str(),
+            c.description(),
+            "",
+            c.rule()
         ));
     }
     out

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use crate::check::{self, CheckPlan};
+use crate::check::{self, CheckId, CheckPlan};
 use crate::client::Target;
 use crate::cmd::flags::{prepare_out, runtime, write_report, Interruptible, TlsArgs};
 use crate::duration::parse_duration;
@@ -39,11 +39,11 @@ pub struct Args {
     #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
     /// Run only these checks (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
-    pub checks: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_check)]
+    pub checks: Vec<CheckId>,
     /// Skip these checks (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
-    pub exclude: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_check)]
+    pub exclude: Vec<CheckId>,
     /// Only these event types (repeatable; default: every type of the provider).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -97,12 +97,18 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// `--checks`/`--exclude` ids, parsed once here at the edge.
+fn parse_check(id: &str) -> Result<CheckId, String> {
+    CheckId::parse(id).map_err(|e| format!("{e} (see `hookstorm check --list`)"))
+}
+
 /// The plan the flags describe: the secret first, then the target, the
 /// checks, the provider and the types, each mistake a usage error.
 pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     let secret = crate::secret::from_env(&args.secret_env)?;
     let target = Target::parse(args.target.as_deref().unwrap_or_default())?;
-    let checks = check::select(&args.checks, &args.exclude)?;
+    let checks =
+        check::select(&args.checks, &args.exclude).ok_or_else(|| usage(check::NOTHING_SELECTED))?;
     refuse_zero(args)?;
     let provider =
         crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?;
@@ -206,11 +212,7 @@ mod tests {
         assert!(err(&["--concurrency", "0"]).contains("--concurrency must be at least 1"));
         assert!(err(&["--burst", "0"]).contains("--burst must be at least 1"));
         assert!(err(&["--deadline", "0s"]).contains("--deadline must be above 0"));
-        let all = check::CATALOG
-            .iter()
-            .map(|c| c.id)
-            .collect::<Vec<_>>()
-            .join(",");
+        let all = check::CheckId::ALL.map(|c| c.as_str()).join(",");
         assert!(err(&["--exclude", &all]).contains("no check is left to run"));
         assert!(err(&["--checks", "no_loss", "--exclude", "no_loss"])
             .contains("hookstorm check --list"));

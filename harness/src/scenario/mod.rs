@@ -22,6 +22,7 @@ use std::time::Duration;
 use generators::Provider;
 use reports::Threshold;
 
+use crate::check::CheckId;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::schedule::Arrival;
 
@@ -121,10 +122,10 @@ impl StepKind {
 /// A selection of conformance checks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckStep {
-    /// Only these check ids (empty: all).
-    pub checks: Vec<String>,
-    /// Minus these check ids.
-    pub exclude: Vec<String>,
+    /// Only these checks (empty: all), parsed when the file is read.
+    pub checks: Vec<CheckId>,
+    /// Minus these checks; the reader refuses a selection that leaves none.
+    pub exclude: Vec<CheckId>,
     /// Only these event types (empty: every type of the provider).
     pub types: Vec<String>,
     /// Concurrent deliveries in the deadline and duplicate probes.

@@ -450,6 +450,7 @@ fn read_ledger(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CheckId;
     use crate::scenario::StepKind;
     use crate::schedule::Arrival;
 
@@ -559,6 +560,50 @@ steps:
         assert_eq!(err.problems.len(), 3, "{plain}");
     }
 
+    /// Check ids are parsed when the file is read and never again: not by
+    /// `preflight` (which `run` and `validate` call) and not when the step's
+    /// plan is built, since the step holds `CheckId`s.
+    #[test]
+    fn check_ids_are_parsed_once() {
+        let before = crate::check::parses::count();
+        let s = parse(
+            GOOD,
+            &[
+                "steps.1.check.checks=[no_loss, ordering]",
+                "steps.1.check.exclude=[ordering]",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            crate::check::parses::count() - before,
+            3,
+            "three ids, three parses"
+        );
+        crate::scenario::run::preflight(&s, crate::emitter::Shard::WHOLE).unwrap();
+        assert_eq!(
+            crate::check::parses::count() - before,
+            3,
+            "preflight parses none"
+        );
+        let StepKind::Check(check) = &s.steps[0].kind else {
+            panic!("the first step checks")
+        };
+        assert_eq!(
+            crate::check::select(&check.checks, &check.exclude),
+            Some(vec![CheckId::NoLoss])
+        );
+        let err = parse(
+            GOOD,
+            &[
+                "steps.1.check.checks=[no_loss]",
+                "steps.1.check.exclude=[no_loss]",
+            ],
+        )
+        .unwrap_err()
+        .render_plain();
+        assert!(err.contains("no check is left to run"), "{err}");
+    }
+
     #[test]
     fn set_overrides_scalars_and_nested_values() {
         let s = parse(
@@ -574,7 +619,7 @@ steps:
         let StepKind::Check(check) = &s.steps[0].kind else {
             panic!()
         };
-        assert_eq!(check.checks, ["no_loss", "ordering"]);
+        assert_eq!(check.checks, [CheckId::NoLoss, CheckId::Ordering]);
         assert_eq!(s.target, "http://127.0.0.1:9/x");
         assert_eq!(s.seed, Some(99));
         let StepKind::Capacity(cap) = &s.steps[3].kind else {

@@ -38,7 +38,7 @@ fn string_list() -> Value {
 }
 
 fn check_step() -> Value {
-    let ids: Vec<&str> = crate::check::CATALOG.iter().map(|c| c.id).collect();
+    let ids = crate::check::CheckId::ALL.map(|c| c.as_str());
     let id_list = json!({"oneOf": [
         {"type": "string", "enum": ids},
         {"type": "array", "items": {"type": "string", "enum": ids}}

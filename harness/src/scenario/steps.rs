@@ -7,7 +7,7 @@ use std::path::Path;
 use generators::{did_you_mean, Provider};
 
 use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
-use crate::check::{DEFAULT_BURST, DEFAULT_CONCURRENCY};
+use crate::check::{CheckId, DEFAULT_BURST, DEFAULT_CONCURRENCY};
 use crate::document::{Node, Origin, Value, Walker};
 use crate::schedule::{Arrival, Stage};
 use crate::{capacity, load};
@@ -193,23 +193,31 @@ fn read_check(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Op
                 empty_list(w, n, "checks", "check", "checks: [accepts_valid]");
             }
             for (id, item) in ids {
-                if crate::check::info(&id).is_none() {
-                    ok = false;
-                    let ids = crate::check::CATALOG.iter().map(|c| c.id);
-                    let hint = match did_you_mean(&id, ids) {
-                        Some(s) => format!(
-                            "did you mean `{s}`? `hookstorm check --list` prints every check"
-                        ),
-                        None => "`hookstorm check --list` prints every check id".into(),
-                    };
-                    w.error(&item, format!("unknown check `{id}`"), Some(hint));
-                } else if key == "checks" {
-                    step.checks.push(id);
-                } else {
-                    step.exclude.push(id);
+                match CheckId::parse(&id) {
+                    Err(unknown) => {
+                        ok = false;
+                        let hint = match unknown.suggestion {
+                            Some(s) => format!(
+                                "did you mean `{s}`? `hookstorm check --list` prints every check"
+                            ),
+                            None => "`hookstorm check --list` prints every check id".into(),
+                        };
+                        w.error(&item, format!("unknown check `{id}`"), Some(hint));
+                    }
+                    Ok(id) if key == "checks" => step.checks.push(id),
+                    Ok(id) => step.exclude.push(id),
                 }
             }
         }
+    }
+    if ok && crate::check::select(&step.checks, &step.exclude).is_none() {
+        ok = false;
+        let at = f.get("exclude").unwrap_or(body);
+        w.error(
+            at,
+            "no check is left to run: the exclusions remove every selected check",
+            Some("exclude fewer (see `hookstorm check --list`)".into()),
+        );
     }
     if let Some(n) = f.get("types") {
         let types = w.strings(n, "types", "user.created").unwrap_or_default();

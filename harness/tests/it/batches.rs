@@ -6,6 +6,7 @@
 //! batch twice is `double-process`); `load` sends full batches and reports
 //! events/s beside requests/s; a declared HMAC scheme batches too.
 
+use harness::check::CheckId;
 use std::process::Command;
 use std::time::Duration;
 
@@ -225,7 +226,7 @@ async fn faults_are_caught_inside_batches_by_their_checks() {
         let id = fault.caught_by();
         let configure = |plan: CheckPlan| {
             let mut plan = plan
-                .select(&[id.to_string()], &[])
+                .select(&[id.parse().unwrap()], &[])
                 .unwrap()
                 .only_types(&["s".into(), "f".into(), "slo".into()])
                 .unwrap();
@@ -257,7 +258,7 @@ async fn faults_are_caught_inside_batches_by_their_checks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_processed_again_from_an_overlapping_batch_is_caught_there() {
     let report = check_against(&streams(), &[Fault::DoubleProcess], |plan| {
-        plan.select(&["duplicate_idempotent".into()], &[])
+        plan.select(&[CheckId::DuplicateIdempotent], &[])
             .unwrap()
             .only_types(&["s".into()])
             .unwrap()

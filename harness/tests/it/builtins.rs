@@ -53,7 +53,7 @@ async fn every_sender_passes_on_the_reference_receiver_and_catches_signature_fau
         for (fault, id) in faults {
             let faulty = reference::start(&provider, &[fault]).await;
             let plan = reference::plan(&provider, &faulty, 21)
-                .select(&[id.to_string()], &[])
+                .select(&[id.parse().unwrap()], &[])
                 .unwrap();
             let report = check::run(&plan).await.expect("check runs");
             faulty.shutdown().await;

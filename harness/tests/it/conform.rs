@@ -2,6 +2,7 @@
 //! receiver for every provider, and every fault is caught by the check that
 //! exists to catch it (and the report names it). The matrix is printed.
 
+use harness::check::CheckId;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -71,7 +72,7 @@ async fn a_failing_valid_event_is_shrunk_to_a_smaller_failing_form() {
         &[Fault::CrashOnUnicode],
         None,
         |plan| {
-            plan.select(&["accepts_valid".into()], &[])
+            plan.select(&[CheckId::AcceptsValid], &[])
                 .unwrap()
                 .only_types(&["user.created".into(), "user.profile.updated".into()])
                 .unwrap()
@@ -132,7 +133,7 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
             target,
             secret.clone(),
         )
-        .select(&checks.map(String::from), &[])
+        .select(&checks.map(|c| c.parse().unwrap()), &[])
         .unwrap()
         .only_types(&["user.created".into(), "user.pre_create".into()])
         .unwrap();
@@ -182,7 +183,7 @@ async fn header_names_in_any_case_must_be_accepted() {
             target,
             secret.clone(),
         )
-        .select(&["accepts_valid".into()], &[])
+        .select(&[CheckId::AcceptsValid], &[])
         .unwrap()
         .only_types(&["user.created".into()])
         .unwrap();
@@ -262,7 +263,7 @@ async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_brea
             secret.clone(),
         )
         .select(
-            &["survives_parser_breakers".into(), "no_server_error".into()],
+            &[CheckId::SurvivesParserBreakers, CheckId::NoServerError],
             &[],
         )
         .unwrap()
@@ -323,7 +324,7 @@ async fn a_python_receiver_crashing_on_invalid_utf8_is_caught_by_the_parser_brea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parser_breakers_pass_the_reference_receiver_and_catch_a_5xx_on_bad_json() {
     let configure = |plan: CheckPlan| {
-        plan.select(&["survives_parser_breakers".into()], &[])
+        plan.select(&[CheckId::SurvivesParserBreakers], &[])
             .unwrap()
             .only_types(&["user.created".into()])
             .unwrap()
@@ -440,7 +441,7 @@ async fn every_fault_is_caught_by_its_check() {
             .map(String::from)
             .collect();
             let mut plan = plan
-                .select(&[target_check.to_string()], &[])
+                .select(&[target_check.parse().unwrap()], &[])
                 .unwrap()
                 .only_types(&types)
                 .unwrap();
@@ -525,9 +526,9 @@ async fn an_unreadable_configured_ledger_fails_the_effect_checks() {
         plan = plan
             .select(
                 &[
-                    "no_loss".into(),
-                    "duplicate_idempotent".into(),
-                    "ordering".into(),
+                    CheckId::NoLoss,
+                    CheckId::DuplicateIdempotent,
+                    CheckId::Ordering,
                 ],
                 &[],
             )
@@ -566,7 +567,7 @@ async fn no_server_error_does_not_pass_when_no_probe_got_an_answer() {
         target,
         demo_secret(&provider.profile().scheme),
     )
-    .select(&["accepts_valid".into(), "no_server_error".into()], &[])
+    .select(&[CheckId::AcceptsValid, CheckId::NoServerError], &[])
     .unwrap()
     .only_types(&["user.created".into()])
     .unwrap();

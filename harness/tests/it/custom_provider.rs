@@ -269,7 +269,7 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
         let faulty = declared_receiver(&[fault]).await;
         let target = Target::parse(&faulty.url()).unwrap();
         let plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()))
-            .select(&[id.to_string()], &[])
+            .select(&[id.parse().unwrap()], &[])
             .unwrap();
         let report = check::run(&plan).await.expect("check runs");
         faulty.shutdown().await;

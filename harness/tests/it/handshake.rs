@@ -12,6 +12,7 @@
 //! a small provider file written here.
 
 use generators::{Challenge, Provider};
+use harness::check::CheckId;
 use harness::check::{self, CheckPlan};
 use harness::client::Target;
 use harness::demo::demo_secret;
@@ -88,7 +89,7 @@ async fn handshake(provider: &Provider, faults: &[Fault]) -> Report {
     let running = receiver::start(config).await.expect("receiver starts");
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(provider.clone(), target, secret)
-        .select(&["handshake".into()], &[])
+        .select(&[CheckId::Handshake], &[])
         .unwrap();
     plan.seed = 16;
     let report = check::run(&plan).await.expect("check runs");
@@ -187,7 +188,7 @@ async fn a_zoom_answer_keyed_with_another_secret_fails_naming_the_expected_token
         .expect("receiver starts");
     let target = Target::parse(&running.url()).unwrap();
     let plan = CheckPlan::new(zoom.clone(), target, demo_secret(zoom.scheme()))
-        .select(&["handshake".into()], &[])
+        .select(&[CheckId::Handshake], &[])
         .unwrap();
     let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;

@@ -19,6 +19,7 @@
 //! `cargo test --workspace` needs no network; `.ci/run` creates the venv
 //! and runs them by name. Without the venv they fail, saying how to make it.
 
+use harness::check::CheckId;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -375,7 +376,7 @@ fn hostile_signature_cases_get_the_verdict_of_the_senders_own_libraries() {
 /// RFC 4648 base16 is case-insensitive and such a signature is no forgery.
 fn tolerated(case: &generators::SignatureCase) -> bool {
     case.label == "uppercase-hex"
-        && judge("rejects_bad_signature", case.label, Seen::Accepted).0 == reports::Level::Info
+        && judge(CheckId::RejectsBadSignature, case.label, Seen::Accepted).0 == reports::Level::Info
 }
 
 /// A receiver written with a sender's library (`py_libraries/receiver.py`),

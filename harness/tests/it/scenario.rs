@@ -843,11 +843,7 @@ async fn html_report_renders_in_headless_chromium() {
 async fn validate_refuses_what_run_would_refuse_before_sending() {
     let receiver = start_receiver(ProviderId::Authgear, OrderingPolicy::None, None).await;
     let dir = tempfile::tempdir().unwrap();
-    let all = harness::check::CATALOG
-        .iter()
-        .map(|c| c.id)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let all = harness::check::CheckId::ALL.map(|c| c.as_str()).join(", ");
     for (name, text, expect) in [
         (
             "thresholds.yaml",

@@ -88,7 +88,7 @@ async fn timed_senders_pass_on_the_reference_receiver_and_their_faults_are_caugh
         for (fault, id) in faults {
             let faulty = reference::start(&provider, &[fault]).await;
             let plan = reference::plan(&provider, &faulty, 16)
-                .select(&[id.to_string()], &[])
+                .select(&[id.parse().unwrap()], &[])
                 .unwrap();
             let report = check::run(&plan).await.expect("check runs");
             faulty.shutdown().await;

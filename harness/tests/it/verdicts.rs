@@ -4,6 +4,7 @@
 //! deliveries in flight for the whole run, and a receiver that accepts
 //! everything gets reports a CI can hold.
 
+use harness::check::CheckId;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -184,7 +185,7 @@ async fn an_unknown_kid_verified_with_the_one_secret_is_info_while_alg_none_is_s
             "rejects_bad_signature",
             "rejects_missing_signature",
         ]
-        .map(String::from),
+        .map(|c| c.parse().unwrap()),
         &[],
     )
     .unwrap();
@@ -312,7 +313,7 @@ async fn concurrency_means_deliveries_in_flight_for_the_whole_run() {
             "within_deadline",
             "duplicate_idempotent",
         ]
-        .map(String::from),
+        .map(|c| c.parse().unwrap()),
         &[],
     )
     .unwrap();
@@ -356,7 +357,10 @@ async fn max_time_and_max_failures_end_the_run_early() {
         )
     };
     let mut hang = plan(addr)
-        .select(&["accepts_valid", "within_deadline"].map(String::from), &[])
+        .select(
+            &["accepts_valid", "within_deadline"].map(|c| c.parse().unwrap()),
+            &[],
+        )
         .unwrap();
     hang.deadline = Some(Duration::from_secs(30));
     hang.unresponsive_after = 0;
@@ -393,7 +397,7 @@ async fn max_time_and_max_failures_end_the_run_early() {
         Target::parse(&format!("http://{}/hooks", sink.addr)).unwrap(),
         demo_secret(&ProviderId::Authgear.profile().scheme),
     )
-    .select(&["rejects_bad_signature".to_string()], &[])
+    .select(&[CheckId::RejectsBadSignature], &[])
     .unwrap();
     lenient.concurrency = 1;
     lenient.max_failures = Some(3);
