@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(types.types().len(), 1);
         let provider = types.clone().into_provider(acme_profile()).unwrap();
         assert_eq!(provider.name(), "acme");
-        assert_eq!(provider.builtin_id(), None);
+        assert_eq!(provider.file(), None);
         assert!(provider.event_type("thing.happened").is_ok());
 
         let mut bad_key = acme_profile();

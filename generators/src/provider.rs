@@ -83,13 +83,6 @@ impl ProviderId {
             })
     }
 
-    /// The provider whose event catalog this provider sends: its own (every
-    /// built-in provider has its types filed under its name; Standard
-    /// Webhooks' are built from Authgear's non-blocking events).
-    pub fn catalog_provider(self) -> ProviderId {
-        self
-    }
-
     /// The built-in delivery profile of this provider.
     pub fn profile(self) -> Profile {
         Profile::builtin(self)
@@ -279,6 +272,11 @@ pub struct Profile {
     /// event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// One subject's events in the order they happen (Authgear's
+    /// `user.created` .. `user.deleted`): the `ordering` check delivers
+    /// them shuffled. Empty: the provider's first type, four times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<String>,
 }
 
 /// How a timestamp is written in a body.
@@ -342,6 +340,14 @@ impl Profile {
                 timestamp_key: Some(("/context/timestamp".into(), TimeFormat::UnixSeconds)),
                 challenge: None,
                 batch: None,
+                lifecycle: [
+                    "user.created",
+                    "user.profile.updated",
+                    "user.disabled",
+                    "user.deleted",
+                ]
+                .map(String::from)
+                .to_vec(),
             },
             ProviderId::Fusionauth => Profile {
                 name: id.name().into(),
@@ -367,6 +373,7 @@ impl Profile {
                 timestamp_key: Some(("/event/createInstant".into(), TimeFormat::UnixMillis)),
                 challenge: None,
                 batch: None,
+                lifecycle: ["user.login.success"; 4].map(String::from).to_vec(),
             },
             ProviderId::Infrahub => Profile {
                 name: id.name().into(),
@@ -386,6 +393,14 @@ impl Profile {
                 timestamp_key: Some(("/occured_at".into(), TimeFormat::Rfc3339)),
                 challenge: None,
                 batch: None,
+                lifecycle: [
+                    "infrahub.account.logged_in",
+                    "infrahub.account.logged_out",
+                    "infrahub.account.logged_in",
+                    "infrahub.account.logged_out",
+                ]
+                .map(String::from)
+                .to_vec(),
             },
             ProviderId::Auth0 => Profile {
                 name: id.name().into(),
@@ -405,6 +420,7 @@ impl Profile {
                 timestamp_key: None,
                 challenge: None,
                 batch: None,
+                lifecycle: Vec::new(),
             },
             ProviderId::StandardWebhooks => Profile {
                 name: id.name().into(),
@@ -427,6 +443,14 @@ impl Profile {
                 timestamp_key: Some(("/timestamp".into(), TimeFormat::Rfc3339)),
                 challenge: None,
                 batch: None,
+                lifecycle: [
+                    "user.created",
+                    "user.profile.updated",
+                    "user.disabled",
+                    "user.deleted",
+                ]
+                .map(String::from)
+                .to_vec(),
             },
         }
     }
@@ -441,47 +465,82 @@ impl Profile {
 /// per run and cloning a `Provider` is cheap.
 #[derive(Clone)]
 pub struct Provider {
-    builtin: Option<ProviderId>,
     profile: Profile,
+    /// The profile as declared, before any override: the body id a
+    /// header-keyed override still patches comes from here.
+    declared: Arc<Profile>,
     catalog: Arc<Catalog>,
     catalog_name: String,
+    /// The file it was declared in, as given (`None`: built in).
+    file: Option<String>,
 }
 
 impl Provider {
-    /// The built-in provider `id`, with its built-in profile and catalog.
+    /// The code-defined provider `id`, with its profile and the built-in
+    /// catalog. Commands resolve names through the harness's one registry
+    /// (`harness::provider::lookup`), which covers these and the senders
+    /// shipped as files alike.
     pub fn builtin(id: ProviderId) -> Provider {
+        let profile = id.profile();
         Provider {
-            builtin: Some(id),
-            profile: id.profile(),
+            declared: Arc::new(profile.clone()),
+            profile,
             catalog: Catalog::builtin_shared().clone(),
-            catalog_name: id.catalog_provider().name().to_string(),
+            catalog_name: id.name().to_string(),
+            file: None,
         }
     }
 
-    /// Parses a built-in provider's name (unknown names get a "did you mean").
-    pub fn named(name: &str) -> Result<Provider, Error> {
-        ProviderId::parse(name).map(Provider::builtin)
-    }
-
-    /// A provider declared outside the built-ins: `profile.name` names it
-    /// and its types are filed under that name in `catalog`.
+    /// A provider declared as data: `profile.name` names it and its types
+    /// are filed under that name in `catalog`.
     pub fn declared(profile: Profile, catalog: Catalog) -> Provider {
         Provider {
-            builtin: None,
             catalog_name: profile.name.clone(),
+            declared: Arc::new(profile.clone()),
             profile,
             catalog: Arc::new(catalog),
+            file: None,
+        }
+    }
+
+    /// The same provider, recorded as declared in `file` (a user's
+    /// provider file, as given on the command line or in a scenario).
+    pub fn in_file(mut self, file: impl Into<String>) -> Provider {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The provider file it was read from; `None` for a built-in provider.
+    pub fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// The profile as declared, before any [`Provider::with_profile`]
+    /// override.
+    pub fn declared_profile(&self) -> &Profile {
+        &self.declared
+    }
+
+    /// Which of its types a delivery claims to be: the type its type key
+    /// names (in the body or a header), or its only type when it has one.
+    pub fn type_of(
+        &self,
+        body: &serde_json::Value,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Option<&EventType> {
+        if self.profile.type_key.is_some() {
+            let name = self.profile.type_name(body, header)?;
+            return self.event_type(&name).ok();
+        }
+        match self.types().as_slice() {
+            [only] => Some(*only),
+            _ => None,
         }
     }
 
     /// The name shown in output and reports.
     pub fn name(&self) -> &str {
         &self.profile.name
-    }
-
-    /// The built-in provider, when it is one (declared providers have none).
-    pub fn builtin_id(&self) -> Option<ProviderId> {
-        self.builtin
     }
 
     /// How it delivers.
@@ -540,7 +599,7 @@ impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Provider")
             .field("name", &self.name())
-            .field("builtin", &self.builtin)
+            .field("file", &self.file)
             .field("catalog_name", &self.catalog_name)
             .finish_non_exhaustive()
     }
@@ -561,7 +620,7 @@ mod tests {
 
     #[test]
     fn builtin_and_declared_providers_are_one_type() {
-        let sw = Provider::named("standard-webhooks").unwrap();
+        let sw = Provider::builtin(ProviderId::StandardWebhooks);
         assert_eq!(sw.name(), "standard-webhooks");
         assert_eq!(sw.catalog_name(), "standard-webhooks");
         assert!(sw.types().iter().all(|t| !t.blocking));
@@ -585,7 +644,7 @@ mod tests {
             schema: serde_json::json!({"type": "object"}),
         };
         let acme = Provider::declared(profile, Catalog::from_types(vec![ty]).unwrap());
-        assert_eq!(acme.builtin_id(), None);
+        assert_eq!(acme.file(), None);
         assert_eq!(acme.types().len(), 1);
         let copy = acme.clone();
         assert!(Arc::ptr_eq(copy.shared_catalog(), acme.shared_catalog()));
@@ -594,6 +653,53 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("did you mean"));
+    }
+
+    #[test]
+    fn type_of_reads_each_providers_type_key_or_its_only_type() {
+        let none = |_: &str| None;
+        let name = |id: ProviderId, body: serde_json::Value| {
+            Provider::builtin(id)
+                .type_of(&body, none)
+                .map(|t| t.name.clone())
+        };
+        let ag = serde_json::json!({"type": "user.deleted"});
+        assert_eq!(
+            name(ProviderId::Authgear, ag.clone()).as_deref(),
+            Some("user.deleted")
+        );
+        assert_eq!(
+            name(ProviderId::StandardWebhooks, ag).as_deref(),
+            Some("user.deleted")
+        );
+        let fa = serde_json::json!({"event": {"type": "user.login.success"}});
+        assert_eq!(
+            name(ProviderId::Fusionauth, fa).as_deref(),
+            Some("user.login.success")
+        );
+        let ih = serde_json::json!({"event": "infrahub.account.logged_out"});
+        assert_eq!(
+            name(ProviderId::Infrahub, ih).as_deref(),
+            Some("infrahub.account.logged_out")
+        );
+        assert_eq!(
+            name(ProviderId::Auth0, serde_json::json!({})).as_deref(),
+            Some("post-login")
+        );
+        assert_eq!(
+            name(ProviderId::Authgear, serde_json::json!({"type": "nope"})),
+            None
+        );
+    }
+
+    #[test]
+    fn every_lifecycle_names_the_providers_own_types() {
+        for id in ProviderId::ALL {
+            let provider = Provider::builtin(id);
+            for name in &provider.profile().lifecycle {
+                assert!(provider.event_type(name).is_ok(), "{id}: {name}");
+            }
+        }
     }
 
     #[test]

@@ -18,12 +18,12 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A generated body of the provider's first catalog type, as a template.
 fn template(provider: ProviderId) -> Template {
     let catalog = Catalog::builtin();
-    let ty = catalog.of_provider(provider)[0];
+    let ty = catalog.of_provider_name(provider.name())[0];
     let mut generator = generators::Generator::new(7, 1_700_000_000_000);
     let body = generator.valid(ty);
     Template::new(
         &body,
-        &harness::pool::slot_keys(Some(provider), &provider.profile()),
+        &harness::pool::slot_keys(&generators::Provider::builtin(provider)),
         true,
         MemberOrder::SlotsLast,
     )

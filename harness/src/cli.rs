@@ -10,9 +10,9 @@ use crate::verdict::{exit_code, Verdict};
 /// Load-testing and conformance harness for webhook receivers and hook endpoints.
 ///
 /// Generates valid and adversarial events of every documented type for
-/// Authgear, FusionAuth, Infrahub, Auth0 and Standard Webhooks senders,
-/// drives them at a receiver, and checks signatures, duplicates, ordering,
-/// deadlines and schema conformance.
+/// every built-in sender (`hookstorm events list` names them) or one you
+/// declare in a provider file, drives them at a receiver, and checks
+/// signatures, duplicates, ordering, deadlines and schema conformance.
 ///
 /// Exit codes: 0 passed, 1 a check or threshold failed, 2 usage error or
 /// unreachable target, 130/143 stopped by SIGINT/SIGTERM (the partial

@@ -70,6 +70,7 @@ pub struct DemoPlan {
 pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report> {
     let mut report = Report::new(RunInfo {
         command: "demo".into(),
+        provider_file: None,
         provider: if plan.providers.len() == crate::provider::names().len() {
             "all".into()
         } else {
@@ -152,8 +153,7 @@ fn load_plan(plan: &DemoPlan, url: &str, secret: &Secret) -> anyhow::Result<Load
         load::schedule(&arrival, Some(plan.load_duration), None, Shard::WHOLE)?;
     let weighted = load::weighted_types(&provider, &[])?;
     let pool = Pool::generate(
-        provider.builtin_id(),
-        provider.profile(),
+        &provider,
         &weighted,
         plan.seed,
         now_unix_ms(),

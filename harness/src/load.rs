@@ -114,6 +114,7 @@ impl Traffic {
         Report::new(RunInfo {
             command: command.to_string(),
             provider: self.provider.name().to_string(),
+            provider_file: self.provider.file().map(String::from),
             target: self.target.url(),
             seed: self.seed,
             shard: (shard.count > 1).then(|| shard.one_based()),

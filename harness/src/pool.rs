@@ -9,7 +9,7 @@
 
 use anyhow::{bail, Context, Result};
 use generators::template::{MemberOrder, SlotKeys, Template};
-use generators::{Catalog, Delivery, EventType, Generator, Profile, Provider, ProviderId};
+use generators::{Delivery, EventType, Generator, Provider};
 use serde_json::Value;
 
 use crate::verdict::usage;
@@ -68,8 +68,7 @@ impl Pool {
     /// Generates `size` valid events of the weighted `mix` (type, weight),
     /// their members placed per `order`.
     pub fn generate(
-        provider: Option<ProviderId>,
-        profile: &Profile,
+        provider: &Provider,
         mix: &[(&EventType, f64)],
         seed: u64,
         now_unix_ms: i64,
@@ -79,7 +78,7 @@ impl Pool {
         if mix.is_empty() {
             bail!("the event mix is empty");
         }
-        let keys = slot_keys(provider, profile);
+        let keys = slot_keys(provider);
         let counts = apportion(
             &mix.iter().map(|(_, w)| *w).collect::<Vec<_>>(),
             size.max(mix.len()),
@@ -107,12 +106,11 @@ impl Pool {
     /// records are sent byte for byte.
     pub fn from_jsonl(
         text: &str,
-        provider: Option<ProviderId>,
-        profile: &Profile,
+        provider: &Provider,
         verbatim: bool,
         order: MemberOrder,
     ) -> Result<Pool> {
-        let keys = slot_keys(provider, profile);
+        let keys = slot_keys(provider);
         let mut type_names: Vec<String> = Vec::new();
         let mut entries = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -131,13 +129,12 @@ impl Pool {
                 (None, serde_json::to_vec(&value).unwrap_or_default())
             };
             let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-            let name = type_name_of(
-                provider,
-                profile,
-                parsed.as_ref().unwrap_or(&Value::Null),
-                headers.as_deref().unwrap_or_default(),
-            )
-            .unwrap_or_else(|| "event".to_string());
+            let name = provider
+                .type_of(
+                    parsed.as_ref().unwrap_or(&Value::Null),
+                    generators::header_lookup(headers.as_deref().unwrap_or_default()),
+                )
+                .map_or_else(|| "event".to_string(), |t| t.name.clone());
             let type_index = match type_names.iter().position(|t| *t == name) {
                 Some(i) => i,
                 None => {
@@ -258,32 +255,14 @@ fn is_delivery(value: &Value) -> bool {
     })
 }
 
-/// The type name a delivery declares (by the profile's type key, in its
-/// body or headers), or the provider's only type.
-fn type_name_of(
-    provider: Option<ProviderId>,
-    profile: &Profile,
-    body: &Value,
-    headers: &[(String, String)],
-) -> Option<String> {
-    if profile.type_key.is_some() {
-        return profile.type_name(body, generators::header_lookup(headers));
-    }
-    match Catalog::builtin().of_provider(provider?).as_slice() {
-        [only] => Some(only.name.clone()),
-        _ => None,
-    }
-}
-
-/// The body slots of `profile`; a profile whose dedupe key is a header
-/// gets its built-in provider's body id patched, if that has one (a
-/// scenario's profile override of a built-in provider). Standard Webhooks
-/// has none: its `webhook-id` header and payload `timestamp` make each
-/// request unique.
-pub fn slot_keys(provider: Option<ProviderId>, profile: &Profile) -> SlotKeys {
-    let mut keys = SlotKeys::of_profile(profile);
-    if let (None, Some(provider)) = (&keys.id, provider) {
-        keys.id = SlotKeys::of_profile(&provider.catalog_provider().profile()).id;
+/// The body slots of `provider`'s profile; a profile whose dedupe key is a
+/// header gets the body id of the profile as declared patched, if that has
+/// one (a scenario's profile override). Standard Webhooks has none: its
+/// `webhook-id` header and payload `timestamp` make each request unique.
+pub fn slot_keys(provider: &Provider) -> SlotKeys {
+    let mut keys = SlotKeys::of_profile(provider.profile());
+    if keys.id.is_none() {
+        keys.id = SlotKeys::of_profile(provider.declared_profile()).id;
     }
     keys
 }
@@ -417,6 +396,7 @@ pub fn parse_mix(text: &str) -> Result<Vec<(String, f64)>> {
 mod tests {
     use super::*;
     use generators::template::Patch;
+    use generators::{Catalog, ProviderId};
 
     #[test]
     fn apportion_follows_weights_and_keeps_every_type() {
@@ -446,10 +426,8 @@ mod tests {
         let catalog = Catalog::builtin();
         let a = catalog.get("authgear", "user.created").unwrap();
         let b = catalog.get("authgear", "user.deleted").unwrap();
-        let profile = ProviderId::Authgear.profile();
         let pool = Pool::generate(
-            Some(ProviderId::Authgear),
-            &profile,
+            &Provider::builtin(ProviderId::Authgear),
             &[(a, 3.0), (b, 1.0)],
             7,
             1_700_000_000_000,
@@ -481,7 +459,7 @@ mod tests {
 
     #[test]
     fn jsonl_reads_records_and_bare_bodies() {
-        let profile = ProviderId::Authgear.profile();
+        let authgear = Provider::builtin(ProviderId::Authgear);
         let text = concat!(
             r#"{"headers":{"x-authgear-body-signature":"ab"},"body":"{\"id\":\"a\",\"seq\":1,\"type\":\"user.created\",\"context\":{\"timestamp\":1}}"}"#,
             "\n\n",
@@ -489,13 +467,7 @@ mod tests {
             "\n"
         );
         let read = |text: &str, verbatim: bool| {
-            Pool::from_jsonl(
-                text,
-                Some(ProviderId::Authgear),
-                &profile,
-                verbatim,
-                MemberOrder::Keep,
-            )
+            Pool::from_jsonl(text, &authgear, verbatim, MemberOrder::Keep)
         };
         let pool = read(text, false).unwrap();
         assert_eq!(pool.type_names, vec!["user.created", "user.deleted"]);

@@ -42,6 +42,12 @@ pub fn names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The flag help of `--provider`: what it picks and every built-in name,
+/// from the registry (so a new sender file is named there at once).
+pub fn flag_help(what: &str) -> String {
+    format!("{what} (one of: {})", names().join(", "))
+}
+
 /// Every built-in provider, in display order.
 pub fn all() -> Vec<Provider> {
     names()
@@ -141,6 +147,30 @@ mod tests {
                 "file name and `name:` agree"
             );
         }
+    }
+
+    /// Every command's `--provider` help names every built-in provider.
+    #[test]
+    fn provider_help_names_the_whole_registry() {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        let mut seen = 0;
+        for sub in ["check", "load", "capacity", "replay", "receiver", "events"] {
+            let mut cmd = cli.find_subcommand_mut(sub).unwrap().clone();
+            let cmd = match sub {
+                "events" => cmd.find_subcommand_mut("list").unwrap().clone(),
+                _ => cmd,
+            };
+            let help = cmd.clone().render_long_help().to_string();
+            for name in names() {
+                assert!(
+                    help.contains(name),
+                    "`{sub} --help` does not name {name}:\n{help}"
+                );
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 6);
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub const TOP_KEYS: &[&str] = &[
     "envelope",
     "types",
     "challenge",
+    "lifecycle",
 ];
 /// Keys of `signature`: `scheme` (a built-in one) with its parameters, or a
 /// declared scheme.
@@ -123,7 +124,7 @@ pub fn read(path: &Path) -> Result<Provider, Diagnostic> {
             Some("check the path (relative paths start at the scenario's directory)".into()),
         )
     })?;
-    parse(&text, &file, &base_dir(path))
+    parse(&text, &file, &base_dir(path)).map(|p| p.in_file(file))
 }
 
 /// Reads a provider file shipped inside the binary (`file` names it in
@@ -236,6 +237,16 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         )
         .map(|n| read_types(n, w, base, name.as_deref().unwrap_or("custom"), envelope))
         .unwrap_or_else(|| DeclaredTypes::new("custom", None));
+    let lifecycle: Vec<(String, Node)> = top
+        .get("lifecycle")
+        .and_then(|n| {
+            w.strings(
+                n,
+                "lifecycle",
+                "[order.created, order.paid, order.cancelled]",
+            )
+        })
+        .unwrap_or_default();
     let keys = keys?;
     let profile = Profile {
         name: name?,
@@ -252,18 +263,31 @@ fn read_provider(root: &Node, w: &mut Walker, base: &Path) -> Option<Provider> {
         timestamp_key: keys.timestamp,
         challenge: challenge?,
         batch,
+        lifecycle: lifecycle.iter().map(|(name, _)| name.clone()).collect(),
     };
     // A mistake in a type leaves the declaration incomplete.
     if !w.problems.is_empty() {
         return None;
     }
-    match types.into_provider(profile) {
-        Ok(provider) => Some(provider),
+    let provider = match types.into_provider(profile) {
+        Ok(provider) => provider,
         Err(e) => {
             w.error(root, e.to_string(), None);
-            None
+            return None;
+        }
+    };
+    // The ordering check sends these types: each must be declared.
+    for (name, node) in &lifecycle {
+        if let Err(e) = provider.event_type(name) {
+            let declared: Vec<&str> = provider.types().iter().map(|t| t.name.as_str()).collect();
+            w.error(
+                node,
+                format!("`lifecycle`: {e}"),
+                Some(format!("the declared types are: {}", declared.join(", "))),
+            );
         }
     }
+    w.problems.is_empty().then_some(provider)
 }
 
 fn read_signature(node: &Node, w: &mut Walker) -> Option<Scheme> {

@@ -215,6 +215,7 @@ mod tests {
     fn mark_sets_the_report_interrupted_only_after_a_signal() {
         let mut report = reports::Report::new(reports::RunInfo {
             command: "load".into(),
+            provider_file: None,
             provider: "authgear".into(),
             target: "http://127.0.0.1:1/".into(),
             seed: 1,

@@ -23,6 +23,7 @@
 //! let mut report = Report::new(RunInfo {
 //!     command: "load".into(),
 //!     provider: "authgear".into(),
+//!     provider_file: None,
 //!     target: "http://127.0.0.1:8080/hooks".into(),
 //!     seed: 1,
 //!     shard: None,

@@ -162,6 +162,12 @@ pub struct RunInfo {
     pub command: String,
     /// Provider profile name.
     pub provider: String,
+    /// The provider file the run declared its provider in, as given;
+    /// `None` for a built-in provider (and in reports written before the
+    /// field existed). `replay` resolves a built-in provider by name and
+    /// asks for the file otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_file: Option<String>,
     /// Target URL.
     pub target: String,
     /// Seed of the generators.
@@ -763,6 +769,7 @@ mod tests {
     fn from_json_names_the_version_problem() {
         let report = Report::new(RunInfo {
             command: "check".into(),
+            provider_file: None,
             provider: "authgear".into(),
             target: "http://127.0.0.1:1/".into(),
             seed: 7,

@@ -801,6 +801,7 @@ pub async fn run_until(plan: &CheckPlan, shutdown: &Shutdown) -> anyhow::Result<
     let mut report = Report::new(RunInfo {
         command: "check".into(),
         provider: plan.provider.name().to_string(),
+        provider_file: plan.provider.file().map(String::from),
         target: plan.target.url(),
         seed: plan.seed,
         shard: None,

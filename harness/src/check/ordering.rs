@@ -12,7 +12,7 @@
 //!   order, every one of them. No ordering key is needed to judge it.
 
 use bytes::Bytes;
-use generators::{EventType, ProviderId};
+use generators::EventType;
 use reports::CheckResult;
 use serde_json::Value;
 
@@ -24,39 +24,18 @@ use crate::ledger::OrderingPolicy;
 /// different from the natural order.
 const SHUFFLES: &[&[usize]] = &[&[3, 2, 1, 0], &[2, 0, 3, 1], &[1, 3, 0, 2]];
 
-/// The event types of one subject's life, in order; a custom provider's
-/// first type, four times.
+/// The event types of one subject's life, in order (the profile's
+/// `lifecycle`); without one, the first type of the run, four times.
 fn sequence(ctx: &Context) -> Vec<&str> {
-    let Some(provider) = ctx.plan.provider.builtin_id() else {
-        return ctx
-            .plan
-            .types
-            .first()
-            .map(|t| vec![t.name.as_str(); 4])
-            .unwrap_or_default();
-    };
-    let names: &'static [&'static str] = match provider.catalog_provider() {
-        ProviderId::Authgear | ProviderId::StandardWebhooks => &[
-            "user.created",
-            "user.profile.updated",
-            "user.disabled",
-            "user.deleted",
-        ],
-        ProviderId::Fusionauth => &[
-            "user.login.success",
-            "user.login.success",
-            "user.login.success",
-            "user.login.success",
-        ],
-        ProviderId::Infrahub => &[
-            "infrahub.account.logged_in",
-            "infrahub.account.logged_out",
-            "infrahub.account.logged_in",
-            "infrahub.account.logged_out",
-        ],
-        _ => &[],
-    };
-    names.to_vec()
+    let lifecycle = &ctx.profile().lifecycle;
+    if !lifecycle.is_empty() {
+        return lifecycle.iter().map(String::as_str).collect();
+    }
+    ctx.plan
+        .types
+        .first()
+        .map(|t| vec![t.name.as_str(); 4])
+        .unwrap_or_default()
 }
 
 /// An event with the headers and body it is delivered with.

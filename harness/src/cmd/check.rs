@@ -26,8 +26,7 @@ pub struct Args {
     /// Print every check with its id, what it enforces and the provider rule, then exit.
     #[arg(long)]
     pub list: bool,
-    /// Provider whose events, signatures and delivery semantics to use.
-    #[arg(long, short = 'p', required_unless_present_any = ["list", "provider_file"], conflicts_with = "provider_file")]
+    #[arg(help = crate::provider::flag_help("Built-in provider whose events, signatures and delivery semantics to use"), long, short = 'p', required_unless_present_any = ["list", "provider_file"], conflicts_with = "provider_file")]
     pub provider: Option<String>,
     /// A provider that is not built in, declared in a YAML or TOML file.
     #[arg(long, value_name = "FILE")]

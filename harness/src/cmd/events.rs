@@ -64,8 +64,7 @@ pub enum Format {
 /// Arguments of `events list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Only this provider's types.
-    #[arg(long, short = 'p', conflicts_with = "provider_file")]
+    #[arg(help = crate::provider::flag_help("Only this built-in provider's types"), long, short = 'p', conflicts_with = "provider_file")]
     pub provider: Option<String>,
     /// List the types of a provider declared in a YAML or TOML file.
     #[arg(long, value_name = "FILE")]

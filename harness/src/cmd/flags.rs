@@ -29,9 +29,8 @@ use crate::verdict::usage;
 /// declare theirs apart, for `--list` and a typed provider).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProviderArgs {
-    /// Provider whose events, signatures and rules to use (authgear,
-    /// fusionauth, infrahub, auth0, standard-webhooks).
     #[arg(
+        help = crate::provider::flag_help("Built-in provider whose events, signatures and rules to use"),
         long = "provider",
         short = 'p',
         value_name = "PROVIDER",
@@ -193,7 +192,6 @@ impl TrafficArgs {
         let client = load::client(tls, timeout, self.max_body)?;
         let seed = self.seed.unwrap_or_else(random_seed);
         let now_ms = now_unix_ms();
-        let builtin = provider.builtin_id();
         let pool = if let Some(path) = &self.events {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
@@ -206,7 +204,7 @@ impl TrafficArgs {
             } else {
                 pool::check_events_of(&provider, &text)?;
             }
-            Pool::from_jsonl(&text, builtin, profile, self.verbatim, self.order())?
+            Pool::from_jsonl(&text, &provider, self.verbatim, self.order())?
         } else {
             let mix: Vec<(String, f64)> = if let Some(path) = &self.mix {
                 let text = std::fs::read_to_string(path)
@@ -232,8 +230,7 @@ impl TrafficArgs {
                 return Err(usage("--pool-size must be at least 1"));
             }
             Pool::generate(
-                builtin,
-                profile,
+                &provider,
                 &weighted,
                 seed,
                 now_ms,

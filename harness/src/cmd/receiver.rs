@@ -18,8 +18,7 @@ use crate::verdict::{usage, Verdict};
 /// Arguments of `hookstorm receiver`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Built-in provider whose deliveries to receive (`hookstorm events list` names them).
-    #[arg(long, value_parser = parse_provider, required_unless_present = "provider_file", conflicts_with = "provider_file")]
+    #[arg(help = crate::provider::flag_help("Built-in provider whose deliveries to receive"), long, value_parser = parse_provider, required_unless_present = "provider_file", conflicts_with = "provider_file")]
     pub provider: Option<String>,
     /// A provider that is not built in, declared in a YAML or TOML file.
     #[arg(long, value_name = "FILE")]

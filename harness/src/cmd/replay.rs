@@ -28,8 +28,7 @@ pub struct Args {
     /// report's target was redacted).
     #[arg(long, short = 't')]
     pub target: Option<String>,
-    /// Sign as this built-in provider instead of the report's.
-    #[arg(long, short = 'p', conflicts_with = "provider_file")]
+    #[arg(help = crate::provider::flag_help("Sign as this built-in provider instead of the report's"), long, short = 'p', conflicts_with = "provider_file")]
     pub provider: Option<String>,
     /// The provider file the check ran with (reports of provider-file runs name a provider that is not built in).
     #[arg(long, value_name = "FILE")]
@@ -55,12 +54,22 @@ pub fn plan(args: &Args) -> anyhow::Result<ReplayPlan> {
         crate::provider::resolve(args.provider.as_deref(), args.provider_file.as_deref())?
     } else {
         let name = &recorded.run.provider;
-        generators::Provider::named(name).map_err(|_| {
-            usage(format!(
-                "the report's provider `{name}` is not built in (a provider-file run?): pass \
-                 --provider-file FILE, the file the check ran with (or --provider NAME)"
-            ))
-        })?
+        match &recorded.run.provider_file {
+            // The file may have changed since, or live elsewhere: the
+            // user names the one to sign with.
+            Some(file) => {
+                return Err(usage(format!(
+                    "the report's provider `{name}` was declared in the provider file {file}: \
+                     pass --provider-file FILE, the file the check ran with"
+                )))
+            }
+            None => crate::provider::lookup(name).ok_or_else(|| {
+                usage(format!(
+                    "the report's provider `{name}` is not built in: pass --provider-file FILE, \
+                     the file the check ran with (or --provider NAME)"
+                ))
+            })?,
+        }
     };
     let url = match &args.target {
         Some(url) => url.clone(),

@@ -216,10 +216,9 @@ fn read_scenario(
         .map(|n| w.thresholds(n, "thresholds"))
         .unwrap_or_default();
 
-    let step_provider = provider.as_ref().map(|(provider, file)| StepProvider {
-        provider,
-        file: file.as_deref(),
-    });
+    let step_provider = provider
+        .as_ref()
+        .map(|(provider, _)| StepProvider { provider });
     let steps = match top.require(w, "steps", "steps: [{check: {}}]") {
         Some(node) => read_steps(node, w, step_provider.as_ref()),
         None => Vec::new(),

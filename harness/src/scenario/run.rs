@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use generators::template::MemberOrder;
 use generators::variant::{variants, Family};
-use generators::{EventType, Generator, Provider, ProviderId, Secret, Signer};
+use generators::{EventType, Generator, Provider, Secret, Signer};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
@@ -106,6 +106,7 @@ pub async fn execute(
     let mut report = Report::new(RunInfo {
         command: "run".into(),
         provider: provider.name().to_string(),
+        provider_file: provider.file().map(String::from),
         target: target.url(),
         seed,
         shard: (settings.shard.count > 1).then(|| settings.shard.one_based()),
@@ -371,20 +372,11 @@ impl StepContext<'_> {
         let provider = self.load_provider();
         let weighted = load::weighted_types(&provider, mix)?;
         let now_ms = now_unix_ms();
-        let builtin = provider.builtin_id();
         let pool = if adversarial > 0.0 {
-            adversarial_pool(
-                builtin,
-                provider.profile(),
-                &weighted,
-                adversarial,
-                seed,
-                now_ms,
-            )?
+            adversarial_pool(&provider, &weighted, adversarial, seed, now_ms)?
         } else {
             Pool::generate(
-                builtin,
-                provider.profile(),
+                &provider,
                 &weighted,
                 seed,
                 now_ms,
@@ -474,8 +466,7 @@ impl StepContext<'_> {
 /// accept them, so they count toward the error rate like valid events.
 /// Types are interleaved in proportion to their weights.
 fn adversarial_pool(
-    provider: Option<ProviderId>,
-    profile: &generators::Profile,
+    provider: &Provider,
     mix: &[(&EventType, f64)],
     share: f64,
     seed: u64,
@@ -522,5 +513,5 @@ fn adversarial_pool(
             }
         }
     }
-    Pool::from_jsonl(&text, provider, profile, false, MemberOrder::SlotsLast)
+    Pool::from_jsonl(&text, provider, false, MemberOrder::SlotsLast)
 }

@@ -2,8 +2,6 @@
 //! each read from the positioned tree into its [`Step`]; event types a
 //! step names are checked against the scenario's provider.
 
-use std::path::Path;
-
 use generators::{did_you_mean, Provider};
 
 use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
@@ -45,10 +43,8 @@ pub const WAIT_KEYS: &[&str] = &["duration"];
 
 /// The scenario's provider, for checking the event types steps name.
 pub struct StepProvider<'a> {
-    /// The provider.
+    /// The provider (a file's names the file in hints).
     pub provider: &'a Provider,
-    /// The provider file it was declared in (named in hints).
-    pub file: Option<&'a Path>,
 }
 
 impl StepProvider<'_> {
@@ -57,27 +53,23 @@ impl StepProvider<'_> {
         let Err(unknown) = provider.event_type(name) else {
             return;
         };
-        let hint = match (provider.builtin_id(), unknown) {
+        let hint = match (provider.file(), unknown) {
             (
-                Some(_),
+                None,
                 generators::Error::UnknownName {
                     suggestion: Some(s),
                     ..
                 },
             ) => format!("did you mean `{s}`? `hookstorm events list` prints every type"),
-            (Some(_), _) => "`hookstorm events list` prints every type".to_string(),
-            (None, _) => {
+            (None, _) => format!(
+                "`hookstorm events list --provider {}` prints every type",
+                provider.name()
+            ),
+            (Some(file), _) => {
                 let names = provider.types().into_iter().map(|t| t.name.as_str());
                 match did_you_mean(name, names) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!(
-                        "the types declared in {} are: {}",
-                        self.file
-                            .map(Path::display)
-                            .map(|d| d.to_string())
-                            .unwrap_or_default(),
-                        type_list(provider)
-                    ),
+                    None => format!("the types declared in {file} are: {}", type_list(provider)),
                 }
             }
         };

@@ -27,7 +27,7 @@ fn provider_file() -> PathBuf {
 async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
     let provider = acme();
     assert_eq!(provider.name(), "acme-billing");
-    assert!(provider.builtin_id().is_none());
+    assert!(harness::provider::lookup(provider.name()).is_none());
     let mut config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
     config.faults = faults.to_vec();
     // The policy `check` assumes by default.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use generators::template::MemberOrder;
-use generators::{Catalog, ProviderId, Secret, Signer};
+use generators::{Catalog, Provider, ProviderId, Secret, Signer};
 use harness::client::{Client, ClientOptions, Target};
 use harness::emitter::{self, Emission, Run, Shard};
 use harness::pool::Pool;
@@ -71,14 +71,13 @@ fn plan_with(
 ) -> Emission {
     let profile = provider.profile();
     let types: Vec<_> = Catalog::builtin()
-        .of_provider(provider)
+        .of_provider_name(provider.name())
         .into_iter()
         .take(4)
         .map(|t| (t, 1.0))
         .collect();
     let pool = Pool::generate(
-        Some(provider),
-        &profile,
+        &Provider::builtin(provider),
         &types,
         11,
         1_700_000_000_000,
@@ -348,6 +347,7 @@ async fn shard_reports_merge_to_the_union() {
         sent += run.stats.requests();
         let mut report = Report::new(RunInfo {
             command: "load".into(),
+            provider_file: None,
             provider: "authgear".into(),
             target: format!("http://{addr}/hooks"),
             seed: 5,

@@ -372,6 +372,7 @@ fn write_report(
     };
     let mut report = Report::new(RunInfo {
         command: "check".into(),
+        provider_file: None,
         provider: provider.into(),
         target: url.into(),
         seed: 1,
@@ -430,6 +431,7 @@ async fn usage_mistakes_exit_2_and_no_answer_exits_1() {
     std::fs::create_dir_all(&empty).unwrap();
     let nothing = Report::new(RunInfo {
         command: "check".into(),
+        provider_file: None,
         provider: "authgear".into(),
         target: url.clone(),
         seed: 1,
@@ -621,4 +623,54 @@ async fn a_provider_file_run_is_replayed_with_its_file_and_its_curl_line_says_wh
     );
     lenient.shutdown().await;
     strict.shutdown().await;
+}
+
+/// Every built-in provider, from the one registry (code-defined or shipped
+/// as a file): a finding of `check --provider P` against a receiver that
+/// skips verification is re-sent by `replay DIR F1` with no other flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_builtin_providers_finding_replays_with_no_other_flag() {
+    let names = harness::provider::names();
+    assert!(names.len() >= 16, "{names:?}");
+    for name in names {
+        let provider = harness::provider::named(name).unwrap();
+        let secret = demo_secret(provider.scheme());
+        let faulty = receiver::start(
+            ReceiverConfig::for_provider(provider.clone(), secret.clone())
+                .with_fault(Fault::SkipSignature),
+        )
+        .await
+        .unwrap();
+        let ty = a_type(&provider);
+        let dir = tempfile::tempdir().unwrap();
+        let report = check(
+            &[
+                "-p",
+                name,
+                "-t",
+                &faulty.url(),
+                "--type",
+                &ty,
+                "--checks",
+                "rejects_missing_signature",
+            ],
+            secret.expose(),
+            dir.path(),
+        )
+        .await;
+        let f1 = report
+            .findings
+            .iter()
+            .find(|f| f.id == "F1")
+            .unwrap_or_else(|| panic!("{name}: no F1: {:#?}", report.findings));
+        assert_eq!(f1.check, "rejects_missing_signature", "{name}");
+        assert_eq!(report.run.provider_file, None, "{name} is built in");
+        let o = replay(dir.path(), "F1", &[], secret.expose()).await;
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", transcript(&o));
+        assert!(
+            stdout(&o).contains("answer      2"),
+            "{name}: the faulty receiver accepted it again: {}",
+            transcript(&o)
+        );
+    }
 }

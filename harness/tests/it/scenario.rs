@@ -62,10 +62,10 @@ const WHSEC: &str = "whsec_c2NlbmFyaW8tdGVzdC1zZWNyZXQtNWMxZg==";
 /// The secret a provider's receiver and sender share in these tests: one
 /// in the form its scheme's key wants (`whsec_<base64>`, a hex seed, ...).
 fn secret_for(provider: &Provider) -> String {
-    match provider.builtin_id() {
-        Some(ProviderId::StandardWebhooks) => WHSEC.to_string(),
-        Some(_) => SECRET.to_string(),
-        None => harness::demo::demo_secret(provider.scheme())
+    match ProviderId::parse(provider.name()) {
+        Ok(ProviderId::StandardWebhooks) => WHSEC.to_string(),
+        Ok(_) => SECRET.to_string(),
+        Err(_) => harness::demo::demo_secret(provider.scheme())
             .expose()
             .to_string(),
     }

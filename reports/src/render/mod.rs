@@ -414,6 +414,7 @@ pub(crate) mod fixture {
     pub fn report() -> Report {
         let mut report = Report::new(RunInfo {
             command: "run".into(),
+            provider_file: None,
             provider: "authgear".into(),
             target: "http://127.0.0.1:8080/hooks".into(),
             seed: 42,
