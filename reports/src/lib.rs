@@ -45,23 +45,25 @@ pub mod diff;
 pub mod finding;
 pub mod histogram;
 pub mod level;
-pub mod load;
 pub mod merge;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod request;
+pub mod stats;
 pub mod threshold;
 
 pub use diff::{diff, Diff, DiffRow};
 pub use finding::{Finding, INLINE_BODY_MAX};
 pub use level::Level;
-pub use load::{LoadStats, MergeError};
 pub use merge::{merge, merge_partial};
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
 pub use render::{prepare_dir, write_dir};
 pub use report::{
-    curl_command, excerpt, redact_headers, CapacitySection, CapacityStep, CheckResult, LoadSection,
-    Report, ReportError, RequestSummary, RunInfo, REPORT_VERSION,
+    CapacitySection, CapacityStep, CheckResult, LoadSection, Report, ReportError, RunInfo,
+    REPORT_VERSION,
 };
+pub use request::{curl_command, excerpt, redact_headers, RequestSummary};
+pub use stats::{LoadStats, MergeError};
 pub use threshold::{Threshold, ThresholdError, ThresholdResult};

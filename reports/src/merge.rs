@@ -3,8 +3,8 @@
 //! combined, thresholds are re-evaluated on the merged statistics, and the
 //! shard marker is cleared.
 
-use crate::load::LoadStats;
 use crate::report::{CheckResult, LoadSection, Report, ReportError};
+use crate::stats::LoadStats;
 use crate::threshold;
 
 /// Merges shard reports into one report of the whole run.

@@ -9,9 +9,9 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::load::LoadStats;
 use crate::render::{check_rows, verdict_word};
 use crate::report::{Report, ReportError};
+use crate::stats::LoadStats;
 use crate::threshold::format_share;
 
 const TEMPLATE: &str = include_str!("index.html.j2");

@@ -302,7 +302,7 @@ pub fn interrupted_banner(report: &Report) -> Option<String> {
 /// The histograms the percentile tables show, labelled: latency, service
 /// time, and the generator's hiccups when they were measured.
 fn percentile_rows(
-    stats: &crate::load::LoadStats,
+    stats: &crate::stats::LoadStats,
 ) -> Vec<(&'static str, &hdrhistogram::Histogram<u64>)> {
     let mut rows = vec![("latency", stats.latency()), ("service", stats.service())];
     if !stats.hiccups().is_empty() {
@@ -319,9 +319,10 @@ pub(crate) mod fixture {
 
     use std::time::Duration;
 
-    use crate::load::LoadStats;
     use crate::record::{ErrorKind, Outcome, Recorder, Sample};
     use crate::report::*;
+    use crate::request::{excerpt, RequestSummary};
+    use crate::stats::LoadStats;
     use crate::threshold::parse;
 
     pub fn check(id: &str, event_type: &str, level: Level) -> CheckResult {

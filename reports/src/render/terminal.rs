@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::load::LoadStats;
 use crate::render::{check_rows, interrupted_banner, verdict_word};
 use crate::report::{LoadSection, Report};
+use crate::stats::LoadStats;
 use crate::threshold::format_share;
 
 /// Width of the label column of the summary.
