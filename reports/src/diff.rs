@@ -285,8 +285,8 @@ impl Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture;
     use crate::record::{ErrorKind, Outcome, Recorder, Sample};
-    use crate::render::fixture;
 
     #[test]
     fn identical_reports_do_not_regress() {

@@ -43,6 +43,8 @@
 
 pub mod diff;
 pub mod finding;
+#[cfg(test)]
+mod fixture;
 pub mod histogram;
 pub mod level;
 pub mod merge;

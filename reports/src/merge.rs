@@ -179,7 +179,7 @@ fn add_check(checks: &mut Vec<CheckResult>, check: &CheckResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
     use crate::report::Level;
 
     #[test]

@@ -532,7 +532,7 @@ fn time_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn log_axis_positions_and_labels() {

@@ -290,7 +290,7 @@ pub fn checks_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn summary_shows_load_thresholds_and_verdict() {
