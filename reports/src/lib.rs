@@ -36,7 +36,7 @@
 //! assert!(summary.contains("✓ p99<250ms"));
 //! let dir = tempfile::tempdir().unwrap();
 //! let written = reports::write_dir(&report, dir.path()).unwrap();
-//! assert_eq!(written.len(), 5);
+//! assert_eq!(written.len(), reports::render::OUTPUTS.len());
 //! assert_eq!(Report::from_json(&std::fs::read_to_string(&written[0]).unwrap()).unwrap(), report);
 //! ```
 #![deny(missing_docs)]

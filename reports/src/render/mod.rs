@@ -14,15 +14,74 @@ use std::path::{Path, PathBuf};
 
 use crate::report::{CheckResult, Level, Report, ReportError};
 
-/// Every file a report directory may hold, in the order they are written.
-/// A run removes those it does not produce, so the directory holds one run.
-pub const OUTPUTS: [&str; 5] = [
-    "report.json",
-    "junit.xml",
-    "summary.md",
-    "latency.hgrm",
-    "index.html",
+/// One file of a report directory: its name and how a report becomes it.
+pub struct Output {
+    /// The file name inside the report directory (`junit.xml`).
+    pub name: &'static str,
+    /// Which reports have it, when not all do (`with a load phase`); a
+    /// report without it has the file removed from its directory.
+    pub only: Option<&'static str>,
+    /// The file's text, or `None` when this report does not have it.
+    render: fn(&Report) -> Result<Option<String>, ReportError>,
+}
+
+/// Every file a report directory may hold, in the order they are written:
+/// [`write_dir`] writes these and help texts list them. A run removes those
+/// it does not produce, so the directory holds one run.
+pub const OUTPUTS: &[Output] = &[
+    Output {
+        name: "report.json",
+        only: None,
+        render: |report| json::render(report).map(Some),
+    },
+    Output {
+        name: "junit.xml",
+        only: None,
+        render: |report| junit::render(report).map(Some),
+    },
+    Output {
+        name: "summary.md",
+        only: None,
+        render: |report| Ok(Some(markdown::render(report))),
+    },
+    Output {
+        name: "latency.hgrm",
+        only: Some("with a load phase"),
+        render: |report| {
+            Ok(report
+                .load
+                .as_ref()
+                .map(|load| hgrm::render(load.stats.latency())))
+        },
+    },
+    Output {
+        name: "index.html",
+        only: None,
+        render: |report| html::render(report).map(Some),
+    },
 ];
+
+/// [`OUTPUTS`] in words, for help texts: `report.json, junit.xml, …,
+/// latency.hgrm (with a load phase) and index.html`.
+pub fn output_names() -> String {
+    let names: Vec<String> = OUTPUTS
+        .iter()
+        .map(|o| match o.only {
+            Some(only) => format!("{} ({only})", o.name),
+            None => o.name.to_string(),
+        })
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Whether `name` is one of the [`OUTPUTS`].
+fn is_output(name: &str) -> bool {
+    OUTPUTS.iter().any(|o| o.name == name)
+}
 
 /// Makes sure `dir` can take a report, before a run sends anything: creates
 /// it (parents too), refuses a path that is not a directory, and proves it
@@ -49,9 +108,9 @@ pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
 }
 
 /// Writes every output of `report` into `dir` (created if missing) and
-/// returns the paths written: `report.json`, `junit.xml`, `summary.md`,
-/// `index.html`, and `latency.hgrm` when the report has a load section;
-/// bodies too large or too binary to inline go to `repro/F<n>.body`.
+/// returns the paths written: those of [`OUTPUTS`] the report has, in that
+/// order (`latency.hgrm` only with a load section); bodies too large or too
+/// binary to inline go to `repro/F<n>.body`.
 ///
 /// Never tears a file: everything is rendered first, each file is written
 /// under a temporary name and renamed over the old one (a kill mid-write
@@ -60,15 +119,12 @@ pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
 /// `repro/` bodies) are removed, and so are temporary files a killed run
 /// left; nothing else in the directory is touched.
 pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let mut outputs = vec![
-        ("report.json", json::render(report)?),
-        ("junit.xml", junit::render(report)?),
-        ("summary.md", markdown::render(report)),
-    ];
-    if let Some(load) = &report.load {
-        outputs.push(("latency.hgrm", hgrm::render(load.stats.latency())));
+    let mut outputs = Vec::with_capacity(OUTPUTS.len());
+    for output in OUTPUTS {
+        if let Some(text) = (output.render)(report)? {
+            outputs.push((output.name, text));
+        }
     }
-    outputs.push(("index.html", html::render(report)?));
     // Bodies too large or too binary to inline, each written once.
     let bodies: Vec<(PathBuf, &[u8])> = report
         .findings
@@ -110,9 +166,9 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportErro
         std::fs::rename(temporary, path).map_err(io(path))?;
     }
 
-    for name in OUTPUTS {
-        if !outputs.iter().any(|(n, _)| *n == name) {
-            remove_if_present(&dir.join(name))?;
+    for output in OUTPUTS {
+        if !outputs.iter().any(|(n, _)| *n == output.name) {
+            remove_if_present(&dir.join(output.name))?;
         }
     }
     if let Ok(entries) = std::fs::read_dir(&repro_dir) {
@@ -176,7 +232,7 @@ fn is_temporary(file: &str) -> bool {
     };
     !pid.is_empty()
         && pid.bytes().all(|b| b.is_ascii_digit())
-        && (OUTPUTS.contains(&name) || is_repro_body(name))
+        && (is_output(name) || is_repro_body(name))
 }
 
 /// Removes temporaries a killed run left behind (best effort: they are
@@ -376,6 +432,8 @@ mod tests {
                 "index.html"
             ]
         );
+        // A report with load has every output, in the list's order.
+        assert_eq!(names, OUTPUTS.iter().map(|o| o.name).collect::<Vec<_>>());
         for p in &written {
             assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
         }
@@ -384,6 +442,14 @@ mod tests {
         // The fixture's one finding is small text: inlined, no repro/ file.
         assert_eq!(report.findings[0].request.body_file, None);
         assert!(!out.join("repro").exists());
+    }
+
+    #[test]
+    fn help_texts_read_the_outputs_in_words() {
+        assert_eq!(
+            output_names(),
+            "report.json, junit.xml, summary.md, latency.hgrm (with a load phase) and index.html"
+        );
     }
 
     /// The directory holds one run: a report without load replaces the
