@@ -34,6 +34,7 @@ pub struct RequestSummary {
     #[serde(default)]
     pub body_len: usize,
 }
+
 /// The start of `bytes` as text (invalid UTF-8 replaced), at most `max`
 /// bytes of it, ending in `…(N more bytes)` when cut. Never splits a
 /// multi-byte character.
@@ -55,6 +56,7 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
         bytes.len() - cut
     )
 }
+
 /// Replaces the values of the named headers (case-insensitive) with
 /// `<redacted>`. A value that starts with a scheme word keeps it
 /// (`Bearer <redacted>`, `Basic <redacted>`); a value of one word, sent

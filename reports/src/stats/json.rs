@@ -243,6 +243,7 @@ impl<'de> Deserialize<'de> for LoadStats {
             .map_err(serde::de::Error::custom)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
@@ -301,6 +302,7 @@ mod tests {
         assert!(back == a);
         assert_eq!(back.excerpt(500), a.excerpt(500));
     }
+
     #[test]
     fn deserialize_rejects_inconsistent_json() {
         let stats = LoadStats::new(names(1));

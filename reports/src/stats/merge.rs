@@ -349,6 +349,7 @@ mod tests {
             }
         );
     }
+
     #[test]
     fn merge_matches_types_by_name() {
         let mut a = LoadStats::new(vec!["x".into(), "y".into()]);
