@@ -28,7 +28,7 @@ const MAX_HEADERS: usize = 96;
 const MAX_PARTS: usize = 4;
 /// Body bytes kept of a failing answer (see [`Conn::body_start`]): as many
 /// as a report keeps.
-const EXCERPT: usize = reports::load::EXCERPT_BYTES;
+const EXCERPT: usize = reports::stats::EXCERPT_BYTES;
 
 /// Why an exchange produced no usable answer.
 #[derive(Debug, thiserror::Error)]

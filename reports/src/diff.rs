@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use crate::histogram::format_us;
-use crate::load::LoadStats;
 use crate::report::{Level, Report, ReportError};
+use crate::stats::LoadStats;
 use crate::threshold::format_share;
 
 /// Smallest rise of the error rate, in absolute terms (0.1 percentage
@@ -285,8 +285,8 @@ impl Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture;
     use crate::record::{ErrorKind, Outcome, Recorder, Sample};
-    use crate::render::fixture;
 
     #[test]
     fn identical_reports_do_not_regress() {

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::level::Level;
-use crate::report::{curl_command, RequestSummary};
+use crate::request::{curl_command, RequestSummary};
 
 /// The largest body inlined in a report, a `curl` line or a rendering.
 pub const INLINE_BODY_MAX: usize = 4 * 1024;

@@ -37,32 +37,36 @@
 //! assert!(summary.contains("✓ p99<250ms"));
 //! let dir = tempfile::tempdir().unwrap();
 //! let written = reports::write_dir(&report, dir.path()).unwrap();
-//! assert_eq!(written.len(), 5);
+//! assert_eq!(written.len(), reports::render::OUTPUTS.len());
 //! assert_eq!(Report::from_json(&std::fs::read_to_string(&written[0]).unwrap()).unwrap(), report);
 //! ```
 #![deny(missing_docs)]
 
 pub mod diff;
 pub mod finding;
+#[cfg(test)]
+mod fixture;
 pub mod histogram;
 pub mod level;
-pub mod load;
 pub mod merge;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod request;
+pub mod stats;
 pub mod threshold;
 
 pub use diff::{diff, Diff, DiffRow};
 pub use finding::{Finding, INLINE_BODY_MAX};
 pub use level::Level;
-pub use load::{LoadStats, MergeError};
 pub use merge::{merge, merge_partial};
 pub use record::{ErrorKind, Outcome, Recorder, Sample};
 pub use render::terminal::{checks_table, terminal_summary};
 pub use render::{prepare_dir, write_dir};
 pub use report::{
-    curl_command, excerpt, redact_headers, CapacitySection, CapacityStep, CheckResult, LoadSection,
-    Report, ReportError, RequestSummary, RunInfo, REPORT_VERSION,
+    CapacitySection, CapacityStep, CheckResult, LoadSection, Report, ReportError, RunInfo,
+    REPORT_VERSION,
 };
+pub use request::{curl_command, excerpt, redact_headers, RequestSummary};
+pub use stats::{LoadStats, MergeError};
 pub use threshold::{Threshold, ThresholdError, ThresholdResult};

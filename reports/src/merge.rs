@@ -3,8 +3,8 @@
 //! combined, thresholds are re-evaluated on the merged statistics, and the
 //! shard marker is cleared.
 
-use crate::load::LoadStats;
 use crate::report::{CheckResult, LoadSection, Report, ReportError};
+use crate::stats::LoadStats;
 use crate::threshold;
 
 /// Merges shard reports into one report of the whole run.
@@ -179,7 +179,7 @@ fn add_check(checks: &mut Vec<CheckResult>, check: &CheckResult) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
     use crate::report::Level;
 
     #[test]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::format_us;
-use crate::load::LoadStats;
+use crate::stats::LoadStats;
 
 /// The accepted grammar, shown in every parse error.
 pub const GRAMMAR: &str = "METRIC OP VALUE, where

@@ -597,22 +597,7 @@ fn expiry(
 /// signatures stay: they are derived from the secret, do not reveal it, and
 /// keep the `curl` line reproducing the exact request.
 pub fn redact(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            if k.eq_ignore_ascii_case("authorization") {
-                // `Bearer <token>` keeps its scheme; a value sent verbatim
-                // (Okta, Auth0 Log Streams) is the secret as a whole.
-                let redacted = match v.trim().split_once(char::is_whitespace) {
-                    Some((scheme, _)) => format!("{scheme} <redacted>"),
-                    None => "<redacted>".to_string(),
-                };
-                (k.clone(), redacted)
-            } else {
-                (k.clone(), v.clone())
-            }
-        })
-        .collect()
+    reports::redact_headers(headers, &["authorization"])
 }
 
 /// Builds the result of one check on one event type: judges each probe by

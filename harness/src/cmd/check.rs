@@ -85,8 +85,8 @@ pub struct Args {
     /// Seed of the event generator (printed; reuse it to reproduce a run).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Write report.json, junit.xml, summary.md and index.html here.
-    #[arg(long, value_name = "DIR")]
+    /// The report directory: its files are [`reports::render::OUTPUTS`].
+    #[arg(long, value_name = "DIR", help = format!("Write {} here", reports::render::output_names()))]
     pub out: Option<PathBuf>,
     /// How to trust an https target (and an https ledger URL).
     #[command(flatten)]

@@ -112,8 +112,8 @@ pub struct TrafficArgs {
     /// Runtime worker threads [default: the CPUs this process may use].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Write report.json, latency.hgrm, summary.md and index.html here.
-    #[arg(long, value_name = "DIR")]
+    /// The report directory: its files are [`reports::render::OUTPUTS`].
+    #[arg(long, value_name = "DIR", help = format!("Write {} here", reports::render::output_names()))]
     pub out: Option<PathBuf>,
     /// No progress display and no start line; only the final summary.
     #[arg(long, short = 'q')]

@@ -11,7 +11,9 @@ use crate::verdict::{usage, Verdict};
 /// `hookstorm report` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ReportCommand {
-    /// Write report.json, junit.xml, summary.md, latency.hgrm and index.html from a report.json.
+    /// Re-render a report directory ([`reports::render::OUTPUTS`]) from its
+    /// report.json.
+    #[command(about = format!("Write {} from a report.json", reports::render::output_names()))]
     Render {
         /// The report to render.
         #[arg(value_name = "REPORT.json")]

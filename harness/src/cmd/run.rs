@@ -24,8 +24,8 @@ pub struct Args {
     /// The scenario file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Write report.json, junit.xml, summary.md, latency.hgrm and index.html here.
-    #[arg(long, value_name = "DIR")]
+    /// The report directory: its files are [`reports::render::OUTPUTS`].
+    #[arg(long, value_name = "DIR", help = format!("Write {} here", reports::render::output_names()))]
     pub out: Option<PathBuf>,
     /// Override a value of the file, e.g. `target=http://127.0.0.1:9000/hooks`
     /// or `steps.2.load.rate=50` (steps count from 1). Repeatable.

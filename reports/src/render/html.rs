@@ -9,9 +9,9 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::load::LoadStats;
 use crate::render::{check_rows, verdict_word};
 use crate::report::{Report, ReportError};
+use crate::stats::LoadStats;
 use crate::threshold::format_share;
 
 const TEMPLATE: &str = include_str!("index.html.j2");
@@ -370,57 +370,30 @@ fn percentile_chart(stats: &LoadStats) -> Result<String, ReportError> {
         .fold(0.0, f64::max)
         .max(0.001)
         * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Latency by percentile", ("sans-serif", 20))
-            .margin(12)
-            .margin_right(36)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("percentile")
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 14))
-            .light_line_style(BLACK.mix(0.04))
-            .y_desc("ms")
-            .x_labels(x_max as usize + 1)
-            .x_label_formatter(&|x| {
-                // Only whole positions are nines of the percentile axis.
-                if (x - x.round()).abs() < 1e-6 {
-                    log_axis_label(*x)
-                } else {
-                    String::new()
-                }
-            })
-            .draw()
-            .map_err(chart_error)?;
-        chart
-            .draw_series(LineSeries::new(latency, LATENCY.stroke_width(2)))
-            .map_err(chart_error)?
-            .label("latency (from intended send)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], LATENCY.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(service, SERVICE.stroke_width(2)))
-            .map_err(chart_error)?
-            .label("service time")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], SERVICE.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(chart_error)?;
-        root.present().map_err(chart_error)?;
-    }
-    Ok(svg)
+    let lines = [
+        ("latency (from intended send)", latency, LATENCY),
+        ("service time", service, SERVICE),
+    ];
+    // Only whole positions are nines of the percentile axis.
+    let nines = |x: &f64| {
+        if (x - x.round()).abs() < 1e-6 {
+            log_axis_label(*x)
+        } else {
+            String::new()
+        }
+    };
+    let x = XAxis {
+        desc: "percentile",
+        max: x_max,
+        labels: Some((x_max as usize + 1, &nines)),
+    };
+    chart(
+        "Latency by percentile",
+        x,
+        ("ms", y_max),
+        &lines,
+        SeriesLabelPosition::UpperLeft,
+    )
 }
 
 /// p50 and p99 latency per second of the run.
@@ -474,6 +447,18 @@ fn throughput_chart(stats: &LoadStats) -> Result<String, ReportError> {
 /// One named, coloured line of a chart: `(label, points, colour)`.
 type Line<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 
+/// Writes the label of an axis position.
+type AxisLabel<'a> = &'a dyn Fn(&f64) -> String;
+
+/// The x axis of a chart: its description, its end (it starts at 0), and
+/// how many labels it has written by what (plotters' own when `None`).
+struct XAxis<'a> {
+    desc: &'a str,
+    max: f64,
+    labels: Option<(usize, AxisLabel<'a>)>,
+}
+
+/// A chart of `lines` over the seconds of the run.
 fn time_chart(
     caption: &str,
     y_desc: &str,
@@ -481,7 +466,30 @@ fn time_chart(
     seconds: usize,
     lines: &[Line<'_>],
 ) -> Result<String, ReportError> {
-    let x_max = (seconds.max(2) - 1) as f64;
+    let x = XAxis {
+        desc: "seconds since start",
+        max: (seconds.max(2) - 1) as f64,
+        labels: None,
+    };
+    chart(
+        caption,
+        x,
+        (y_desc, y_max),
+        lines,
+        SeriesLabelPosition::UpperRight,
+    )
+}
+
+/// One SVG line chart, every chart of the page in one style: `lines` over
+/// `x` and `0..y_max` (`y` is its description and end), with a legend at
+/// `legend`.
+fn chart(
+    caption: &str,
+    x: XAxis<'_>,
+    (y_desc, y_max): (&str, f64),
+    lines: &[Line<'_>],
+    legend: SeriesLabelPosition,
+) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -492,17 +500,18 @@ fn time_chart(
             .margin_right(36)
             .x_label_area_size(44)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .build_cartesian_2d(0f64..x.max, 0f64..y_max)
             .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since start")
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x.desc)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 14))
             .light_line_style(BLACK.mix(0.04))
-            .y_desc(y_desc)
-            .draw()
-            .map_err(chart_error)?;
+            .y_desc(y_desc);
+        if let Some((count, write)) = x.labels {
+            mesh.x_labels(count).x_label_formatter(write);
+        }
+        mesh.draw().map_err(chart_error)?;
         for (label, points, color) in lines {
             let color = *color;
             chart
@@ -518,7 +527,7 @@ fn time_chart(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend)
             .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK.mix(0.3))
@@ -532,7 +541,7 @@ fn time_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn log_axis_positions_and_labels() {

@@ -13,7 +13,7 @@ pub fn render(report: &Report) -> Result<String, ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn round_trips_a_full_report_exactly() {

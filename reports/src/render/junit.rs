@@ -143,7 +143,7 @@ fn finding_text<'r>(report: &'r Report, c: &CheckResult, written: &mut Vec<&'r s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn well_formed_with_expected_testcases() {

@@ -318,7 +318,7 @@ fn fence(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn summary_has_verdict_tables_and_curl() {

@@ -14,15 +14,74 @@ use std::path::{Path, PathBuf};
 
 use crate::report::{CheckResult, Level, Report, ReportError};
 
-/// Every file a report directory may hold, in the order they are written.
-/// A run removes those it does not produce, so the directory holds one run.
-pub const OUTPUTS: [&str; 5] = [
-    "report.json",
-    "junit.xml",
-    "summary.md",
-    "latency.hgrm",
-    "index.html",
+/// One file of a report directory: its name and how a report becomes it.
+pub struct Output {
+    /// The file name inside the report directory (`junit.xml`).
+    pub name: &'static str,
+    /// Which reports have it, when not all do (`with a load phase`); a
+    /// report without it has the file removed from its directory.
+    pub only: Option<&'static str>,
+    /// The file's text, or `None` when this report does not have it.
+    render: fn(&Report) -> Result<Option<String>, ReportError>,
+}
+
+/// Every file a report directory may hold, in the order they are written:
+/// [`write_dir`] writes these and help texts list them. A run removes those
+/// it does not produce, so the directory holds one run.
+pub const OUTPUTS: &[Output] = &[
+    Output {
+        name: "report.json",
+        only: None,
+        render: |report| json::render(report).map(Some),
+    },
+    Output {
+        name: "junit.xml",
+        only: None,
+        render: |report| junit::render(report).map(Some),
+    },
+    Output {
+        name: "summary.md",
+        only: None,
+        render: |report| Ok(Some(markdown::render(report))),
+    },
+    Output {
+        name: "latency.hgrm",
+        only: Some("with a load phase"),
+        render: |report| {
+            Ok(report
+                .load
+                .as_ref()
+                .map(|load| hgrm::render(load.stats.latency())))
+        },
+    },
+    Output {
+        name: "index.html",
+        only: None,
+        render: |report| html::render(report).map(Some),
+    },
 ];
+
+/// [`OUTPUTS`] in words, for help texts: `report.json, junit.xml, …,
+/// latency.hgrm (with a load phase) and index.html`.
+pub fn output_names() -> String {
+    let names: Vec<String> = OUTPUTS
+        .iter()
+        .map(|o| match o.only {
+            Some(only) => format!("{} ({only})", o.name),
+            None => o.name.to_string(),
+        })
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Whether `name` is one of the [`OUTPUTS`].
+fn is_output(name: &str) -> bool {
+    OUTPUTS.iter().any(|o| o.name == name)
+}
 
 /// Makes sure `dir` can take a report, before a run sends anything: creates
 /// it (parents too), refuses a path that is not a directory, and proves it
@@ -49,9 +108,9 @@ pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
 }
 
 /// Writes every output of `report` into `dir` (created if missing) and
-/// returns the paths written: `report.json`, `junit.xml`, `summary.md`,
-/// `index.html`, and `latency.hgrm` when the report has a load section;
-/// bodies too large or too binary to inline go to `repro/F<n>.body`.
+/// returns the paths written: those of [`OUTPUTS`] the report has, in that
+/// order (`latency.hgrm` only with a load section); bodies too large or too
+/// binary to inline go to `repro/F<n>.body`.
 ///
 /// Never tears a file: everything is rendered first, each file is written
 /// under a temporary name and renamed over the old one (a kill mid-write
@@ -60,15 +119,12 @@ pub fn prepare_dir(dir: &Path) -> Result<(), ReportError> {
 /// `repro/` bodies) are removed, and so are temporary files a killed run
 /// left; nothing else in the directory is touched.
 pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let mut outputs = vec![
-        ("report.json", json::render(report)?),
-        ("junit.xml", junit::render(report)?),
-        ("summary.md", markdown::render(report)),
-    ];
-    if let Some(load) = &report.load {
-        outputs.push(("latency.hgrm", hgrm::render(load.stats.latency())));
+    let mut outputs = Vec::with_capacity(OUTPUTS.len());
+    for output in OUTPUTS {
+        if let Some(text) = (output.render)(report)? {
+            outputs.push((output.name, text));
+        }
     }
-    outputs.push(("index.html", html::render(report)?));
     // Bodies too large or too binary to inline, each written once.
     let bodies: Vec<(PathBuf, &[u8])> = report
         .findings
@@ -110,9 +166,9 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, ReportErro
         std::fs::rename(temporary, path).map_err(io(path))?;
     }
 
-    for name in OUTPUTS {
-        if !outputs.iter().any(|(n, _)| *n == name) {
-            remove_if_present(&dir.join(name))?;
+    for output in OUTPUTS {
+        if !outputs.iter().any(|(n, _)| *n == output.name) {
+            remove_if_present(&dir.join(output.name))?;
         }
     }
     if let Ok(entries) = std::fs::read_dir(&repro_dir) {
@@ -176,7 +232,7 @@ fn is_temporary(file: &str) -> bool {
     };
     !pid.is_empty()
         && pid.bytes().all(|b| b.is_ascii_digit())
-        && (OUTPUTS.contains(&name) || is_repro_body(name))
+        && (is_output(name) || is_repro_body(name))
 }
 
 /// Removes temporaries a killed run left behind (best effort: they are
@@ -302,7 +358,7 @@ pub fn interrupted_banner(report: &Report) -> Option<String> {
 /// The histograms the percentile tables show, labelled: latency, service
 /// time, and the generator's hiccups when they were measured.
 fn percentile_rows(
-    stats: &crate::load::LoadStats,
+    stats: &crate::stats::LoadStats,
 ) -> Vec<(&'static str, &hdrhistogram::Histogram<u64>)> {
     let mut rows = vec![("latency", stats.latency()), ("service", stats.service())];
     if !stats.hiccups().is_empty() {
@@ -312,174 +368,9 @@ fn percentile_rows(
 }
 
 #[cfg(test)]
-pub(crate) mod fixture {
-    //! A realistic report used by the renderer tests: checks that pass, fail
-    //! and skip, a load section with several types, statuses and errors
-    //! over a few seconds, thresholds, and a capacity search.
-
-    use std::time::Duration;
-
-    use crate::load::LoadStats;
-    use crate::record::{ErrorKind, Outcome, Recorder, Sample};
-    use crate::report::*;
-    use crate::threshold::parse;
-
-    pub fn check(id: &str, event_type: &str, level: Level) -> CheckResult {
-        CheckResult {
-            id: id.into(),
-            event_type: event_type.into(),
-            rule: "signature must be verified".into(),
-            description: format!("{id} holds"),
-            level,
-            reason: match level {
-                Level::Pass => None,
-                Level::Skipped => Some("no ledger: pass --ledger-url".into()),
-                _ => Some("accepted a tampered body with 200".into()),
-            },
-            findings: Vec::new(),
-            cases: 10,
-            duration_ms: 42,
-        }
-    }
-
-    /// The finding a non-passing fixture result stands for.
-    pub fn finding(c: &CheckResult) -> Finding {
-        let body = br#"{"id":"evt_1","type":"user.created","payload":{"name":"O'Brien"}}"#;
-        let headers = vec![
-            ("content-type".to_string(), "application/json".to_string()),
-            (
-                "x-authgear-body-signature".to_string(),
-                "deadbeef".to_string(),
-            ),
-        ];
-        Finding {
-            id: String::new(),
-            check: c.id.clone(),
-            variant: "tampered_body".into(),
-            level: c.level,
-            status_class: "2xx".into(),
-            event_types: vec![c.event_type.clone()],
-            probes: 1,
-            message: "expected 401/403, got 200 <ok> & \"accepted\"".into(),
-            request: RequestSummary {
-                method: "POST".into(),
-                url: "http://127.0.0.1:8080/hooks".into(),
-                headers,
-                body_excerpt: excerpt(body, 64),
-                event_type: c.event_type.clone(),
-                body: None,
-                body_file: None,
-                body_len: body.len(),
-            },
-            response_status: Some(200),
-            response_excerpt: "{\"ok\":true}".into(),
-            error: None,
-            curl: String::new(),
-            expires: None,
-            repro: Some(body.to_vec()),
-        }
-    }
-
-    pub fn stats(scale: u64) -> LoadStats {
-        let names = vec!["user.created".to_string(), "user.deleted".to_string()];
-        let mut stats = LoadStats::new(names);
-        for i in 0..3_000u64 {
-            let outcome = match i % 500 {
-                7 => Outcome::Status(500),
-                9 => Outcome::Error(ErrorKind::Timeout),
-                11 => Outcome::Status(401),
-                _ => Outcome::Status(200),
-            };
-            let latency_us =
-                (200 + (i * 7919) % 5_000 + if i % 100 == 0 { 40_000 } else { 0 }) * scale;
-            stats.record(&Sample {
-                type_index: (i % 2) as u16,
-                latency_us,
-                service_us: latency_us * 3 / 4,
-                outcome,
-                at_ms: i,
-            });
-        }
-        stats.count_unsent(5);
-        // 600 naps of the generator's hiccup meter, one of which woke 12 ms late.
-        let mut hiccups = crate::histogram::latency_histogram();
-        hiccups.record_n(40, 599).unwrap();
-        hiccups.record(12_000).unwrap();
-        stats.add_hiccups(&hiccups).unwrap();
-        stats.set_window(Duration::from_secs(3));
-        stats.set_target_rate(Some(1_000.0));
-        stats
-    }
-
-    pub fn report() -> Report {
-        let mut report = Report::new(RunInfo {
-            command: "run".into(),
-            provider_file: None,
-            provider: "authgear".into(),
-            target: "http://127.0.0.1:8080/hooks".into(),
-            seed: 42,
-            shard: None,
-            scenario: Some("scenarios/signup-burst.yaml".into()),
-            interrupted: None,
-        });
-        report.checks = vec![
-            check("accepts_valid", "user.created", Level::Pass),
-            check("accepts_valid", "user.deleted", Level::Pass),
-            check("accepts_valid", "user.disabled", Level::Pass),
-            check("rejects_bad_signature", "user.created", Level::Fail),
-            check("rejects_bad_signature", "user.deleted", Level::Pass),
-            check("duplicate_idempotent", "user.created", Level::Skipped),
-            check("duplicate_idempotent", "user.deleted", Level::Skipped),
-        ];
-        report.findings = crate::finding::group(
-            report
-                .checks
-                .iter()
-                .filter(|c| c.level.is_finding())
-                .map(finding)
-                .collect(),
-        );
-        report.link_findings();
-        let stats = stats(1);
-        report.thresholds = ["p99<250ms", "error_rate<0.1%"]
-            .iter()
-            .map(|t| parse(t).unwrap().evaluate(&stats))
-            .collect();
-        report.load = Some(LoadSection {
-            stats,
-            model: "open 1000/s".into(),
-            requested_rate: Some(1_000.0),
-            duration_ms: 3_000,
-        });
-        report.capacity = Some(CapacitySection {
-            slo: vec!["p99<250ms".into()],
-            steps: vec![
-                CapacityStep {
-                    rate: 500.0,
-                    achieved: 499.5,
-                    p50_us: 900,
-                    p99_us: 4_000,
-                    error_rate: 0.0,
-                    passed: true,
-                },
-                CapacityStep {
-                    rate: 1_000.0,
-                    achieved: 990.0,
-                    p50_us: 1_500,
-                    p99_us: 400_000,
-                    error_rate: 0.002,
-                    passed: false,
-                },
-            ],
-            best_rate: Some(500.0),
-        });
-        report
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture;
 
     #[test]
     fn check_rows_collapse_passes_and_list_failures() {
@@ -541,6 +432,8 @@ mod tests {
                 "index.html"
             ]
         );
+        // A report with load has every output, in the list's order.
+        assert_eq!(names, OUTPUTS.iter().map(|o| o.name).collect::<Vec<_>>());
         for p in &written {
             assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
         }
@@ -549,6 +442,14 @@ mod tests {
         // The fixture's one finding is small text: inlined, no repro/ file.
         assert_eq!(report.findings[0].request.body_file, None);
         assert!(!out.join("repro").exists());
+    }
+
+    #[test]
+    fn help_texts_read_the_outputs_in_words() {
+        assert_eq!(
+            output_names(),
+            "report.json, junit.xml, summary.md, latency.hgrm (with a load phase) and index.html"
+        );
     }
 
     /// The directory holds one run: a report without load replaces the
@@ -686,5 +587,28 @@ mod tests {
         assert!(is_temporary(".F3.body.77.tmp"));
         assert!(!is_temporary(".Fx.body.77.tmp"));
         assert!(is_repro_body("F12.body") && !is_repro_body("F.body") && !is_repro_body("notes"));
+    }
+
+    /// The version-1 report `report/v1.rs` upgrades (read there, and
+    /// rendered, merged and diffed here, above all three).
+    const V1: &str = include_str!("../../tests/fixtures/report-v1.json");
+
+    #[test]
+    fn a_version_1_report_still_renders_merges_and_diffs() {
+        let old = Report::from_json(V1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(&old, dir.path()).unwrap();
+        let again = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+        assert_eq!(Report::from_json(&again).unwrap(), old);
+        // Two shards of one run, as `report merge` wants them.
+        let mut first = old.clone();
+        first.run.shard = Some((1, 2));
+        let mut second = old.clone();
+        second.run.shard = Some((2, 2));
+        let merged = crate::merge(&[first, second]).unwrap();
+        assert_eq!(merged.findings.len(), 2);
+        assert_eq!(merged.checks[1].cases, 6);
+        let d = crate::diff(&old, &merged, 0.1).unwrap();
+        assert!(d.newly_failing_checks.is_empty());
     }
 }

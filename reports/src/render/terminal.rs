@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use crate::histogram::{format_us, Percentiles};
-use crate::load::LoadStats;
 use crate::render::{check_rows, interrupted_banner, verdict_word};
 use crate::report::{LoadSection, Report};
+use crate::stats::LoadStats;
 use crate::threshold::format_share;
 
 /// Width of the label column of the summary.
@@ -290,7 +290,7 @@ pub fn checks_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::fixture;
 
     #[test]
     fn summary_shows_load_thresholds_and_verdict() {
