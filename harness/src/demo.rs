@@ -12,7 +12,7 @@ use generators::{Algorithm, KeyForm, Provider, ProviderId, Scheme, Secret, Signe
 use reports::{Report, RunInfo};
 
 use crate::check::{self, CheckPlan};
-use crate::client::{ClientOptions, Target};
+use crate::client::ClientOptions;
 use crate::clock::now_unix_ms;
 use crate::emitter::Shard;
 use crate::ledger::{LedgerSource, OrderingPolicy};
@@ -21,6 +21,7 @@ use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::receiver::{self, ReceiverConfig};
 use crate::schedule::{Arrival, Schedule};
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// Connections of the demo's load phase.

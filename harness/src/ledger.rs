@@ -21,8 +21,9 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client::{send_one, ClientOptions, Target};
+use crate::client::{send_one, ClientOptions};
 use crate::secret::{redact_url, REDACTED};
+use crate::target::Target;
 
 /// How long a ledger fetch or ledger command may take before it is abandoned.
 pub const LEDGER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -9,11 +9,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::check::{self, CheckPlan};
-use crate::client::Target;
 use crate::cmd::flags::{prepare_out, runtime, write_report, Interruptible, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
+use crate::target::Target;
 use crate::verdict::{usage, Verdict};
 
 /// `--settle`'s default as the flag spells it: the plan's, in milliseconds.

@@ -15,13 +15,14 @@ use generators::template::MemberOrder;
 use generators::{Provider, Signer};
 use reports::Report;
 
-use crate::client::{ClientOptions, Target};
+use crate::client::ClientOptions;
 use crate::clock::{now_unix_ms, random_seed};
 use crate::duration::parse_duration;
 use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
 use crate::secret::{self, DEFAULT_SECRET_ENV};
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
@@ -139,7 +140,7 @@ impl TlsArgs {
     /// CA certificate, before anything connects.
     pub fn check(&self) -> Result<()> {
         if let Some(path) = &self.ca_cert {
-            crate::client::read_ca_certs(path)
+            crate::tls::read_ca_certs(path)
                 .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?;
         }
         Ok(())

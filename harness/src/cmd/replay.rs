@@ -8,11 +8,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::Target;
 use crate::cmd::flags::{runtime, TlsArgs};
 use crate::duration::parse_duration;
 use crate::replay::{self, ReplayPlan, MAX_DEFAULT_TIMEOUT};
 use crate::secret::{DEFAULT_SECRET_ENV, REDACTED};
+use crate::target::Target;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm replay`.

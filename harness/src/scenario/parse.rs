@@ -14,12 +14,12 @@ use generators::{did_you_mean, Provider};
 
 use super::steps::{read_steps, StepProvider};
 use super::{Scenario, Tls};
-use crate::client::Target;
 use crate::document::{
     apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
+use crate::target::Target;
 
 /// Keys allowed at the top of a scenario file.
 pub const TOP_KEYS: &[&str] = &[
@@ -374,7 +374,7 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
                 let path = base.join(&rel);
                 // Replaced by --ca-cert: the file's path may not exist here.
                 if cli.ca_cert.is_none() {
-                    if let Err(e) = crate::client::read_ca_certs(&path) {
+                    if let Err(e) = crate::tls::read_ca_certs(&path) {
                         w.error(
                             n,
                             format!("`ca_cert` file `{rel}` {e}"),

@@ -30,13 +30,14 @@ use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, Threshol
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
 use crate::check::{self, CheckPlan};
-use crate::client::{Client, Target};
+use crate::client::Client;
 use crate::clock::{now_unix_ms, random_seed};
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// A capacity search tries at most this many rates.

@@ -12,9 +12,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use generators::{Batch, BatchFormat, Generator, Provider, Secret, Signer};
 use harness::check::{self, CheckPlan};
-use harness::client::{send_one, ClientOptions, Target};
+use harness::client::{send_one, ClientOptions};
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
+use harness::target::Target;
 use reports::{Level, Report};
 use serde_json::Value;
 

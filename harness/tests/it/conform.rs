@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use generators::{Provider, ProviderId, Secret};
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::{Level, Report};
 
 use crate::util::process::{self, KillOnDrop};

@@ -9,9 +9,9 @@ use std::process::Command;
 
 use generators::{Provider, Secret};
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::ledger::LedgerSource;
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::Level;
 
 use crate::util::process::HOOKSTORM;

@@ -4,10 +4,10 @@
 
 use generators::Provider;
 use harness::check::CheckPlan;
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
+use harness::target::Target;
 use reports::{Level, Report};
 
 /// A reference receiver for `provider` with `faults`, keyed with the demo
