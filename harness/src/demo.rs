@@ -94,7 +94,7 @@ pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report>
         let running = receiver::start(config).await?;
         let mut check_plan =
             CheckPlan::new(provider.clone(), Target::parse(&running.url())?, secret);
-        check_plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+        check_plan.ledger = Some(LedgerSource::Url(Target::parse(&running.ledger_url())?));
         check_plan.seed = plan.seed;
         let result = check::run_until(&check_plan, shutdown).await;
         running.shutdown().await;

@@ -78,7 +78,7 @@ pub async fn execute(
     preflight(scenario, settings.shard).with_context(|| settings.file.clone())?;
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
-    let target = Target::parse(&scenario.target)?;
+    let target = scenario.target.clone();
     target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
@@ -225,13 +225,12 @@ pub async fn execute(
 }
 
 /// Everything about a scenario that can be known wrong before anything is
-/// sent, beyond what reading it checks: the target, scenario thresholds
-/// with no load step to judge them on, each check step's selection, each
+/// sent, beyond what reading it checks (the target, for one): scenario
+/// thresholds with no load step to judge them on, each check step's selection, each
 /// load step's schedule and thresholds, and the connections each step
 /// needs. `run` calls it before its first request and `validate` calls it
 /// too, so a file `validate` accepts does not fail halfway through a run.
 pub fn preflight(scenario: &Scenario, shard: Shard) -> anyhow::Result<()> {
-    Target::parse(&scenario.target)?;
     let has_load = scenario
         .steps
         .iter()

@@ -58,7 +58,9 @@ async fn check_against(
     let running = receiver_for(provider, faults).await;
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(provider.clone(), target, Secret::new(TOKEN.into()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = 11;
     let report = check::run(&configure(plan)).await.expect("check runs");
     running.shutdown().await;
@@ -352,7 +354,9 @@ async fn a_declared_hmac_scheme_batches_end_to_end() {
         Target::parse(&running.url()).unwrap(),
         secret.clone(),
     );
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     let report = check::run(&plan).await.unwrap();
     running.shutdown().await;
     assert!(
