@@ -71,8 +71,14 @@ impl LedgerSource {
 impl std::fmt::Debug for LedgerSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            // `url()` has no userinfo.
-            LedgerSource::Url(url) => f.debug_tuple("Url").field(&url.url()).finish(),
+            LedgerSource::Url(url) => {
+                // `url()` has no userinfo; say there was one.
+                let shown = match url.credentials {
+                    Some(_) => url.url().replacen("://", &format!("://{REDACTED}@"), 1),
+                    None => url.url(),
+                };
+                f.debug_tuple("Url").field(&shown).finish()
+            }
             LedgerSource::Cmd(_) => f.debug_tuple("Cmd").field(&REDACTED).finish(),
         }
     }

@@ -155,7 +155,7 @@ fn read_scenario(
 
     let target = top
         .require(w, "target", "target: http://127.0.0.1:8080/hooks")
-        .and_then(|n| read_url(n, w, "target", "http://127.0.0.1:8080/hooks"));
+        .and_then(|n| read_url(n, w, "target", "target URL", "http://127.0.0.1:8080/hooks"));
 
     let tls = read_tls(top.get("tls"), w, base, cli_tls);
     let provider = read_provider(&top, w, base);
@@ -388,15 +388,16 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
 }
 
 /// A URL value (`target`, the ledger's `url`), parsed here once; a bad one
-/// is a problem at its position, worded as [`Target`]'s parse words it.
-fn read_url(node: &Node, w: &mut Walker, key: &str, example: &str) -> Option<Target> {
+/// is a problem at its position: `{what} `URL`: what is wrong`, the URL's
+/// credentials redacted.
+fn read_url(node: &Node, w: &mut Walker, key: &str, what: &str, example: &str) -> Option<Target> {
     let url = w.string(node, key, example)?;
     match url.parse::<Target>() {
         Ok(target) => Some(target),
         Err(e) => {
             w.error(
                 node,
-                e.to_string(),
+                format!("{what} `{}`: {}", e.shown, e.problem),
                 Some(format!("write an http:// or https:// URL, e.g. {example}")),
             );
             None
@@ -412,7 +413,7 @@ fn read_ledger(
     secret_spans: &mut Vec<(usize, usize)>,
 ) -> Option<LedgerSource> {
     if node.as_str().is_some() {
-        return read_url(node, w, "ledger", LEDGER_EXAMPLE).map(LedgerSource::Url);
+        return read_url(node, w, "ledger", "ledger url", LEDGER_EXAMPLE).map(LedgerSource::Url);
     }
     let fields = w.map(node, "`ledger`", LEDGER_KEYS)?;
     if let Some(Origin::File { offset, len, .. }) = fields.get("cmd").map(|n| &n.origin) {
@@ -429,7 +430,7 @@ fn read_ledger(
         }
         1 => {
             if let Some(n) = fields.get("url") {
-                read_url(n, w, "url", LEDGER_EXAMPLE).map(LedgerSource::Url)
+                read_url(n, w, "url", "ledger url", LEDGER_EXAMPLE).map(LedgerSource::Url)
             } else {
                 let n = fields.get("cmd")?;
                 w.string(n, "cmd", "./print-ledger.sh")
