@@ -12,7 +12,7 @@ use generators::{Algorithm, KeyForm, Provider, ProviderId, Scheme, Secret, Signe
 use reports::{Report, RunInfo};
 
 use crate::check::{self, CheckPlan};
-use crate::client::{ClientOptions, Target};
+use crate::client::ClientOptions;
 use crate::clock::now_unix_ms;
 use crate::emitter::Shard;
 use crate::ledger::{LedgerSource, OrderingPolicy};
@@ -21,6 +21,7 @@ use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::receiver::{self, ReceiverConfig};
 use crate::schedule::{Arrival, Schedule};
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// Connections of the demo's load phase.
@@ -94,7 +95,7 @@ pub async fn run(plan: &DemoPlan, shutdown: &Shutdown) -> anyhow::Result<Report>
         let running = receiver::start(config).await?;
         let mut check_plan =
             CheckPlan::new(provider.clone(), Target::parse(&running.url())?, secret);
-        check_plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+        check_plan.ledger = Some(LedgerSource::Url(Target::parse(&running.ledger_url())?));
         check_plan.seed = plan.seed;
         let result = check::run_until(&check_plan, shutdown).await;
         running.shutdown().await;

@@ -30,10 +30,11 @@ use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 
-use crate::client::{Client, Connection, Target};
+use crate::client::{Client, Connection};
 use crate::pacer::{Pacer, Tickets};
 use crate::pool::Pool;
 use crate::schedule::Schedule;
+use crate::target::Target;
 use crate::wire;
 
 /// A request that starts later than this after its intended time counts as

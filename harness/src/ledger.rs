@@ -21,8 +21,9 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client::{send_one, ClientOptions, Target};
-use crate::secret::{redact_url, REDACTED};
+use crate::client::{send_one, ClientOptions};
+use crate::secret::REDACTED;
+use crate::target::Target;
 
 /// How long a ledger fetch or ledger command may take before it is abandoned.
 pub const LEDGER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,8 +36,9 @@ pub const MAX_LEDGER_BYTES: usize = 256 * 1024 * 1024;
 /// command nor the URL's credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub enum LedgerSource {
-    /// `GET` this URL.
-    Url(String),
+    /// `GET` this URL (parsed where it was given, so a bad one never
+    /// reaches a run).
+    Url(Target),
     /// Run this shell command and read its standard output.
     Cmd(String),
 }
@@ -44,9 +46,9 @@ pub enum LedgerSource {
 impl LedgerSource {
     /// The source the `--ledger-url`/`--ledger-cmd` pair names, if any (the
     /// URL wins; clap makes them exclusive).
-    pub fn from_flags(url: Option<&str>, cmd: Option<&str>) -> Option<LedgerSource> {
+    pub fn from_flags(url: Option<&Target>, cmd: Option<&str>) -> Option<LedgerSource> {
         match (url, cmd) {
-            (Some(url), _) => Some(LedgerSource::Url(url.to_string())),
+            (Some(url), _) => Some(LedgerSource::Url(url.clone())),
             (None, Some(cmd)) => Some(LedgerSource::Cmd(cmd.to_string())),
             (None, None) => None,
         }
@@ -57,7 +59,7 @@ impl LedgerSource {
     /// target.
     pub async fn read(&self, options: &ClientOptions) -> anyhow::Result<Vec<LedgerEntry>> {
         match self {
-            LedgerSource::Url(url) => fetch_ledger_with(url, options).await,
+            LedgerSource::Url(url) => fetch_ledger_from(url, options).await,
             LedgerSource::Cmd(cmd) => {
                 let cmd = cmd.clone();
                 tokio::task::spawn_blocking(move || run_ledger_cmd(&cmd)).await?
@@ -69,7 +71,14 @@ impl LedgerSource {
 impl std::fmt::Debug for LedgerSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LedgerSource::Url(url) => f.debug_tuple("Url").field(&redact_url(url)).finish(),
+            LedgerSource::Url(url) => {
+                // `url()` has no userinfo; say there was one.
+                let shown = match url.credentials {
+                    Some(_) => url.url().replacen("://", &format!("://{REDACTED}@"), 1),
+                    None => url.url(),
+                };
+                f.debug_tuple("Url").field(&shown).finish()
+            }
             LedgerSource::Cmd(_) => f.debug_tuple("Cmd").field(&REDACTED).finish(),
         }
     }
@@ -224,7 +233,15 @@ pub async fn fetch_ledger_with(
     url: &str,
     options: &ClientOptions,
 ) -> anyhow::Result<Vec<LedgerEntry>> {
-    let target = Target::parse(url)?;
+    fetch_ledger_from(&Target::parse(url)?, options).await
+}
+
+/// Fetches a receiver's ledger from `target` ([`fetch_ledger_with`] for a
+/// URL already parsed, as a [`LedgerSource`] holds it).
+async fn fetch_ledger_from(
+    target: &Target,
+    options: &ClientOptions,
+) -> anyhow::Result<Vec<LedgerEntry>> {
     let url = target.url();
     let options = ClientOptions {
         max_response_bytes: MAX_LEDGER_BYTES,
@@ -232,7 +249,7 @@ pub async fn fetch_ledger_with(
     };
     let headers = [("accept".to_string(), "application/json".to_string())];
     let answer = send_one(
-        &target,
+        target,
         &options,
         "GET",
         &headers,
@@ -427,7 +444,7 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("hunter2"), "{err}");
-        let source = LedgerSource::Url("http://u:hunter2@h/ledger".into());
+        let source = LedgerSource::Url(Target::parse("http://u:hunter2@h/ledger").unwrap());
         assert_eq!(
             format!("{source:?}"),
             r#"Url("http://<redacted>@h/ledger")"#

@@ -31,6 +31,8 @@ pub mod scenario;
 pub mod schedule;
 pub mod secret;
 pub mod shutdown;
+pub mod target;
+pub mod tls;
 pub mod verdict;
 pub mod wire;
 

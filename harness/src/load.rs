@@ -12,12 +12,13 @@ use anyhow::Result;
 use generators::{EventType, Profile, Provider, Signer};
 use reports::{LoadSection, LoadStats, Report, RunInfo, Threshold, ThresholdResult};
 
-use crate::client::{Client, ClientOptions, Target};
+use crate::client::{Client, ClientOptions};
 use crate::emitter::{self, Emission, Measurements, Run, Shard};
 use crate::pool::Pool;
 use crate::progress::{self, Progress};
 use crate::schedule::{Arrival, Schedule};
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// Connections an open-model load run keeps open.

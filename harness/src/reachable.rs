@@ -4,7 +4,8 @@
 //! host name does not resolve (DNS), nothing listens (refused), nothing
 //! answers in time, or the TLS handshake failed (and why, in words).
 
-use crate::client::{Client, Target};
+use crate::client::Client;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// Fails, with exit code 2, when the target's host does not resolve,

@@ -17,8 +17,9 @@ use bytes::Bytes;
 use generators::{Provider, Secret, SignatureCase, Signer, Verifier};
 use reports::{Finding, Report, RunInfo};
 
-use crate::client::{ClientOptions, Response, SendError, Target};
+use crate::client::{ClientOptions, Response, SendError};
 use crate::secret::REDACTED;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// The longest a replay waits by default: the provider's deadline, capped

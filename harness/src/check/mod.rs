@@ -684,7 +684,7 @@ impl ResultBuilder {
     /// ERROR (a skip would pass the run). The one place this is decided.
     pub fn ledger_unreadable(&mut self, ctx: &Context, err: &anyhow::Error) {
         let source = match &ctx.plan.ledger {
-            Some(crate::ledger::LedgerSource::Url(url)) => url.clone(),
+            Some(crate::ledger::LedgerSource::Url(url)) => url.url(),
             // A command may hold credentials: it is not repeated here.
             _ => "--ledger-cmd".into(),
         };

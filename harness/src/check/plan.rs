@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use generators::{EventType, Provider, Secret};
 
-use crate::client::{ClientOptions, Target};
+use crate::client::ClientOptions;
 use crate::ledger::{LedgerSource, OrderingPolicy};
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// Concurrent deliveries in the deadline and duplicate probes.

@@ -9,11 +9,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::check::{self, CheckId, CheckPlan};
-use crate::client::Target;
 use crate::cmd::flags::{prepare_out, runtime, write_report, Interruptible, TlsArgs};
 use crate::duration::parse_duration;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
+use crate::target::{Target, TargetParser};
 use crate::verdict::{usage, Verdict};
 
 /// `--settle`'s default as the flag spells it: the plan's, in milliseconds.
@@ -32,8 +32,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub provider_file: Option<PathBuf>,
     /// The receiver's URL, e.g. http://127.0.0.1:8080/hooks.
-    #[arg(long, short = 't', required_unless_present = "list")]
-    pub target: Option<String>,
+    #[arg(long, short = 't', required_unless_present = "list", value_parser = TargetParser)]
+    pub target: Option<Target>,
     /// Environment variable holding the shared secret (bearer token for auth0).
     #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
@@ -47,8 +47,8 @@ pub struct Args {
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
     /// URL answering GET with the receiver's processing ledger (JSON array of {"id","seq"}).
-    #[arg(long, value_name = "URL", conflicts_with = "ledger_cmd")]
-    pub ledger_url: Option<String>,
+    #[arg(long, value_name = "URL", conflicts_with = "ledger_cmd", value_parser = TargetParser)]
+    pub ledger_url: Option<Target>,
     /// Shell command printing the receiver's processing ledger on stdout.
     #[arg(long, value_name = "CMD")]
     pub ledger_cmd: Option<String>,
@@ -105,7 +105,10 @@ fn parse_check(id: &str) -> Result<CheckId, String> {
 /// checks, the provider and the types, each mistake a usage error.
 pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     let secret = crate::secret::from_env(&args.secret_env)?;
-    let target = Target::parse(args.target.as_deref().unwrap_or_default())?;
+    let target = args
+        .target
+        .clone()
+        .ok_or_else(|| usage("--target URL is required (the receiver's URL)"))?;
     let checks =
         check::select(&args.checks, &args.exclude).ok_or_else(|| usage(check::NOTHING_SELECTED))?;
     refuse_zero(args)?;
@@ -114,7 +117,7 @@ pub fn plan(args: &Args) -> anyhow::Result<CheckPlan> {
     let mut plan = CheckPlan::new(provider, target, secret).only_types(&args.types)?;
     plan.checks = checks;
     plan.client = args.tls.client_options();
-    plan.ledger = LedgerSource::from_flags(args.ledger_url.as_deref(), args.ledger_cmd.as_deref());
+    plan.ledger = LedgerSource::from_flags(args.ledger_url.as_ref(), args.ledger_cmd.as_deref());
     plan.ordering = args.ordering;
     plan.deadline = args.deadline;
     plan.concurrency = args.concurrency;

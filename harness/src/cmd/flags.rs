@@ -15,13 +15,14 @@ use generators::template::MemberOrder;
 use generators::{Provider, Signer};
 use reports::Report;
 
-use crate::client::{ClientOptions, Target};
+use crate::client::ClientOptions;
 use crate::clock::{now_unix_ms, random_seed};
 use crate::duration::parse_duration;
 use crate::load::{self, Traffic};
 use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
 use crate::secret::{self, DEFAULT_SECRET_ENV};
 use crate::shutdown::Shutdown;
+use crate::target::{Target, TargetParser};
 use crate::verdict::usage;
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
@@ -57,8 +58,8 @@ pub struct TrafficArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
     /// The receiver's URL (http:// or https://).
-    #[arg(long, short = 't')]
-    pub target: String,
+    #[arg(long, short = 't', value_parser = TargetParser)]
+    pub target: Target,
     /// Environment variable holding the shared secret (bearer token for auth0).
     #[arg(long, default_value = DEFAULT_SECRET_ENV, value_name = "VAR")]
     pub secret_env: String,
@@ -138,7 +139,7 @@ impl TlsArgs {
     /// CA certificate, before anything connects.
     pub fn check(&self) -> Result<()> {
         if let Some(path) = &self.ca_cert {
-            crate::client::read_ca_certs(path)
+            crate::tls::read_ca_certs(path)
                 .map_err(|e| usage(format!("--ca-cert {}: {e}", path.display())))?;
         }
         Ok(())
@@ -177,7 +178,7 @@ impl TrafficArgs {
     pub fn traffic(&self) -> Result<Traffic> {
         let provider = self.provider.resolve()?;
         let profile = provider.profile();
-        let target = Target::parse(&self.target).map_err(|e| usage(format!("{e:#}")))?;
+        let target = self.target.clone();
         target.check_credentials_fit(&profile.scheme)?;
         let timeout = self
             .timeout

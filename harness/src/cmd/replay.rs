@@ -8,11 +8,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::Target;
 use crate::cmd::flags::{runtime, TlsArgs};
 use crate::duration::parse_duration;
 use crate::replay::{self, ReplayPlan, MAX_DEFAULT_TIMEOUT};
 use crate::secret::{DEFAULT_SECRET_ENV, REDACTED};
+use crate::target::{Target, TargetParser};
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm replay`.
@@ -26,8 +26,8 @@ pub struct Args {
     pub finding: String,
     /// Send it here instead of the report's target (required when the
     /// report's target was redacted).
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
+    #[arg(long, short = 't', value_parser = TargetParser)]
+    pub target: Option<Target>,
     #[arg(help = crate::provider::flag_help("Sign as this built-in provider instead of the report's"), long, short = 'p', conflicts_with = "provider_file")]
     pub provider: Option<String>,
     /// The provider file the check ran with (reports of provider-file runs name a provider that is not built in).
@@ -71,8 +71,8 @@ pub fn plan(args: &Args) -> anyhow::Result<ReplayPlan> {
             })?,
         }
     };
-    let url = match &args.target {
-        Some(url) => url.clone(),
+    let target = match &args.target {
+        Some(target) => target.clone(),
         None => {
             let recorded_url = if recorded.finding.request.url.is_empty() {
                 &recorded.run.target
@@ -85,10 +85,9 @@ pub fn plan(args: &Args) -> anyhow::Result<ReplayPlan> {
                      with --target URL"
                 )));
             }
-            recorded_url.clone()
+            Target::parse(recorded_url)?
         }
     };
-    let target = Target::parse(&url)?;
     args.tls.check()?;
     let timeout = args.timeout.unwrap_or_else(|| {
         Duration::from_millis(provider.profile().deadline_ms).min(MAX_DEFAULT_TIMEOUT)

@@ -25,6 +25,7 @@ use reports::Threshold;
 use crate::check::CheckId;
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::schedule::Arrival;
+use crate::target::Target;
 
 pub use crate::document::{Diagnostic, Problem};
 pub use parse::{parse_file, parse_file_with, parse_str, Options};
@@ -36,8 +37,8 @@ pub struct Scenario {
     pub name: String,
     /// What the scenario is for.
     pub description: Option<String>,
-    /// The receiver's URL.
-    pub target: String,
+    /// The receiver's URL (parsed when the file is read).
+    pub target: Target,
     /// How to trust an https target (and an https ledger URL).
     pub tls: Tls,
     /// Whose events, signatures and delivery semantics to use (a provider

@@ -14,12 +14,12 @@ use generators::{did_you_mean, Provider};
 
 use super::steps::{read_steps, StepProvider};
 use super::{Scenario, Tls};
-use crate::client::Target;
 use crate::document::{
     apply_set, base_dir, env_reference, finish, load_yaml, Diagnostic, Fields, Node, Origin, Walker,
 };
 use crate::ledger::{LedgerSource, OrderingPolicy};
 use crate::secret::DEFAULT_SECRET_ENV;
+use crate::target::Target;
 
 /// Keys allowed at the top of a scenario file.
 pub const TOP_KEYS: &[&str] = &[
@@ -42,6 +42,8 @@ pub const TOP_KEYS: &[&str] = &[
 pub const TLS_KEYS: &[&str] = &["ca_cert", "insecure"];
 /// Keys of `ledger`.
 pub const LEDGER_KEYS: &[&str] = &["url", "cmd"];
+/// The example a ledger URL's hint gives.
+const LEDGER_EXAMPLE: &str = "http://127.0.0.1:8080/ledger";
 /// Ordering policies, as written in files.
 pub const ORDERING: &[&str] = &["strict", "last-write-wins", "none", "arrival"];
 
@@ -153,23 +155,7 @@ fn read_scenario(
 
     let target = top
         .require(w, "target", "target: http://127.0.0.1:8080/hooks")
-        .and_then(|n| {
-            let url = w.string(n, "target", "http://127.0.0.1:8080/hooks")?;
-            match Target::parse(&url) {
-                Ok(_) => Some(url),
-                Err(e) => {
-                    w.error(
-                        n,
-                        format!("{e:#}"),
-                        Some(
-                            "write an http:// or https:// URL, e.g. http://127.0.0.1:8080/hooks"
-                                .into(),
-                        ),
-                    );
-                    None
-                }
-            }
-        });
+        .and_then(|n| read_url(n, w, "target", "target URL", "http://127.0.0.1:8080/hooks"));
 
     let tls = read_tls(top.get("tls"), w, base, cli_tls);
     let provider = read_provider(&top, w, base);
@@ -373,7 +359,7 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
                 let path = base.join(&rel);
                 // Replaced by --ca-cert: the file's path may not exist here.
                 if cli.ca_cert.is_none() {
-                    if let Err(e) = crate::client::read_ca_certs(&path) {
+                    if let Err(e) = crate::tls::read_ca_certs(&path) {
                         w.error(
                             n,
                             format!("`ca_cert` file `{rel}` {e}"),
@@ -400,6 +386,24 @@ fn read_tls(node: Option<&Node>, w: &mut Walker, base: &Path, cli: &Tls) -> Tls 
     }
 }
 
+/// A URL value (`target`, the ledger's `url`), parsed here once; a bad one
+/// is a problem at its position: `{what} `URL`: what is wrong`, the URL's
+/// credentials redacted.
+fn read_url(node: &Node, w: &mut Walker, key: &str, what: &str, example: &str) -> Option<Target> {
+    let url = w.string(node, key, example)?;
+    match url.parse::<Target>() {
+        Ok(target) => Some(target),
+        Err(e) => {
+            w.error(
+                node,
+                format!("{what} `{}`: {}", e.shown, e.problem),
+                Some(format!("write an http:// or https:// URL, e.g. {example}")),
+            );
+            None
+        }
+    }
+}
+
 /// The file's `ledger:`; a command's text goes into `secret_spans` (it
 /// often holds a database password, so snippets do not print it).
 fn read_ledger(
@@ -407,8 +411,8 @@ fn read_ledger(
     w: &mut Walker,
     secret_spans: &mut Vec<(usize, usize)>,
 ) -> Option<LedgerSource> {
-    if let Some(url) = node.as_str() {
-        return Some(LedgerSource::Url(url.to_string()));
+    if node.as_str().is_some() {
+        return read_url(node, w, "ledger", "ledger url", LEDGER_EXAMPLE).map(LedgerSource::Url);
     }
     let fields = w.map(node, "`ledger`", LEDGER_KEYS)?;
     if let Some(Origin::File { offset, len, .. }) = fields.get("cmd").map(|n| &n.origin) {
@@ -425,17 +429,7 @@ fn read_ledger(
         }
         1 => {
             if let Some(n) = fields.get("url") {
-                let url = w.string(n, "url", "http://127.0.0.1:8080/ledger")?;
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    let shown = crate::secret::redact_url(&url);
-                    w.error(
-                        n,
-                        format!("ledger url `{shown}` is not an http(s) URL"),
-                        None,
-                    );
-                    return None;
-                }
-                Some(LedgerSource::Url(url))
+                read_url(n, w, "url", "ledger url", LEDGER_EXAMPLE).map(LedgerSource::Url)
             } else {
                 let n = fields.get("cmd")?;
                 w.string(n, "cmd", "./print-ledger.sh")
@@ -511,7 +505,9 @@ steps:
         assert_eq!(s.seed, Some(7));
         assert_eq!(
             s.ledger,
-            Some(LedgerSource::Url("http://127.0.0.1:8080/ledger".into()))
+            Some(LedgerSource::Url(
+                Target::parse("http://127.0.0.1:8080/ledger").unwrap()
+            ))
         );
         assert_eq!(s.steps.len(), 4);
         assert_eq!(s.steps[1].name, "ramp");
@@ -619,7 +615,7 @@ steps:
             panic!()
         };
         assert_eq!(check.checks, [CheckId::NoLoss, CheckId::Ordering]);
-        assert_eq!(s.target, "http://127.0.0.1:9/x");
+        assert_eq!(s.target.url(), "http://127.0.0.1:9/x");
         assert_eq!(s.seed, Some(99));
         let StepKind::Capacity(cap) = &s.steps[3].kind else {
             panic!()

@@ -30,13 +30,14 @@ use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, Threshol
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
 use crate::check::{self, CheckPlan};
-use crate::client::{Client, Target};
+use crate::client::Client;
 use crate::clock::{now_unix_ms, random_seed};
 use crate::emitter::Shard;
 use crate::load::{self, LoadPlan, Traffic};
 use crate::pool::{Pool, DEFAULT_POOL_SIZE};
 use crate::reachable::ensure_reachable;
 use crate::shutdown::Shutdown;
+use crate::target::Target;
 use crate::verdict::usage;
 
 /// A capacity search tries at most this many rates.
@@ -77,7 +78,7 @@ pub async fn execute(
     preflight(scenario, settings.shard).with_context(|| settings.file.clone())?;
     // Resolved when the scenario was read: every step shares it.
     let provider = scenario.provider.clone();
-    let target = Target::parse(&scenario.target)?;
+    let target = scenario.target.clone();
     target.check_credentials_fit(provider.scheme())?;
     let seed = scenario.seed.unwrap_or_else(random_seed);
     let client = Client::new(scenario.tls.client_options())?;
@@ -225,13 +226,12 @@ pub async fn execute(
 }
 
 /// Everything about a scenario that can be known wrong before anything is
-/// sent, beyond what reading it checks: the target, scenario thresholds
-/// with no load step to judge them on, each check step's selection, each
+/// sent, beyond what reading it checks (the target, for one): scenario
+/// thresholds with no load step to judge them on, each check step's selection, each
 /// load step's schedule and thresholds, and the connections each step
 /// needs. `run` calls it before its first request and `validate` calls it
 /// too, so a file `validate` accepts does not fail halfway through a run.
 pub fn preflight(scenario: &Scenario, shard: Shard) -> anyhow::Result<()> {
-    Target::parse(&scenario.target)?;
     let has_load = scenario
         .steps
         .iter()

@@ -13,9 +13,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use generators::{Batch, BatchFormat, Generator, Provider, Secret, Signer};
 use harness::check::{self, CheckPlan};
-use harness::client::{send_one, ClientOptions, Target};
+use harness::client::{send_one, ClientOptions};
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
+use harness::target::Target;
 use reports::{Level, Report};
 use serde_json::Value;
 
@@ -58,7 +59,9 @@ async fn check_against(
     let running = receiver_for(provider, faults).await;
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(provider.clone(), target, Secret::new(TOKEN.into()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = 11;
     let report = check::run(&configure(plan)).await.expect("check runs");
     running.shutdown().await;
@@ -352,7 +355,9 @@ async fn a_declared_hmac_scheme_batches_end_to_end() {
         Target::parse(&running.url()).unwrap(),
         secret.clone(),
     );
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     let report = check::run(&plan).await.unwrap();
     running.shutdown().await;
     assert!(

@@ -7,10 +7,10 @@ use std::process::Command;
 
 use generators::Provider;
 use harness::check::{self};
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::provider::SENDER_FILES;
 use harness::receiver::Fault;
+use harness::target::Target;
 use reports::Level;
 
 use crate::util::process::{transcript, HOOKSTORM};

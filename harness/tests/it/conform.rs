@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use generators::{Provider, ProviderId, Secret};
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::{Level, Report};
 
 use crate::util::process::{self, KillOnDrop};
@@ -55,7 +55,9 @@ async fn run_against_with(
     let running = receiver::start(config).await.expect("receiver starts");
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(provider, target, secret);
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = 7;
     let plan = configure(plan);
     let report = check::run(&plan).await.expect("check runs");
@@ -137,7 +139,9 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
         .unwrap()
         .only_types(&["user.created".into(), "user.pre_create".into()])
         .unwrap();
-        plan.ledger = Some(LedgerSource::Url(format!("{base}/ledger")));
+        plan.ledger = Some(LedgerSource::Url(
+            Target::parse(&format!("{base}/ledger")).unwrap(),
+        ));
         plan.seed = 11;
         plan
     };
@@ -533,7 +537,9 @@ async fn an_unreadable_configured_ledger_fails_the_effect_checks() {
                 &[],
             )
             .unwrap();
-        plan.ledger = Some(LedgerSource::Url("http://127.0.0.1:1/ledger".into()));
+        plan.ledger = Some(LedgerSource::Url(
+            Target::parse("http://127.0.0.1:1/ledger").unwrap(),
+        ));
         plan.burst = 5;
         plan.settle = Duration::from_millis(10);
         plan

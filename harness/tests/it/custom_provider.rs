@@ -9,9 +9,9 @@ use std::process::Command;
 
 use generators::{Provider, Secret};
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::ledger::LedgerSource;
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::Level;
 
 use crate::util::process::HOOKSTORM;
@@ -43,7 +43,9 @@ fn acme() -> Provider {
 fn plan_for(running: &receiver::RunningReceiver) -> CheckPlan {
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(acme(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = 3;
     plan
 }
@@ -244,7 +246,9 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
     let running = declared_receiver(&[]).await;
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = 11;
     let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;

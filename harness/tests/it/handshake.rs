@@ -14,9 +14,9 @@
 use generators::{Challenge, Provider};
 use harness::check::CheckId;
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::{Level, Report};
 
 /// A Discord interactions endpoint: Ed25519 over `{ts}{body}`, hex

@@ -2,9 +2,10 @@
 //! instead of eight): the `hookstorm` binary as a user runs it, the checks
 //! against faulty receivers, provider files, the load engine, the reference
 //! receiver, scenarios, HTTPS, how every command ends on a signal, replays
-//! of findings, the body-signed senders shipped as provider files
-//! (`senders`), and the senders' own verification libraries (`libraries`,
-//! ignored: they need a Python venv and an npm prefix). Servers, child
+//! of findings, target and ledger URLs as typed (`target`), the
+//! body-signed senders shipped as provider files (`senders`), and the
+//! senders' own verification libraries (`libraries`, ignored: they need a
+//! Python venv and an npm prefix). Servers, child
 //! processes and paths the modules share live in `util`.
 
 mod batches;
@@ -23,6 +24,7 @@ mod scenario;
 mod scenario_tls;
 mod senders;
 mod signals;
+mod target;
 mod timed_senders;
 mod tls;
 mod util;

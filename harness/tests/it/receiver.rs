@@ -11,9 +11,10 @@ use generators::{
     apply_case, envelope, message_id, signature_cases, validate_blocking_response, variants,
     Catalog, Delivery, EventType, Expect, Family, Generator, ProviderId, Secret, Signer,
 };
-use harness::client::{send_one, ClientOptions, Response, SendError, Target};
+use harness::client::{send_one, ClientOptions, Response, SendError};
 use harness::ledger::{fetch_ledger, LedgerEntry, OrderingPolicy};
 use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
+use harness::target::Target;
 use serde_json::{json, Value};
 
 use crate::util::process::{listening_url, python_receiver, KillOnDrop, HOOKSTORM};

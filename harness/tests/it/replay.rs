@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use generators::{Provider, ProviderId, Signer};
-use harness::client::{self, ClientOptions, Target};
+use harness::client::{self, ClientOptions};
 use harness::clock::now_unix;
 use harness::demo::demo_secret;
 use harness::ledger::OrderingPolicy;
 use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::target::Target;
 use reports::{Finding, Level, Report, RequestSummary, RunInfo};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;

@@ -143,7 +143,7 @@ async fn the_type_a_header_names_picks_the_schema_a_body_is_judged_by() {
     let body = generators::Generator::new(1, 1_700_000_000_000).valid(push);
     let running = reference("github", &[]).await;
     let client = harness::client::Client::new(Default::default()).unwrap();
-    let target = harness::client::Target::parse(&running.url()).unwrap();
+    let target = harness::target::Target::parse(&running.url()).unwrap();
     let send = |d: Delivery| {
         let (client, target) = (&client, &target);
         async move {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use generators::{Provider, ProviderId};
 use harness::check::{self, CheckPlan};
-use harness::client::Target;
 use harness::demo::demo_secret;
+use harness::target::Target;
 use reports::{Level, Report};
 
 use crate::util::faulty_servers;

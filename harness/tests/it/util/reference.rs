@@ -4,10 +4,10 @@
 
 use generators::Provider;
 use harness::check::CheckPlan;
-use harness::client::Target;
 use harness::demo::demo_secret;
 use harness::ledger::{LedgerSource, OrderingPolicy};
 use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
+use harness::target::Target;
 use reports::{Level, Report};
 
 /// A reference receiver for `provider` with `faults`, keyed with the demo
@@ -23,7 +23,9 @@ pub async fn start(provider: &Provider, faults: &[Fault]) -> RunningReceiver {
 pub fn plan(provider: &Provider, running: &RunningReceiver, seed: u64) -> CheckPlan {
     let target = Target::parse(&running.url()).unwrap();
     let mut plan = CheckPlan::new(provider.clone(), target, demo_secret(provider.scheme()));
-    plan.ledger = Some(LedgerSource::Url(running.ledger_url()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
     plan.seed = seed;
     plan
 }
