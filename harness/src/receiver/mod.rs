@@ -182,6 +182,8 @@ pub async fn start(config: ReceiverConfig) -> anyhow::Result<RunningReceiver> {
 /// and retried after a short back-off instead of spinning: the listener
 /// itself stays valid. Cancel-safe, for use in `select!`.
 async fn accept(listener: &TcpListener) -> TcpStream {
+    // Said once per wait, not every 10 ms while descriptors are short.
+    let mut said = false;
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
@@ -189,7 +191,10 @@ async fn accept(listener: &TcpListener) -> TcpStream {
                 return stream;
             }
             Err(err) => {
-                tracing::warn!("accept failed: {err}");
+                if !said {
+                    eprintln!("hookstorm receiver: accept failed, retrying: {err}");
+                    said = true;
+                }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
