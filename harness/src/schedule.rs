@@ -38,6 +38,32 @@ pub enum Arrival {
     },
 }
 
+impl Arrival {
+    /// The arrival model of a run's `rate`, `stages` and `concurrency`
+    /// settings, by the one rule the CLI (`--rate`, `--stage`,
+    /// `--concurrency`) and scenario load steps (`rate`, `stages`,
+    /// `concurrency`) share: `concurrency` is the closed model; `stages`
+    /// ramp from `rate` when it is given and from 0 otherwise (k6's
+    /// ramping-arrival-rate `startRate`); `rate` alone is the constant open
+    /// model. `None` when no model is given. Conflicts (a rate or stages
+    /// with a concurrency) are refused by the edge before this.
+    pub fn of(
+        rate: Option<f64>,
+        stages: Vec<Stage>,
+        concurrency: Option<usize>,
+    ) -> Option<Arrival> {
+        match (rate, stages.is_empty(), concurrency) {
+            (_, _, Some(concurrency)) => Some(Arrival::Closed { concurrency }),
+            (start, false, None) => Some(Arrival::Ramp {
+                start: start.unwrap_or(0.0),
+                stages,
+            }),
+            (Some(rate), true, None) => Some(Arrival::Open { rate }),
+            (None, true, None) => None,
+        }
+    }
+}
+
 /// Why flags do not make a schedule.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {
