@@ -312,6 +312,37 @@ impl Schedule {
 mod tests {
     use super::*;
 
+    #[test]
+    fn stages_ramp_from_the_rate_given_else_from_zero() {
+        let stages = vec![Stage {
+            duration: Duration::from_secs(1),
+            target: 100.0,
+        }];
+        assert_eq!(
+            Arrival::of(Some(50.0), stages.clone(), None),
+            Some(Arrival::Ramp {
+                start: 50.0,
+                stages: stages.clone()
+            })
+        );
+        assert_eq!(
+            Arrival::of(None, stages.clone(), None),
+            Some(Arrival::Ramp {
+                start: 0.0,
+                stages: stages.clone()
+            })
+        );
+        assert_eq!(
+            Arrival::of(Some(5.0), Vec::new(), None),
+            Some(Arrival::Open { rate: 5.0 })
+        );
+        assert_eq!(
+            Arrival::of(None, stages, Some(3)),
+            Some(Arrival::Closed { concurrency: 3 })
+        );
+        assert_eq!(Arrival::of(None, Vec::new(), None), None);
+    }
+
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
     }

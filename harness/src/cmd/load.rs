@@ -136,7 +136,55 @@ pub fn run(args: Args) -> Result<Verdict> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
+
+    fn arrival(flags: &str) -> Result<Arrival> {
+        let words = [
+            "hookstorm",
+            "load",
+            "-p",
+            "authgear",
+            "-t",
+            "http://127.0.0.1:1/",
+        ]
+        .into_iter()
+        .chain(flags.split(' '));
+        match crate::cli::Cli::try_parse_from(words)
+            .expect("the flags parse")
+            .command
+        {
+            crate::cli::Command::Load(args) => args.arrival(),
+            other => panic!("not load: {other:?}"),
+        }
+    }
+
+    /// `--stage` ramps from `--rate` when it is given, from 0 otherwise:
+    /// the rule scenario `stages` follow too (`Arrival::of`).
+    #[test]
+    fn stages_ramp_from_the_rate_flag_else_from_zero() {
+        let stage = Stage {
+            duration: Duration::from_secs(2),
+            target: 100.0,
+        };
+        assert_eq!(
+            arrival("--rate 40 --stage 2s:100").unwrap(),
+            Arrival::Ramp {
+                start: 40.0,
+                stages: vec![stage]
+            }
+        );
+        assert_eq!(
+            arrival("--stage 2s:100").unwrap(),
+            Arrival::Ramp {
+                start: 0.0,
+                stages: vec![stage]
+            }
+        );
+        let err = arrival("--concurrency 0 -n 5").unwrap_err().to_string();
+        assert!(err.contains("--concurrency must be at least 1"), "{err}");
+    }
 
     #[test]
     fn stages_parse() {

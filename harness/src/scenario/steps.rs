@@ -486,3 +486,50 @@ fn read_wait(body: &Node, w: &mut Walker) -> Option<std::time::Duration> {
     }
     w.duration(body, "wait")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{parse_str, Options, StepKind};
+    use super::*;
+
+    fn arrival_of(load: &str) -> Arrival {
+        let text = format!(
+            "target: http://127.0.0.1:1/\nprovider: authgear\nsecret: ${{HOOK_SECRET}}\n\
+             steps:\n  - load: {load}\n"
+        );
+        let env = |name: &str| (name == "HOOK_SECRET").then(|| "s".to_string());
+        let options = Options {
+            sets: Vec::new(),
+            env: &env,
+        };
+        let scenario = parse_str(&text, "s.yaml", std::path::Path::new("."), None, &options)
+            .unwrap_or_else(|d| panic!("{}", d.render_plain()));
+        match &scenario.steps[0].kind {
+            StepKind::Load(step) => step.arrival.clone(),
+            other => panic!("not a load step: {other:?}"),
+        }
+    }
+
+    /// A step's `stages` ramp from its `rate` when it has one, from 0
+    /// otherwise: the rule `load --rate R --stage ..` follows too.
+    #[test]
+    fn stages_ramp_from_the_steps_rate_else_from_zero() {
+        let stages = vec![Stage {
+            duration: Duration::from_secs(2),
+            target: 100.0,
+        }];
+        assert_eq!(
+            arrival_of("{rate: 40, stages: [{duration: 2s, rate: 100}]}"),
+            Arrival::Ramp {
+                start: 40.0,
+                stages: stages.clone()
+            }
+        );
+        assert_eq!(
+            arrival_of("{stages: [{duration: 2s, rate: 100}]}"),
+            Arrival::Ramp { start: 0.0, stages }
+        );
+    }
+}
