@@ -284,8 +284,20 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
     let before = w.problems.len();
     // A ramp may start from a `rate` (k6's startRate), so only the closed
     // model excludes the others.
-    w.at_most_one(&f, &["rate", "concurrency"]);
-    w.at_most_one(&f, &["stages", "concurrency"]);
+    if let (Some(closed), Some(open)) = (
+        f.key("concurrency"),
+        ["rate", "stages"].into_iter().find(|k| f.has(k)),
+    ) {
+        w.error(
+            closed,
+            format!("a load step sets both `{open}` and `concurrency`"),
+            Some(
+                "keep `concurrency` (closed model), or `rate` and/or `stages` (open model; \
+                 stages ramp from `rate` if given)"
+                    .into(),
+            ),
+        );
+    }
     let rate = f.get("rate").and_then(|n| w.positive(n, "rate", "100"));
     let stages = f.get("stages").and_then(|n| read_stages(n, w));
     let concurrency = f
