@@ -4,7 +4,7 @@
 //! is run by [`run`]: connections are opened before the clock starts,
 //! tickets are released as they fall due (by the [`Pacer`] thread, or by a
 //! connection that finds one due when it finishes a request), and each
-//! connection's [`Sender`] claims a ticket, patches the next pooled event
+//! connection's `Sender` claims a ticket, patches the next pooled event
 //! with a fresh id/seq/timestamp, re-signs it (resuming from the event's
 //! constant prefix, absorbed before the clock starts, where the scheme
 //! hashes the body first), sends it, and records a [`Sample`] whose

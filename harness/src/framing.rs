@@ -1,8 +1,8 @@
 //! How one load request is put into bytes: the head every request of a
-//! run shares ([`request_head`]), then per request the content type,
+//! run shares (`request_head`), then per request the content type,
 //! signature (or a verbatim record's) headers, type header and content
-//! length ([`write_headers`]), into a sender's reusable [`Buffers`]; and the
-//! same head as name/value pairs for hyper ([`header_pairs`]).
+//! length (`write_headers`), into a sender's reusable `Buffers`; and the
+//! same head as name/value pairs for hyper (`header_pairs`).
 //!
 //! Nothing here allocates per request on the lean HTTP/1.1 path: headers
 //! are written into buffers a sender reuses.

@@ -1,6 +1,6 @@
 //! What a run measures while it goes: [`Measurements`] (per-thread striped
 //! latency recorders and the completed, failed and late counts, which a
-//! progress display reads live) and each sender's [`InFlight`] slot (the
+//! progress display reads live) and each sender's `InFlight` slot (the
 //! request it has out, so a run cut short counts it as cancelled).
 //!
 //! Apart from the send loop so that the progress display reads the

@@ -64,14 +64,15 @@ impl Arrival {
     }
 }
 
-/// Why flags do not make a schedule.
+/// Why settings do not make a schedule (worded without flag names: the
+/// CLI and a scenario name theirs).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {
     /// A rate that is not a positive finite number.
     #[error("rate must be a finite number >= 0, got {0}")]
     BadRate(f64),
     /// Nothing bounds the run.
-    #[error("give --duration or --requests (or stages) so the run ends")]
+    #[error("nothing bounds the run: give a duration or a request count (or stages) so it ends")]
     Unbounded,
     /// A closed model without senders.
     #[error("concurrency must be at least 1")]

@@ -91,6 +91,11 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
             "--duration must be above 0: a run of 0s sends nothing (e.g. --duration 30s)",
         ));
     }
+    if args.duration.is_none() && args.requests.is_none() && args.stages.is_empty() {
+        return Err(usage(
+            "give --duration or --requests (or --stage) so the run ends",
+        ));
+    }
     let schedule = load::schedule(&arrival, args.duration, args.requests, shard)?;
     let traffic = args.traffic.traffic()?;
     let connections = args
