@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;
-use generators::{splitmix64, BodyPrefix};
+use generators::{splitmix64, Batch, BodyPrefix};
 use reports::{ErrorKind, LoadStats, Outcome, Recorder, Sample};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
@@ -369,17 +369,8 @@ struct Sender {
 impl Sender {
     /// Sends over `link` until the tickets run out or are closed.
     async fn run(self, mut link: Link) {
-        let Sender {
-            emission,
-            prefixes,
-            live,
-            tickets,
-            in_flight,
-            index,
-            addr,
-            start,
-            ids,
-        } = self;
+        let (emission, live, tickets) = (&*self.emission, &*self.live, &*self.tickets);
+        let (index, addr, start) = (self.index, self.addr, self.start);
         let traffic = &*emission.traffic;
         let profile = traffic.provider.profile();
         let closed_model = emission.schedule.concurrency().is_some();
@@ -397,7 +388,6 @@ impl Sender {
                 .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
         });
         let base_head = request_head(&traffic.target, !own_agent);
-        let wall_start_us = ids.wall_start_us;
         // One timer per sender, moved forward before each request: extending a
         // registered timer is an atomic update, where a fresh `timeout()` per
         // request costs a timer-wheel insert and remove.
@@ -427,61 +417,18 @@ impl Sender {
             } else {
                 start + emission.schedule.intended(ticket)
             };
-            // A batching provider's ticket is a batch: events `ticket * n ..
-            // ticket * n + n` of the pool, each with its own id, seq and
-            // timestamp (verbatim records are whole requests already).
-            let batch = batch.filter(|_| traffic.pool.entry(ticket).verbatim_headers.is_none());
-            let first = batch.map_or(ticket, |_| ticket.saturating_mul(per_request));
-            let position = traffic.pool.position(first);
-            let entry = &traffic.pool.entries()[position];
-            // Wall time from the monotonic clock: one clock read fewer, and
-            // timestamps that never step backwards within a run.
-            let wall_us = wall_start_us + micros(claimed.saturating_duration_since(start)) as i64;
-            let patch = generators::template::Patch {
-                id: ids.id(first),
-                seq: ids.seq(first),
-                now_us: wall_us,
-            };
-            buffers.body.clear();
-            match batch {
-                None => entry.template.render_into(&patch, &mut buffers.body),
-                Some(batch) => {
-                    batch.write_with(per_request as usize, &mut buffers.body, |i, out| {
-                        let index = first + i as u64;
-                        let patch = generators::template::Patch {
-                            id: ids.id(index),
-                            seq: ids.seq(index),
-                            now_us: wall_us,
-                        };
-                        traffic.pool.entry(index).template.render_into(&patch, out);
-                    })
-                }
-            }
-            buffers.head.clear();
-            write_headers(
-                traffic,
-                entry.verbatim_headers.as_deref(),
-                entry.type_index,
-                // A batch's body does not start with its first event's prefix.
-                prefixes
-                    .get(position)
-                    .and_then(Option::as_ref)
-                    .filter(|_| batch.is_none()),
-                patch.id,
-                wall_us.div_euclid(1_000_000),
-                &mut buffers,
-            );
+            let type_index = self.frame(ticket, claimed, batch, per_request, &mut buffers);
             let sent = Instant::now();
             if sent.saturating_duration_since(intended) > LATE_AFTER {
                 live.count_late();
             }
             deadline.as_mut().reset(sent + traffic.timeout.min(FAR));
             let mut hyper_body = Bytes::new();
-            let slot = &in_flight[index];
+            let slot = &self.in_flight[index];
             slot.begin(
                 intended.saturating_duration_since(start),
                 sent.saturating_duration_since(start),
-                entry.type_index,
+                type_index,
             );
             let outcome = match (&mut link, addr) {
                 (Link::Wire(conn), Some(addr)) => {
@@ -500,7 +447,7 @@ impl Sender {
                 Outcome::Error(_) => true,
             };
             let sample = Sample {
-                type_index: entry.type_index,
+                type_index,
                 latency_us: micros(done.saturating_duration_since(intended)),
                 service_us: micros(done.saturating_duration_since(sent)),
                 outcome,
@@ -523,6 +470,66 @@ impl Sender {
             slot.end();
             live.count_completed(failed);
         }
+    }
+
+    /// Puts the request of `ticket`, claimed at `claimed`, into `buffers`:
+    /// the pooled event (or `batch` of `per_request` events) patched with
+    /// fresh ids, seq and timestamp, and its headers, signed. Returns the
+    /// event type's index.
+    fn frame(
+        &self,
+        ticket: u64,
+        claimed: Instant,
+        batch: Option<Batch>,
+        per_request: u64,
+        buffers: &mut Buffers,
+    ) -> u16 {
+        let traffic = &*self.emission.traffic;
+        let ids = self.ids;
+        // A batching provider's ticket is a batch: events `ticket * n ..
+        // ticket * n + n` of the pool, each with its own id, seq and
+        // timestamp (verbatim records are whole requests already).
+        let batch = batch.filter(|_| traffic.pool.entry(ticket).verbatim_headers.is_none());
+        let first = batch.map_or(ticket, |_| ticket.saturating_mul(per_request));
+        let position = traffic.pool.position(first);
+        let entry = &traffic.pool.entries()[position];
+        // Wall time from the monotonic clock: one clock read fewer, and
+        // timestamps that never step backwards within a run.
+        let wall_us =
+            ids.wall_start_us + micros(claimed.saturating_duration_since(self.start)) as i64;
+        let patch = generators::template::Patch {
+            id: ids.id(first),
+            seq: ids.seq(first),
+            now_us: wall_us,
+        };
+        buffers.body.clear();
+        match batch {
+            None => entry.template.render_into(&patch, &mut buffers.body),
+            Some(batch) => batch.write_with(per_request as usize, &mut buffers.body, |i, out| {
+                let index = first + i as u64;
+                let patch = generators::template::Patch {
+                    id: ids.id(index),
+                    seq: ids.seq(index),
+                    now_us: wall_us,
+                };
+                traffic.pool.entry(index).template.render_into(&patch, out);
+            }),
+        }
+        buffers.head.clear();
+        write_headers(
+            traffic,
+            entry.verbatim_headers.as_deref(),
+            entry.type_index,
+            // A batch's body does not start with its first event's prefix.
+            self.prefixes
+                .get(position)
+                .and_then(Option::as_ref)
+                .filter(|_| batch.is_none()),
+            patch.id,
+            wall_us.div_euclid(1_000_000),
+            buffers,
+        );
+        entry.type_index
     }
 }
 

@@ -67,6 +67,18 @@ pub enum PoolSource {
     },
 }
 
+impl PoolSource {
+    /// Generated events of `mix`: the default pool size, the per-request
+    /// members last (how scenario steps and the demo pool theirs).
+    pub fn generated(mix: Vec<(String, f64)>) -> PoolSource {
+        PoolSource::Generated {
+            mix,
+            size: DEFAULT_POOL_SIZE,
+            order: MemberOrder::SlotsLast,
+        }
+    }
+}
+
 /// The secret a run signs with, and where it came from (named in a key
 /// error: `$HOOK_SECRET`, "the demo secret").
 #[derive(Clone, Debug)]
@@ -112,11 +124,7 @@ impl TrafficSpec {
             target,
             tls: ClientOptions::default(),
             key: Some(key),
-            pool: PoolSource::Generated {
-                mix: Vec::new(),
-                size: DEFAULT_POOL_SIZE,
-                order: MemberOrder::SlotsLast,
-            },
+            pool: PoolSource::generated(Vec::new()),
             timeout: None,
             max_body: MAX_RESPONSE_BODY,
             busy_poll: false,

@@ -1,8 +1,9 @@
 //! Flag groups several commands share, and what every command does with
 //! them the same way: the provider (`--provider`/`--provider-file`), how
 //! to trust a target (`--ca-cert`/`--insecure`), the traffic flags of
-//! `load` and `capacity`, the secret from the environment, the async
-//! runtime a signal can interrupt, and the report directory.
+//! `load` and `capacity` (turned into a `TrafficSpec`, their connections
+//! and the command skeleton both share), the secret from the environment,
+//! the async runtime a signal can interrupt, and the report directory.
 //!
 //! This is the one `cmd` module the others import; none imports another.
 

@@ -19,12 +19,10 @@
 //! The provider (a provider file's catalog included) is resolved once per
 //! run and shared by every step.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
-use generators::template::MemberOrder;
 use generators::{Provider, Secret};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 
@@ -34,7 +32,6 @@ use crate::check::{self, CheckPlan};
 use crate::client::{Client, Target};
 use crate::clock::random_seed;
 use crate::load::{self, LoadPlan};
-use crate::pool::DEFAULT_POOL_SIZE;
 use crate::reachable::ensure_reachable;
 use crate::shard::Shard;
 use crate::shutdown::Shutdown;
@@ -378,11 +375,7 @@ impl StepContext<'_> {
                 share: adversarial,
             }
         } else {
-            PoolSource::Generated {
-                mix: mix.to_vec(),
-                size: DEFAULT_POOL_SIZE,
-                order: MemberOrder::SlotsLast,
-            }
+            PoolSource::generated(mix.to_vec())
         };
         Ok(Arc::new(Traffic::build(spec)?))
     }
