@@ -8,22 +8,27 @@
 //! emitter kept the rate (at most 1 % of requests, or 10, missed). The
 //! whole search stops within its time bound.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use reports::histogram::format_us;
 use reports::threshold::format_share;
-use reports::{CapacitySection, CapacityStep, LoadSection};
+use reports::{CapacitySection, CapacityStep, LoadSection, Threshold};
 use tokio::time::Instant;
 
-use crate::emitter::Shard;
-use crate::load::{self, Traffic};
+use crate::emitter::Emission;
+use crate::load;
 use crate::schedule::{Arrival, Schedule};
+use crate::shard::Shard;
 use crate::shutdown::Shutdown;
+use crate::traffic::Traffic;
 use crate::verdict::usage;
 
-/// Connections each step of a capacity search keeps open.
-pub const DEFAULT_CONNECTIONS: usize = 256;
+/// Connections each step of a capacity search keeps open unless told
+/// otherwise (more than a load run's `load::DEFAULT_LOAD_CONNECTIONS`: a
+/// search drives the receiver to its limit).
+pub const DEFAULT_CAPACITY_CONNECTIONS: usize = 256;
 /// Share of a step's requests that may be missed (not sent on time) for
 /// the step to count as sustained.
 const MAX_MISSED: f64 = 0.01;
@@ -134,11 +139,11 @@ pub struct Found {
 #[derive(Debug)]
 pub struct CapacityPlan {
     /// What each step sends and where.
-    pub traffic: Traffic,
+    pub traffic: Arc<Traffic>,
     /// The rates, step length and cost limits.
     pub bounds: Bounds,
-    /// Threshold expressions every step must meet (syntax already checked).
-    pub slo: Vec<String>,
+    /// Thresholds every step must meet (parsed where they were written).
+    pub slo: Vec<Threshold>,
 }
 
 /// Runs the step-then-bisect search of `plan`: the one loop behind
@@ -167,7 +172,12 @@ pub async fn search(plan: &CapacityPlan, quiet: bool, shutdown: &Shutdown) -> Re
             bounds.shard.share(),
         )
         .map_err(|e| usage(e.to_string()))?;
-        let step_plan = base.emission(schedule, bounds.connections, bounds.shard);
+        let step_plan = Emission {
+            traffic: base.clone(),
+            schedule,
+            connections: bounds.connections,
+            shard: bounds.shard,
+        };
         let run = load::run_schedule(step_plan, quiet, shutdown).await?;
         if run.interrupted {
             interrupted = true;
@@ -175,7 +185,7 @@ pub async fn search(plan: &CapacityPlan, quiet: bool, shutdown: &Shutdown) -> Re
         }
         let stats = run.stats;
         let profile = base.provider.profile();
-        let results = load::judge(slo, &stats, profile)?;
+        let results = load::judge(slo, &stats, profile);
         let kept = sustained(&stats);
         let passed = kept && results.iter().all(|r| r.passed);
         let step = CapacityStep {
@@ -225,7 +235,7 @@ pub async fn search(plan: &CapacityPlan, quiet: bool, shutdown: &Shutdown) -> Re
     }
     Ok(Found {
         section: CapacitySection {
-            slo: slo.to_vec(),
+            slo: slo.iter().map(|t| t.expr.clone()).collect(),
             steps,
             best_rate: search.pass,
         },

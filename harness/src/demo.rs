@@ -7,22 +7,20 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use generators::template::MemberOrder;
-use generators::{Algorithm, KeyForm, Provider, ProviderId, Scheme, Secret, Signer};
-use reports::{Report, RunInfo};
+use std::sync::Arc;
+
+use generators::{Algorithm, KeyForm, Provider, ProviderId, Scheme, Secret};
+use reports::{Report, RunInfo, Threshold};
 
 use crate::check::{self, CheckPlan};
-use crate::client::ClientOptions;
-use crate::clock::now_unix_ms;
-use crate::emitter::Shard;
 use crate::ledger::{LedgerSource, OrderingPolicy};
-use crate::load::{self, LoadPlan, Traffic};
-use crate::pool::{Pool, DEFAULT_POOL_SIZE};
+use crate::load::{self, LoadPlan};
 use crate::receiver::{self, ReceiverConfig};
 use crate::schedule::{Arrival, Schedule};
+use crate::shard::Shard;
 use crate::shutdown::Shutdown;
 use crate::target::Target;
-use crate::verdict::usage;
+use crate::traffic::{SigningKey, Traffic, TrafficSpec};
 
 /// Connections of the demo's load phase.
 pub const LOAD_CONNECTIONS: usize = 16;
@@ -132,7 +130,7 @@ async fn load_phase(
         plan.load_rate,
         plan.load_duration.as_secs_f64()
     );
-    let load_plan = load_plan(plan, &running.url(), &secret);
+    let load_plan = load_plan(plan, Provider::builtin(id), &running.url(), &secret);
     let outcome = match load_plan {
         Ok(load_plan) => load::run(&load_plan, true, shutdown).await,
         Err(e) => Err(e),
@@ -144,39 +142,92 @@ async fn load_phase(
     Ok(())
 }
 
-/// The load phase's plan against the receiver at `url`.
-fn load_plan(plan: &DemoPlan, url: &str, secret: &Secret) -> anyhow::Result<LoadPlan> {
-    let provider = Provider::builtin(ProviderId::Authgear);
+/// The load phase's plan: `provider`'s traffic, signed with `secret`,
+/// against the receiver at `url`.
+fn load_plan(
+    plan: &DemoPlan,
+    provider: Provider,
+    url: &str,
+    secret: &Secret,
+) -> anyhow::Result<LoadPlan> {
     let arrival = Arrival::Open {
         rate: plan.load_rate,
     };
     let schedule: Schedule =
         load::schedule(&arrival, Some(plan.load_duration), None, Shard::WHOLE)?;
-    let weighted = load::weighted_types(&provider, &[])?;
-    let pool = Pool::generate(
-        &provider,
-        &weighted,
-        plan.seed,
-        now_unix_ms(),
-        DEFAULT_POOL_SIZE,
-        MemberOrder::SlotsLast,
-    )?;
-    let signer = Signer::new(provider.scheme(), secret).map_err(|e| usage(e.to_string()))?;
-    let target = Target::parse(url)?;
-    let traffic = Traffic::signed(
-        provider,
-        target,
-        ClientOptions::default(),
-        pool,
-        signer,
-        plan.seed,
-    )?;
+    let key = SigningKey {
+        secret: secret.clone(),
+        source: "the demo secret".into(),
+    };
+    let spec = TrafficSpec::signed(provider, Target::parse(url)?, key, plan.seed);
     Ok(LoadPlan {
-        traffic,
+        traffic: Arc::new(Traffic::build(spec)?),
         arrival,
         schedule,
         connections: LOAD_CONNECTIONS,
         shard: Shard::WHOLE,
-        thresholds: LOAD_THRESHOLDS.map(String::from).to_vec(),
+        thresholds: load_thresholds(),
     })
+}
+
+/// The thresholds a team would start from: `p99<250ms`, `error_rate<0.1%`.
+fn load_thresholds() -> Vec<Threshold> {
+    LOAD_THRESHOLDS
+        .iter()
+        .map(|t| reports::threshold::parse(t).expect("the demo's thresholds parse"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sender signing `{url}`: a signer that does not know the target's
+    /// URL fails every request.
+    const URL_SIGNING: &str = "\
+name: acme-url
+signature:
+  algorithm: hmac-sha256
+  signed: \"{url}.{body}\"
+  encoding: hex
+  header: x-acme-signature
+  value: \"{sig}\"
+deadline: 3s
+keys: {dedupe: /id}
+types:
+  - name: invoice.paid
+    schema: {type: object}
+";
+
+    /// The demo's load phase signs what the receiver verifies, also for a
+    /// provider whose signature covers the URL (the demo built its signer
+    /// without the target's URL once).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_load_signs_the_targets_url() {
+        let provider = crate::provider_file::parse_builtin(URL_SIGNING, "acme-url.yaml")
+            .expect("the provider file reads");
+        let secret = demo_secret(provider.scheme());
+        let running = receiver::start(ReceiverConfig::for_provider(
+            provider.clone(),
+            secret.clone(),
+        ))
+        .await
+        .expect("receiver starts");
+        let demo = DemoPlan {
+            seed: 7,
+            load_rate: 40.0,
+            load_duration: Duration::from_millis(500),
+            providers: vec![provider.clone()],
+        };
+        let plan = load_plan(&demo, provider, &running.url(), &secret).expect("plan");
+        let outcome = load::run(&plan, true, &Shutdown::manual())
+            .await
+            .expect("run");
+        running.shutdown().await;
+        let stats = &outcome.section.stats;
+        assert!(stats.requests() > 0, "nothing was sent");
+        let failed: Vec<_> = stats.statuses().filter(|(s, _)| *s >= 300).collect();
+        assert!(failed.is_empty(), "the receiver refused: {failed:?}");
+        assert_eq!(stats.error_kinds().count(), 0);
+    }
 }

@@ -1,163 +1,45 @@
-//! A load run: the traffic (what is sent, where, signed how), the plan
-//! (arrival model, schedule, connections, thresholds) and running it.
+//! A load run: the plan (traffic, arrival model, schedule, connections,
+//! thresholds) and running it.
 //!
 //! `hookstorm load` builds a [`LoadPlan`] from its flags, scenario `load`
 //! steps from the step, the demo directly; all three run it with [`run`].
-//! [`Traffic`] is also what a capacity search drives (`crate::capacity`).
+//! What is sent is a [`Traffic`], built by `crate::traffic`; a capacity
+//! search drives the same traffic (`crate::capacity`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use generators::{EventType, Profile, Provider, Signer};
-use reports::{LoadSection, LoadStats, Report, RunInfo, Threshold, ThresholdResult};
+use generators::Profile;
+use reports::threshold::{Metric, Op};
+use reports::{LoadSection, LoadStats, Threshold, ThresholdResult};
 
-use crate::client::{Client, ClientOptions};
-use crate::emitter::{self, Emission, Measurements, Run, Shard};
-use crate::pool::Pool;
+use crate::emitter::{self, Emission, Run};
+use crate::measure::{stripes, Measurements};
 use crate::progress::{self, Progress};
 use crate::schedule::{Arrival, Schedule};
+use crate::shard::Shard;
 use crate::shutdown::Shutdown;
-use crate::target::Target;
+use crate::traffic::Traffic;
 use crate::verdict::usage;
 
-/// Connections an open-model load run keeps open.
-pub const DEFAULT_CONNECTIONS: usize = 64;
-/// Responses with a longer body fail as `body_too_large`.
-pub const MAX_RESPONSE_BODY: u64 = crate::client::MAX_RESPONSE_BYTES as u64;
-/// The per-request timeout is the provider's deadline, at most this.
-const MAX_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connecting may take the request timeout, at most this.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The threshold a run without thresholds is judged by: a run in which no
-/// request was delivered (a wrong secret, a wrong path) fails, even when
-/// nobody asked for a limit.
-pub const NOTHING_DELIVERED_FAILS: &str = "error_rate<100%";
+/// Connections an open-model load run keeps open unless told otherwise
+/// (a capacity search's steps keep `capacity::DEFAULT_CAPACITY_CONNECTIONS`).
+pub const DEFAULT_LOAD_CONNECTIONS: usize = 64;
 /// Descriptors a run keeps for itself besides its connections (stdio, the
 /// runtime's, report files).
 const SPARE_DESCRIPTORS: u64 = 64;
 
-/// What a load run sends and where, built before any clock starts: the
-/// provider, the client, the signer and the event pool.
-#[derive(Debug)]
-pub struct Traffic {
-    /// Whose events and delivery profile (a deadline override included).
-    pub provider: Provider,
-    /// Where to send.
-    pub target: Target,
-    /// hyper client (HTTPS / HTTP/2).
-    pub client: Client,
-    /// Whether the lean HTTP/1.1 path applies.
-    pub fast_path: bool,
-    /// The signer (`None` for verbatim events).
-    pub signer: Option<Signer>,
-    /// The event pool.
-    pub pool: Arc<Pool>,
-    /// Poll instead of sleeping (see `Emission::busy_poll`).
-    pub busy_poll: bool,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Response body limit in bytes.
-    pub max_body: u64,
-    /// The seed.
-    pub seed: u64,
-}
-
-impl Traffic {
-    /// Signed traffic of `pool` from `provider` to `target` (trusted as
-    /// `tls` says), with the provider's deadline as timeout and the default
-    /// response limit: how scenario steps and the demo build theirs.
-    pub fn signed(
-        provider: Provider,
-        target: Target,
-        tls: ClientOptions,
-        pool: Pool,
-        signer: Signer,
-        seed: u64,
-    ) -> Result<Traffic> {
-        let timeout = default_timeout(provider.profile());
-        let fast_path = !target.https && !tls.http2;
-        Ok(Traffic {
-            client: client(tls, timeout, MAX_RESPONSE_BODY)?,
-            provider,
-            target,
-            fast_path,
-            signer: Some(signer),
-            pool: Arc::new(pool),
-            busy_poll: false,
-            timeout,
-            max_body: MAX_RESPONSE_BODY,
-            seed,
-        })
+/// The threshold a run without thresholds is judged by, `error_rate<100%`:
+/// a run in which no request was delivered (a wrong secret, a wrong path)
+/// fails, even when nobody asked for a limit.
+pub fn nothing_delivered_fails() -> Threshold {
+    Threshold {
+        expr: "error_rate<100%".into(),
+        metric: Metric::ErrorRate,
+        op: Op::Lt,
+        bound: 1.0,
     }
-
-    /// The emission of this traffic with `schedule` over `connections`.
-    pub fn emission(&self, schedule: Schedule, connections: usize, shard: Shard) -> Emission {
-        Emission {
-            target: self.target.clone(),
-            client: self.client.clone(),
-            fast_path: self.fast_path,
-            profile: self.provider.profile().clone(),
-            signer: self.signer.clone(),
-            pool: self.pool.clone(),
-            busy_poll: self.busy_poll,
-            schedule,
-            connections,
-            timeout: self.timeout,
-            max_body: self.max_body,
-            shard,
-            seed: self.seed,
-        }
-    }
-
-    /// The report skeleton of a `command` run of this traffic.
-    pub fn report(&self, command: &str, shard: Shard) -> Report {
-        Report::new(RunInfo {
-            command: command.to_string(),
-            provider: self.provider.name().to_string(),
-            provider_file: self.provider.file().map(String::from),
-            target: self.target.url(),
-            seed: self.seed,
-            shard: (shard.count > 1).then(|| shard.one_based()),
-            scenario: None,
-            interrupted: None,
-        })
-    }
-}
-
-/// The per-request timeout when none is given: the provider's deadline,
-/// at most 10 s.
-pub fn default_timeout(profile: &Profile) -> Duration {
-    Duration::from_millis(profile.deadline_ms).min(MAX_DEFAULT_TIMEOUT)
-}
-
-/// The client of a run: `tls` (CA, verification, HTTP/2) with connect
-/// bounded by `timeout` and responses by `max_body`.
-pub fn client(tls: ClientOptions, timeout: Duration, max_body: u64) -> Result<Client> {
-    Client::new(ClientOptions {
-        connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
-        max_response_bytes: usize::try_from(max_body).unwrap_or(usize::MAX),
-        ..tls
-    })
-}
-
-/// The event types of `mix` with their weights (every type of the
-/// provider equally when it is empty); an unknown type is a usage error.
-pub fn weighted_types<'p>(
-    provider: &'p Provider,
-    mix: &[(String, f64)],
-) -> Result<Vec<(&'p EventType, f64)>> {
-    if mix.is_empty() {
-        return Ok(provider.types().into_iter().map(|t| (t, 1.0)).collect());
-    }
-    mix.iter()
-        .map(|(name, w)| {
-            provider
-                .event_type(name)
-                .map(|t| (t, *w))
-                .map_err(|e| usage(e.to_string()))
-        })
-        .collect()
 }
 
 /// A load run, validated: the traffic, when requests are due, over how
@@ -165,7 +47,7 @@ pub fn weighted_types<'p>(
 #[derive(Debug)]
 pub struct LoadPlan {
     /// What is sent and where.
-    pub traffic: Traffic,
+    pub traffic: Arc<Traffic>,
     /// The arrival model (for the report's description).
     pub arrival: Arrival,
     /// When each request of this (part of the) run is due.
@@ -174,16 +56,20 @@ pub struct LoadPlan {
     pub connections: usize,
     /// Which part of a sharded run this is.
     pub shard: Shard,
-    /// Threshold expressions judged on the run's statistics (syntax
-    /// already checked).
-    pub thresholds: Vec<String>,
+    /// Thresholds judged on the run's statistics (parsed where they were
+    /// written: the flag, the scenario file).
+    pub thresholds: Vec<Threshold>,
 }
 
 impl LoadPlan {
     /// The emission of this run.
     pub fn emission(&self) -> Emission {
-        self.traffic
-            .emission(self.schedule.clone(), self.connections, self.shard)
+        Emission {
+            traffic: self.traffic.clone(),
+            schedule: self.schedule.clone(),
+            connections: self.connections,
+            shard: self.shard,
+        }
     }
 
     /// A one-line description of the model, for the report.
@@ -208,11 +94,11 @@ pub struct LoadOutcome {
 pub async fn run(plan: &LoadPlan, quiet: bool, shutdown: &Shutdown) -> Result<LoadOutcome> {
     let run = run_schedule(plan.emission(), quiet, shutdown).await?;
     let profile = plan.traffic.provider.profile();
-    let mut thresholds = judge(&plan.thresholds, &run.stats, profile)?;
+    let mut thresholds = judge(&plan.thresholds, &run.stats, profile);
     if plan.thresholds.is_empty() {
         // Shown only when it fails: a passing run without thresholds
         // reports none.
-        let implicit = judge(&[NOTHING_DELIVERED_FAILS.to_string()], &run.stats, profile)?;
+        let implicit = judge(&[nothing_delivered_fails()], &run.stats, profile);
         thresholds.extend(implicit.into_iter().filter(|t| !t.passed));
     }
     if plan.thresholds.is_empty() && !thresholds.is_empty() {
@@ -240,8 +126,8 @@ pub async fn run_schedule(plan: Emission, quiet: bool, shutdown: &Shutdown) -> R
     let plan = Arc::new(plan);
     let end = plan.schedule.end();
     let live = Arc::new(Measurements::new(
-        &plan.pool.type_names,
-        emitter::stripes(),
+        &plan.traffic.pool.type_names,
+        stripes(),
         Some(end),
     ));
     let progress = progress::wanted(quiet).then(|| Progress::start(live.clone(), Some(end)));
@@ -263,37 +149,32 @@ pub fn schedule(
 ) -> Result<Schedule> {
     // Checked before the shard's split, which gives every shard at least
     // one sender: a run asked for with none would otherwise send.
+    // Worded without flag names: the edges (`--concurrency`, a scenario's
+    // `concurrency:`) refuse these in their own words first.
     if matches!(arrival, Arrival::Closed { concurrency: 0 }) {
         return Err(usage(
-            "--concurrency must be at least 1: it is the number of senders (e.g. --concurrency 8)",
+            "a closed model needs at least 1 sender: it sends nothing without one",
         ));
     }
     if duration.is_some_and(|d| d.is_zero()) {
         return Err(usage(
-            "--duration must be above 0: a run of 0s sends nothing (e.g. --duration 30s)",
+            "a run of 0s sends nothing: the duration must be above 0",
         ));
     }
     let arrival = match arrival {
         // A closed model's share is its senders, not a rate.
         Arrival::Closed { concurrency } => Arrival::Closed {
-            concurrency: split(*concurrency as u64, shard).max(1) as usize,
+            concurrency: shard.split(*concurrency as u64).max(1) as usize,
         },
         other => other.clone(),
     };
-    let requests = requests.map(|n| split(n, shard));
+    let requests = requests.map(|n| shard.split(n));
     let share = if matches!(arrival, Arrival::Closed { .. }) {
         1.0
     } else {
         shard.share()
     };
     Schedule::new(&arrival, duration, requests, share).map_err(|e| usage(e.to_string()))
-}
-
-/// Splits `n` over the shards: shard k gets its fair part, the remainder
-/// going to the first shards, so the parts add up to `n` exactly.
-fn split(n: u64, shard: Shard) -> u64 {
-    let count = u64::from(shard.count);
-    n / count + u64::from(u64::from(shard.index) < n % count)
 }
 
 /// A one-line description of the model, for the report.
@@ -339,28 +220,15 @@ pub fn ensure_descriptors(connections: usize, flag: &str) -> Result<()> {
     )))
 }
 
-/// Checks the syntax of threshold expressions before a run, not after a
-/// long one.
-pub fn check_thresholds(exprs: &[String]) -> Result<()> {
-    for expr in exprs {
-        reports::threshold::parse(expr).map_err(|e| usage(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Judges threshold expressions on `stats` with the provider's success rule.
+/// Judges `thresholds` on `stats` with the provider's success rule.
 pub fn judge(
-    exprs: &[String],
+    thresholds: &[Threshold],
     stats: &LoadStats,
     profile: &Profile,
-) -> Result<Vec<ThresholdResult>> {
-    exprs
+) -> Vec<ThresholdResult> {
+    thresholds
         .iter()
-        .map(|e| {
-            let t: Threshold =
-                reports::threshold::parse(e).map_err(|err| usage(err.to_string()))?;
-            Ok(t.evaluate_with(stats, |s| profile.success.is_success(s)))
-        })
+        .map(|t| t.evaluate_with(stats, |s| profile.success.is_success(s)))
         .collect()
 }
 
@@ -375,13 +243,15 @@ mod tests {
             let err = schedule(&closed, Some(Duration::from_secs(1)), None, shard)
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("--concurrency must be at least 1"), "{err}");
+            assert!(err.contains("needs at least 1 sender"), "{err}");
+            assert!(!err.contains("--"), "a flag named in the work layer: {err}");
         }
         let open = Arrival::Open { rate: 10.0 };
         let err = schedule(&open, Some(Duration::ZERO), None, Shard::WHOLE)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--duration must be above 0"), "{err}");
+        assert!(err.contains("the duration must be above 0"), "{err}");
+        assert!(!err.contains("--"), "a flag named in the work layer: {err}");
         let closed = Arrival::Closed { concurrency: 2 };
         assert!(schedule(&closed, Some(Duration::ZERO), None, Shard::WHOLE).is_err());
         assert!(schedule(&closed, None, Some(0), Shard::WHOLE).is_err());
@@ -405,10 +275,24 @@ mod tests {
     }
 
     #[test]
-    fn split_adds_up() {
-        for n in [0u64, 1, 7, 100, 1001] {
-            let total: u64 = (0..3).map(|k| split(n, Shard { index: k, count: 3 })).sum();
-            assert_eq!(total, n);
-        }
+    fn nothing_delivered_fails_is_the_threshold_it_reads_as() {
+        let parsed = reports::threshold::parse("error_rate<100%").unwrap();
+        assert_eq!(nothing_delivered_fails(), parsed);
+    }
+
+    /// Thresholds are parsed once, where they are written: the plan holds
+    /// `Threshold` values and judging never reads their text again. A
+    /// threshold whose text does not parse is judged by its fields.
+    #[test]
+    fn judging_does_not_parse_the_threshold_text_again() {
+        let unparsable = Threshold {
+            expr: "not a threshold".into(),
+            ..nothing_delivered_fails()
+        };
+        assert!(reports::threshold::parse(&unparsable.expr).is_err());
+        let profile = generators::ProviderId::Authgear.profile();
+        let results = judge(&[unparsable], &LoadStats::new(Vec::new()), &profile);
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].expr, "not a threshold");
     }
 }

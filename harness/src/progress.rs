@@ -13,7 +13,7 @@ use reports::histogram::format_us;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::emitter::Measurements;
+use crate::measure::Measurements;
 
 /// How often the line is redrawn.
 const TICK: Duration = Duration::from_millis(250);

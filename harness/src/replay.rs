@@ -24,7 +24,7 @@ use crate::verdict::usage;
 
 /// The longest a replay waits by default: the provider's deadline, capped
 /// so replaying a hanging receiver's finding does not take a minute.
-pub const MAX_DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::traffic::MAX_DEFAULT_TIMEOUT;
 
 /// How much of the answer's body is printed.
 const BODY_SHOWN: usize = 600;

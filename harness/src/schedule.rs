@@ -38,14 +38,41 @@ pub enum Arrival {
     },
 }
 
-/// Why flags do not make a schedule.
+impl Arrival {
+    /// The arrival model of a run's `rate`, `stages` and `concurrency`
+    /// settings, by the one rule the CLI (`--rate`, `--stage`,
+    /// `--concurrency`) and scenario load steps (`rate`, `stages`,
+    /// `concurrency`) share: `concurrency` is the closed model; `stages`
+    /// ramp from `rate` when it is given and from 0 otherwise (k6's
+    /// ramping-arrival-rate `startRate`); `rate` alone is the constant open
+    /// model. `None` when no model is given. Conflicts (a rate or stages
+    /// with a concurrency) are refused by the edge before this.
+    pub fn of(
+        rate: Option<f64>,
+        stages: Vec<Stage>,
+        concurrency: Option<usize>,
+    ) -> Option<Arrival> {
+        match (rate, stages.is_empty(), concurrency) {
+            (_, _, Some(concurrency)) => Some(Arrival::Closed { concurrency }),
+            (start, false, None) => Some(Arrival::Ramp {
+                start: start.unwrap_or(0.0),
+                stages,
+            }),
+            (Some(rate), true, None) => Some(Arrival::Open { rate }),
+            (None, true, None) => None,
+        }
+    }
+}
+
+/// Why settings do not make a schedule (worded without flag names: the
+/// CLI and a scenario name theirs).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScheduleError {
     /// A rate that is not a positive finite number.
     #[error("rate must be a finite number >= 0, got {0}")]
     BadRate(f64),
     /// Nothing bounds the run.
-    #[error("give --duration or --requests (or stages) so the run ends")]
+    #[error("nothing bounds the run: give a duration or a request count (or stages) so it ends")]
     Unbounded,
     /// A closed model without senders.
     #[error("concurrency must be at least 1")]
@@ -285,6 +312,37 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stages_ramp_from_the_rate_given_else_from_zero() {
+        let stages = vec![Stage {
+            duration: Duration::from_secs(1),
+            target: 100.0,
+        }];
+        assert_eq!(
+            Arrival::of(Some(50.0), stages.clone(), None),
+            Some(Arrival::Ramp {
+                start: 50.0,
+                stages: stages.clone()
+            })
+        );
+        assert_eq!(
+            Arrival::of(None, stages.clone(), None),
+            Some(Arrival::Ramp {
+                start: 0.0,
+                stages: stages.clone()
+            })
+        );
+        assert_eq!(
+            Arrival::of(Some(5.0), Vec::new(), None),
+            Some(Arrival::Open { rate: 5.0 })
+        );
+        assert_eq!(
+            Arrival::of(None, stages, Some(3)),
+            Some(Arrival::Closed { concurrency: 3 })
+        );
+        assert_eq!(Arrival::of(None, Vec::new(), None), None);
+    }
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)

@@ -1,16 +1,16 @@
 //! `hookstorm capacity`: flags → [`CapacityPlan`] → `capacity::search` →
 //! the summary and the report directory; passes when some rate met the SLO.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use reports::Threshold;
 
 use crate::capacity::{self, Bounds, CapacityPlan};
-use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
+use crate::cmd::flags::TrafficArgs;
 use crate::duration::parse_duration;
-use crate::emitter::Shard;
-use crate::load;
-use crate::reachable::ensure_reachable;
+use crate::shard::Shard;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm capacity`.
@@ -20,8 +20,8 @@ pub struct Args {
     #[command(flatten)]
     pub traffic: TrafficArgs,
     /// What each step must meet, e.g. 'p99<250ms', 'error_rate<0.1%' (repeatable).
-    #[arg(long = "slo", value_name = "EXPR", required = true)]
-    pub slo: Vec<String>,
+    #[arg(long = "slo", value_name = "EXPR", required = true, value_parser = reports::threshold::parse)]
+    pub slo: Vec<Threshold>,
     /// First rate tried (requests/s).
     #[arg(long, default_value_t = 100.0, value_name = "R")]
     pub start_rate: f64,
@@ -36,10 +36,9 @@ pub struct Args {
     pub max_time: Duration,
 }
 
-/// The plan the flags describe (the SLO's syntax and the bounds are
-/// checked before the traffic is built).
+/// The plan the flags describe (the SLO's syntax was checked when the
+/// flags were parsed; the bounds are checked before the traffic is built).
 pub fn plan(args: &Args) -> Result<CapacityPlan> {
-    load::check_thresholds(&args.slo)?;
     if !(args.start_rate.is_finite() && args.start_rate > 0.0) || args.max_rate < args.start_rate {
         return Err(usage("--start-rate must be above 0 and at most --max-rate"));
     }
@@ -49,14 +48,11 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
         ));
     }
     let traffic = args.traffic.traffic()?;
-    let connections = match args.traffic.connections {
-        Some(0) => return Err(usage("--connections must be at least 1")),
-        Some(c) => c,
-        None => capacity::DEFAULT_CONNECTIONS,
-    };
-    load::ensure_descriptors(connections, "--connections")?;
+    let connections = args
+        .traffic
+        .connections(capacity::DEFAULT_CAPACITY_CONNECTIONS, None)?;
     Ok(CapacityPlan {
-        traffic,
+        traffic: Arc::new(traffic),
         bounds: Bounds {
             start_rate: args.start_rate,
             max_rate: args.max_rate,
@@ -75,31 +71,26 @@ pub fn plan(args: &Args) -> Result<CapacityPlan> {
 /// written and marked interrupted.
 pub fn run(args: Args) -> Result<Verdict> {
     let plan = plan(&args)?;
-    // Before the target hears from us: a bad --out costs nothing.
-    prepare_out(args.traffic.out.as_ref())?;
     let quiet = args.traffic.quiet;
-    let work = Interruptible::new(args.traffic.runtime()?)?;
-    let shutdown = work.shutdown().clone();
-    if !quiet {
-        eprintln!(
+    let start_line = || {
+        let slo: Vec<&str> = plan.slo.iter().map(|t| t.expr.as_str()).collect();
+        format!(
             "hookstorm capacity: {} · steps of {:?} from {}/s · SLO {} · seed {}",
             plan.traffic.target.url(),
             args.step_duration,
             args.start_rate,
-            args.slo.join(", "),
+            slo.join(", "),
             plan.traffic.seed
-        );
-    }
-    let found = work.run(async {
-        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
-        capacity::search(&plan, quiet, &shutdown).await
-    })?;
-    let mut report = plan.traffic.report("capacity", Shard::WHOLE);
-    let best_rate = found.section.best_rate;
-    report.capacity = Some(found.section);
-    report.load = found.best;
-    let signal = shutdown.mark(&mut report);
-    print!("{}", reports::terminal_summary(&report));
-    write_report(&report, args.traffic.out.as_ref(), quiet)?;
-    Ok(Verdict::from_ok(best_rate.is_some()).unless_interrupted(signal))
+        )
+    };
+    let plan = &plan;
+    args.traffic
+        .send_and_report(&plan.traffic, start_line, |shutdown| async move {
+            let found = capacity::search(plan, quiet, &shutdown).await?;
+            let mut report = plan.traffic.report("capacity", Shard::WHOLE);
+            let verdict = Verdict::from_ok(found.section.best_rate.is_some());
+            report.capacity = Some(found.section);
+            report.load = found.best;
+            Ok((report, verdict))
+        })
 }

@@ -1,29 +1,31 @@
 //! Flag groups several commands share, and what every command does with
 //! them the same way: the provider (`--provider`/`--provider-file`), how
 //! to trust a target (`--ca-cert`/`--insecure`), the traffic flags of
-//! `load` and `capacity`, the secret from the environment, the async
-//! runtime a signal can interrupt, and the report directory.
+//! `load` and `capacity` (turned into a `TrafficSpec`, their connections
+//! and the command skeleton both share), the secret from the environment,
+//! the async runtime a signal can interrupt, and the report directory.
 //!
 //! This is the one `cmd` module the others import; none imports another.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use generators::template::MemberOrder;
-use generators::{Provider, Signer};
+use generators::Provider;
 use reports::Report;
 
 use crate::client::ClientOptions;
-use crate::clock::{now_unix_ms, random_seed};
+use crate::clock::random_seed;
 use crate::duration::parse_duration;
-use crate::load::{self, Traffic};
-use crate::pool::{self, Pool, DEFAULT_POOL_SIZE};
+use crate::load;
+use crate::pool::{self, DEFAULT_POOL_SIZE};
+use crate::reachable::ensure_reachable;
 use crate::secret::{self, DEFAULT_SECRET_ENV};
 use crate::shutdown::Shutdown;
 use crate::target::{Target, TargetParser};
-use crate::verdict::usage;
+use crate::traffic::{self, PoolSource, SigningKey, Traffic, TrafficSpec};
+use crate::verdict::{usage, Verdict};
 
 /// `--provider NAME` or `--provider-file FILE`, exactly one: the flags of
 /// every command that works for one provider (`check` and `receiver`
@@ -95,7 +97,7 @@ pub struct TrafficArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
     /// Responses with a longer body fail as body_too_large.
-    #[arg(long, default_value_t = load::MAX_RESPONSE_BODY, value_name = "BYTES")]
+    #[arg(long, default_value_t = traffic::MAX_RESPONSE_BODY, value_name = "BYTES")]
     pub max_body: u64,
     /// Seed of the event generator (printed; reuse it to reproduce the pool).
     #[arg(long)]
@@ -177,22 +179,10 @@ impl TrafficArgs {
     /// signer and event pool (before any clock starts).
     pub fn traffic(&self) -> Result<Traffic> {
         let provider = self.provider.resolve()?;
-        let profile = provider.profile();
         let target = self.target.clone();
-        target.check_credentials_fit(&profile.scheme)?;
-        let timeout = self
-            .timeout
-            .unwrap_or_else(|| load::default_timeout(profile));
-        if timeout.is_zero() {
+        if self.timeout.is_some_and(|t| t.is_zero()) {
             return Err(usage("--timeout must be above 0"));
         }
-        let tls = ClientOptions {
-            http2: self.http2,
-            ..self.tls.client_options()
-        };
-        let client = load::client(tls, timeout, self.max_body)?;
-        let seed = self.seed.unwrap_or_else(random_seed);
-        let now_ms = now_unix_ms();
         let pool = if let Some(path) = &self.events {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| usage(format!("cannot read --events {}: {e}", path.display())))?;
@@ -202,10 +192,12 @@ impl TrafficArgs {
                      lines that are not {} events are sent too",
                     provider.name()
                 );
-            } else {
-                pool::check_events_of(&provider, &text)?;
             }
-            Pool::from_jsonl(&text, &provider, self.verbatim, self.order())?
+            PoolSource::Recorded {
+                text,
+                verbatim: self.verbatim,
+                order: self.order(),
+            }
         } else {
             let mix: Vec<(String, f64)> = if let Some(path) = &self.mix {
                 let text = std::fs::read_to_string(path)
@@ -226,47 +218,93 @@ impl TrafficArgs {
             } else {
                 self.types.iter().map(|name| (name.clone(), 1.0)).collect()
             };
-            let weighted = load::weighted_types(&provider, &mix)?;
             if self.pool_size == 0 {
                 return Err(usage("--pool-size must be at least 1"));
             }
-            Pool::generate(
-                &provider,
-                &weighted,
-                seed,
-                now_ms,
-                self.pool_size,
-                self.order(),
-            )?
+            PoolSource::Generated {
+                mix,
+                size: self.pool_size,
+                order: self.order(),
+            }
         };
-        let signer = if self.verbatim {
+        let key = if self.verbatim {
             None
         } else {
-            let secret = secret::from_env(&self.secret_env)?;
-            Some(
-                Signer::new(&profile.scheme, &secret)
-                    .map_err(|e| usage(format!("{e} (from ${})", self.secret_env)))?
-                    .at_url(&target.url()),
-            )
+            Some(SigningKey {
+                secret: secret::from_env(&self.secret_env)?,
+                source: format!("${}", self.secret_env),
+            })
         };
-        Ok(Traffic {
-            fast_path: !target.https && !self.http2,
+        Traffic::build(TrafficSpec {
             provider,
             target,
-            client,
-            signer,
-            pool: Arc::new(pool),
-            busy_poll: self.busy_poll,
-            timeout,
+            tls: ClientOptions {
+                http2: self.http2,
+                ..self.tls.client_options()
+            },
+            key,
+            pool,
+            timeout: self.timeout,
             max_body: self.max_body,
-            seed,
+            busy_poll: self.busy_poll,
+            seed: self.seed.unwrap_or_else(random_seed),
         })
+    }
+
+    /// `--connections`, or `default` (the run's model's) when absent; 0 is
+    /// a usage error. Checked against the descriptor limit unless
+    /// `closed_senders` (a closed model's `--concurrency`) is what opens
+    /// connections.
+    pub fn connections(&self, default: usize, closed_senders: Option<usize>) -> Result<usize> {
+        let connections = match self.connections {
+            Some(0) => return Err(usage("--connections must be at least 1")),
+            Some(c) => c,
+            None => default,
+        };
+        match closed_senders {
+            Some(senders) => load::ensure_descriptors(senders, "--concurrency")?,
+            None => load::ensure_descriptors(connections, "--connections")?,
+        }
+        Ok(connections)
+    }
+
+    /// The skeleton `load` and `capacity` share once their plan is built:
+    /// makes sure `--out` can take the report, listens for signals, prints
+    /// `start_line` (unless `--quiet`), makes sure `traffic`'s target
+    /// answers, runs `work` (which a signal stops, returning what it has),
+    /// marks the report interrupted if so, prints the summary and writes
+    /// the report directory.
+    pub fn send_and_report<W, F>(
+        &self,
+        traffic: &Traffic,
+        start_line: impl FnOnce() -> String,
+        work: W,
+    ) -> Result<Verdict>
+    where
+        W: FnOnce(Shutdown) -> F,
+        F: std::future::Future<Output = Result<(Report, Verdict)>>,
+    {
+        // Before the target hears from us: a bad --out costs nothing.
+        prepare_out(self.out.as_ref())?;
+        let runtime = Interruptible::new(self.runtime()?)?;
+        let shutdown = runtime.shutdown().clone();
+        if !self.quiet {
+            eprintln!("{}", start_line());
+        }
+        let (mut report, verdict) = runtime.run(async {
+            ensure_reachable(&traffic.client, &traffic.target).await?;
+            work(shutdown.clone()).await
+        })?;
+        let signal = shutdown.mark(&mut report);
+        print!("{}", reports::terminal_summary(&report));
+        write_report(&report, self.out.as_ref(), self.quiet)?;
+        Ok(verdict.unless_interrupted(signal))
     }
 
     /// The runtime a run uses: one thread → current-thread scheduler
     /// (no work-stealing overhead when pinned to a core).
     pub fn runtime(&self) -> Result<tokio::runtime::Runtime> {
-        let threads = self.threads.unwrap_or_else(crate::emitter::stripes).max(1);
+        let threads = self.threads.unwrap_or_else(crate::measure::stripes).max(1);
         let mut builder = if threads == 1 {
             tokio::runtime::Builder::new_current_thread()
         } else {

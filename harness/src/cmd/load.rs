@@ -3,16 +3,17 @@
 //!
 //! The traffic flags shared with `capacity` are `flags::TrafficArgs`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use reports::Threshold;
 
-use crate::cmd::flags::{prepare_out, write_report, Interruptible, TrafficArgs};
+use crate::cmd::flags::TrafficArgs;
 use crate::duration::parse_duration;
-use crate::emitter::Shard;
 use crate::load::{self, LoadPlan};
-use crate::reachable::ensure_reachable;
 use crate::schedule::{Arrival, Stage};
+use crate::shard::Shard;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm load`.
@@ -21,10 +22,12 @@ pub struct Args {
     /// What to send and where.
     #[command(flatten)]
     pub traffic: TrafficArgs,
-    /// Open model: requests per second (with --stage: the starting rate).
+    /// Open model: requests per second. With --stage: the rate the ramp
+    /// starts from (k6's startRate; without --rate the ramp starts from 0).
     #[arg(long, value_name = "R", conflicts_with = "concurrency")]
     pub rate: Option<f64>,
-    /// Ramping open model, k6 style: move linearly to RATE over DURATION (repeatable).
+    /// Ramping open model, k6 style: move linearly to RATE over DURATION
+    /// (repeatable), starting from --rate, or from 0 without it.
     #[arg(long = "stage", value_name = "DURATION:RATE", value_parser = parse_stage, conflicts_with = "concurrency")]
     pub stages: Vec<Stage>,
     /// Closed model: N senders, each sending when its previous request is answered.
@@ -37,8 +40,8 @@ pub struct Args {
     #[arg(long, short = 'n', value_name = "N")]
     pub requests: Option<u64>,
     /// Fail (exit 1) unless this holds, e.g. 'p99<250ms', 'error_rate<0.1%' (repeatable).
-    #[arg(long = "threshold", value_name = "EXPR")]
-    pub thresholds: Vec<String>,
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = reports::threshold::parse)]
+    pub thresholds: Vec<Threshold>,
     /// Run part K of N (K from 1): 1/N of the rate, disjoint ids; merge with `report merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
@@ -60,42 +63,46 @@ pub fn parse_stage(text: &str) -> Result<Stage, String> {
 }
 
 impl Args {
-    /// The arrival model the flags ask for.
+    /// The arrival model the flags ask for (by the rule `Arrival::of`
+    /// states for flags and scenario steps alike).
     pub fn arrival(&self) -> Result<Arrival> {
-        match (self.rate, self.stages.is_empty(), self.concurrency) {
-            (_, _, Some(n)) => Ok(Arrival::Closed { concurrency: n }),
-            (rate, false, None) => Ok(Arrival::Ramp {
-                start: rate.unwrap_or(0.0),
-                stages: self.stages.clone(),
-            }),
-            (Some(rate), true, None) => Ok(Arrival::Open { rate }),
-            (None, true, None) => Err(usage(
-                "choose a load model: --rate R (open), --stage DURATION:RATE (ramping) or --concurrency N (closed)",
-            )),
+        if self.concurrency == Some(0) {
+            return Err(usage(
+                "--concurrency must be at least 1: it is the number of senders (e.g. --concurrency 8)",
+            ));
         }
+        Arrival::of(self.rate, self.stages.clone(), self.concurrency).ok_or_else(|| {
+            usage(
+                "choose a load model: --rate R (open), --stage DURATION:RATE (ramping) or --concurrency N (closed)",
+            )
+        })
     }
 }
 
 /// The plan the flags describe: the arrival model and schedule first (a
-/// missing model is the first mistake reported), then the thresholds'
-/// syntax, then the traffic (provider, target, secret, pool).
+/// missing model is the first mistake reported), then the traffic
+/// (provider, target, secret, pool). Threshold syntax was checked when
+/// the flags were parsed.
 pub fn plan(args: &Args) -> Result<LoadPlan> {
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let arrival = args.arrival()?;
-    let schedule = load::schedule(&arrival, args.duration, args.requests, shard)?;
-    load::check_thresholds(&args.thresholds)?;
-    let traffic = args.traffic.traffic()?;
-    let connections = match args.traffic.connections {
-        Some(0) => return Err(usage("--connections must be at least 1")),
-        Some(c) => c,
-        None => load::DEFAULT_CONNECTIONS,
-    };
-    match args.concurrency {
-        Some(senders) => load::ensure_descriptors(senders, "--concurrency")?,
-        None => load::ensure_descriptors(connections, "--connections")?,
+    if args.duration.is_some_and(|d| d.is_zero()) {
+        return Err(usage(
+            "--duration must be above 0: a run of 0s sends nothing (e.g. --duration 30s)",
+        ));
     }
+    if args.duration.is_none() && args.requests.is_none() && args.stages.is_empty() {
+        return Err(usage(
+            "give --duration or --requests (or --stage) so the run ends",
+        ));
+    }
+    let schedule = load::schedule(&arrival, args.duration, args.requests, shard)?;
+    let traffic = args.traffic.traffic()?;
+    let connections = args
+        .traffic
+        .connections(load::DEFAULT_LOAD_CONNECTIONS, args.concurrency)?;
     Ok(LoadPlan {
-        traffic,
+        traffic: Arc::new(traffic),
         arrival,
         schedule,
         connections,
@@ -108,39 +115,81 @@ pub fn plan(args: &Args) -> Result<LoadPlan> {
 /// report is printed, written and marked interrupted.
 pub fn run(args: Args) -> Result<Verdict> {
     let plan = plan(&args)?;
-    // Before the target hears from us: a bad --out costs nothing.
-    prepare_out(args.traffic.out.as_ref())?;
     let quiet = args.traffic.quiet;
-    let work = Interruptible::new(args.traffic.runtime()?)?;
-    let shutdown = work.shutdown().clone();
-    if !quiet {
-        eprintln!(
+    let start_line = || {
+        format!(
             "hookstorm load: {} → {} · {} senders · seed {}",
             plan.model(),
             plan.traffic.target.url(),
             plan.emission().senders(),
             plan.traffic.seed
-        );
-    }
-    let outcome = work.run(async {
-        ensure_reachable(&plan.traffic.client, &plan.traffic.target).await?;
-        load::run(&plan, quiet, &shutdown)
-            .await
-            .context("load run failed")
-    })?;
-    let mut report = plan.traffic.report("load", plan.shard);
-    report.thresholds = outcome.thresholds;
-    let verdict = Verdict::from_ok(report.thresholds.iter().all(|t| t.passed));
-    report.load = Some(outcome.section);
-    let signal = shutdown.mark(&mut report);
-    print!("{}", reports::terminal_summary(&report));
-    write_report(&report, args.traffic.out.as_ref(), quiet)?;
-    Ok(verdict.unless_interrupted(signal))
+        )
+    };
+    let plan = &plan;
+    args.traffic
+        .send_and_report(&plan.traffic, start_line, |shutdown| async move {
+            let outcome = load::run(plan, quiet, &shutdown)
+                .await
+                .context("load run failed")?;
+            let mut report = plan.traffic.report("load", plan.shard);
+            report.thresholds = outcome.thresholds;
+            let verdict = Verdict::from_ok(report.thresholds.iter().all(|t| t.passed));
+            report.load = Some(outcome.section);
+            Ok((report, verdict))
+        })
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
+
+    fn arrival(flags: &str) -> Result<Arrival> {
+        let words = [
+            "hookstorm",
+            "load",
+            "-p",
+            "authgear",
+            "-t",
+            "http://127.0.0.1:1/",
+        ]
+        .into_iter()
+        .chain(flags.split(' '));
+        match crate::cli::Cli::try_parse_from(words)
+            .expect("the flags parse")
+            .command
+        {
+            crate::cli::Command::Load(args) => args.arrival(),
+            other => panic!("not load: {other:?}"),
+        }
+    }
+
+    /// `--stage` ramps from `--rate` when it is given, from 0 otherwise:
+    /// the rule scenario `stages` follow too (`Arrival::of`).
+    #[test]
+    fn stages_ramp_from_the_rate_flag_else_from_zero() {
+        let stage = Stage {
+            duration: Duration::from_secs(2),
+            target: 100.0,
+        };
+        assert_eq!(
+            arrival("--rate 40 --stage 2s:100").unwrap(),
+            Arrival::Ramp {
+                start: 40.0,
+                stages: vec![stage]
+            }
+        );
+        assert_eq!(
+            arrival("--stage 2s:100").unwrap(),
+            Arrival::Ramp {
+                start: 0.0,
+                stages: vec![stage]
+            }
+        );
+        let err = arrival("--concurrency 0 -n 5").unwrap_err().to_string();
+        assert!(err.contains("--concurrency must be at least 1"), "{err}");
+    }
 
     #[test]
     fn stages_parse() {

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use crate::cmd::flags::{
     prepare_out, print_diagnostic, runtime, write_report, Interruptible, TlsArgs,
 };
-use crate::emitter::Shard;
 use crate::scenario::run::{execute, RunSettings};
 use crate::scenario::{self, Options};
+use crate::shard::Shard;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm run`.

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::flags::{print_diagnostic, TlsArgs};
 use crate::document::parse_yaml;
-use crate::emitter::Shard;
 use crate::provider_file;
 use crate::scenario::run::preflight;
 use crate::scenario::{self, Diagnostic, Options, Scenario, StepKind, Tls};
+use crate::shard::Shard;
 use crate::verdict::{usage, Verdict};
 
 /// Arguments of `hookstorm validate`.

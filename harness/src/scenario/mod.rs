@@ -138,16 +138,18 @@ pub struct CheckStep {
 /// A load phase.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadStep {
-    /// The arrival model (`rate`: open, `stages`: a ramp from 0,
-    /// `concurrency`: closed), as `hookstorm load` takes it.
+    /// The arrival model (`rate`: open, `stages`: a ramp from `rate` if
+    /// given, else from 0, `concurrency`: closed), by the rule
+    /// `hookstorm load` follows too (`Arrival::of`).
     pub arrival: Arrival,
     /// How long to run (with an open or closed model; a ramp's stages
     /// carry their own).
     pub duration: Option<Duration>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
-    /// HTTP connections to keep open.
-    pub connections: Option<usize>,
+    /// HTTP connections to keep open (the open model's; the file's value
+    /// or `load::DEFAULT_LOAD_CONNECTIONS`).
+    pub connections: usize,
     /// Weighted event mix, `(type, weight)`; empty: every type equally.
     pub mix: Vec<(String, f64)>,
     /// Share of adversarial (still-valid and invalid) events, in `[0, 1]`.
@@ -167,8 +169,9 @@ pub struct CapacityStep {
     pub max_rate: f64,
     /// How long each rate is held.
     pub step_duration: Duration,
-    /// HTTP connections to keep open.
-    pub connections: Option<usize>,
+    /// HTTP connections each tried rate keeps open (the file's value or
+    /// `capacity::DEFAULT_CAPACITY_CONNECTIONS`).
+    pub connections: usize,
     /// Weighted event mix; empty: every type equally.
     pub mix: Vec<(String, f64)>,
     /// Thresholds over the load at the best rate found.
@@ -212,8 +215,8 @@ mod tests {
 
     use super::run::{execute, RunSettings};
     use super::*;
-    use crate::emitter::Shard;
     use crate::receiver::{self, ReceiverConfig};
+    use crate::shard::Shard;
 
     const SECRET: &str = "read-once-secret";
 

@@ -574,7 +574,7 @@ steps:
             3,
             "three ids, three parses"
         );
-        crate::scenario::run::preflight(&s, crate::emitter::Shard::WHOLE).unwrap();
+        crate::scenario::run::preflight(&s, crate::shard::Shard::WHOLE).unwrap();
         assert_eq!(
             crate::check::parses::count() - before,
             3,

@@ -19,25 +19,24 @@
 //! The provider (a provider file's catalog included) is resolved once per
 //! run and shared by every step.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use generators::template::MemberOrder;
-use generators::variant::{variants, Family};
-use generators::{EventType, Generator, Provider, Secret, Signer};
+use generators::{Provider, Secret};
 use reports::{CapacitySection, LoadSection, LoadStats, Report, RunInfo, ThresholdResult};
 
 use super::{CapacityStep, CheckStep, LoadStep, Scenario, StepKind};
 use crate::capacity::{self, Bounds, CapacityPlan};
 use crate::check::{self, CheckPlan};
 use crate::client::Client;
-use crate::clock::{now_unix_ms, random_seed};
-use crate::emitter::Shard;
-use crate::load::{self, LoadPlan, Traffic};
-use crate::pool::{Pool, DEFAULT_POOL_SIZE};
+use crate::clock::random_seed;
+use crate::load::{self, LoadPlan};
 use crate::reachable::ensure_reachable;
+use crate::shard::Shard;
 use crate::shutdown::Shutdown;
 use crate::target::Target;
+use crate::traffic::{PoolSource, SigningKey, Traffic, TrafficSpec};
 use crate::verdict::usage;
 
 /// A capacity search tries at most this many rates.
@@ -256,21 +255,16 @@ pub fn preflight(scenario: &Scenario, shard: Shard) -> anyhow::Result<()> {
                     shard,
                 )
                 .with_context(at)?;
-                let thresholds: Vec<String> = load_step
-                    .thresholds
-                    .iter()
-                    .map(|t| t.expr.clone())
-                    .collect();
-                load::check_thresholds(&thresholds).with_context(at)?;
-                let senders = match load_step.arrival {
-                    crate::schedule::Arrival::Closed { concurrency } => concurrency,
-                    _ => load_step.connections.unwrap_or(load::DEFAULT_CONNECTIONS),
+                let (senders, key) = match load_step.arrival {
+                    crate::schedule::Arrival::Closed { concurrency } => {
+                        (concurrency, "concurrency")
+                    }
+                    _ => (load_step.connections, "connections"),
                 };
-                load::ensure_descriptors(senders, "connections").with_context(at)?;
+                load::ensure_descriptors(senders, key).with_context(at)?;
             }
             StepKind::Capacity(cap) => {
-                let connections = cap.connections.unwrap_or(capacity::DEFAULT_CONNECTIONS);
-                load::ensure_descriptors(connections, "connections").with_context(at)?;
+                load::ensure_descriptors(cap.connections, "connections").with_context(at)?;
             }
             StepKind::Wait(_) => {}
         }
@@ -368,33 +362,22 @@ impl StepContext<'_> {
         mix: &[(String, f64)],
         adversarial: f64,
         seed: u64,
-    ) -> anyhow::Result<Traffic> {
-        let provider = self.load_provider();
-        let weighted = load::weighted_types(&provider, mix)?;
-        let now_ms = now_unix_ms();
-        let pool = if adversarial > 0.0 {
-            adversarial_pool(&provider, &weighted, adversarial, seed, now_ms)?
-        } else {
-            Pool::generate(
-                &provider,
-                &weighted,
-                seed,
-                now_ms,
-                DEFAULT_POOL_SIZE,
-                MemberOrder::SlotsLast,
-            )?
+    ) -> anyhow::Result<Arc<Traffic>> {
+        let key = SigningKey {
+            secret: self.secret.clone(),
+            source: format!("${}", self.scenario.secret_env),
         };
-        let signer = Signer::new(provider.scheme(), &self.secret)
-            .map_err(|e| usage(format!("{e} (from ${})", self.scenario.secret_env)))?
-            .at_url(&self.target.url());
-        Traffic::signed(
-            provider,
-            self.target.clone(),
-            self.scenario.tls.client_options(),
-            pool,
-            signer,
-            seed,
-        )
+        let mut spec = TrafficSpec::signed(self.load_provider(), self.target.clone(), key, seed);
+        spec.tls = self.scenario.tls.client_options();
+        spec.pool = if adversarial > 0.0 {
+            PoolSource::Adversarial {
+                mix: mix.to_vec(),
+                share: adversarial,
+            }
+        } else {
+            PoolSource::generated(mix.to_vec())
+        };
+        Ok(Arc::new(Traffic::build(spec)?))
     }
 
     /// The step's plan: the schedule splits rates, senders and counts
@@ -403,15 +386,13 @@ impl StepContext<'_> {
         let arrival = step.arrival.clone();
         let shard = self.settings.shard;
         let schedule = load::schedule(&arrival, step.duration, step.requests, shard)?;
-        let thresholds: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
-        load::check_thresholds(&thresholds)?;
         Ok(LoadPlan {
             traffic: self.traffic(&step.mix, step.adversarial, seed)?,
             arrival,
             schedule,
-            connections: step.connections.unwrap_or(load::DEFAULT_CONNECTIONS),
+            connections: step.connections,
             shard,
-            thresholds,
+            thresholds: step.thresholds.clone(),
         })
     }
 
@@ -441,77 +422,20 @@ impl StepContext<'_> {
                 start_rate: step.start_rate,
                 max_rate: step.max_rate,
                 step_duration: step.step_duration,
-                connections: step.connections.unwrap_or(capacity::DEFAULT_CONNECTIONS),
+                connections: step.connections,
                 shard: self.settings.shard,
                 max_time: Duration::MAX,
                 max_steps: MAX_CAPACITY_STEPS,
             },
-            slo: step.slo.iter().map(|t| t.expr.clone()).collect(),
+            slo: step.slo.clone(),
         };
         let found = capacity::search(&plan, self.settings.quiet, self.shutdown).await?;
         let best = found.best;
-        let exprs: Vec<String> = step.thresholds.iter().map(|t| t.expr.clone()).collect();
         let profile = plan.traffic.provider.profile();
         let results = match &best {
-            Some(b) => load::judge(&exprs, &b.stats, profile)?,
-            None => load::judge(&exprs, &LoadStats::new(Vec::new()), profile)?,
+            Some(b) => load::judge(&step.thresholds, &b.stats, profile),
+            None => load::judge(&step.thresholds, &LoadStats::new(Vec::new()), profile),
         };
         Ok((found.section, best, results, found.interrupted))
     }
-}
-
-/// A pool where `share` of each type's events are still-valid adversarial
-/// variants (unknown fields, absent optionals, extreme unicode, maximal
-/// lengths, i64 edges, deep nesting, large arrays): the receiver must
-/// accept them, so they count toward the error rate like valid events.
-/// Types are interleaved in proportion to their weights.
-fn adversarial_pool(
-    provider: &Provider,
-    mix: &[(&EventType, f64)],
-    share: f64,
-    seed: u64,
-    now_ms: i64,
-) -> anyhow::Result<Pool> {
-    let still_valid: Vec<_> = variants()
-        .iter()
-        .filter(|v| v.family == Family::StillValid)
-        .collect();
-    let total: f64 = mix.iter().map(|(_, w)| w).sum();
-    let size = DEFAULT_POOL_SIZE.max(mix.len());
-    let mut generator = Generator::new(seed, now_ms);
-    let mut per_type: Vec<Vec<String>> = Vec::new();
-    let mut variant_at = 0usize;
-    for (ty, weight) in mix {
-        let count = ((size as f64 * weight / total).round() as usize).max(1);
-        let adversarial = (count as f64 * share).round() as usize;
-        let mut lines = Vec::with_capacity(count);
-        for i in 0..count {
-            // Spread the adversarial events evenly through the type's run.
-            let is_adversarial =
-                adversarial > 0 && i * adversarial / count != (i + 1) * adversarial / count;
-            let value = if is_adversarial {
-                let variant = still_valid[variant_at % still_valid.len()];
-                variant_at += 1;
-                generator
-                    .mutate(ty, variant)
-                    .value
-                    .unwrap_or_else(|| generator.valid(ty))
-            } else {
-                generator.valid(ty)
-            };
-            lines.push(serde_json::to_string(&value)?);
-        }
-        per_type.push(lines);
-    }
-    let longest = per_type.iter().map(Vec::len).max().unwrap_or(0);
-    let mut text = String::new();
-    for i in 0..longest {
-        for lines in &per_type {
-            if let Some(line) = lines.get(i) {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-    }
-    Pool::from_jsonl(&text, provider, false, MemberOrder::SlotsLast)
 }

@@ -72,8 +72,8 @@ fn load_step() -> Value {
         "type": "object",
         "additionalProperties": false,
         "properties": {
-            "rate": {"type": "number", "exclusiveMinimum": 0, "description": "open model: arrivals per second"},
-            "stages": {"type": "array", "minItems": 1, "items": stage, "description": "open model, ramping"},
+            "rate": {"type": "number", "exclusiveMinimum": 0, "description": "open model: arrivals per second; with `stages`, the rate the ramp starts from"},
+            "stages": {"type": "array", "minItems": 1, "items": stage, "description": "open model, ramping: each stage moves linearly to its rate, starting from `rate` if given, else from 0"},
             "concurrency": {"type": "integer", "minimum": 1, "description": "closed model: concurrent senders"},
             "duration": duration(),
             "requests": {"type": "integer", "minimum": 1},
@@ -85,10 +85,11 @@ fn load_step() -> Value {
             ]},
             "thresholds": thresholds()
         },
+        // `rate` and `stages` together are a ramp from that rate; the
+        // closed model excludes both.
         "oneOf": [
-            {"required": ["rate"]},
-            {"required": ["stages"]},
-            {"required": ["concurrency"]}
+            {"anyOf": [{"required": ["rate"]}, {"required": ["stages"]}], "not": {"required": ["concurrency"]}},
+            {"required": ["concurrency"], "not": {"anyOf": [{"required": ["rate"]}, {"required": ["stages"]}]}}
         ]
     })
 }
@@ -204,8 +205,22 @@ mod tests {
         let mut bad = good.clone();
         bad["secret"] = json!("hunter2");
         assert!(!validator.is_valid(&bad));
-        let mut bad = good;
+        let mut bad = good.clone();
         bad["steps"][0]["check"]["checks"] = json!(["accepts_valdi"]);
         assert!(!validator.is_valid(&bad));
+        // A ramp may start from `rate`; the closed model takes neither.
+        let stages = json!([{"duration": "1s", "rate": 20}]);
+        let mut ramp = good.clone();
+        ramp["steps"][1]["load"] = json!({"rate": 10, "stages": stages});
+        assert!(validator.is_valid(&ramp));
+        for model in [
+            json!({"rate": 10, "concurrency": 2, "duration": "1s"}),
+            json!({"stages": stages, "concurrency": 2}),
+            json!({"duration": "1s"}),
+        ] {
+            let mut bad = good.clone();
+            bad["steps"][1]["load"] = model;
+            assert!(!validator.is_valid(&bad), "{bad}");
+        }
     }
 }

@@ -3,10 +3,11 @@
 //! step names are checked against the scenario's provider.
 
 use generators::{did_you_mean, Provider};
+use reports::Threshold;
 
 use super::{CapacityStep, CheckStep, LoadStep, Step, StepKind};
 use crate::check::{CheckId, DEFAULT_BURST, DEFAULT_CONCURRENCY};
-use crate::document::{Node, Origin, Value, Walker};
+use crate::document::{Fields, Node, Origin, Value, Walker};
 use crate::schedule::{Arrival, Stage};
 use crate::{capacity, load};
 
@@ -281,31 +282,39 @@ fn read_mix(node: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Vec<
 fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Option<LoadStep> {
     let f = w.map(body, "a load step", LOAD_KEYS)?;
     let before = w.problems.len();
-    let models = ["rate", "stages", "concurrency"];
-    let arrival = match w.at_most_one(&f, &models) {
-        0 => {
-            w.error(
-                body,
-                "a load step needs an arrival model",
-                Some("add `rate: 100` (open model), `stages: [{duration: 30s, rate: 200}]` (ramping) or `concurrency: 8` (closed model)".into()),
-            );
-            None
-        }
-        1 => {
-            if let Some(n) = f.get("rate") {
-                w.positive(n, "rate", "100")
-                    .map(|rate| Arrival::Open { rate })
-            } else if let Some(n) = f.get("stages") {
-                read_stages(n, w).map(|stages| Arrival::Ramp { start: 0.0, stages })
-            } else {
-                let n = f.get("concurrency")?;
-                w.at_least_one(n, "concurrency", "8")
-                    .map(|c| Arrival::Closed {
-                        concurrency: c as usize,
-                    })
-            }
-        }
-        _ => None,
+    // A ramp may start from a `rate` (k6's startRate), so only the closed
+    // model excludes the others.
+    if let (Some(closed), Some(open)) = (
+        f.key("concurrency"),
+        ["rate", "stages"].into_iter().find(|k| f.has(k)),
+    ) {
+        w.error(
+            closed,
+            format!("a load step sets both `{open}` and `concurrency`"),
+            Some(
+                "keep `concurrency` (closed model), or `rate` and/or `stages` (open model; \
+                 stages ramp from `rate` if given)"
+                    .into(),
+            ),
+        );
+    }
+    let rate = f.get("rate").and_then(|n| w.positive(n, "rate", "100"));
+    let stages = f.get("stages").and_then(|n| read_stages(n, w));
+    let concurrency = f
+        .get("concurrency")
+        .and_then(|n| w.at_least_one(n, "concurrency", "8"))
+        .map(|c| c as usize);
+    let arrival = if ["rate", "stages", "concurrency"].iter().all(|k| !f.has(k)) {
+        w.error(
+            body,
+            "a load step needs an arrival model",
+            Some("add `rate: 100` (open model), `stages: [{duration: 30s, rate: 200}]` (ramping, from `rate` if given, else from 0) or `concurrency: 8` (closed model)".into()),
+        );
+        None
+    } else if w.problems.len() > before {
+        None
+    } else {
+        Arrival::of(rate, stages.unwrap_or_default(), concurrency)
     };
     let duration = f.get("duration").and_then(|n| w.duration(n, "duration"));
     let requests = f
@@ -328,22 +337,11 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
         ),
         _ => {}
     }
-    let connections = f
-        .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", &load::DEFAULT_CONNECTIONS.to_string()))
-        .map(|n| n as usize);
-    let mix = f
-        .get("mix")
-        .map(|n| read_mix(n, w, ctx))
-        .unwrap_or_default();
+    let (connections, mix, thresholds) = read_sending(&f, w, ctx, load::DEFAULT_LOAD_CONNECTIONS);
     let adversarial = f
         .get("adversarial")
         .and_then(|n| w.share(n, "adversarial"))
         .unwrap_or(0.0);
-    let thresholds = f
-        .get("thresholds")
-        .map(|n| w.thresholds(n, "thresholds"))
-        .unwrap_or_default();
     if w.problems.len() > before {
         return None;
     }
@@ -356,6 +354,30 @@ fn read_load(body: &Node, w: &mut Walker, ctx: Option<&StepProvider<'_>>) -> Opt
         adversarial,
         thresholds,
     })
+}
+
+/// The keys load and capacity steps share: `connections` (`default` when
+/// absent, so the step holds the number it runs with), `mix` and
+/// `thresholds` (parsed here, once).
+fn read_sending(
+    f: &Fields<'_>,
+    w: &mut Walker,
+    ctx: Option<&StepProvider<'_>>,
+    default: usize,
+) -> (usize, Vec<(String, f64)>, Vec<Threshold>) {
+    let connections = f
+        .get("connections")
+        .and_then(|n| w.at_least_one(n, "connections", &default.to_string()))
+        .map_or(default, |n| n as usize);
+    let mix = f
+        .get("mix")
+        .map(|n| read_mix(n, w, ctx))
+        .unwrap_or_default();
+    let thresholds = f
+        .get("thresholds")
+        .map(|n| w.thresholds(n, "thresholds"))
+        .unwrap_or_default();
+    (connections, mix, thresholds)
 }
 
 fn read_stages(node: &Node, w: &mut Walker) -> Option<Vec<Stage>> {
@@ -452,18 +474,8 @@ fn read_capacity(
         .get("step_duration")
         .and_then(|n| w.duration(n, "step_duration"))
         .unwrap_or(std::time::Duration::from_secs(5));
-    let connections = f
-        .get("connections")
-        .and_then(|n| w.at_least_one(n, "connections", &capacity::DEFAULT_CONNECTIONS.to_string()))
-        .map(|n| n as usize);
-    let mix = f
-        .get("mix")
-        .map(|n| read_mix(n, w, ctx))
-        .unwrap_or_default();
-    let thresholds = f
-        .get("thresholds")
-        .map(|n| w.thresholds(n, "thresholds"))
-        .unwrap_or_default();
+    let (connections, mix, thresholds) =
+        read_sending(&f, w, ctx, capacity::DEFAULT_CAPACITY_CONNECTIONS);
     if w.problems.len() > before {
         return None;
     }
@@ -485,4 +497,51 @@ fn read_wait(body: &Node, w: &mut Walker) -> Option<std::time::Duration> {
         return w.duration(n, "duration");
     }
     w.duration(body, "wait")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{parse_str, Options, StepKind};
+    use super::*;
+
+    fn arrival_of(load: &str) -> Arrival {
+        let text = format!(
+            "target: http://127.0.0.1:1/\nprovider: authgear\nsecret: ${{HOOK_SECRET}}\n\
+             steps:\n  - load: {load}\n"
+        );
+        let env = |name: &str| (name == "HOOK_SECRET").then(|| "s".to_string());
+        let options = Options {
+            sets: Vec::new(),
+            env: &env,
+        };
+        let scenario = parse_str(&text, "s.yaml", std::path::Path::new("."), None, &options)
+            .unwrap_or_else(|d| panic!("{}", d.render_plain()));
+        match &scenario.steps[0].kind {
+            StepKind::Load(step) => step.arrival.clone(),
+            other => panic!("not a load step: {other:?}"),
+        }
+    }
+
+    /// A step's `stages` ramp from its `rate` when it has one, from 0
+    /// otherwise: the rule `load --rate R --stage ..` follows too.
+    #[test]
+    fn stages_ramp_from_the_steps_rate_else_from_zero() {
+        let stages = vec![Stage {
+            duration: Duration::from_secs(2),
+            target: 100.0,
+        }];
+        assert_eq!(
+            arrival_of("{rate: 40, stages: [{duration: 2s, rate: 100}]}"),
+            Arrival::Ramp {
+                start: 40.0,
+                stages: stages.clone()
+            }
+        );
+        assert_eq!(
+            arrival_of("{stages: [{duration: 2s, rate: 100}]}"),
+            Arrival::Ramp { start: 0.0, stages }
+        );
+    }
 }

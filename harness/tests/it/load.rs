@@ -19,10 +19,12 @@ use bytes::Bytes;
 use generators::template::MemberOrder;
 use generators::{Catalog, Provider, ProviderId, Secret, Signer};
 use harness::client::{Client, ClientOptions};
-use harness::emitter::{self, Emission, Run, Shard};
+use harness::emitter::{self, Emission, Run};
 use harness::pool::Pool;
 use harness::schedule::{Arrival, Schedule};
+use harness::shard::Shard;
 use harness::target::Target;
+use harness::traffic::Traffic;
 use harness::wire::{Conn, ResponseSummary};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Frame;
@@ -93,20 +95,23 @@ fn plan_with(
         ..ClientOptions::default()
     })
     .expect("client");
-    Emission {
+    let traffic = Traffic {
         fast_path: !target.https && !http2,
         target,
         client,
         signer: Some(Signer::new(&profile.scheme, &Secret::new(SECRET.into())).expect("signer")),
-        profile,
-        pool: Arc::new(pool),
+        provider: Provider::builtin(provider),
+        pool,
         busy_poll: false,
-        schedule: Schedule::new(&arrival, duration, requests, shard.share()).expect("schedule"),
-        connections,
         timeout,
         max_body: 1 << 20,
-        shard,
         seed: 5,
+    };
+    Emission {
+        traffic: Arc::new(traffic),
+        schedule: Schedule::new(&arrival, duration, requests, shard.share()).expect("schedule"),
+        connections,
+        shard,
     }
 }
 
@@ -495,7 +500,7 @@ async fn busy_polling_sends_what_it_schedules_and_stops() {
             Duration::from_secs(2),
             Shard::WHOLE,
         );
-        plan.busy_poll = true;
+        Arc::get_mut(&mut plan.traffic).expect("unshared").busy_poll = true;
         Arc::new(plan)
     };
     let open = busy(
