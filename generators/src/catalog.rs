@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{did_you_mean, Error};
-use crate::provider::ProviderId;
 use crate::schema;
 
 /// One event type of one provider.
@@ -136,11 +135,6 @@ impl Catalog {
         &self.types
     }
 
-    /// The types a built-in provider sends.
-    pub fn of_provider(&self, provider: ProviderId) -> Vec<&EventType> {
-        self.of_provider_name(provider.catalog_provider().name())
-    }
-
     /// The types of the provider named `provider` (empty when unknown).
     pub fn of_provider_name(&self, provider: &str) -> Vec<&EventType> {
         self.types
@@ -151,10 +145,6 @@ impl Catalog {
 
     /// One type by provider and name; unknown names get a "did you mean".
     pub fn get(&self, provider: &str, name: &str) -> Result<&EventType, Error> {
-        let provider = match ProviderId::parse(provider) {
-            Ok(p) if !self.index.contains_key(provider) => p.catalog_provider().name(),
-            _ => provider,
-        };
         let Some(names) = self.index.get(provider) else {
             return Err(Error::UnknownName {
                 what: "provider",
@@ -187,23 +177,6 @@ impl Catalog {
             None => match compile(&ty.schema) {
                 Ok(v) => messages(&v, value),
                 Err(e) => Err(vec![format!("(schema): {e} [schema]")]),
-            },
-        }
-    }
-
-    /// Which type a received body claims to be, by the provider's type key
-    /// (Authgear `type`, FusionAuth `event.type`, Infrahub `event`); Auth0
-    /// has a single type.
-    pub fn type_of(&self, provider: ProviderId, body: &Value) -> Option<&EventType> {
-        let source = provider.catalog_provider();
-        match source.profile().type_key {
-            Some(pointer) => {
-                let name = body.pointer(&pointer)?.as_str()?;
-                self.get(source.name(), name).ok()
-            }
-            None => match self.of_provider(source).as_slice() {
-                [only] => Some(*only),
-                _ => None,
             },
         }
     }
@@ -247,42 +220,6 @@ mod tests {
             c.get("standard-webhooks", "user.created").unwrap().provider,
             "standard-webhooks"
         );
-    }
-
-    #[test]
-    fn type_of_reads_each_providers_type_key() {
-        let c = Catalog::builtin();
-        let ag = json!({"type": "user.deleted"});
-        assert_eq!(
-            c.type_of(ProviderId::Authgear, &ag)
-                .map(|t| t.name.as_str()),
-            Some("user.deleted")
-        );
-        assert_eq!(
-            c.type_of(ProviderId::StandardWebhooks, &ag)
-                .map(|t| t.name.as_str()),
-            Some("user.deleted")
-        );
-        let fa = json!({"event": {"type": "user.login.success"}});
-        assert_eq!(
-            c.type_of(ProviderId::Fusionauth, &fa)
-                .map(|t| t.name.as_str()),
-            Some("user.login.success")
-        );
-        let ih = json!({"event": "infrahub.account.logged_out"});
-        assert_eq!(
-            c.type_of(ProviderId::Infrahub, &ih)
-                .map(|t| t.name.as_str()),
-            Some("infrahub.account.logged_out")
-        );
-        assert_eq!(
-            c.type_of(ProviderId::Auth0, &json!({}))
-                .map(|t| t.name.as_str()),
-            Some("post-login")
-        );
-        assert!(c
-            .type_of(ProviderId::Authgear, &json!({"type": "nope"}))
-            .is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::provider::Profile;
+use crate::profile::Profile;
 use crate::sign::Signer;
 
 /// The content type every built-in provider sends.
@@ -92,7 +92,8 @@ pub fn name_type(profile: &Profile, type_name: &str, headers: &mut Vec<(String, 
 /// A Standard-Webhooks-style message id, `msg_<32 lowercase hex>`, as
 /// Infrahub writes `msg_{uuid.hex}`.
 pub fn message_id(bits: u128) -> String {
-    format!("msg_{bits:032x}")
+    let mut buf = [0u8; 36];
+    crate::text::message_id_into(bits, &mut buf).to_string()
 }
 
 impl Serialize for Delivery {
@@ -158,8 +159,9 @@ impl<'de> Deserialize<'de> for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ProviderId;
-    use crate::sign::{verify, Secret};
+    use crate::builtin::ProviderId;
+    use crate::secret::Secret;
+    use crate::verify::verify;
 
     #[test]
     fn message_ids_are_msg_and_32_hex() {

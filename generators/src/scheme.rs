@@ -6,8 +6,11 @@
 //!
 //! The built-in schemes are values of this type ([`SigningScheme::authgear`],
 //! [`SigningScheme::standard_webhooks`], [`SigningScheme::infrahub`],
-//! [`SigningScheme::bearer`]); `crate::sign` interprets any of them, and
+//! [`SigningScheme::bearer`]); `crate::builtin` defines them; `crate::sign` interprets any of them, and
 //! `crate::hostile` derives the adversarial cases from the declaration.
+//!
+//! [`Scheme`] is what a profile holds: a declared scheme, or FusionAuth's
+//! signature JWT (`crate::jwt`), which is not expressible as one.
 //!
 //! What the built-ins put on the wire, and where the facts come from:
 //! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
@@ -26,6 +29,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::text::{push_base64, push_hex};
 
 /// How far a Standard Webhooks timestamp may be from the receiver's clock,
 /// in seconds, either way (the Standard Webhooks reference library's value).
@@ -163,6 +171,30 @@ impl Encoding {
             Encoding::Hex => "hex",
             Encoding::Base64 => "base64",
             Encoding::Base64url => "base64url",
+        }
+    }
+
+    /// Appends `bytes` in this encoding.
+    pub(crate) fn encode_into(self, bytes: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Encoding::Hex => push_hex(bytes, out),
+            Encoding::Base64 => push_base64(&STANDARD, bytes, out),
+            Encoding::Base64url => push_base64(&URL_SAFE_NO_PAD, bytes, out),
+        }
+    }
+
+    /// Decodes a presented signature; hex must be lowercase, as every sender
+    /// writes it and as receivers written from the docs compare the string.
+    pub(crate) fn decode(self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            Encoding::Hex => {
+                if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return None;
+                }
+                hex::decode(text).ok()
+            }
+            Encoding::Base64 => STANDARD.decode(text).ok(),
+            Encoding::Base64url => URL_SAFE_NO_PAD.decode(text).ok(),
         }
     }
 }
@@ -547,107 +579,6 @@ fn is_header_name(name: &str) -> bool {
 }
 
 impl SigningScheme {
-    /// Authgear's: lowercase hex HMAC-SHA256 of the body in `header`.
-    pub fn authgear(header: &str) -> SigningScheme {
-        SigningScheme {
-            versions: vec![Version {
-                algorithm: Algorithm::HmacSha256,
-                key: KeySpec::plain(KeyForm::Raw),
-                encoding: Encoding::Hex,
-                value: template("{sig}"),
-            }],
-            signed: template("{body}"),
-            id_header: None,
-            id_form: IdForm::Message,
-            timestamp: None,
-            header: header.to_string(),
-            separator: None,
-            static_headers: Vec::new(),
-            other_versions: true,
-        }
-    }
-
-    /// Standard Webhooks: `v1` (HMAC-SHA256, key = base64 after an optional
-    /// `whsec_`) by default, `v1a` (ed25519) for `whsk_` seeds and `whpk_`
-    /// public keys.
-    pub fn standard_webhooks() -> SigningScheme {
-        SigningScheme {
-            versions: vec![
-                Version {
-                    algorithm: Algorithm::HmacSha256,
-                    key: KeySpec {
-                        form: KeyForm::Base64,
-                        prefix: Some("whsec_".into()),
-                        public_prefix: None,
-                    },
-                    encoding: Encoding::Base64,
-                    value: template("v1,{sig}"),
-                },
-                Version {
-                    algorithm: Algorithm::Ed25519,
-                    key: KeySpec {
-                        form: KeyForm::Base64,
-                        prefix: Some("whsk_".into()),
-                        public_prefix: Some("whpk_".into()),
-                    },
-                    encoding: Encoding::Base64,
-                    value: template("v1a,{sig}"),
-                },
-            ],
-            ..SigningScheme::standard_webhooks_raw()
-        }
-    }
-
-    /// Infrahub: Standard Webhooks' headers and content, HMAC-SHA256 keyed
-    /// with the secret's raw UTF-8 bytes (`shared_key.encode()`).
-    pub fn infrahub() -> SigningScheme {
-        SigningScheme::standard_webhooks_raw()
-    }
-
-    fn standard_webhooks_raw() -> SigningScheme {
-        SigningScheme {
-            versions: vec![Version {
-                algorithm: Algorithm::HmacSha256,
-                key: KeySpec::plain(KeyForm::Raw),
-                encoding: Encoding::Base64,
-                value: template("v1,{sig}"),
-            }],
-            signed: template("{id}.{ts}.{body}"),
-            id_header: Some("webhook-id".into()),
-            id_form: IdForm::Message,
-            timestamp: Some(TimestampSpec {
-                header: Some("webhook-timestamp".into()),
-                unit: TimeUnit::Seconds,
-                tolerance_secs: Some(TIMESTAMP_TOLERANCE_SECS),
-                future: true,
-            }),
-            header: "webhook-signature".into(),
-            separator: Some(" ".into()),
-            static_headers: Vec::new(),
-            other_versions: true,
-        }
-    }
-
-    /// A static bearer token: `Authorization: Bearer <secret>`.
-    pub fn bearer() -> SigningScheme {
-        SigningScheme {
-            versions: vec![Version {
-                algorithm: Algorithm::Token,
-                key: KeySpec::plain(KeyForm::Raw),
-                encoding: Encoding::Hex,
-                value: template("Bearer {sig}"),
-            }],
-            signed: template(""),
-            id_header: None,
-            id_form: IdForm::Message,
-            timestamp: None,
-            header: "Authorization".into(),
-            separator: None,
-            static_headers: Vec::new(),
-            other_versions: true,
-        }
-    }
-
     /// The default version (the first).
     pub fn default_version(&self) -> &Version {
         &self.versions[0]
@@ -810,8 +741,89 @@ impl SigningScheme {
     }
 }
 
+/// JWT algorithms the FusionAuth signer supports with a shared secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlg {
+    /// HMAC-SHA256.
+    HS256,
+    /// HMAC-SHA384.
+    HS384,
+    /// HMAC-SHA512.
+    HS512,
+}
+
+impl JwtAlg {
+    /// The name written in the JWT `alg` header (`HS256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            JwtAlg::HS256 => "HS256",
+            JwtAlg::HS384 => "HS384",
+            JwtAlg::HS512 => "HS512",
+        }
+    }
+}
+
+/// A signature scheme: a declared [`SigningScheme`] (every built-in but
+/// FusionAuth's is one), or FusionAuth's signature JWT.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Scheme {
+    /// A declared scheme: algorithm, key, signed content, encoding, headers.
+    Signed(SigningScheme),
+    /// FusionAuth: a JWS in `X-FusionAuth-Signature-JWT` whose claim
+    /// `request_body_sha256` is padded std base64 of SHA-256(body).
+    FusionauthJwt {
+        /// Header carrying the JWT.
+        header: String,
+        /// HMAC algorithm.
+        alg: JwtAlg,
+        /// `kid` put in the JWT header.
+        kid: String,
+    },
+}
+
+impl Scheme {
+    /// The declared scheme, unless this is FusionAuth's JWT.
+    pub fn declared(&self) -> Option<&SigningScheme> {
+        match self {
+            Scheme::Signed(s) => Some(s),
+            Scheme::FusionauthJwt { .. } => None,
+        }
+    }
+
+    /// The header carrying the signature proper.
+    pub fn signature_header(&self) -> &str {
+        match self {
+            Scheme::Signed(s) => &s.header,
+            Scheme::FusionauthJwt { header, .. } => header,
+        }
+    }
+
+    /// Whether deliveries carry a signed timestamp.
+    pub fn has_timestamp(&self) -> bool {
+        self.declared().is_some_and(|s| s.timestamp.is_some())
+    }
+
+    /// Whether that timestamp has a window a receiver must enforce (so a
+    /// stale one can be refused); Discord signs one without.
+    pub fn has_timestamp_window(&self) -> bool {
+        self.declared()
+            .and_then(|s| s.timestamp.as_ref())
+            .is_some_and(|t| t.tolerance_secs.is_some())
+    }
+
+    /// A short noun for messages ("FusionAuth signature JWTs",
+    /// "hmac-sha256 signatures in `x-sig`").
+    pub fn noun(&self) -> String {
+        match self {
+            Scheme::Signed(s) => s.noun(),
+            Scheme::FusionauthJwt { .. } => "FusionAuth signature JWTs".into(),
+        }
+    }
+}
+
 /// A template known to parse (the built-ins' literals).
-fn template(text: &str) -> Template {
+pub(crate) fn template(text: &str) -> Template {
     Template::parse(text).unwrap_or_else(|_| Template {
         parts: vec![Part::Lit(text.to_string())],
     })
@@ -872,25 +884,6 @@ mod tests {
             Some(vec![(Part::Sig, "tok")])
         );
         assert_eq!(bearer.captures("Basic tok"), None);
-    }
-
-    #[test]
-    fn builtins_are_valid_and_versions_follow_the_secret() {
-        for s in [
-            SigningScheme::authgear("x-authgear-body-signature"),
-            SigningScheme::standard_webhooks(),
-            SigningScheme::infrahub(),
-            SigningScheme::bearer(),
-        ] {
-            assert_eq!(s.check(), Ok(()), "{s:?}");
-            let json = serde_json::to_string(&s).unwrap();
-            assert_eq!(serde_json::from_str::<SigningScheme>(&json).unwrap(), s);
-        }
-        let sw = SigningScheme::standard_webhooks();
-        assert_eq!(sw.version_for("whsec_x").algorithm, Algorithm::HmacSha256);
-        assert_eq!(sw.version_for("whsk_x").algorithm, Algorithm::Ed25519);
-        assert_eq!(sw.version_for("whpk_x").algorithm, Algorithm::Ed25519);
-        assert_eq!(sw.version_for("plain").algorithm, Algorithm::HmacSha256);
     }
 
     #[test]
