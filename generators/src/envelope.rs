@@ -11,6 +11,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::header::{header_in, header_lookup};
 use crate::profile::Profile;
 use crate::sign::Signer;
 
@@ -38,20 +39,6 @@ impl Delivery {
     pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
         header_lookup(&self.headers)
     }
-}
-
-/// The first of `headers` called `name`, compared case-insensitively.
-pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// An owned, case-insensitive lookup in `headers`, in the shape the
-/// verifier and [`crate::key_value`] take.
-pub fn header_lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| header_in(headers, name).map(str::to_owned)
 }
 
 /// Wraps `body` as `profile` delivers it: `content-type: application/json`
