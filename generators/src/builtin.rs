@@ -47,7 +47,7 @@ use crate::catalog::{Catalog, EventType};
 use crate::error::{did_you_mean, Error};
 use crate::profile::{Profile, Redelivery, SuccessRule, TimeFormat};
 use crate::scheme::{
-    template, Algorithm, Encoding, IdForm, JwtAlg, KeyForm, KeySpec, Scheme, SigningScheme,
+    template, Algorithm, Encoding, JwtAlg, KeyForm, KeySpec, MessageIdForm, Scheme, SigningScheme,
     TimeUnit, TimestampSpec, Version, TIMESTAMP_TOLERANCE_SECS,
 };
 
@@ -267,7 +267,7 @@ impl SigningScheme {
             }],
             signed: template("{body}"),
             id_header: None,
-            id_form: IdForm::Message,
+            id_form: MessageIdForm::Message,
             timestamp: None,
             header: header.to_string(),
             separator: None,
@@ -323,7 +323,7 @@ impl SigningScheme {
             }],
             signed: template("{id}.{ts}.{body}"),
             id_header: Some("webhook-id".into()),
-            id_form: IdForm::Message,
+            id_form: MessageIdForm::Message,
             timestamp: Some(TimestampSpec {
                 header: Some("webhook-timestamp".into()),
                 unit: TimeUnit::Seconds,
@@ -348,7 +348,7 @@ impl SigningScheme {
             }],
             signed: template(""),
             id_header: None,
-            id_form: IdForm::Message,
+            id_form: MessageIdForm::Message,
             timestamp: None,
             header: "Authorization".into(),
             separator: None,

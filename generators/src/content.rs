@@ -5,7 +5,7 @@
 //! need it whole. The signer, the verifier and the hostile cases all fill
 //! templates through here, so they cannot disagree on what is signed.
 
-use crate::scheme::{Part, Template};
+use crate::scheme::{Part, SignatureTemplate};
 
 /// The method every delivery is sent with, as `{method}` signs it.
 pub const DELIVERY_METHOD: &str = "POST";
@@ -43,7 +43,7 @@ impl Values<'_> {
 /// placeholders) to `update`, skipping the first `skip` bytes of
 /// the body when the template starts with it (a resumed prefix).
 pub(crate) fn feed(
-    template: &Template,
+    template: &SignatureTemplate,
     values: &Values<'_>,
     skip: usize,
     mut update: impl FnMut(&[u8]),
@@ -59,7 +59,7 @@ pub(crate) fn feed(
 }
 
 /// The signed content in one piece (the asymmetric algorithms need it so).
-pub(crate) fn content(template: &Template, values: &Values<'_>) -> Vec<u8> {
+pub(crate) fn content(template: &SignatureTemplate, values: &Values<'_>) -> Vec<u8> {
     let mut m = Vec::with_capacity(values.body.len() + 64);
     feed(template, values, 0, |b| m.extend_from_slice(b));
     m
@@ -67,7 +67,12 @@ pub(crate) fn content(template: &Template, values: &Values<'_>) -> Vec<u8> {
 
 /// Writes `item` (a value template or one of its items) with `sig` for
 /// `{sig}`.
-pub(crate) fn write_item(item: &Template, values: &Values<'_>, sig: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn write_item(
+    item: &SignatureTemplate,
+    values: &Values<'_>,
+    sig: &[u8],
+    out: &mut Vec<u8>,
+) {
     for part in item.parts() {
         match part {
             Part::Sig => out.extend_from_slice(sig),

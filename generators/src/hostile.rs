@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use crate::content::{write_item, Values, DELIVERY_METHOD};
 use crate::envelope::{signed, Delivery};
 use crate::scheme::{
-    Algorithm, Encoding, JwtAlg, KeyForm, KeySpec, Part, Scheme, SigningScheme, Template, Version,
-    TIMESTAMP_TOLERANCE_SECS,
+    Algorithm, Encoding, JwtAlg, KeyForm, KeySpec, Part, Scheme, SignatureTemplate, SigningScheme,
+    Version, TIMESTAMP_TOLERANCE_SECS,
 };
 use crate::secret::Secret;
 use crate::sign::Signer;
@@ -420,7 +420,7 @@ pub fn apply_case(
 /// no digit to change.
 fn unknown_version_item(scheme: &SigningScheme) -> Option<String> {
     let version = scheme.default_version();
-    let item: Template = scheme
+    let item: SignatureTemplate = scheme
         .items(version)
         .into_iter()
         .find(|t| t.uses(&crate::scheme::Part::Sig))?;

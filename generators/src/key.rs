@@ -15,7 +15,9 @@ use hmac::{Hmac, Mac as _};
 use sha2::{Sha256, Sha384, Sha512};
 
 use crate::error::Error;
-use crate::scheme::{Algorithm, JwtAlg, KeyForm, Scheme, SigningScheme, Template, Version};
+use crate::scheme::{
+    Algorithm, JwtAlg, KeyForm, Scheme, SignatureTemplate, SigningScheme, Version,
+};
 use crate::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -107,7 +109,9 @@ pub(crate) fn hmac_sha256(key: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()))
 }
 
-/// The key material of one version of a declared scheme.
+/// The key material of one version of a declared scheme: the key alone,
+/// derived from the secret by the version's algorithm and key form. It is
+/// one part of a [`Key`], which also holds what the scheme needs around it.
 #[derive(Clone)]
 pub(crate) enum Material {
     Hmac(Mac),
@@ -140,7 +144,9 @@ impl Material {
     }
 }
 
-/// A declared scheme with its key derived.
+/// A declared scheme with its key derived: the scheme, the version the
+/// secret selected and that version's [`Material`], plus the value
+/// templates split into items once.
 #[derive(Clone)]
 pub(crate) struct Declared {
     pub(crate) scheme: SigningScheme,
@@ -148,7 +154,7 @@ pub(crate) struct Declared {
     pub(crate) version: usize,
     pub(crate) material: Material,
     /// Each version's value template split into items (parsing headers).
-    pub(crate) items: Vec<Vec<Template>>,
+    pub(crate) items: Vec<Vec<SignatureTemplate>>,
     /// Whether deliveries carry the message id (asked once per request by
     /// the load emitter, so computed once here).
     pub(crate) uses_message_id: bool,
@@ -163,7 +169,9 @@ impl Declared {
     }
 }
 
-/// Everything precomputed from (scheme, secret).
+/// Everything precomputed from (scheme, secret), shared by the signer and
+/// the verifier: a declared scheme's key ([`Declared`], whose [`Material`]
+/// is the key proper) or FusionAuth's JWT key and header prefix.
 #[derive(Clone)]
 pub(crate) enum Key {
     /// Boxed: it is much larger than the JWT key.

@@ -199,7 +199,7 @@ impl Encoding {
     }
 }
 
-/// One piece of a [`Template`].
+/// One piece of a [`SignatureTemplate`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
     /// Literal text.
@@ -235,18 +235,21 @@ impl Part {
     }
 }
 
-/// A string with placeholders (`{id}.{ts}.{body}`, `t={ts},v1={sig}`),
-/// parsed once; written in files as the string itself.
+/// A signature scheme's template: the signed content (`{id}.{ts}.{body}`)
+/// or the header value (`t={ts},v1={sig}`), a string with placeholders
+/// parsed once; written in files as the string itself. (The body with
+/// slots the emitter patches is the other template,
+/// [`crate::template::Template`].)
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Template {
+pub struct SignatureTemplate {
     parts: Vec<Part>,
 }
 
-impl Template {
+impl SignatureTemplate {
     /// Parses `text`; `{name}` must be one of `{id}`, `{ts}`, `{ts_ms}`,
     /// `{body}`, `{method}`, `{url}`, `{sig}`, and `{{`/`}}` are literal braces.
-    pub fn parse(text: &str) -> Result<Template, SchemeError> {
+    pub fn parse(text: &str) -> Result<SignatureTemplate, SchemeError> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut rest = text;
@@ -258,10 +261,12 @@ impl Template {
                 lit.push('}');
                 rest = after;
             } else if c == '{' {
-                let end = rest.find('}').ok_or_else(|| SchemeError::Template {
-                    template: text.to_string(),
-                    detail: "a `{` is never closed (write `{{` for a literal brace)".into(),
-                })?;
+                let end = rest
+                    .find('}')
+                    .ok_or_else(|| SchemeError::SignatureTemplate {
+                        template: text.to_string(),
+                        detail: "a `{` is never closed (write `{{` for a literal brace)".into(),
+                    })?;
                 let part = match &rest[1..end] {
                     "id" => Part::Id,
                     "ts" => Part::Ts,
@@ -271,7 +276,7 @@ impl Template {
                     "url" => Part::Url,
                     "sig" => Part::Sig,
                     other => {
-                        return Err(SchemeError::Template {
+                        return Err(SchemeError::SignatureTemplate {
                             template: text.to_string(),
                             detail: format!(
                                 "unknown placeholder `{{{other}}}` (known: {{id}} {{ts}} {{ts_ms}} {{body}} {{method}} {{url}} {{sig}})"
@@ -292,7 +297,7 @@ impl Template {
         if !lit.is_empty() {
             parts.push(Part::Lit(lit));
         }
-        Ok(Template { parts })
+        Ok(SignatureTemplate { parts })
     }
 
     /// Its pieces, in order.
@@ -307,11 +312,11 @@ impl Template {
 
     /// Splits a value template at each `separator` inside its literal text:
     /// `t={ts},v1={sig}` by `,` is `t={ts}` and `v1={sig}`.
-    pub fn split(&self, separator: Option<&str>) -> Vec<Template> {
+    pub fn split(&self, separator: Option<&str>) -> Vec<SignatureTemplate> {
         let Some(sep) = separator.filter(|s| !s.is_empty()) else {
             return vec![self.clone()];
         };
-        let mut items = vec![Template { parts: Vec::new() }];
+        let mut items = vec![SignatureTemplate { parts: Vec::new() }];
         for part in &self.parts {
             match part {
                 Part::Lit(text) => {
@@ -320,7 +325,7 @@ impl Template {
                         push_lit(items.last_mut().expect("never empty"), first);
                     }
                     for piece in pieces {
-                        let mut item = Template { parts: Vec::new() };
+                        let mut item = SignatureTemplate { parts: Vec::new() };
                         push_lit(&mut item, piece);
                         items.push(item);
                     }
@@ -369,7 +374,7 @@ impl Template {
     }
 }
 
-fn push_lit(t: &mut Template, text: &str) {
+fn push_lit(t: &mut SignatureTemplate, text: &str) {
     if text.is_empty() {
         return;
     }
@@ -390,7 +395,7 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
     })
 }
 
-impl fmt::Display for Template {
+impl fmt::Display for SignatureTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for part in &self.parts {
             match part {
@@ -402,21 +407,21 @@ impl fmt::Display for Template {
     }
 }
 
-impl fmt::Debug for Template {
+impl fmt::Debug for SignatureTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.to_string())
     }
 }
 
-impl TryFrom<String> for Template {
+impl TryFrom<String> for SignatureTemplate {
     type Error = SchemeError;
-    fn try_from(text: String) -> Result<Template, SchemeError> {
-        Template::parse(&text)
+    fn try_from(text: String) -> Result<SignatureTemplate, SchemeError> {
+        SignatureTemplate::parse(&text)
     }
 }
 
-impl From<Template> for String {
-    fn from(t: Template) -> String {
+impl From<SignatureTemplate> for String {
+    fn from(t: SignatureTemplate) -> String {
         t.to_string()
     }
 }
@@ -436,7 +441,7 @@ pub struct Version {
     /// The header value with `{sig}` for the signature; may carry `{ts}`
     /// (`t={ts},v1={sig}`). With a separator, the item holding `{sig}` is
     /// repeated once per signature during rotation.
-    pub value: Template,
+    pub value: SignatureTemplate,
 }
 
 /// Where the timestamp travels and how old it may be.
@@ -474,13 +479,13 @@ pub struct SigningScheme {
     /// version's key prefix selects that version.
     pub versions: Vec<Version>,
     /// The signed content (`{id}.{ts}.{body}`); unused by [`Algorithm::Token`].
-    pub signed: Template,
+    pub signed: SignatureTemplate,
     /// The header carrying the message id, if the scheme has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_header: Option<String>,
     /// How the message id is written (in its header and `{id}`).
-    #[serde(default, skip_serializing_if = "IdForm::is_message")]
-    pub id_form: IdForm,
+    #[serde(default, skip_serializing_if = "MessageIdForm::is_message")]
+    pub id_form: MessageIdForm,
     /// Where the timestamp travels, if the scheme has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<TimestampSpec>,
@@ -506,10 +511,11 @@ fn other_versions_sent() -> bool {
     true
 }
 
-/// How a scheme writes its message ids.
+/// How a scheme writes its message ids (in `{id}` and the id header). (How
+/// a body's id slot is written is [`crate::template::IdForm`].)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum IdForm {
+pub enum MessageIdForm {
     /// `msg_<32 hex>`, as hookstorm makes them (Standard Webhooks, Svix).
     #[default]
     Message,
@@ -519,9 +525,9 @@ pub enum IdForm {
     Uuid,
 }
 
-impl IdForm {
+impl MessageIdForm {
     fn is_message(&self) -> bool {
-        *self == IdForm::Message
+        *self == MessageIdForm::Message
     }
 
     /// `msg_id` in this form, written into `buf` when it changes: a
@@ -529,7 +535,7 @@ impl IdForm {
     /// id is one GUID (re-sends keep it); any other id is kept as it is.
     pub fn write<'a>(self, msg_id: &'a str, buf: &'a mut [u8; 36]) -> &'a str {
         let hex = match (self, msg_id.strip_prefix("msg_")) {
-            (IdForm::Uuid, Some(hex))
+            (MessageIdForm::Uuid, Some(hex))
                 if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
             {
                 hex.as_bytes()
@@ -555,7 +561,7 @@ impl IdForm {
 pub enum SchemeError {
     /// A template that does not parse.
     #[error("template `{template}`: {detail}")]
-    Template {
+    SignatureTemplate {
         /// The template text.
         template: String,
         /// What is wrong.
@@ -620,7 +626,7 @@ impl SigningScheme {
     }
 
     /// The value template's items (split at the separator).
-    pub fn items(&self, version: &Version) -> Vec<Template> {
+    pub fn items(&self, version: &Version) -> Vec<SignatureTemplate> {
         version.value.split(self.separator.as_deref())
     }
 
@@ -672,7 +678,7 @@ impl SigningScheme {
         if self.signed.uses(&Part::Sig) {
             return Err(invalid("the signed content cannot contain `{sig}`"));
         }
-        let uses_ts = |t: &Template| t.uses(&Part::Ts) || t.uses(&Part::TsMs);
+        let uses_ts = |t: &SignatureTemplate| t.uses(&Part::Ts) || t.uses(&Part::TsMs);
         if self.timestamp.is_none()
             && (uses_ts(&self.signed) || self.versions.iter().any(|v| uses_ts(&v.value)))
         {
@@ -823,8 +829,8 @@ impl Scheme {
 }
 
 /// A template known to parse (the built-ins' literals).
-pub(crate) fn template(text: &str) -> Template {
-    Template::parse(text).unwrap_or_else(|_| Template {
+pub(crate) fn template(text: &str) -> SignatureTemplate {
+    SignatureTemplate::parse(text).unwrap_or_else(|_| SignatureTemplate {
         parts: vec![Part::Lit(text.to_string())],
     })
 }
@@ -837,20 +843,20 @@ mod tests {
     fn a_uuid_id_form_writes_the_message_ids_bits_as_a_guid() {
         let mut buf = [0u8; 36];
         assert_eq!(
-            IdForm::Uuid.write("msg_217B4EBCb84f4736b1ee222182aed371", &mut buf),
+            MessageIdForm::Uuid.write("msg_217B4EBCb84f4736b1ee222182aed371", &mut buf),
             "217b4ebc-b84f-4736-b1ee-222182aed371"
         );
         // Ids not made by hookstorm, and the message form, stay as given.
         for id in ["msg_1", "evt_217b4ebcb84f4736b1ee222182aed371", ""] {
-            assert_eq!(IdForm::Uuid.write(id, &mut buf), id);
+            assert_eq!(MessageIdForm::Uuid.write(id, &mut buf), id);
         }
         let id = "msg_217b4ebcb84f4736b1ee222182aed371";
-        assert_eq!(IdForm::Message.write(id, &mut buf), id);
+        assert_eq!(MessageIdForm::Message.write(id, &mut buf), id);
     }
 
     #[test]
     fn templates_parse_print_and_refuse_unknown_placeholders() {
-        let t = Template::parse("{id}.{ts}.{body}").unwrap();
+        let t = SignatureTemplate::parse("{id}.{ts}.{body}").unwrap();
         assert_eq!(
             t.parts(),
             &[
@@ -862,15 +868,18 @@ mod tests {
             ]
         );
         assert_eq!(t.to_string(), "{id}.{ts}.{body}");
-        assert_eq!(Template::parse("a{{b}}").unwrap().to_string(), "a{{b}}");
-        let err = Template::parse("{nope}").unwrap_err().to_string();
+        assert_eq!(
+            SignatureTemplate::parse("a{{b}}").unwrap().to_string(),
+            "a{{b}}"
+        );
+        let err = SignatureTemplate::parse("{nope}").unwrap_err().to_string();
         assert!(err.contains("unknown placeholder `{nope}`"), "{err}");
-        assert!(Template::parse("{ts").is_err());
+        assert!(SignatureTemplate::parse("{ts").is_err());
     }
 
     #[test]
     fn value_templates_split_and_match() {
-        let stripe = Template::parse("t={ts},v1={sig}").unwrap();
+        let stripe = SignatureTemplate::parse("t={ts},v1={sig}").unwrap();
         let items = stripe.split(Some(","));
         assert_eq!(
             items.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -878,7 +887,7 @@ mod tests {
         );
         assert_eq!(items[1].captures("v1=abc"), Some(vec![(Part::Sig, "abc")]));
         assert_eq!(items[1].captures("v0=abc"), None);
-        let bearer = Template::parse("Bearer {sig}").unwrap();
+        let bearer = SignatureTemplate::parse("Bearer {sig}").unwrap();
         assert_eq!(
             bearer.captures("bearer tok"),
             Some(vec![(Part::Sig, "tok")])
@@ -889,7 +898,7 @@ mod tests {
     #[test]
     fn declarations_that_cannot_work_are_refused() {
         let mut s = SigningScheme::authgear("x-sig");
-        s.signed = Template::parse("{ts}.{body}").unwrap();
+        s.signed = SignatureTemplate::parse("{ts}.{body}").unwrap();
         assert!(s
             .check()
             .unwrap_err()
@@ -898,9 +907,9 @@ mod tests {
         let mut s = SigningScheme::authgear("x sig");
         assert!(s.check().is_err());
         s.header = "x-sig".into();
-        s.versions[0].value = Template::parse("{sig}{sig}").unwrap();
+        s.versions[0].value = SignatureTemplate::parse("{sig}{sig}").unwrap();
         assert!(s.check().is_err());
-        s.versions[0].value = Template::parse("{sig}").unwrap();
+        s.versions[0].value = SignatureTemplate::parse("{sig}").unwrap();
         s.timestamp = Some(TimestampSpec {
             header: None,
             unit: TimeUnit::Seconds,
@@ -908,13 +917,13 @@ mod tests {
             future: true,
         });
         assert!(s.check().unwrap_err().to_string().contains("must carry it"));
-        s.versions[0].value = Template::parse("{ts}{sig}").unwrap();
+        s.versions[0].value = SignatureTemplate::parse("{ts}{sig}").unwrap();
         assert!(s
             .check()
             .unwrap_err()
             .to_string()
             .contains("cannot tell apart"));
-        s.versions[0].value = Template::parse("t={ts},v1={sig}").unwrap();
+        s.versions[0].value = SignatureTemplate::parse("t={ts},v1={sig}").unwrap();
         s.separator = Some(",".into());
         assert_eq!(s.check(), Ok(()));
     }

@@ -354,7 +354,7 @@ mod tests {
     use base64::Engine;
     use ed25519_dalek::SigningKey;
 
-    use crate::scheme::{Algorithm, Encoding, JwtAlg, KeyForm, Template};
+    use crate::scheme::{Algorithm, Encoding, JwtAlg, KeyForm, SignatureTemplate};
 
     #[test]
     fn signer_debug_never_prints_the_secret() {
@@ -417,11 +417,11 @@ mod tests {
                 algorithm: Algorithm::Ed25519,
                 key: crate::scheme::KeySpec::plain(KeyForm::Hex),
                 encoding: Encoding::Hex,
-                value: Template::parse("{sig}").unwrap(),
+                value: SignatureTemplate::parse("{sig}").unwrap(),
             }],
-            signed: Template::parse("{ts}{body}").unwrap(),
+            signed: SignatureTemplate::parse("{ts}{body}").unwrap(),
             id_header: None,
-            id_form: crate::scheme::IdForm::Message,
+            id_form: crate::scheme::MessageIdForm::Message,
             timestamp: Some(crate::scheme::TimestampSpec {
                 header: Some("X-Signature-Timestamp".into()),
                 unit: TimeUnit::Seconds,

@@ -143,9 +143,9 @@ fn the_reader_sees_grouped_nested_and_sibling_imports() {
 
 #[test]
 fn reexports_span_lines_and_single_items() {
-    let lib = "pub mod a;\npub use a::{\n    X, Y,\n    Z,\n};\npub use b::W;\n";
+    let lib = "pub mod a;\npub use a::{\n    X, Y,\n    Z as V,\n};\npub use b::W;\n";
     let aliases = reexports(lib);
-    let expected: BTreeMap<String, String> = [("X", "a"), ("Y", "a"), ("Z", "a"), ("W", "b")]
+    let expected: BTreeMap<String, String> = [("X", "a"), ("Y", "a"), ("V", "a"), ("W", "b")]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();
     assert_eq!(aliases, expected);
@@ -223,7 +223,8 @@ fn reexports(lib: &str) -> BTreeMap<String, String> {
             .trim_matches(|c: char| c == '{' || c == '}' || c.is_whitespace())
             .split(',')
         {
-            let item = item.trim();
+            // `pub use a::{X as Y}` is known to the crate as `Y`.
+            let item = item.rsplit(" as ").next().unwrap_or(item).trim();
             if !item.is_empty() {
                 aliases.insert(item.to_string(), module.trim().to_string());
             }
