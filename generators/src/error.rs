@@ -1,4 +1,4 @@
-//! The error types of the generators crate ([`Error`] for lookups,
+//! The error types of the generators crate ([`Error`](enum@Error) for lookups,
 //! generating and signing; [`VerifyError`] for a refused delivery), and the
 //! "did you mean" helper used for every unknown name a user can type.
 
