@@ -25,7 +25,8 @@
 //!
 //! Where a fact is the user's setting, the value here is the harness default.
 //!
-//! What the built-in signing schemes put on the wire, and where the facts come from:
+//! What the built-in signing schemes put on the wire, and where the facts
+//! come from:
 //! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
 //!   raw body), no timestamp (authgear/authgear-server
 //!   `pkg/util/crypto/hmac_sha256.go`, authgear/docs

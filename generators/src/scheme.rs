@@ -6,32 +6,20 @@
 //!
 //! The built-in schemes are values of this type ([`SigningScheme::authgear`],
 //! [`SigningScheme::standard_webhooks`], [`SigningScheme::infrahub`],
-//! [`SigningScheme::bearer`]); `crate::builtin` defines them; `crate::sign` interprets any of them, and
-//! `crate::hostile` derives the adversarial cases from the declaration.
+//! [`SigningScheme::bearer`]), defined with their sources in
+//! `crate::builtin`; `crate::sign` and `crate::verify` interpret any of
+//! them, and `crate::hostile` derives the adversarial cases from the
+//! declaration.
 //!
 //! [`Scheme`] is what a profile holds: a declared scheme, or FusionAuth's
 //! signature JWT (`crate::jwt`), which is not expressible as one.
-//!
-//! What the built-ins put on the wire, and where the facts come from:
-//! - Authgear: `x-authgear-body-signature` = lowercase hex HMAC-SHA256(secret,
-//!   raw body), no timestamp (authgear/authgear-server
-//!   `pkg/util/crypto/hmac_sha256.go`, authgear/docs
-//!   `customization/events-hooks/webhooks.md`).
-//! - Standard Webhooks v1 (`webhook-id`, `webhook-timestamp`,
-//!   `webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{ts}.{body}")>`,
-//!   space-separated during rotation, ±300 s) and `v1a` (ed25519 over the same
-//!   string, `whsk_`/`whpk_` keys), as the standard-webhooks reference
-//!   libraries do; Infrahub uses the same headers with the secret's raw UTF-8
-//!   bytes as the key (opsmill/infrahub `backend/infrahub/webhook/models.py`).
-//! - Bearer: `Authorization: Bearer <secret>` (RFC 6750 §2.1).
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
-
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::text::{push_base64, push_hex};
 
