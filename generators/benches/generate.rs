@@ -1,6 +1,7 @@
 //! Valid-event generation throughput for the three hot types the load
 //! phase pools most (events are generated before the clock starts, so this
-//! bounds how fast a pool fills).
+//! bounds how fast a pool fills). Run with
+//! `cargo bench -p hookstorm-generators --bench generate`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use generators::{Catalog, Generator};

@@ -163,7 +163,7 @@ impl Batch {
             BatchFormat::Array => {
                 match serde_json::from_slice(body).map_err(|e| malformed("the body".into(), e))? {
                     Value::Array(events) => events,
-                    other => return Err(BatchError::NotArray(crate::template::json_kind(&other))),
+                    other => return Err(BatchError::NotArray(crate::text::json_kind(&other))),
                 }
             }
             BatchFormat::Lines => {

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::sign::Secret;
+use crate::secret::Secret;
 
 /// The header Okta's one-time verification request carries.
 pub const OKTA_CHALLENGE_HEADER: &str = "X-Okta-Verification-Challenge";

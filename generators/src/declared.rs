@@ -10,8 +10,11 @@
 use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
+use crate::builtin::ProviderId;
 use crate::catalog::{Catalog, EventType};
-use crate::provider::{Profile, Provider, ProviderId, Scheme};
+use crate::profile::Profile;
+use crate::provider::Provider;
+use crate::scheme::Scheme;
 use crate::scheme::SchemeError;
 
 /// Something a declared provider may not say.

@@ -11,7 +11,8 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::provider::Profile;
+pub use crate::header::{header_in, header_lookup};
+use crate::profile::Profile;
 use crate::sign::Signer;
 
 /// The content type every built-in provider sends.
@@ -38,20 +39,6 @@ impl Delivery {
     pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
         header_lookup(&self.headers)
     }
-}
-
-/// The first of `headers` called `name`, compared case-insensitively.
-pub fn header_in<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// An owned, case-insensitive lookup in `headers`, in the shape the
-/// verifier and [`crate::key_value`] take.
-pub fn header_lookup(headers: &[(String, String)]) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| header_in(headers, name).map(str::to_owned)
 }
 
 /// Wraps `body` as `profile` delivers it: `content-type: application/json`
@@ -92,7 +79,8 @@ pub fn name_type(profile: &Profile, type_name: &str, headers: &mut Vec<(String, 
 /// A Standard-Webhooks-style message id, `msg_<32 lowercase hex>`, as
 /// Infrahub writes `msg_{uuid.hex}`.
 pub fn message_id(bits: u128) -> String {
-    format!("msg_{bits:032x}")
+    let mut buf = [0u8; 36];
+    crate::text::message_id_into(bits, &mut buf).to_string()
 }
 
 impl Serialize for Delivery {
@@ -158,8 +146,9 @@ impl<'de> Deserialize<'de> for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ProviderId;
-    use crate::sign::{verify, Secret};
+    use crate::builtin::ProviderId;
+    use crate::secret::Secret;
+    use crate::verify::verify;
 
     #[test]
     fn message_ids_are_msg_and_32_hex() {

@@ -10,6 +10,8 @@
 use proptest::prelude::{Rng, RngExt};
 use std::fmt::Write;
 
+use crate::text::{hex_digit, push_hex, write_rfc3339_digits};
+
 const GIVEN: &[&str] = &[
     "Alice",
     "Bob",
@@ -112,8 +114,6 @@ const WORDS: &[&str] = &[
     "alpha", "blue", "cedar", "delta", "ember", "fjord", "grove", "harbor", "iris", "juniper",
     "kite", "lumen", "maple", "nova", "orbit", "pixel", "quartz", "river", "summit", "tundra",
 ];
-const HEX: &[u8; 16] = b"0123456789abcdef";
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// One of `items`, uniformly.
 pub fn pick<'a, T: ?Sized>(rng: &mut impl Rng, items: &'a [&'a T]) -> &'a T {
@@ -220,10 +220,7 @@ pub fn hex(rng: &mut impl Rng, n: usize) -> String {
     while s.len() < n {
         let take = (n - s.len()).div_ceil(2).min(bytes.len());
         rng.fill_bytes(&mut bytes[..take]);
-        for b in &bytes[..take] {
-            s.push(HEX[usize::from(b >> 4)]);
-            s.push(HEX[usize::from(b & 0x0f)]);
-        }
+        push_hex(&bytes[..take], &mut s);
     }
     s.truncate(n);
     String::from_utf8(s).unwrap_or_default()
@@ -251,14 +248,18 @@ pub fn alnum(rng: &mut impl Rng, n: usize) -> String {
 pub fn uuid_from_bytes(mut b: [u8; 16], upper: bool) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let table = if upper { HEX_UPPER } else { HEX };
     let mut s = Vec::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push(b'-');
         }
-        s.push(table[usize::from(byte >> 4)]);
-        s.push(table[usize::from(byte & 0x0f)]);
+        for digit in [hex_digit(byte >> 4), hex_digit(*byte)] {
+            s.push(if upper {
+                digit.to_ascii_uppercase()
+            } else {
+                digit
+            });
+        }
     }
     // Only ASCII hex digits and dashes were pushed.
     String::from_utf8(s).unwrap_or_default()
@@ -271,75 +272,22 @@ pub fn uuid(rng: &mut impl Rng, upper: bool) -> String {
     uuid_from_bytes(b, upper)
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-/// Howard Hinnant's `civil_from_days`, valid for the whole i64 range we use.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// RFC 3339 UTC string of a UNIX time in microseconds, with `digits`
 /// fractional digits (0, 3 or 6) and a `Z` suffix, as Authgear (6),
-/// Auth0 (3) and Infrahub (6) write them.
+/// Auth0 (3) and Infrahub (6) write them. Outside four-digit years (only
+/// reachable with edge inputs) it is written without fractional digits.
 pub fn rfc3339_micros(micros: i64, digits: u8) -> String {
-    let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    if !(0..=9999).contains(&y) {
-        // Outside four-digit years (only reachable with edge inputs): the
-        // general formatter handles signs and widths.
-        return format!(
-            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            sod / 3600,
-            (sod % 3600) / 60,
-            sod % 60
-        );
-    }
-    // Hand-written digits: this runs for every timestamp of every event and
-    // `format!` was the largest single cost of generating one.
-    let mut b = [0u8; 27];
-    let mut put = |at: usize, v: i64, width: usize| {
-        let mut v = v;
-        for k in (0..width).rev() {
-            b[at + k] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+    // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in microseconds.
+    const FOUR_DIGIT_YEARS: std::ops::Range<i64> = -62_167_219_200_000_000..253_402_300_800_000_000;
+    let digits = if FOUR_DIGIT_YEARS.contains(&micros) {
+        digits
+    } else {
+        0
     };
-    put(0, y, 4);
-    put(5, i64::from(mo), 2);
-    put(8, i64::from(d), 2);
-    put(11, sod / 3600, 2);
-    put(14, (sod % 3600) / 60, 2);
-    put(17, sod % 60, 2);
-    let len = match digits {
-        0 => 19,
-        3 => {
-            put(20, frac / 1000, 3);
-            23
-        }
-        _ => {
-            put(20, frac, 6);
-            26
-        }
-    };
-    b[4] = b'-';
-    b[7] = b'-';
-    b[10] = b'T';
-    b[13] = b':';
-    b[16] = b':';
-    b[19] = b'.';
-    b[len] = b'Z';
+    let mut out = Vec::with_capacity(27);
+    write_rfc3339_digits(micros, digits, &mut out);
     // Only ASCII digits and separators were written.
-    String::from_utf8_lossy(&b[..=len]).into_owned()
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -360,6 +308,15 @@ mod tests {
             "2017-09-18T19:23:35.056Z"
         );
         assert_eq!(rfc3339_micros(-1, 6), "1969-12-31T23:59:59.999999Z");
+        // Outside four-digit years: no fraction, a signed or wider year.
+        assert_eq!(
+            rfc3339_micros(-62_167_219_200_000_001, 6),
+            "-001-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            rfc3339_micros(253_402_300_800_000_000, 6),
+            "10000-01-01T00:00:00Z"
+        );
     }
 
     #[test]

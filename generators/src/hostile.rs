@@ -20,12 +20,15 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::content::{write_item, Values, DELIVERY_METHOD};
 use crate::envelope::{signed, Delivery};
-use crate::provider::{JwtAlg, Scheme};
 use crate::scheme::{
-    Algorithm, Encoding, KeyForm, KeySpec, SigningScheme, Template, TIMESTAMP_TOLERANCE_SECS,
+    Algorithm, Encoding, JwtAlg, KeyForm, KeySpec, Part, Scheme, SignatureTemplate, SigningScheme,
+    Version, TIMESTAMP_TOLERANCE_SECS,
 };
-use crate::sign::{jwt_alg_name, render_value, Secret, Signer};
+use crate::secret::Secret;
+use crate::sign::Signer;
+use crate::text::fmt_i64;
 
 /// What a correct receiver does with a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -417,7 +420,7 @@ pub fn apply_case(
 /// no digit to change.
 fn unknown_version_item(scheme: &SigningScheme) -> Option<String> {
     let version = scheme.default_version();
-    let item: Template = scheme
+    let item: SignatureTemplate = scheme
         .items(version)
         .into_iter()
         .find(|t| t.uses(&crate::scheme::Part::Sig))?;
@@ -531,8 +534,8 @@ fn forged_jwt(label: &str, scheme: &Scheme, secret: &Secret, body: &[u8]) -> Opt
     let (alg_name, kid) = match label {
         "alg-none" => ("none", kid.clone()),
         "alg-confusion" => ("RS256", kid.clone()),
-        "wrong-kid" => (jwt_alg_name(*alg), format!("{kid}-unknown")),
-        _ => (jwt_alg_name(*alg), kid.clone()),
+        "wrong-kid" => (alg.name(), format!("{kid}-unknown")),
+        _ => (alg.name(), kid.clone()),
     };
     let head = serde_json::json!({"alg": alg_name, "typ": "JWT", "kid": kid});
     let claims = serde_json::json!({ "request_body_sha256": hash });
@@ -659,6 +662,47 @@ fn reserialize(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The signature header value of a declared scheme carrying `sigs` (the
+/// item holding `{sig}` once per signature, joined by the separator) and
+/// then `extra` items verbatim, for the rotation and truncation cases.
+fn render_value(
+    scheme: &SigningScheme,
+    version: &Version,
+    msg_id: &str,
+    timestamp: i64,
+    sigs: &[String],
+    extra: &[String],
+) -> String {
+    let mut ts_buf = [0u8; 20];
+    let mut ms_buf = [0u8; 20];
+    let mut id_buf = [0u8; 36];
+    let fields = Values {
+        id: scheme.id_form.write(msg_id, &mut id_buf).as_bytes(),
+        ts: fmt_i64(timestamp, &mut ts_buf),
+        ts_ms: fmt_i64(timestamp.saturating_mul(1000), &mut ms_buf),
+        body: b"",
+        method: DELIVERY_METHOD.as_bytes(),
+        url: b"",
+    };
+    let sep = scheme.separator.as_deref().unwrap_or("");
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    for item in scheme.items(version) {
+        if item.uses(&Part::Sig) {
+            for sig in sigs {
+                let mut out = Vec::new();
+                write_item(&item, &fields, sig.as_bytes(), &mut out);
+                items.push(out);
+            }
+        } else {
+            let mut out = Vec::new();
+            write_item(&item, &fields, b"", &mut out);
+            items.push(out);
+        }
+    }
+    items.extend(extra.iter().map(|e| e.as_bytes().to_vec()));
+    String::from_utf8_lossy(&items.join(sep.as_bytes())).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,7 +756,7 @@ mod tests {
 
     #[test]
     fn labels_are_unique_per_scheme_and_bearer_has_no_body_cases() {
-        for scheme in crate::provider::ProviderId::ALL.map(|p| p.profile().scheme) {
+        for scheme in crate::builtin::ProviderId::ALL.map(|p| p.profile().scheme) {
             let cases = signature_cases(&scheme);
             let labels: std::collections::HashSet<_> = cases.iter().map(|c| c.label).collect();
             assert_eq!(labels.len(), cases.len());

@@ -18,7 +18,11 @@ use std::ops::Range;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::provider::{Profile, TimeFormat};
+use crate::profile::{Profile, TimeFormat};
+use crate::text::json_kind;
+// The writers moved to `crate::text`; re-exported so `template::push_i64`
+// and friends keep resolving for the harness.
+pub use crate::text::{fmt_i64, push_i64, write_rfc3339, write_uuid};
 
 /// Why a body cannot be made into a template.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -152,18 +156,6 @@ fn sentinel_stem(body: &Value) -> String {
         .map(|n| format!("__hookstorm_slot_{n}_"))
         .find(|stem| !text.contains(stem.as_str()))
         .unwrap_or_default()
-}
-
-/// What kind of JSON value `v` is, in words for messages ("an array").
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl Template {
@@ -392,108 +384,10 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Writes `id` as a hyphenated UUID with the version-4 and RFC 4122 variant
-/// bits forced, so schemas with `format: uuid` (and strict parsers that
-/// check the version) accept it. Forcing those 6 bits keeps ids unique as
-/// long as callers vary the other 122 bits, which they do (a counter in
-/// the low bits).
-pub fn write_uuid(id: u128, out: &mut Vec<u8>) {
-    let v =
-        (id & !(0xF000u128 << 64) & !(0xC000u128 << 48)) | (0x4000u128 << 64) | (0x8000u128 << 48);
-    let mut buf = [0u8; 36];
-    let mut pos = 0;
-    for i in 0..16 {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            buf[pos] = b'-';
-            pos += 1;
-        }
-        let byte = (v >> (120 - 8 * i)) as u8;
-        buf[pos] = HEX[(byte >> 4) as usize];
-        buf[pos + 1] = HEX[(byte & 0xF) as usize];
-        pos += 2;
-    }
-    out.extend_from_slice(&buf);
-}
-
-/// Writes `unix_us` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (RFC 3339, UTC).
-pub fn write_rfc3339(unix_us: i64, out: &mut Vec<u8>) {
-    let secs = unix_us.div_euclid(1_000_000);
-    let micros = unix_us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::fake::civil_from_days(days);
-    // Digit by digit: this runs once per request on the load hot path.
-    push_padded(out, y, 4);
-    out.push(b'-');
-    push_padded(out, i64::from(m), 2);
-    out.push(b'-');
-    push_padded(out, i64::from(d), 2);
-    out.push(b'T');
-    push_padded(out, sod / 3600, 2);
-    out.push(b':');
-    push_padded(out, (sod / 60) % 60, 2);
-    out.push(b':');
-    push_padded(out, sod % 60, 2);
-    out.push(b'.');
-    push_padded(out, micros, 6);
-    out.push(b'Z');
-}
-
-/// `v` in decimal, in the tail of `buf` (no `core::fmt` on the hot path).
-pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
-}
-
-/// Appends `v` in decimal.
-pub fn push_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    out.extend_from_slice(fmt_i64(v, &mut buf));
-}
-
-/// Appends `v` in decimal, zero-padded to `width` characters after the
-/// sign is counted, as `{v:0width$}` does.
-fn push_padded(out: &mut Vec<u8>, v: i64, width: usize) {
-    let mut buf = [0u8; 20];
-    let text = fmt_i64(v, &mut buf);
-    let digits = match text.split_first() {
-        Some((b'-', rest)) => {
-            out.push(b'-');
-            rest
-        }
-        _ => text,
-    };
-    let width = if v < 0 {
-        width.saturating_sub(1)
-    } else {
-        width
-    };
-    out.extend(std::iter::repeat_n(
-        b'0',
-        width.saturating_sub(digits.len()),
-    ));
-    out.extend_from_slice(digits);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ProviderId;
+    use crate::builtin::ProviderId;
     use serde_json::json;
 
     fn authgear_body() -> Value {
@@ -504,40 +398,6 @@ mod tests {
             "payload": {"note": "__not_a_slot__", "n": [1, 2]},
             "context": {"timestamp": 1670570552, "user_id": "u1"}
         })
-    }
-
-    #[test]
-    fn decimal_writers_match_core_fmt() {
-        for v in [0i64, 7, -7, 10, 1194, -1_000_000, i64::MAX, i64::MIN] {
-            let mut out = b"x".to_vec();
-            push_i64(&mut out, v);
-            assert_eq!(out, format!("x{v}").into_bytes());
-        }
-        // RFC 3339 against the formatting it replaced, across eras, leap
-        // days and the micro-second padding.
-        for us in [
-            0i64,
-            1,
-            951_782_400_000_000, // 2000-02-29
-            1_700_000_000_123_456,
-            4_102_444_799_999_999, // 2099-12-31T23:59:59.999999
-            -1,
-            -62_198_755_200_000_000, // before year 0
-        ] {
-            let secs = us.div_euclid(1_000_000);
-            let sod = secs.rem_euclid(86_400);
-            let (y, m, d) = crate::fake::civil_from_days(secs.div_euclid(86_400));
-            let expected = format!(
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-                sod / 3600,
-                (sod / 60) % 60,
-                sod % 60,
-                us.rem_euclid(1_000_000)
-            );
-            let mut out = Vec::new();
-            write_rfc3339(us, &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), expected);
-        }
     }
 
     #[test]
@@ -699,21 +559,6 @@ mod tests {
     }
 
     #[test]
-    fn rfc3339_matches_known_dates() {
-        let cases = [
-            (0i64, "1970-01-01T00:00:00.000000Z"),
-            (-1, "1969-12-31T23:59:59.999999Z"),
-            (1_670_570_552_000_000, "2022-12-09T07:22:32.000000Z"),
-            (4_102_444_800_000_000, "2100-01-01T00:00:00.000000Z"),
-        ];
-        for (us, want) in cases {
-            let mut out = Vec::new();
-            write_rfc3339(us, &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), want);
-        }
-    }
-
-    #[test]
     fn missing_and_mistyped_keys_are_errors_unless_lenient() {
         let profile = ProviderId::Authgear.profile();
         let body = json!({"id": "a", "seq": "not a number", "context": {"timestamp": 1}});
@@ -758,16 +603,6 @@ mod tests {
                 now_us: 3
             }),
             b"{\"a\":1}"
-        );
-    }
-
-    #[test]
-    fn uuid_has_version_and_variant() {
-        let mut out = Vec::new();
-        write_uuid(u128::MAX, &mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "ffffffff-ffff-4fff-bfff-ffffffffffff"
         );
     }
 }
