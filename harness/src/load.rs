@@ -202,14 +202,30 @@ pub fn describe(arrival: &Arrival, schedule: &Schedule) -> String {
 /// that is enough, and otherwise says what the limit is and how to raise
 /// it, instead of failing connects halfway through the run.
 pub fn ensure_descriptors(connections: usize, flag: &str) -> Result<()> {
+    descriptors_within(
+        connections,
+        flag,
+        crate::rlimit::open_files(),
+        crate::rlimit::raise_open_files,
+    )
+}
+
+/// [`ensure_descriptors`] against the limits `(soft, hard)` (`None`:
+/// unknown, nothing refused), `raise` lifting the soft one.
+fn descriptors_within(
+    connections: usize,
+    flag: &str,
+    limits: Option<(u64, u64)>,
+    raise: impl FnOnce(u64) -> bool,
+) -> Result<()> {
     let needed = connections as u64 + SPARE_DESCRIPTORS;
-    let Some((soft, hard)) = crate::rlimit::open_files() else {
+    let Some((soft, hard)) = limits else {
         return Ok(());
     };
     if needed <= soft {
         return Ok(());
     }
-    if needed <= hard && crate::rlimit::raise_open_files(needed) {
+    if needed <= hard && raise(needed) {
         return Ok(());
     }
     Err(usage(format!(
@@ -257,20 +273,40 @@ mod tests {
         assert!(schedule(&closed, None, Some(0), Shard::WHOLE).is_err());
     }
 
+    /// Limits fixed here, not the process's (often unlimited in
+    /// containers), so every branch is judged wherever the test runs.
     #[test]
     fn descriptors_beyond_the_hard_limit_are_refused_with_the_limit() {
-        let Some((_, hard)) = crate::rlimit::open_files() else {
-            return;
-        };
-        if hard >= u64::MAX / 2 {
-            return;
-        }
-        let err = ensure_descriptors(hard as usize + 1, "--connections")
+        let limits = Some((1024, 4096));
+        let never = |_| panic!("not raised: within the soft limit");
+        descriptors_within(900, "--connections", limits, never).unwrap();
+        let mut asked = None;
+        descriptors_within(2000, "--connections", limits, |n| {
+            asked = Some(n);
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            asked,
+            Some(2000 + SPARE_DESCRIPTORS),
+            "the soft limit is raised"
+        );
+        let err = descriptors_within(5000, "--connections", limits, |_| true)
             .unwrap_err()
             .to_string();
         assert!(err.contains("RLIMIT_NOFILE"), "{err}");
-        assert!(err.contains(&format!("hard limit {hard}")), "{err}");
-        assert!(err.contains("ulimit -n"), "{err}");
+        assert!(err.contains("hard limit 4096"), "{err}");
+        assert!(
+            err.contains(&format!("ulimit -n {}", 5000 + SPARE_DESCRIPTORS)),
+            "{err}"
+        );
+        let refused = descriptors_within(2000, "concurrency", limits, |_| false).unwrap_err();
+        assert!(
+            refused.to_string().starts_with("concurrency 2000 needs"),
+            "{refused}"
+        );
+        descriptors_within(1_000_000, "--connections", None, never).unwrap();
+        // The process's own limit: one connection always fits.
         ensure_descriptors(1, "--connections").unwrap();
     }
 

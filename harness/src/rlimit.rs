@@ -1,46 +1,34 @@
 //! The process's limit on open file descriptors (`RLIMIT_NOFILE`, POSIX
-//! `getrlimit`/`setrlimit`): every connection a run opens takes one.
+//! `getrlimit`/`setrlimit`, through the `rlimit` crate, as oha does):
+//! every connection a run opens takes one.
 
-/// `(soft, hard)` limit on open descriptors; `None` where it cannot be read
-/// (then nothing is refused on its account).
+/// `(soft, hard)` limit on open descriptors, `u64::MAX` for unlimited;
+/// `None` where it cannot be read (then nothing is refused on its account).
 #[cfg(unix)]
 pub fn open_files() -> Option<(u64, u64)> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct it is given and nothing else.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    (rc == 0).then(|| (as_u64(limit.rlim_cur), as_u64(limit.rlim_max)))
+    let (soft, hard) = rlimit::Resource::NOFILE.get().ok()?;
+    Some((unlimited_as_max(soft), unlimited_as_max(hard)))
 }
 
 /// Raises the soft limit to `wanted` (at most the hard limit); whether it
 /// now holds `wanted` descriptors.
 #[cfg(unix)]
 pub fn raise_open_files(wanted: u64) -> bool {
-    let Some((_, hard)) = open_files() else {
+    let Ok((_, hard)) = rlimit::Resource::NOFILE.get() else {
         return false;
     };
-    if wanted > hard {
+    if wanted > unlimited_as_max(hard) {
         return false;
     }
-    let limit = libc::rlimit {
-        rlim_cur: wanted as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
-    };
-    // SAFETY: setrlimit only reads the struct it is given.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    rc == 0
+    rlimit::Resource::NOFILE.set(wanted, hard).is_ok()
 }
 
-/// `rlim_t` is `u64` on Linux but not on every unix, hence the cast.
 #[cfg(unix)]
-#[allow(clippy::unnecessary_cast)]
-fn as_u64(value: libc::rlim_t) -> u64 {
-    if value == libc::RLIM_INFINITY {
+fn unlimited_as_max(value: u64) -> u64 {
+    if value == rlimit::INFINITY {
         u64::MAX
     } else {
-        value as u64
+        value
     }
 }
 

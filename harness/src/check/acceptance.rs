@@ -108,24 +108,18 @@ async fn expect_accepted(ctx: &Context, ty: &EventType, labels: &[&str], v: &mut
 /// is INFO, unless the ledger shows it processed (NON-STRICT): the ledger
 /// is read once, after every type was sent.
 pub async fn rejects_invalid(ctx: &Context) -> Vec<CheckResult> {
-    let sent = join_all(
-        ctx.plan
-            .types
-            .iter()
-            .map(|ty| async move {
-                let mut probes = Vec::new();
-                for variant in generators::variants() {
-                    if variant.family != Family::Invalid {
-                        continue;
-                    }
-                    if let Some(probe) = send_variant(ctx, ty, variant.label).await {
-                        probes.push((variant, probe));
-                    }
-                }
-                probes
-            })
-            .collect(),
-    )
+    let sent = join_all(ctx.plan.types.iter().map(|ty| async move {
+        let mut probes = Vec::new();
+        for variant in generators::variants() {
+            if variant.family != Family::Invalid {
+                continue;
+            }
+            if let Some(probe) = send_variant(ctx, ty, variant.label).await {
+                probes.push((variant, probe));
+            }
+        }
+        probes
+    }))
     .await;
     let accepted = sent.iter().flatten().any(|(_, p)| ctx.is_success(p));
     let processed: std::collections::HashSet<String> = match (&ctx.plan.ledger, accepted) {

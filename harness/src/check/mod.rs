@@ -40,6 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::join_all;
 use generators::{EventType, Generator, Profile, Signer};
 use reports::{CheckResult, Finding, Level, Report, RequestSummary, RunInfo};
 use serde_json::Value;
@@ -886,31 +887,7 @@ where
     F: Fn(&'a EventType) -> Fut,
     Fut: std::future::Future<Output = CheckResult> + 'a,
 {
-    join_all(ctx.plan.types.iter().map(f).collect()).await
-}
-
-/// Awaits all futures concurrently, returning outputs in input order.
-async fn join_all<T, Fut: std::future::Future<Output = T>>(futures: Vec<Fut>) -> Vec<T> {
-    let mut pinned: Vec<std::pin::Pin<Box<Fut>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<T>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if outputs[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("all ready")).collect()
+    join_all(ctx.plan.types.iter().map(f)).await
 }
 
 #[cfg(test)]
