@@ -252,10 +252,7 @@ pub struct Replayed {
 /// Sends the plan's finding once, freshly signed.
 pub async fn run(plan: &ReplayPlan) -> anyhow::Result<Replayed> {
     let scheme = plan.provider.scheme();
-    plan.target.check_credentials_fit(scheme)?;
-    let signer = Signer::new(scheme, &plan.secret)
-        .map_err(|e| usage(format!("{e}")))?
-        .at_url(&plan.target.url());
+    let signer = plan.target.signer(scheme, &plan.secret, None)?;
     let msg_id = generators::message_id(generators::seeded_bits(crate::clock::random_seed(), 0));
     let mut sent = rebuild(
         &plan.recorded.finding,

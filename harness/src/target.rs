@@ -116,6 +116,26 @@ impl Target {
         Ok(())
     }
 
+    /// The signer of deliveries to this target: `scheme` keyed by `secret`,
+    /// at this URL (which schemes signing `{url}` cover), once the URL's
+    /// credentials are known to leave the signature's header free. The one
+    /// way checks, loads and replays build a signer, so the signed URL is
+    /// always the one sent to. `source` names where the secret came from
+    /// in a key error (`$HOOK_SECRET`), when the caller knows.
+    pub fn signer(
+        &self,
+        scheme: &generators::Scheme,
+        secret: &generators::Secret,
+        source: Option<&str>,
+    ) -> anyhow::Result<generators::Signer> {
+        self.check_credentials_fit(scheme)?;
+        let signer = generators::Signer::new(scheme, secret).map_err(|e| match source {
+            Some(source) => usage(format!("{e} (from {source})")),
+            None => usage(e.to_string()),
+        })?;
+        Ok(signer.at_url(&self.url()))
+    }
+
     /// The same server with another path (e.g. `/ledger`).
     pub fn with_path(&self, path: &str) -> Target {
         Target {

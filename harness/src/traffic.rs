@@ -187,11 +187,7 @@ impl Traffic {
         let client = client(tls, timeout, max_body)?;
         let pool = build_pool(&provider, pool, seed)?;
         let signer = key
-            .map(|key| {
-                Signer::new(&profile.scheme, &key.secret)
-                    .map(|s| s.at_url(&target.url()))
-                    .map_err(|e| usage(format!("{e} (from {})", key.source)))
-            })
+            .map(|key| target.signer(&profile.scheme, &key.secret, Some(&key.source)))
             .transpose()?;
         Ok(Traffic {
             provider,
