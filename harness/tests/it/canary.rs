@@ -616,7 +616,7 @@ impl Receiver {
 
     /// Stops it with Ctrl-C; everything it printed.
     fn stop(mut self) -> (String, String) {
-        self.child.signal("-INT");
+        self.child.signal(libc::SIGINT);
         self.child
             .exit_within(Duration::from_secs(10), "the receiver stops on Ctrl-C");
         (self.stdout.join().unwrap(), self.stderr.join().unwrap())

@@ -1037,7 +1037,7 @@ async fn hookstorm_receiver_command_serves_until_sigterm() {
     let ledger_url = url.replace("/hooks", "/ledger");
     assert_eq!(fetch_ledger(&ledger_url).await.unwrap().len(), 1);
 
-    child.signal("-TERM");
+    child.signal(libc::SIGTERM);
     let status = child.exit_within(TIMEOUT, "still running after SIGTERM");
     assert_eq!(status.code(), Some(0));
     f.rx.shutdown().await;
