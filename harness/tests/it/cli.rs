@@ -18,7 +18,7 @@ const SECRET: &str = "cli-test-secret";
 
 #[test]
 fn help_reads_like_a_tool() {
-    let o = hookstorm(&["--help"]).secret(SECRET).output();
+    let o = hookstorm(["--help"]).secret(SECRET).output();
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for word in ["check", "events", "demo", "Exit codes"] {
@@ -28,7 +28,9 @@ fn help_reads_like_a_tool() {
 
 #[test]
 fn events_list_has_every_builtin_type() {
-    let o = hookstorm(&["events", "list", "--format", "json"]).secret(SECRET).output();
+    let o = hookstorm(["events", "list", "--format", "json"])
+        .secret(SECRET)
+        .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     // The 48 documented types and the 39 Standard Webhooks payloads of the
@@ -58,20 +60,26 @@ fn events_list_has_every_builtin_type() {
             "{line} missing from `events list`"
         );
     }
-    let table = stdout(&hookstorm(&["events", "list", "--provider", "authgear"]).secret(SECRET).output());
+    let table = stdout(
+        &hookstorm(["events", "list", "--provider", "authgear"])
+            .secret(SECRET)
+            .output(),
+    );
     assert!(table.contains("user.pre_create") && table.contains("yes"));
     assert!(table.contains("44 event types"), "{table}");
 }
 
 #[test]
 fn events_schema_prints_json_schema() {
-    let o = hookstorm(&[
+    let o = hookstorm([
         "events",
         "schema",
         "--provider",
         "fusionauth",
         "user.login.success",
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(schema["$schema"].as_str().unwrap().contains("2020-12"));
@@ -135,7 +143,11 @@ fn unknown_names_get_did_you_mean_and_exit_2() {
     }
     // A wrong flag is a clap usage error: exit 2 too.
     assert_eq!(
-        hookstorm(&["check", "--no-such-flag"]).secret(SECRET).output().status.code(),
+        hookstorm(["check", "--no-such-flag"])
+            .secret(SECRET)
+            .output()
+            .status
+            .code(),
         Some(2)
     );
 }
@@ -155,14 +167,14 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
         "--now",
         "1763900000000",
     ];
-    let a = hookstorm(&args).secret(SECRET).output();
-    let b = hookstorm(&args).secret(SECRET).output();
+    let a = hookstorm(args).secret(SECRET).output();
+    let b = hookstorm(args).secret(SECRET).output();
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(stdout(&a).lines().count(), 60);
     let mut other = args;
     other[8] = "43";
-    assert_ne!(hookstorm(&other).secret(SECRET).output().stdout, a.stdout);
+    assert_ne!(hookstorm(other).secret(SECRET).output().stdout, a.stdout);
     // Signed records are reproducible too, and carry the signature header.
     let signed = [
         "events",
@@ -178,9 +190,9 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
         "1763900000000",
         "--signed",
     ];
-    let s1 = hookstorm(&signed).secret(SECRET).output();
+    let s1 = hookstorm(signed).secret(SECRET).output();
     assert_eq!(s1.status.code(), Some(0), "{}", stderr(&s1));
-    assert_eq!(s1.stdout, hookstorm(&signed).secret(SECRET).output().stdout);
+    assert_eq!(s1.stdout, hookstorm(signed).secret(SECRET).output().stdout);
     for line in stdout(&s1).lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(record["headers"]["webhook-signature"]
@@ -193,7 +205,7 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
 
 #[test]
 fn check_list_names_every_check_and_its_rule() {
-    let o = hookstorm(&["check", "--list"]).secret(SECRET).output();
+    let o = hookstorm(["check", "--list"]).secret(SECRET).output();
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for id in [
@@ -216,13 +228,15 @@ fn check_against_a_closed_port_exits_2_with_a_clear_message() {
         .unwrap()
         .port();
     let started = Instant::now();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
         "-t",
         &format!("http://127.0.0.1:{port}/hooks"),
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
@@ -301,7 +315,7 @@ fn check_against_a_hanging_target_ends_within_its_deadlines() {
     });
     let url = server.url.clone();
     let started = Instant::now();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
@@ -313,7 +327,9 @@ fn check_against_a_hanging_target_ends_within_its_deadlines() {
         "user.created",
         "--checks",
         "accepts_valid,within_deadline,rejects_invalid",
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(
@@ -338,7 +354,7 @@ fn check_against_a_resetting_target_reports_server_failures() {
         drop(s);
     });
     let url = server.url.clone();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
@@ -350,7 +366,9 @@ fn check_against_a_resetting_target_reports_server_failures() {
         "user.created",
         "--checks",
         "accepts_valid,no_server_error",
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("no_server_error"), "{out}");
@@ -406,7 +424,7 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
     let run = |slo: &str, out: &str| {
         let out = dir.path().join(out);
         let o = hookstorm(
-            &[
+            [
                 &against("capacity", &url)[..],
                 &[
                     "--slo",
@@ -426,7 +444,9 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
                 ],
             ]
             .concat(),
-        ).secret(SECRET).output();
+        )
+        .secret(SECRET)
+        .output();
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
         (o, report["capacity"].clone())
@@ -537,7 +557,7 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     let ledger_url = url.replace("/hooks", "/ledger");
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
-    let o = hookstorm(&[
+    let o = hookstorm([
         "events",
         "gen",
         "--provider",
@@ -553,7 +573,9 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
         "--signed",
         "--secret-env",
         "HOOK_SECRET",
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     std::fs::write(&events, &o.stdout).unwrap();
     let records = stdout(&o).lines().count();
@@ -650,7 +672,7 @@ fn stages_and_mix_shape_the_load() {
     std::fs::write(&mix, "# weights\nuser.created: 3\nuser.deleted: 1\n").unwrap();
     let out = dir.path().join("ramp");
     let o = hookstorm(
-        &[
+        [
             &against("load", &url)[..],
             &[
                 "--mix",
@@ -666,7 +688,9 @@ fn stages_and_mix_shape_the_load() {
             ],
         ]
         .concat(),
-    ).secret(SECRET).output();
+    )
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -706,7 +730,7 @@ fn demo_runs_the_chosen_providers_only() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("report");
     let out_arg = out_dir.display().to_string();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "demo",
         "--provider",
         "stripe",
@@ -716,7 +740,9 @@ fn demo_runs_the_chosen_providers_only() {
         "50",
         "--out",
         &out_arg,
-    ]).secret(SECRET).output();
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text
@@ -729,7 +755,9 @@ fn demo_runs_the_chosen_providers_only() {
         serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["run"]["provider"], "stripe");
 
-    let o = hookstorm(&["demo", "--provider", "strpe", "--out", &out_arg]).secret(SECRET).output();
+    let o = hookstorm(["demo", "--provider", "strpe", "--out", &out_arg])
+        .secret(SECRET)
+        .output();
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(
         stderr(&o).contains("did you mean `stripe`"),

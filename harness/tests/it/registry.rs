@@ -44,7 +44,10 @@ async fn every_builtin_provider_passes_on_its_reference_receiver_and_catches_sig
         let (pass, fail, skip) = report.check_counts();
         println!("{name:18} {pass:>6} {fail:>6} {skip:>7}");
         let bad = reference::failures(&report);
-        assert!(bad.is_empty(), "{name}: the correct receiver failed: {bad:#?}");
+        assert!(
+            bad.is_empty(),
+            "{name}: the correct receiver failed: {bad:#?}"
+        );
         // Every check ran (skips are only the documented inapplicable ones).
         for c in report.checks.iter().filter(|c| c.level == Level::Skipped) {
             let reason = c.reason.as_deref().unwrap_or_default();

@@ -23,10 +23,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::util::faulty_servers::{self, read_request, Request};
-use crate::util::process::{output_within, stderr, stdout, transcript, HOOKSTORM};
-
-/// Bound for one run of the binary on a loaded machine.
-const LIMIT: Duration = Duration::from_secs(120);
+use crate::util::process::{hookstorm, stderr, stdout, transcript};
 
 /// Every request a [`capturing`] server read.
 type Captured = Arc<Mutex<Vec<Request>>>;
@@ -55,24 +52,13 @@ async fn capturing() -> (SocketAddr, Captured) {
     (addr, captured)
 }
 
-/// Runs the binary with `args`, `secret` in HOOK_SECRET (unset when
-/// `None`), bounded by [`LIMIT`].
-async fn hookstorm(args: &[&str], secret: Option<&str>) -> std::process::Output {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(args).env("CI", "true").env_remove("HOOK_SECRET");
-    if let Some(s) = secret {
-        cmd.env("HOOK_SECRET", s);
-    }
-    output_within(cmd, LIMIT, &format!("hookstorm {args:?}")).await
-}
-
 /// `hookstorm check ARGS --out DIR`, expected to exit 1 (findings that
 /// gate), and the report it wrote.
 async fn check(args: &[&str], secret: &str, dir: &Path) -> Report {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
     all.extend(["--seed", "3", "--out", dir.to_str().unwrap()]);
-    let o = hookstorm(&all, Some(secret)).await;
+    let o = hookstorm(&all).secret(secret).run().await;
     assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
     Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -81,7 +67,7 @@ async fn check(args: &[&str], secret: &str, dir: &Path) -> Report {
 async fn replay(dir: &Path, id: &str, extra: &[&str], secret: &str) -> std::process::Output {
     let mut args = vec!["replay", dir.to_str().unwrap(), id];
     args.extend_from_slice(extra);
-    hookstorm(&args, Some(secret)).await
+    hookstorm(&args).secret(secret).run().await
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
@@ -424,7 +410,9 @@ async fn usage_mistakes_exit_2_and_no_answer_exits_1() {
         "did you mean F1",
     );
     expect_2(
-        &hookstorm(&["replay", dir("ok").to_str().unwrap(), "F1"], None).await,
+        &hookstorm(["replay", dir("ok").to_str().unwrap(), "F1"])
+            .run()
+            .await,
         "HOOK_SECRET is not set",
     );
 

@@ -3,7 +3,7 @@
 //! however it ends, and every run of the binary is bounded in time.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -19,11 +19,10 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// One run of the `hookstorm` binary as the tests start it (in the style of
 /// ripgrep's `TestCommand`): in CI mode (`CI=true`), with `HOOK_SECRET`
 /// removed unless [`Hookstorm::secret`] sets it, so that the developer's
-/// environment never leaks into a test; stdin empty unless given; bounded by
+/// environment never leaks into a test; stdin empty (no command reads it); bounded by
 /// [`RUN_LIMIT`] unless [`Hookstorm::within`] says otherwise.
 pub struct Hookstorm {
     cmd: Command,
-    stdin: Option<Vec<u8>>,
     limit: Duration,
     /// Whether [`Hookstorm::spawn`] pipes stdout (else discards it).
     pipe_stdout: bool,
@@ -41,7 +40,6 @@ where
     cmd.args(args).env("CI", "true").env_remove("HOOK_SECRET");
     Hookstorm {
         cmd,
-        stdin: None,
         limit: RUN_LIMIT,
         pipe_stdout: true,
         pipe_stderr: true,
@@ -83,12 +81,6 @@ impl Hookstorm {
         self
     }
 
-    /// Writes `bytes` to the child's stdin, then closes it.
-    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(bytes.into());
-        self
-    }
-
     /// Bounds the run by `limit` instead of [`RUN_LIMIT`].
     pub fn within(mut self, limit: Duration) -> Self {
         self.limit = limit;
@@ -113,26 +105,18 @@ impl Hookstorm {
     pub fn output(mut self) -> Output {
         let what = format!("{:?}", self.cmd);
         self.cmd
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = KillOnDrop(self.cmd.spawn().expect("the binary runs"));
         // The pipes are read on their own threads so that a child writing
         // more than a pipe holds cannot block before it exits.
-        let input = self.stdin.take().map(|bytes| {
-            let mut pipe = child.0.stdin.take().unwrap();
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&bytes);
-            })
-        });
         let out = child.0.stdout.take().unwrap();
         let err = child.0.stderr.take().unwrap();
         let stdout = std::thread::spawn(move || read_all(out));
         let stderr = std::thread::spawn(move || read_all(err));
-        let status = child.exit_within(self.limit, &format!("{what} ended within {:?}", self.limit));
-        if let Some(input) = input {
-            input.join().unwrap();
-        }
+        let status =
+            child.exit_within(self.limit, &format!("{what} ended within {:?}", self.limit));
         Output {
             status,
             stdout: stdout.join().unwrap(),
@@ -179,7 +163,12 @@ impl KillOnDrop {
         // SAFETY: kill(2) only reads its two integer arguments; the child
         // is not reaped before this handle drops, so the pid is still ours.
         let sent = unsafe { libc::kill(pid, signal) };
-        assert_eq!(sent, 0, "kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+        assert_eq!(
+            sent,
+            0,
+            "kill({pid}, {signal}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     /// Waits for the child to exit, failing the test with `what` if it
