@@ -19,6 +19,7 @@ mod hostile;
 mod libraries;
 mod load;
 mod receiver;
+mod receiver_faults;
 mod registry;
 mod replay;
 mod scenario;

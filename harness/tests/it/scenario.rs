@@ -660,7 +660,12 @@ async fn sharded_processes_merge_to_the_exact_totals() {
     for out in futures_join(runs).await {
         assert_eq!(out.status.code(), Some(0), "{}", lossy(&out.stderr));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The receiver may still be processing what it acknowledged: wait for
+    // the ledger to reach the count (or a deadline), then judge it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while (receiver.ledger().len() as u64) < REQUESTS && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let processed = receiver.ledger().len();
     receiver.shutdown().await;
     let parts: Vec<String> = (1..=N)
