@@ -14,7 +14,7 @@ use harness::receiver::{self, Fault, ReceiverConfig};
 use harness::target::Target;
 use reports::Level;
 
-use crate::util::process::HOOKSTORM;
+use crate::util::process::hookstorm;
 use crate::util::reference;
 use crate::util::repository;
 
@@ -95,9 +95,8 @@ async fn load_drives_a_custom_provider() {
     let url = running.url();
     let file = provider_file();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .args(["load", "--provider-file"])
-            .arg(&file)
+        hookstorm(["load", "--provider-file"])
+            .args([&file])
             .args([
                 "--target",
                 &url,
@@ -108,10 +107,8 @@ async fn load_drives_a_custom_provider() {
                 "--quiet",
             ])
             .args(["--threshold", "error_rate<1%", "--seed", "5"])
-            .env("HOOK_SECRET", SECRET)
-            .env("CI", "true")
+            .secret(SECRET)
             .output()
-            .expect("hookstorm runs")
     })
     .await
     .unwrap();
@@ -159,16 +156,13 @@ async fn a_scenario_with_a_provider_file_runs_checks_and_load() {
     .unwrap();
     let out = dir.path().join("report");
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .arg("run")
-            .arg(&scenario)
-            .arg("--out")
-            .arg(&out)
-            .arg("--quiet")
-            .env("HOOK_SECRET", SECRET)
-            .env("CI", "true")
+        hookstorm(["run"])
+            .args([&scenario])
+            .args(["--out"])
+            .args([&out])
+            .args(["--quiet"])
+            .secret(SECRET)
             .output()
-            .expect("hookstorm runs")
     })
     .await
     .unwrap();
@@ -286,37 +280,28 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
 /// `hookstorm load` drives it with every request accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receiver_check_and_load_commands_work_end_to_end_with_a_declared_scheme() {
-    use std::process::Stdio;
-
-    use crate::util::process::{listening_url, transcript, KillOnDrop};
+    use crate::util::process::{listening_url, transcript};
 
     let file = declared_file();
-    let mut child = Command::new(HOOKSTORM)
-        .args(["receiver", "--provider-file"])
-        .arg(&file)
+    let mut child = hookstorm(["receiver", "--provider-file"])
+        .args([&file])
         .args(["--port", "0"])
-        .env("HOOK_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hookstorm runs");
-    let url = listening_url(&mut child);
-    let _child = KillOnDrop(child);
+        .secret(SECRET)
+        .stderr_null()
+        .spawn();
+    let url = listening_url(&mut child.0);
     let url = url.expect("the URL on stdout");
     let ledger = url.replace("/hooks", "/ledger");
 
     let run = |args: Vec<String>| {
         let file = file.clone();
         tokio::task::spawn_blocking(move || {
-            Command::new(HOOKSTORM)
-                .args(&args[..1])
-                .arg("--provider-file")
-                .arg(&file)
+            hookstorm(&args[..1])
+                .args(["--provider-file"])
+                .args([&file])
                 .args(&args[1..])
-                .env("HOOK_SECRET", SECRET)
-                .env("CI", "true")
+                .secret(SECRET)
                 .output()
-                .expect("hookstorm runs")
         })
     };
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -361,14 +346,12 @@ async fn receiver_check_and_load_commands_work_end_to_end_with_a_declared_scheme
 /// "{ts}.POST.{body}"), unpadded base64url, `sig=` before it.
 #[test]
 fn signed_events_of_a_declared_scheme_verify_with_an_independent_implementation() {
-    let out = Command::new(HOOKSTORM)
-        .args(["events", "gen", "--provider-file"])
-        .arg(declared_file())
+    let out = hookstorm(["events", "gen", "--provider-file"])
+        .args([declared_file()])
         .args(["--type", "invoice.paid", "--count", "3", "--seed", "9"])
         .args(["--now", "1700000000000", "--signed"])
-        .env("HOOK_SECRET", SECRET)
-        .output()
-        .expect("hookstorm runs");
+        .secret(SECRET)
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -452,13 +435,11 @@ print(n)
         ("stripe", "whsec_stripe_signing_secret_for_tests"),
         ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     ] {
-        let out = Command::new(HOOKSTORM)
-            .args(["events", "gen", "--provider-file"])
-            .arg(sender_file(name))
+        let out = hookstorm(["events", "gen", "--provider-file"])
+            .args([sender_file(name)])
             .args(["--all", "--count", "6", "--seed", "2", "--signed"])
-            .env("HOOK_SECRET", secret)
-            .output()
-            .expect("hookstorm runs");
+            .secret(secret)
+            .output();
         assert!(
             out.status.success(),
             "{}",

@@ -17,9 +17,8 @@ use harness::receiver::{start, Fault, ReceiverConfig, RunningReceiver};
 use harness::target::Target;
 use serde_json::{json, Value};
 
-use crate::util::process::{listening_url, python_receiver, KillOnDrop, HOOKSTORM};
+use crate::util::process::{hookstorm, listening_url, python_receiver};
 use harness::clock::now_unix_ms as now_ms;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -664,7 +663,7 @@ print(" ".join(map(str, out)))
 "#;
     let port = rx.addr().port().to_string();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
+        std::process::Command::new("python3")
             .args(["-c", script, &port])
             .output()
             .expect("python3 runs")
@@ -743,17 +742,12 @@ async fn python_stdlib_receiver_serves_the_same_contract() {
 #[tokio::test]
 async fn hookstorm_receiver_command_serves_until_sigterm() {
     let p = ProviderId::Infrahub;
-    let mut child = Command::new(HOOKSTORM)
-        .args(["receiver", "--provider", "infrahub", "--port", "0"])
-        .env("HOOK_SECRET", secret(p).expose())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = hookstorm(["receiver", "--provider", "infrahub", "--port", "0"])
+        .secret(secret(p).expose())
+        .spawn();
     // The reader is dropped after the URL line: the receiver must survive
     // a closed stdout.
-    let url = listening_url(&mut child);
-    let mut child = KillOnDrop(child);
+    let url = listening_url(&mut child.0);
     let url = url.expect("the URL on stdout");
     let mut f = Fixture::correct(p).await;
     let d = f.signed_event(None);
@@ -769,20 +763,15 @@ async fn hookstorm_receiver_command_serves_until_sigterm() {
 
 #[test]
 fn hookstorm_receiver_command_without_a_secret_is_a_usage_error() {
-    let out = Command::new(HOOKSTORM)
-        .args(["receiver", "--provider", "authgear", "--port", "0"])
+    let out = hookstorm(["receiver", "--provider", "authgear", "--port", "0"])
         .args(["--secret-env", "HOOKSTORM_TEST_UNSET_SECRET"])
         .env_remove("HOOKSTORM_TEST_UNSET_SECRET")
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("HOOKSTORM_TEST_UNSET_SECRET"), "{err}");
 
-    let out = Command::new(HOOKSTORM)
-        .args(["receiver", "--provider", "authgaer"])
-        .output()
-        .unwrap();
+    let out = hookstorm(["receiver", "--provider", "authgaer"]).output();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `authgear`"));
 }

@@ -5,15 +5,13 @@
 //! makes a timestamp's age judged, the challenges are answered, and `events key` prints
 //! the public key a Discord receiver is configured with.
 
-use std::process::Command;
-
 use generators::{Provider, Secret, Signer};
 use harness::check::{self};
 use harness::demo::demo_secret;
 use reports::Level;
 use sha2::{Digest, Sha256};
 
-use crate::util::process::{stderr, stdout, transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, stderr, stdout, transcript};
 use crate::util::reference;
 
 const TIMED: [&str; 3] = ["slack", "paddle", "discord"];
@@ -173,13 +171,12 @@ fn each_file_signs_the_way_its_sender_documents() {
 }
 
 fn events_key(provider: &str, secret: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(HOOKSTORM);
-    cmd.args(["events", "key", "--provider", provider])
-        .env_remove("HOOK_SECRET");
-    if let Some(secret) = secret {
-        cmd.env("HOOK_SECRET", secret);
+    let run = hookstorm(["events", "key", "--provider", provider]);
+    match secret {
+        Some(secret) => run.secret(secret),
+        None => run,
     }
-    cmd.output().expect("hookstorm runs")
+    .output()
 }
 
 /// `events key` prints the public key for the private key in

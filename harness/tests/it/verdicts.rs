@@ -15,7 +15,7 @@ use harness::target::Target;
 use reports::{Level, Report};
 
 use crate::util::faulty_servers;
-use crate::util::process::{self, output_within, stdout, transcript, HOOKSTORM};
+use crate::util::process::{self, stdout, transcript};
 
 /// Generous bound for runs that must end "within 60 s" on a loaded machine.
 const ONE_MINUTE: Duration = Duration::from_secs(60);
@@ -28,14 +28,13 @@ async fn check_cli(
     out: &Path,
     limit: Duration,
 ) -> (std::process::Output, Report) {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.arg("check")
+    let o = process::hookstorm(["check"])
         .args(args)
-        .arg("--out")
-        .arg(out)
-        .env("HOOK_SECRET", secret)
-        .env("CI", "true");
-    let o = output_within(cmd, limit, &format!("hookstorm check {args:?}")).await;
+        .args(["--out".as_ref(), out.as_os_str()])
+        .secret(secret)
+        .within(limit)
+        .run()
+        .await;
     let text = std::fs::read_to_string(out.join("report.json"))
         .unwrap_or_else(|e| panic!("no report.json ({e}): {}", transcript(&o)));
     (o, Report::from_json(&text).unwrap())
@@ -259,23 +258,19 @@ async fn a_receiver_answering_after_6_s_fails_within_deadline_and_nothing_else()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_reference_receiver_ends_the_run_within_a_minute() {
-    let mut child = std::process::Command::new(HOOKSTORM)
-        .args([
-            "receiver",
-            "--provider",
-            "auth0",
-            "--port",
-            "0",
-            "--fault",
-            "hang",
-        ])
-        .env("HOOK_SECRET", "bearer-secret")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the receiver starts");
-    let url = process::listening_url(&mut child);
-    let _receiver = process::KillOnDrop(child);
+    let mut receiver = process::hookstorm([
+        "receiver",
+        "--provider",
+        "auth0",
+        "--port",
+        "0",
+        "--fault",
+        "hang",
+    ])
+    .secret("bearer-secret")
+    .stderr_null()
+    .spawn();
+    let url = process::listening_url(&mut receiver.0);
     let url = url.expect("the URL on stdout");
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();

@@ -100,6 +100,12 @@ impl Hookstorm {
         self
     }
 
+    /// The command as configured, for a test that must run it its own way
+    /// (sampling the child while it runs); the time bound is then its own.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
     /// Runs the binary to its end on this thread; a run longer than the
     /// bound is killed and fails the test.
     pub fn output(mut self) -> Output {
