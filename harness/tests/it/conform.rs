@@ -54,13 +54,7 @@ async fn run_against_with(
         config.slow_delay = d;
     }
     let running = receiver::start(config).await.expect("receiver starts");
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(provider, target, secret);
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
-    plan.seed = 7;
-    let plan = configure(plan);
+    let plan = configure(reference::plan(&provider, &running, 7));
     let report = check::run(&plan).await.expect("check runs");
     running.shutdown().await;
     report
@@ -128,23 +122,14 @@ async fn check_catches_a_python_receiver_failing_and_passing() {
         "duplicate_idempotent",
         "no_server_error",
     ];
-    let secret = demo_secret(&ProviderId::Authgear.profile().scheme);
+    let authgear = Provider::builtin(ProviderId::Authgear);
     let run = |base: String| {
-        let target = Target::parse(&format!("{base}/hooks")).unwrap();
-        let mut plan = CheckPlan::new(
-            Provider::builtin(ProviderId::Authgear),
-            target,
-            secret.clone(),
-        )
-        .select(&checks.map(|c| c.parse().unwrap()), &[])
-        .unwrap()
-        .only_types(&["user.created".into(), "user.pre_create".into()])
-        .unwrap();
-        plan.ledger = Some(LedgerSource::Url(
-            Target::parse(&format!("{base}/ledger")).unwrap(),
-        ));
-        plan.seed = 11;
-        plan
+        let hooks = format!("{base}/hooks");
+        reference::plan_at(&authgear, &hooks, &format!("{base}/ledger"), 11)
+            .select(&checks.map(|c| c.parse().unwrap()), &[])
+            .unwrap()
+            .only_types(&["user.created".into(), "user.pre_create".into()])
+            .unwrap()
     };
 
     let (_correct, base) = python_receiver(&[]);

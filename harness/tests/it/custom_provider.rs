@@ -24,15 +24,33 @@ fn provider_file() -> PathBuf {
     repository::root().join("scenarios/custom-provider.yaml")
 }
 
-async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
-    let provider = acme();
-    assert_eq!(provider.name(), "acme-billing");
-    assert!(harness::provider::lookup(provider.name()).is_none());
+/// A reference receiver for the user's `provider` (not built in) with
+/// `faults`, keyed with [`SECRET`].
+async fn start(provider: Provider, faults: &[Fault]) -> receiver::RunningReceiver {
     let mut config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
     config.faults = faults.to_vec();
     // The policy `check` assumes by default.
     config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
     receiver::start(config).await.expect("receiver starts")
+}
+
+/// A check plan of `provider` against `running`, keyed with [`SECRET`],
+/// reading its ledger, with `seed`.
+fn plan(provider: Provider, running: &receiver::RunningReceiver, seed: u64) -> CheckPlan {
+    let target = Target::parse(&running.url()).unwrap();
+    let mut plan = CheckPlan::new(provider, target, Secret::new(SECRET.into()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
+    plan.seed = seed;
+    plan
+}
+
+async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
+    let provider = acme();
+    assert_eq!(provider.name(), "acme-billing");
+    assert!(harness::provider::lookup(provider.name()).is_none());
+    start(provider, faults).await
 }
 
 /// The provider the file declares, resolved the way `--provider-file` is.
@@ -41,13 +59,7 @@ fn acme() -> Provider {
 }
 
 fn plan_for(running: &receiver::RunningReceiver) -> CheckPlan {
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(acme(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
-    plan.seed = 3;
-    plan
+    plan(acme(), running, 3)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,10 +207,7 @@ fn ledger_provider() -> Provider {
 }
 
 async fn declared_receiver(faults: &[Fault]) -> receiver::RunningReceiver {
-    let mut config = ReceiverConfig::for_provider(ledger_provider(), Secret::new(SECRET.into()));
-    config.faults = faults.to_vec();
-    config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
-    receiver::start(config).await.expect("receiver starts")
+    start(ledger_provider(), faults).await
 }
 
 #[test]
@@ -238,13 +247,9 @@ fn the_declared_scheme_is_read_as_declared() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catches_its_faults() {
     let running = declared_receiver(&[]).await;
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
-    plan.seed = 11;
-    let report = check::run(&plan).await.expect("check runs");
+    let report = check::run(&plan(ledger_provider(), &running, 11))
+        .await
+        .expect("check runs");
     running.shutdown().await;
     let failed = reference::failures(&report);
     assert!(failed.is_empty(), "{failed:#?}");

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use generators::{Provider, ProviderId, Signer};
+use generators::{Provider, ProviderId, Secret, Signer};
 use harness::client::{self, ClientOptions};
 use harness::clock::now_unix;
 use harness::demo::demo_secret;
 use harness::ledger::OrderingPolicy;
-use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
 use harness::target::Target;
 use reports::{Finding, Level, Report, RequestSummary, RunInfo};
 use tokio::io::AsyncWriteExt;
@@ -68,6 +68,14 @@ async fn replay(dir: &Path, id: &str, extra: &[&str], secret: &str) -> std::proc
     let mut args = vec!["replay", dir.to_str().unwrap(), id];
     args.extend_from_slice(extra);
     hookstorm(&args).secret(secret).run().await
+}
+
+/// A reference receiver for `provider` keyed with `secret`, with `faults`
+/// and the default ordering policy.
+async fn receiving(provider: &Provider, secret: &Secret, faults: &[Fault]) -> RunningReceiver {
+    let mut config = ReceiverConfig::for_provider(provider.clone(), secret.clone());
+    config.faults = faults.to_vec();
+    receiver::start(config).await.expect("receiver starts")
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
@@ -221,11 +229,7 @@ async fn the_fixed_receiver_accepts_a_replay_after_the_recorded_signature_went_s
     let id = ProviderId::StandardWebhooks;
     let provider = Provider::builtin(id);
     let secret = demo_secret(&id.profile().scheme);
-    let faulty = receiver::start(
-        ReceiverConfig::new(id, secret.clone()).with_fault(Fault::RejectUnknownFields),
-    )
-    .await
-    .unwrap();
+    let faulty = receiving(&provider, &secret, &[Fault::RejectUnknownFields]).await;
     let mut config = ReceiverConfig::new(id, secret.clone());
     config.ordering = OrderingPolicy::LastWriteWins;
     let fixed = receiver::start(config).await.unwrap();
@@ -542,18 +546,8 @@ async fn a_provider_file_run_is_replayed_with_its_file_and_its_curl_line_says_wh
     let file_arg = file.to_str().unwrap();
     let provider = harness::provider_file::read(&file).unwrap();
     let secret = generators::Secret::new("whsec_stripe_signing_secret_for_tests".into());
-    let lenient = receiver::start(
-        ReceiverConfig::for_provider(provider.clone(), secret.clone())
-            .with_fault(Fault::AcceptStale),
-    )
-    .await
-    .unwrap();
-    let strict = receiver::start(ReceiverConfig::for_provider(
-        provider.clone(),
-        secret.clone(),
-    ))
-    .await
-    .unwrap();
+    let lenient = receiving(&provider, &secret, &[Fault::AcceptStale]).await;
+    let strict = receiving(&provider, &secret, &[]).await;
     let ty = a_type(&provider);
     let dir = tempfile::tempdir().unwrap();
     let report = check(
@@ -624,12 +618,7 @@ async fn every_builtin_providers_finding_replays_with_no_other_flag() {
     for name in names {
         let provider = harness::provider::named(name).unwrap();
         let secret = demo_secret(provider.scheme());
-        let faulty = receiver::start(
-            ReceiverConfig::for_provider(provider.clone(), secret.clone())
-                .with_fault(Fault::SkipSignature),
-        )
-        .await
-        .unwrap();
+        let faulty = receiving(&provider, &secret, &[Fault::SkipSignature]).await;
         let ty = a_type(&provider);
         let dir = tempfile::tempdir().unwrap();
         let report = check(
