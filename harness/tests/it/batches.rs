@@ -7,7 +7,6 @@
 //! events/s beside requests/s; a declared HMAC scheme batches too.
 
 use harness::check::CheckId;
-use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,7 @@ use harness::target::Target;
 use reports::{Level, Report};
 use serde_json::Value;
 
-use crate::util::process::{transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript};
 use crate::util::reference;
 
 /// The token Auth0 sends verbatim in `Authorization`.
@@ -420,21 +419,7 @@ async fn load(
         "--out".into(),
         out.display().to_string(),
     ];
-    run_hookstorm(args, secret).await
-}
-
-async fn run_hookstorm(args: Vec<String>, secret: &str) -> std::process::Output {
-    let secret = secret.to_string();
-    tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .args(&args)
-            .env("HOOK_SECRET", secret)
-            .env("CI", "true")
-            .output()
-            .expect("hookstorm runs")
-    })
-    .await
-    .unwrap()
+    hookstorm(args).secret(secret).run().await
 }
 
 fn load_stats(out: &std::path::Path) -> reports::LoadStats {
@@ -469,7 +454,7 @@ async fn load_sends_full_batches_and_reports_events_per_second() {
     .map(String::from)
     .chain([out.path().display().to_string()])
     .collect();
-    let output = run_hookstorm(args, TOKEN).await;
+    let output = hookstorm(args).secret(TOKEN).run().await;
     let ledger = running.ledger();
     running.shutdown().await;
     let text = transcript(&output);

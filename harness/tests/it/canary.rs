@@ -9,11 +9,11 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Output, Stdio};
+use std::process::{Command as StdCommand, Output};
 use std::time::Duration;
 
 use crate::util::faulty_servers;
-use crate::util::process::{output_within, transcript, KillOnDrop, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript, KillOnDrop};
 
 /// Every canary has this word in it; nothing else the tests pass has.
 const WORD: &str = "canary";
@@ -546,16 +546,11 @@ async fn run_all(runs: &[Run]) -> Vec<Output> {
     let handles: Vec<_> = runs
         .iter()
         .map(|run| {
-            let mut cmd = tokio::process::Command::new(HOOKSTORM);
-            cmd.args(&run.args)
-                .env("HOOK_SECRET", run.secret)
-                .env("CI", "true")
-                .stdin(Stdio::null());
-            let what = run.what.clone();
+            let command = hookstorm(&run.args).secret(run.secret);
             let permits = permits.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire().await.expect("the semaphore stays open");
-                output_within(cmd, Duration::from_secs(120), &what).await
+                command.run().await
             })
         })
         .collect();
@@ -577,15 +572,11 @@ struct Receiver {
 
 impl Receiver {
     fn start(kind: &Kind) -> Receiver {
-        let mut child = StdCommand::new(HOOKSTORM)
-            .args(["receiver", "--provider", kind.provider, "--port", "0"])
-            .env("HOOK_SECRET", kind.secret)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the receiver starts");
+        let mut child = hookstorm(["receiver", "--provider", kind.provider, "--port", "0"])
+            .secret(kind.secret)
+            .spawn();
         let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let out = child.stdout.take().unwrap();
+        let out = child.0.stdout.take().unwrap();
         let stdout = std::thread::spawn(move || {
             let mut text = String::new();
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -597,7 +588,7 @@ impl Receiver {
             }
             text
         });
-        let mut err = child.stderr.take().unwrap();
+        let mut err = child.0.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
             let _ = err.read_to_string(&mut text);
@@ -607,7 +598,7 @@ impl Receiver {
             .recv_timeout(Duration::from_secs(30))
             .expect("the receiver prints where it listens");
         Receiver {
-            child: KillOnDrop(child),
+            child,
             url,
             stdout,
             stderr,
@@ -616,7 +607,7 @@ impl Receiver {
 
     /// Stops it with Ctrl-C; everything it printed.
     fn stop(mut self) -> (String, String) {
-        self.child.signal("-INT");
+        self.child.signal(libc::SIGINT);
         self.child
             .exit_within(Duration::from_secs(10), "the receiver stops on Ctrl-C");
         (self.stdout.join().unwrap(), self.stderr.join().unwrap())

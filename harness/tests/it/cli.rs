@@ -3,25 +3,22 @@
 //! hang, or reset connections.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::util::process::{drain, listening_url, stderr, stdout, KillOnDrop, HOOKSTORM};
+use crate::util::process::{drain, hookstorm, listening_url, stderr, stdout, KillOnDrop};
 use crate::util::repository;
 
-fn hookstorm(args: &[&str]) -> Output {
-    Command::new(HOOKSTORM)
-        .args(args)
-        .env("HOOK_SECRET", "cli-test-secret")
-        .env("CI", "true")
-        .output()
-        .expect("the binary runs")
-}
+/// The secret every run here has in HOOK_SECRET.
+const SECRET: &str = "cli-test-secret";
 
 #[test]
 fn help_reads_like_a_tool() {
-    let o = hookstorm(&["--help"]);
+    let o = hookstorm(["--help"]).secret(SECRET).output();
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for word in ["check", "events", "demo", "Exit codes"] {
@@ -31,7 +28,9 @@ fn help_reads_like_a_tool() {
 
 #[test]
 fn events_list_has_every_builtin_type() {
-    let o = hookstorm(&["events", "list", "--format", "json"]);
+    let o = hookstorm(["events", "list", "--format", "json"])
+        .secret(SECRET)
+        .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     // The 48 documented types and the 39 Standard Webhooks payloads of the
@@ -61,20 +60,26 @@ fn events_list_has_every_builtin_type() {
             "{line} missing from `events list`"
         );
     }
-    let table = stdout(&hookstorm(&["events", "list", "--provider", "authgear"]));
+    let table = stdout(
+        &hookstorm(["events", "list", "--provider", "authgear"])
+            .secret(SECRET)
+            .output(),
+    );
     assert!(table.contains("user.pre_create") && table.contains("yes"));
     assert!(table.contains("44 event types"), "{table}");
 }
 
 #[test]
 fn events_schema_prints_json_schema() {
-    let o = hookstorm(&[
+    let o = hookstorm([
         "events",
         "schema",
         "--provider",
         "fusionauth",
         "user.login.success",
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(schema["$schema"].as_str().unwrap().contains("2020-12"));
@@ -127,7 +132,7 @@ fn unknown_names_get_did_you_mean_and_exit_2() {
             "ordering",
         ),
     ] {
-        let o = hookstorm(args);
+        let o = hookstorm(args).secret(SECRET).output();
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         let err = stderr(&o);
         assert!(
@@ -138,7 +143,11 @@ fn unknown_names_get_did_you_mean_and_exit_2() {
     }
     // A wrong flag is a clap usage error: exit 2 too.
     assert_eq!(
-        hookstorm(&["check", "--no-such-flag"]).status.code(),
+        hookstorm(["check", "--no-such-flag"])
+            .secret(SECRET)
+            .output()
+            .status
+            .code(),
         Some(2)
     );
 }
@@ -158,14 +167,14 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
         "--now",
         "1763900000000",
     ];
-    let a = hookstorm(&args);
-    let b = hookstorm(&args);
+    let a = hookstorm(args).secret(SECRET).output();
+    let b = hookstorm(args).secret(SECRET).output();
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(stdout(&a).lines().count(), 60);
     let mut other = args;
     other[8] = "43";
-    assert_ne!(hookstorm(&other).stdout, a.stdout);
+    assert_ne!(hookstorm(other).secret(SECRET).output().stdout, a.stdout);
     // Signed records are reproducible too, and carry the signature header.
     let signed = [
         "events",
@@ -181,9 +190,9 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
         "1763900000000",
         "--signed",
     ];
-    let s1 = hookstorm(&signed);
+    let s1 = hookstorm(signed).secret(SECRET).output();
     assert_eq!(s1.status.code(), Some(0), "{}", stderr(&s1));
-    assert_eq!(s1.stdout, hookstorm(&signed).stdout);
+    assert_eq!(s1.stdout, hookstorm(signed).secret(SECRET).output().stdout);
     for line in stdout(&s1).lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(record["headers"]["webhook-signature"]
@@ -196,7 +205,7 @@ fn events_gen_is_byte_identical_for_the_same_seed_and_clock() {
 
 #[test]
 fn check_list_names_every_check_and_its_rule() {
-    let o = hookstorm(&["check", "--list"]);
+    let o = hookstorm(["check", "--list"]).secret(SECRET).output();
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     for id in [
@@ -219,13 +228,15 @@ fn check_against_a_closed_port_exits_2_with_a_clear_message() {
         .unwrap()
         .port();
     let started = Instant::now();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
         "-t",
         &format!("http://127.0.0.1:{port}/hooks"),
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
@@ -238,51 +249,73 @@ fn check_against_a_closed_port_exits_2_with_a_clear_message() {
 
 #[test]
 fn check_without_the_secret_variable_exits_2() {
-    let o = Command::new(HOOKSTORM)
-        .args([
-            "check",
-            "-p",
-            "authgear",
-            "-t",
-            "http://127.0.0.1:9/",
-            "--secret-env",
-            "HOOKSTORM_NOT_SET",
-        ])
-        .output()
-        .unwrap();
+    let o = hookstorm([
+        "check",
+        "-p",
+        "authgear",
+        "-t",
+        "http://127.0.0.1:9/",
+        "--secret-env",
+        "HOOKSTORM_NOT_SET",
+    ])
+    .output();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("HOOKSTORM_NOT_SET is not set"));
 }
 
-/// A server that accepts connections and then does `behaviour` with each.
-fn serve(behaviour: fn(std::net::TcpStream)) -> (String, std::thread::JoinHandle<()>) {
+/// A loopback server that does `behaviour` with each connection it
+/// accepts, until it is dropped.
+struct Server {
+    url: String,
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    accepting: Option<JoinHandle<()>>,
+}
+
+/// Starts a [`Server`] doing `behaviour` with each connection.
+fn serve(behaviour: fn(TcpStream)) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    listener.set_nonblocking(true).unwrap();
-    let handle = std::thread::spawn(move || {
-        // Serve for a bounded time, then stop by itself.
-        let until = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < until {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    std::thread::spawn(move || behaviour(stream));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+    let addr = listener.local_addr().unwrap();
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop = stopping.clone();
+    let accepting = std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Ok(stream) = stream {
+                std::thread::spawn(move || behaviour(stream));
             }
         }
     });
-    (url, handle)
+    Server {
+        url: format!("http://{addr}/hooks"),
+        addr,
+        stopping,
+        accepting: Some(accepting),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // The accept blocks: one last connection wakes it to see the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accepting) = self.accepting.take() {
+            let _ = accepting.join();
+        }
+    }
 }
 
 #[test]
 fn check_against_a_hanging_target_ends_within_its_deadlines() {
-    let (url, _server) = serve(|mut s| {
-        let mut buf = [0u8; 4096];
-        let _ = s.read(&mut buf);
-        std::thread::sleep(Duration::from_secs(30));
+    let server = serve(|mut s| {
+        // Reads what comes and never answers, until the client hangs up.
+        let _ = std::io::copy(&mut s, &mut std::io::sink());
     });
+    let url = server.url.clone();
     let started = Instant::now();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
@@ -294,7 +327,9 @@ fn check_against_a_hanging_target_ends_within_its_deadlines() {
         "user.created",
         "--checks",
         "accepts_valid,within_deadline,rejects_invalid",
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(
@@ -311,14 +346,15 @@ fn check_against_a_hanging_target_ends_within_its_deadlines() {
 
 #[test]
 fn check_against_a_resetting_target_reports_server_failures() {
-    let (url, _server) = serve(|mut s| {
+    let server = serve(|mut s| {
         // Read a few bytes and close: closing with unread data in the
         // receive buffer makes the kernel send RST, so the client sees a reset.
         let mut buf = [0u8; 16];
         let _ = s.read(&mut buf);
         drop(s);
     });
-    let o = hookstorm(&[
+    let url = server.url.clone();
+    let o = hookstorm([
         "check",
         "-p",
         "authgear",
@@ -330,7 +366,9 @@ fn check_against_a_resetting_target_reports_server_failures() {
         "user.created",
         "--checks",
         "accepts_valid,no_server_error",
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("no_server_error"), "{out}");
@@ -347,17 +385,13 @@ fn sink_process() -> (KillOnDrop, String) {
 /// Starts `hookstorm receiver ARGS --port 0` (secret `cli-test-secret` in
 /// HOOK_SECRET); the child, killed on drop, and the URL it prints.
 fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
-    let mut child = Command::new(HOOKSTORM)
-        .arg("receiver")
+    let mut child = hookstorm(["receiver"])
         .args(args)
         .args(["--port", "0"])
-        .env("HOOK_SECRET", "cli-test-secret")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the receiver starts");
-    let url = listening_url(&mut child);
-    let child = KillOnDrop(child);
+        .secret(SECRET)
+        .stderr_null()
+        .spawn();
+    let url = listening_url(&mut child.0);
     (child, url.expect("the URL on stdout"))
 }
 
@@ -365,8 +399,7 @@ fn receiver_process(args: &[&str]) -> (KillOnDrop, String) {
 /// `extra` options, in CI mode, writing its report to `out`; stdout and
 /// stderr piped, killed on drop.
 fn load_process(url: &str, extra: &[&str], duration: &str, out: &std::path::Path) -> KillOnDrop {
-    let child = Command::new(HOOKSTORM)
-        .args(against("load", url))
+    hookstorm(against("load", url))
         .args(extra)
         .args([
             "--rate",
@@ -376,13 +409,8 @@ fn load_process(url: &str, extra: &[&str], duration: &str, out: &std::path::Path
             "--out",
             out.to_str().unwrap(),
         ])
-        .env("HOOK_SECRET", "cli-test-secret")
-        .env("CI", "true")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .secret(SECRET)
         .spawn()
-        .unwrap();
-    KillOnDrop(child)
 }
 
 /// `hookstorm capacity` end to end: it doubles from the start rate to the
@@ -396,7 +424,7 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
     let run = |slo: &str, out: &str| {
         let out = dir.path().join(out);
         let o = hookstorm(
-            &[
+            [
                 &against("capacity", &url)[..],
                 &[
                     "--slo",
@@ -416,7 +444,9 @@ fn capacity_climbs_to_the_max_rate_or_reports_none() {
                 ],
             ]
             .concat(),
-        );
+        )
+        .secret(SECRET)
+        .output();
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
         (o, report["capacity"].clone())
@@ -458,8 +488,9 @@ fn sigint_leg(extra: &[&str]) {
     let mut child = load_process(&url, extra, "60s", &out);
     let started = child.first_stderr_line();
     assert!(started.starts_with("hookstorm load:"), "{started}");
+    // About time itself: the test counts what 1.5 s of load sent.
     std::thread::sleep(Duration::from_millis(1500));
-    child.signal("-INT");
+    child.signal(libc::SIGINT);
     let status = child.exit_within(
         Duration::from_secs(15),
         &format!("load {extra:?} did not stop on SIGINT"),
@@ -488,10 +519,11 @@ fn a_stalled_load_machine_shows_in_the_hiccups() {
     let mut child = load_process(&url, &[], "3s", &out);
     let started = child.first_stderr_line();
     assert!(started.starts_with("hookstorm load:"), "{started}");
+    // About time itself: a stall of a known length, mid-run.
     std::thread::sleep(Duration::from_millis(1000));
-    child.signal("-STOP");
+    child.signal(libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(400));
-    child.signal("-CONT");
+    child.signal(libc::SIGCONT);
     let status = child.exit_within(Duration::from_secs(30), "load did not end");
     let text = drain(child.0.stdout.take());
     assert_eq!(status.code(), Some(0), "{text}");
@@ -525,7 +557,7 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
     let ledger_url = url.replace("/hooks", "/ledger");
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
-    let o = hookstorm(&[
+    let o = hookstorm([
         "events",
         "gen",
         "--provider",
@@ -541,7 +573,9 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
         "--signed",
         "--secret-env",
         "HOOK_SECRET",
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     std::fs::write(&events, &o.stdout).unwrap();
     let records = stdout(&o).lines().count();
@@ -549,8 +583,7 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
 
     let load = |extra: &[&str], secret: &str, out: &str| {
         let out = dir.path().join(out);
-        let o = Command::new(HOOKSTORM)
-            .args(against("load", &url))
+        let o = hookstorm(against("load", &url))
             .args([
                 "--events",
                 events.to_str().unwrap(),
@@ -560,10 +593,8 @@ fn events_gen_output_loads_verbatim_and_re_signed() {
                 out.to_str().unwrap(),
             ])
             .args(extra)
-            .env("HOOK_SECRET", secret)
-            .env("CI", "true")
-            .output()
-            .unwrap();
+            .secret(secret)
+            .output();
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
         (o, report["load"]["stats"].clone())
@@ -641,7 +672,7 @@ fn stages_and_mix_shape_the_load() {
     std::fs::write(&mix, "# weights\nuser.created: 3\nuser.deleted: 1\n").unwrap();
     let out = dir.path().join("ramp");
     let o = hookstorm(
-        &[
+        [
             &against("load", &url)[..],
             &[
                 "--mix",
@@ -657,7 +688,9 @@ fn stages_and_mix_shape_the_load() {
             ],
         ]
         .concat(),
-    );
+    )
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -697,7 +730,7 @@ fn demo_runs_the_chosen_providers_only() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("report");
     let out_arg = out_dir.display().to_string();
-    let o = hookstorm(&[
+    let o = hookstorm([
         "demo",
         "--provider",
         "stripe",
@@ -707,7 +740,9 @@ fn demo_runs_the_chosen_providers_only() {
         "50",
         "--out",
         &out_arg,
-    ]);
+    ])
+    .secret(SECRET)
+    .output();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text
@@ -720,7 +755,9 @@ fn demo_runs_the_chosen_providers_only() {
         serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["run"]["provider"], "stripe");
 
-    let o = hookstorm(&["demo", "--provider", "strpe", "--out", &out_arg]);
+    let o = hookstorm(["demo", "--provider", "strpe", "--out", &out_arg])
+        .secret(SECRET)
+        .output();
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(
         stderr(&o).contains("did you mean `stripe`"),

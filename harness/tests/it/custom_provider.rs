@@ -14,7 +14,7 @@ use harness::receiver::{self, Fault, ReceiverConfig};
 use harness::target::Target;
 use reports::Level;
 
-use crate::util::process::HOOKSTORM;
+use crate::util::process::hookstorm;
 use crate::util::reference;
 use crate::util::repository;
 
@@ -24,15 +24,33 @@ fn provider_file() -> PathBuf {
     repository::root().join("scenarios/custom-provider.yaml")
 }
 
-async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
-    let provider = acme();
-    assert_eq!(provider.name(), "acme-billing");
-    assert!(harness::provider::lookup(provider.name()).is_none());
+/// A reference receiver for the user's `provider` (not built in) with
+/// `faults`, keyed with [`SECRET`].
+async fn start(provider: Provider, faults: &[Fault]) -> receiver::RunningReceiver {
     let mut config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
     config.faults = faults.to_vec();
     // The policy `check` assumes by default.
     config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
     receiver::start(config).await.expect("receiver starts")
+}
+
+/// A check plan of `provider` against `running`, keyed with [`SECRET`],
+/// reading its ledger, with `seed`.
+fn plan(provider: Provider, running: &receiver::RunningReceiver, seed: u64) -> CheckPlan {
+    let target = Target::parse(&running.url()).unwrap();
+    let mut plan = CheckPlan::new(provider, target, Secret::new(SECRET.into()));
+    plan.ledger = Some(LedgerSource::Url(
+        Target::parse(&running.ledger_url()).unwrap(),
+    ));
+    plan.seed = seed;
+    plan
+}
+
+async fn receiver_for(faults: &[Fault]) -> receiver::RunningReceiver {
+    let provider = acme();
+    assert_eq!(provider.name(), "acme-billing");
+    assert!(harness::provider::lookup(provider.name()).is_none());
+    start(provider, faults).await
 }
 
 /// The provider the file declares, resolved the way `--provider-file` is.
@@ -41,13 +59,7 @@ fn acme() -> Provider {
 }
 
 fn plan_for(running: &receiver::RunningReceiver) -> CheckPlan {
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(acme(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
-    plan.seed = 3;
-    plan
+    plan(acme(), running, 3)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,9 +107,8 @@ async fn load_drives_a_custom_provider() {
     let url = running.url();
     let file = provider_file();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .args(["load", "--provider-file"])
-            .arg(&file)
+        hookstorm(["load", "--provider-file"])
+            .args([&file])
             .args([
                 "--target",
                 &url,
@@ -108,10 +119,8 @@ async fn load_drives_a_custom_provider() {
                 "--quiet",
             ])
             .args(["--threshold", "error_rate<1%", "--seed", "5"])
-            .env("HOOK_SECRET", SECRET)
-            .env("CI", "true")
+            .secret(SECRET)
             .output()
-            .expect("hookstorm runs")
     })
     .await
     .unwrap();
@@ -159,16 +168,13 @@ async fn a_scenario_with_a_provider_file_runs_checks_and_load() {
     .unwrap();
     let out = dir.path().join("report");
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .arg("run")
-            .arg(&scenario)
-            .arg("--out")
-            .arg(&out)
-            .arg("--quiet")
-            .env("HOOK_SECRET", SECRET)
-            .env("CI", "true")
+        hookstorm(["run"])
+            .args([&scenario])
+            .args(["--out"])
+            .args([&out])
+            .args(["--quiet"])
+            .secret(SECRET)
             .output()
-            .expect("hookstorm runs")
     })
     .await
     .unwrap();
@@ -201,10 +207,7 @@ fn ledger_provider() -> Provider {
 }
 
 async fn declared_receiver(faults: &[Fault]) -> receiver::RunningReceiver {
-    let mut config = ReceiverConfig::for_provider(ledger_provider(), Secret::new(SECRET.into()));
-    config.faults = faults.to_vec();
-    config.ordering = harness::ledger::OrderingPolicy::LastWriteWins;
-    receiver::start(config).await.expect("receiver starts")
+    start(ledger_provider(), faults).await
 }
 
 #[test]
@@ -244,13 +247,9 @@ fn the_declared_scheme_is_read_as_declared() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catches_its_faults() {
     let running = declared_receiver(&[]).await;
-    let target = Target::parse(&running.url()).unwrap();
-    let mut plan = CheckPlan::new(ledger_provider(), target, Secret::new(SECRET.into()));
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
-    plan.seed = 11;
-    let report = check::run(&plan).await.expect("check runs");
+    let report = check::run(&plan(ledger_provider(), &running, 11))
+        .await
+        .expect("check runs");
     running.shutdown().await;
     let failed = reference::failures(&report);
     assert!(failed.is_empty(), "{failed:#?}");
@@ -286,37 +285,28 @@ async fn check_passes_on_the_reference_receiver_for_a_declared_scheme_and_catche
 /// `hookstorm load` drives it with every request accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receiver_check_and_load_commands_work_end_to_end_with_a_declared_scheme() {
-    use std::process::Stdio;
-
-    use crate::util::process::{listening_url, transcript, KillOnDrop};
+    use crate::util::process::{listening_url, transcript};
 
     let file = declared_file();
-    let mut child = Command::new(HOOKSTORM)
-        .args(["receiver", "--provider-file"])
-        .arg(&file)
+    let mut child = hookstorm(["receiver", "--provider-file"])
+        .args([&file])
         .args(["--port", "0"])
-        .env("HOOK_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hookstorm runs");
-    let url = listening_url(&mut child);
-    let _child = KillOnDrop(child);
+        .secret(SECRET)
+        .stderr_null()
+        .spawn();
+    let url = listening_url(&mut child.0);
     let url = url.expect("the URL on stdout");
     let ledger = url.replace("/hooks", "/ledger");
 
     let run = |args: Vec<String>| {
         let file = file.clone();
         tokio::task::spawn_blocking(move || {
-            Command::new(HOOKSTORM)
-                .args(&args[..1])
-                .arg("--provider-file")
-                .arg(&file)
+            hookstorm(&args[..1])
+                .args(["--provider-file"])
+                .args([&file])
                 .args(&args[1..])
-                .env("HOOK_SECRET", SECRET)
-                .env("CI", "true")
+                .secret(SECRET)
                 .output()
-                .expect("hookstorm runs")
         })
     };
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -361,14 +351,12 @@ async fn receiver_check_and_load_commands_work_end_to_end_with_a_declared_scheme
 /// "{ts}.POST.{body}"), unpadded base64url, `sig=` before it.
 #[test]
 fn signed_events_of_a_declared_scheme_verify_with_an_independent_implementation() {
-    let out = Command::new(HOOKSTORM)
-        .args(["events", "gen", "--provider-file"])
-        .arg(declared_file())
+    let out = hookstorm(["events", "gen", "--provider-file"])
+        .args([declared_file()])
         .args(["--type", "invoice.paid", "--count", "3", "--seed", "9"])
         .args(["--now", "1700000000000", "--signed"])
-        .env("HOOK_SECRET", SECRET)
-        .output()
-        .expect("hookstorm runs");
+        .secret(SECRET)
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -452,13 +440,11 @@ print(n)
         ("stripe", "whsec_stripe_signing_secret_for_tests"),
         ("svix", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     ] {
-        let out = Command::new(HOOKSTORM)
-            .args(["events", "gen", "--provider-file"])
-            .arg(sender_file(name))
+        let out = hookstorm(["events", "gen", "--provider-file"])
+            .args([sender_file(name)])
             .args(["--all", "--count", "6", "--seed", "2", "--signed"])
-            .env("HOOK_SECRET", secret)
-            .output()
-            .expect("hookstorm runs");
+            .secret(secret)
+            .output();
         assert!(
             out.status.success(),
             "{}",

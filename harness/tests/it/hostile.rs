@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::util::faulty_servers;
-use crate::util::process::{transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript};
 
 /// Peak resident memory a cell's process may reach.
 const RSS_LIMIT_KIB: u64 = 200 * 1024;
@@ -288,11 +288,14 @@ fn cell_args(command: Command, url: &str, scenario: &Path, out: &Path) -> Vec<St
 /// sampling its peak resident set (`VmHWM`) while it runs; the output and
 /// the peak in KiB.
 async fn run_measured(args: &[String]) -> (Output, u64) {
-    let mut command = tokio::process::Command::new(HOOKSTORM);
+    // Started on tokio, not through `Hookstorm::output`: the test samples
+    // the running child's memory by its pid.
+    let mut command = tokio::process::Command::from(
+        hookstorm(args)
+            .secret("hostile-matrix-secret")
+            .into_command(),
+    );
     command
-        .args(args)
-        .env("HOOK_SECRET", "hostile-matrix-secret")
-        .env("CI", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -28,7 +28,7 @@ use std::time::Duration;
 use generators::Expect;
 use harness::check::levels::{judge, Seen};
 
-use crate::util::process::{self, output_within, transcript, KillOnDrop, HOOKSTORM};
+use crate::util::process::{self, hookstorm, transcript, KillOnDrop};
 use crate::util::repository;
 
 /// The venv's Python, or a failure that says how to create the venv.
@@ -72,12 +72,10 @@ impl Sender {
         if !self.public_key {
             return self.secret.to_string();
         }
-        let out = Command::new(HOOKSTORM)
-            .args(["events", "key"])
+        let out = hookstorm(["events", "key"])
             .args(self.provider_args())
-            .env("HOOK_SECRET", self.secret)
-            .output()
-            .expect("hookstorm runs");
+            .secret(self.secret)
+            .output();
         assert!(out.status.success(), "{}: {}", self.label, transcript(&out));
         process::stdout(&out).trim().to_string()
     }
@@ -216,14 +214,12 @@ fn verifier_command(sender: &Sender) -> Command {
 /// `hookstorm events gen --signed` records for `sender`, with `extra`
 /// arguments (`--variant`, `--count`, ...).
 fn gen_signed(sender: &Sender, extra: &[&str]) -> Vec<String> {
-    let out = Command::new(HOOKSTORM)
-        .args(["events", "gen"])
+    let out = hookstorm(["events", "gen"])
         .args(sender.provider_args())
         .args(["--all", "--signed", "--seed", "5"])
         .args(extra)
-        .env("HOOK_SECRET", sender.secret)
-        .output()
-        .expect("hookstorm runs");
+        .secret(sender.secret)
+        .output();
     assert!(
         out.status.success(),
         "{}: {}",
@@ -395,17 +391,17 @@ async fn check(
     extra: &[&str],
 ) -> (std::process::Output, Vec<(String, String)>) {
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.arg("check")
+    let out = hookstorm(["check"])
         .args(sender.provider_args())
         .args(["--target", &format!("{base}/hooks")])
         .args(["--ledger-url", &format!("{base}/ledger")])
         .args(["--seed", "3", "--out"])
-        .arg(out_dir.path())
+        .args([out_dir.path()])
         .args(extra)
-        .env("HOOK_SECRET", sender.secret)
-        .env("CI", "true");
-    let out = output_within(cmd, Duration::from_secs(300), "hookstorm check").await;
+        .secret(sender.secret)
+        .within(Duration::from_secs(300))
+        .run()
+        .await;
     let report: serde_json::Value = std::fs::read(out_dir.path().join("report.json"))
         .map(|b| serde_json::from_slice(&b).unwrap())
         .unwrap_or_else(|e| {

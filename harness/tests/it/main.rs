@@ -1,7 +1,8 @@
 //! Integration tests of the harness crate, linked as one binary (one link
 //! instead of eight): the `hookstorm` binary as a user runs it, the checks
-//! against faulty receivers, provider files, the load engine, the reference
-//! receiver, scenarios, HTTPS, how every command ends on a signal, replays
+//! against faulty receivers, one table over every built-in provider
+//! (`registry`), provider files, the load engine, the reference receiver
+//! and its faults, scenarios, HTTPS, how every command ends on a signal, replays
 //! of findings, target and ledger URLs as typed (`target`), the
 //! body-signed senders shipped as provider files (`senders`), and the
 //! senders' own verification libraries (`libraries`, ignored: they need a
@@ -19,6 +20,8 @@ mod hostile;
 mod libraries;
 mod load;
 mod receiver;
+mod receiver_faults;
+mod registry;
 mod replay;
 mod scenario;
 mod scenario_tls;

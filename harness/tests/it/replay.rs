@@ -11,22 +11,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use generators::{Provider, ProviderId, Signer};
+use generators::{Provider, ProviderId, Secret, Signer};
 use harness::client::{self, ClientOptions};
 use harness::clock::now_unix;
 use harness::demo::demo_secret;
 use harness::ledger::OrderingPolicy;
-use harness::receiver::{self, Fault, ReceiverConfig};
+use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
 use harness::target::Target;
 use reports::{Finding, Level, Report, RequestSummary, RunInfo};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::util::faulty_servers::{self, read_request, Request};
-use crate::util::process::{output_within, stderr, stdout, transcript, HOOKSTORM};
-
-/// Bound for one run of the binary on a loaded machine.
-const LIMIT: Duration = Duration::from_secs(120);
+use crate::util::process::{hookstorm, stderr, stdout, transcript};
 
 /// Every request a [`capturing`] server read.
 type Captured = Arc<Mutex<Vec<Request>>>;
@@ -55,24 +52,13 @@ async fn capturing() -> (SocketAddr, Captured) {
     (addr, captured)
 }
 
-/// Runs the binary with `args`, `secret` in HOOK_SECRET (unset when
-/// `None`), bounded by [`LIMIT`].
-async fn hookstorm(args: &[&str], secret: Option<&str>) -> std::process::Output {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(args).env("CI", "true").env_remove("HOOK_SECRET");
-    if let Some(s) = secret {
-        cmd.env("HOOK_SECRET", s);
-    }
-    output_within(cmd, LIMIT, &format!("hookstorm {args:?}")).await
-}
-
 /// `hookstorm check ARGS --out DIR`, expected to exit 1 (findings that
 /// gate), and the report it wrote.
 async fn check(args: &[&str], secret: &str, dir: &Path) -> Report {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
     all.extend(["--seed", "3", "--out", dir.to_str().unwrap()]);
-    let o = hookstorm(&all, Some(secret)).await;
+    let o = hookstorm(&all).secret(secret).run().await;
     assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
     Report::from_json(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -81,7 +67,15 @@ async fn check(args: &[&str], secret: &str, dir: &Path) -> Report {
 async fn replay(dir: &Path, id: &str, extra: &[&str], secret: &str) -> std::process::Output {
     let mut args = vec!["replay", dir.to_str().unwrap(), id];
     args.extend_from_slice(extra);
-    hookstorm(&args, Some(secret)).await
+    hookstorm(&args).secret(secret).run().await
+}
+
+/// A reference receiver for `provider` keyed with `secret`, with `faults`
+/// and the default ordering policy.
+async fn receiving(provider: &Provider, secret: &Secret, faults: &[Fault]) -> RunningReceiver {
+    let mut config = ReceiverConfig::for_provider(provider.clone(), secret.clone());
+    config.faults = faults.to_vec();
+    receiver::start(config).await.expect("receiver starts")
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
@@ -235,11 +229,7 @@ async fn the_fixed_receiver_accepts_a_replay_after_the_recorded_signature_went_s
     let id = ProviderId::StandardWebhooks;
     let provider = Provider::builtin(id);
     let secret = demo_secret(&id.profile().scheme);
-    let faulty = receiver::start(
-        ReceiverConfig::new(id, secret.clone()).with_fault(Fault::RejectUnknownFields),
-    )
-    .await
-    .unwrap();
+    let faulty = receiving(&provider, &secret, &[Fault::RejectUnknownFields]).await;
     let mut config = ReceiverConfig::new(id, secret.clone());
     config.ordering = OrderingPolicy::LastWriteWins;
     let fixed = receiver::start(config).await.unwrap();
@@ -424,7 +414,9 @@ async fn usage_mistakes_exit_2_and_no_answer_exits_1() {
         "did you mean F1",
     );
     expect_2(
-        &hookstorm(&["replay", dir("ok").to_str().unwrap(), "F1"], None).await,
+        &hookstorm(["replay", dir("ok").to_str().unwrap(), "F1"])
+            .run()
+            .await,
         "HOOK_SECRET is not set",
     );
 
@@ -554,18 +546,8 @@ async fn a_provider_file_run_is_replayed_with_its_file_and_its_curl_line_says_wh
     let file_arg = file.to_str().unwrap();
     let provider = harness::provider_file::read(&file).unwrap();
     let secret = generators::Secret::new("whsec_stripe_signing_secret_for_tests".into());
-    let lenient = receiver::start(
-        ReceiverConfig::for_provider(provider.clone(), secret.clone())
-            .with_fault(Fault::AcceptStale),
-    )
-    .await
-    .unwrap();
-    let strict = receiver::start(ReceiverConfig::for_provider(
-        provider.clone(),
-        secret.clone(),
-    ))
-    .await
-    .unwrap();
+    let lenient = receiving(&provider, &secret, &[Fault::AcceptStale]).await;
+    let strict = receiving(&provider, &secret, &[]).await;
     let ty = a_type(&provider);
     let dir = tempfile::tempdir().unwrap();
     let report = check(
@@ -636,12 +618,7 @@ async fn every_builtin_providers_finding_replays_with_no_other_flag() {
     for name in names {
         let provider = harness::provider::named(name).unwrap();
         let secret = demo_secret(provider.scheme());
-        let faulty = receiver::start(
-            ReceiverConfig::for_provider(provider.clone(), secret.clone())
-                .with_fault(Fault::SkipSignature),
-        )
-        .await
-        .unwrap();
+        let faulty = receiving(&provider, &secret, &[Fault::SkipSignature]).await;
         let ty = a_type(&provider);
         let dir = tempfile::tempdir().unwrap();
         let report = check(

@@ -25,7 +25,7 @@ use harness::receiver::{self, Fault, ReceiverConfig, RunningReceiver};
 use harness::scenario::{self, Options};
 use reports::Report;
 
-use crate::util::process::{lossy, output_within, HOOKSTORM};
+use crate::util::process::{hookstorm, lossy, Hookstorm};
 use crate::util::repository::root as repo;
 
 const SECRET: &str = "scenario-test-secret-5c1f";
@@ -46,14 +46,13 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios")
 }
 
-/// Runs the hookstorm binary with `HOOK_SECRET=secret` and a timeout.
-async fn hookstorm(args: &[&str], secret: &str) -> Output {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(args)
+/// `hookstorm ARGS` run from the repository's root (the scenarios name
+/// their files from there), with `HOOKSTORM_FIXTURE_UNSET` unset whatever
+/// the caller's environment holds.
+fn in_repo(args: &[&str]) -> Hookstorm {
+    hookstorm(args)
         .current_dir(repo())
-        .env("HOOK_SECRET", secret)
-        .env_remove("HOOKSTORM_FIXTURE_UNSET");
-    output_within(cmd, RUN_TIMEOUT, &format!("hookstorm {args:?}")).await
+        .env_remove("HOOKSTORM_FIXTURE_UNSET")
 }
 
 /// Standard Webhooks secrets are `whsec_` + base64 of the key.
@@ -196,7 +195,7 @@ async fn broken_scenarios_exit_2_before_sending_anything() {
         if !name.contains("target") {
             args.extend(["--set", set_target.as_str()]);
         }
-        let out = hookstorm(&args, SECRET).await;
+        let out = in_repo(&args).secret(SECRET).run().await;
         let stderr = lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         let at = format!("{rel}:{}:{}", expect.line, expect.column);
@@ -219,7 +218,7 @@ async fn broken_scenarios_exit_2_before_sending_anything() {
         .collect();
     let mut args = vec!["validate"];
     args.extend(rels.iter().map(String::as_str));
-    let out = hookstorm(&args, SECRET).await;
+    let out = in_repo(&args).secret(SECRET).run().await;
     assert_eq!(out.status.code(), Some(2));
     let stderr = lossy(&out.stderr);
     assert!(
@@ -273,7 +272,7 @@ async fn run_example_scaled(name: &str, scale: &str) -> Report {
     if plan.ledger.is_some() {
         args.extend(["--set", ledger.as_str()]);
     }
-    let out = hookstorm(&args, &secret_for(&provider)).await;
+    let out = in_repo(&args).secret(&secret_for(&provider)).run().await;
     receiver.shutdown().await;
     let stdout = lossy(&out.stdout);
     assert_eq!(
@@ -485,21 +484,20 @@ async fn secrets_never_reach_output_or_reports() {
     let target = format!("target={}", receiver.url());
     let ledger = format!("ledger.url={}", receiver.ledger_url());
     let out_path = out_dir.path().display().to_string();
-    let out = hookstorm(
-        &[
-            "run",
-            "scenarios/ci-gate-auth0.yaml",
-            "--scale",
-            SCALE,
-            "--out",
-            &out_path,
-            "--set",
-            &target,
-            "--set",
-            &ledger,
-        ],
-        SECRET,
-    )
+    let out = in_repo(&[
+        "run",
+        "scenarios/ci-gate-auth0.yaml",
+        "--scale",
+        SCALE,
+        "--out",
+        &out_path,
+        "--set",
+        &target,
+        "--set",
+        &ledger,
+    ])
+    .secret(SECRET)
+    .run()
     .await;
     receiver.shutdown().await;
     assert_eq!(
@@ -558,18 +556,17 @@ async fn tiny_run(dir: &Path, name: &str, delay: Duration) -> PathBuf {
     .await;
     let out = dir.join(name);
     let target = format!("target={}", receiver.url());
-    let result = hookstorm(
-        &[
-            "run",
-            &file.display().to_string(),
-            "--quiet",
-            "--out",
-            &out.display().to_string(),
-            "--set",
-            &target,
-        ],
-        SECRET,
-    )
+    let result = in_repo(&[
+        "run",
+        &file.display().to_string(),
+        "--quiet",
+        "--out",
+        &out.display().to_string(),
+        "--set",
+        &target,
+    ])
+    .secret(SECRET)
+    .run()
     .await;
     receiver.shutdown().await;
     assert_eq!(result.status.code(), Some(0), "{}", lossy(&result.stderr));
@@ -585,46 +582,43 @@ async fn report_diff_flags_an_injected_slowdown_and_passes_equal_runs() {
     let same = tiny_run(dir.path(), "same", Duration::from_millis(30)).await;
     let slow = tiny_run(dir.path(), "slow", Duration::from_millis(300)).await;
     let json = |d: &Path| d.join("report.json").display().to_string();
-    let equal = hookstorm(
-        &[
-            "report",
-            "diff",
-            &json(&base),
-            &json(&same),
-            "--tolerance",
-            "100%",
-        ],
-        SECRET,
-    )
+    let equal = in_repo(&[
+        "report",
+        "diff",
+        &json(&base),
+        &json(&same),
+        "--tolerance",
+        "100%",
+    ])
+    .secret(SECRET)
+    .run()
     .await;
     assert_eq!(equal.status.code(), Some(0), "{}", lossy(&equal.stdout));
-    let regressed = hookstorm(
-        &[
-            "report",
-            "diff",
-            &json(&base),
-            &json(&slow),
-            "--tolerance",
-            "100%",
-        ],
-        SECRET,
-    )
+    let regressed = in_repo(&[
+        "report",
+        "diff",
+        &json(&base),
+        &json(&slow),
+        "--tolerance",
+        "100%",
+    ])
+    .secret(SECRET)
+    .run()
     .await;
     let table = lossy(&regressed.stdout);
     assert_eq!(regressed.status.code(), Some(1), "{table}");
     assert!(table.contains("REGRESSION"), "{table}");
     // `report render` re-renders a directory from its JSON alone.
     let rendered = dir.path().join("rendered");
-    let r = hookstorm(
-        &[
-            "report",
-            "render",
-            &json(&base),
-            "--out",
-            &rendered.display().to_string(),
-        ],
-        SECRET,
-    )
+    let r = in_repo(&[
+        "report",
+        "render",
+        &json(&base),
+        "--out",
+        &rendered.display().to_string(),
+    ])
+    .secret(SECRET)
+    .run()
     .await;
     assert_eq!(r.status.code(), Some(0), "{}", lossy(&r.stderr));
     for file in REPORT_FILES {
@@ -655,19 +649,23 @@ async fn sharded_processes_merge_to_the_exact_totals() {
         let file = file.display().to_string();
         let target = target.clone();
         async move {
-            hookstorm(
-                &[
-                    "run", &file, "--quiet", "--shard", &shard, "--out", &out, "--set", &target,
-                ],
-                SECRET,
-            )
+            in_repo(&[
+                "run", &file, "--quiet", "--shard", &shard, "--out", &out, "--set", &target,
+            ])
+            .secret(SECRET)
+            .run()
             .await
         }
     });
     for out in futures_join(runs).await {
         assert_eq!(out.status.code(), Some(0), "{}", lossy(&out.stderr));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The receiver may still be processing what it acknowledged: wait for
+    // the ledger to reach the count (or a deadline), then judge it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while (receiver.ledger().len() as u64) < REQUESTS && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let processed = receiver.ledger().len();
     receiver.shutdown().await;
     let parts: Vec<String> = (1..=N)
@@ -690,7 +688,7 @@ async fn sharded_processes_merge_to_the_exact_totals() {
     args.extend(parts.iter().map(String::as_str));
     let merged_out = merged_dir.display().to_string();
     args.extend(["--out", merged_out.as_str()]);
-    let out = hookstorm(&args, SECRET).await;
+    let out = in_repo(&args).secret(SECRET).run().await;
     assert_eq!(out.status.code(), Some(0), "{}", lossy(&out.stderr));
     let merged =
         Report::from_json(&std::fs::read_to_string(merged_dir.join("report.json")).unwrap())
@@ -724,7 +722,7 @@ fn yaml_to_json(path: &Path) -> serde_json::Value {
 
 #[tokio::test]
 async fn published_schema_matches_the_binary_and_accepts_every_example() {
-    let out = hookstorm(&["scenario", "schema"], SECRET).await;
+    let out = in_repo(&["scenario", "schema"]).secret(SECRET).run().await;
     assert_eq!(out.status.code(), Some(0));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let checked_in: serde_json::Value = serde_json::from_str(
@@ -864,12 +862,12 @@ async fn validate_refuses_what_run_would_refuse_before_sending() {
         let file = dir.path().join(name);
         std::fs::write(&file, text).unwrap();
         let path = file.display().to_string();
-        let validated = hookstorm(&["validate", &path], SECRET).await;
+        let validated = in_repo(&["validate", &path]).secret(SECRET).run().await;
         let err = lossy(&validated.stderr);
         assert_eq!(validated.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(expect), "{name}: {err}");
         let target = format!("target={}", receiver.url());
-        let ran = hookstorm(&["run", &path, "--set", &target, "--quiet"], SECRET).await;
+        let ran = in_repo(&["run", &path, "--set", &target, "--quiet"]).secret(SECRET).run().await;
         let err = lossy(&ran.stderr);
         assert_eq!(ran.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(expect), "{name}: {err}");

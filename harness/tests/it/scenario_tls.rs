@@ -16,7 +16,7 @@
 //! The server binds 127.0.0.1:0; every run is short (scaled) and bounded
 //! by a timeout.
 
-use crate::util::process::{output_within, transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript};
 use crate::util::tls_server::{self, TlsServer};
 
 use std::path::{Path, PathBuf};
@@ -41,20 +41,17 @@ fn scenario(server: &TlsServer, tls: &str) -> String {
     )
 }
 
-/// Runs the binary with `HOOK_SECRET` set, bounded by `tls_server::RUN_TIMEOUT`.
-async fn hookstorm(args: &[&str]) -> Output {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(args).env("HOOK_SECRET", SECRET).env("CI", "true");
-    output_within(cmd, tls_server::RUN_TIMEOUT, &format!("hookstorm {args:?}")).await
-}
-
 /// `hookstorm run FILE --scale 0.5 --out OUT EXTRA...`.
 async fn run(file: &Path, out: &Path, extra: &[&str]) -> Output {
     let file = file.display().to_string();
     let out = out.display().to_string();
     let mut args = vec!["run", &file, "--scale", "0.5", "--quiet", "--out", &out];
     args.extend(extra);
-    hookstorm(&args).await
+    hookstorm(&args)
+        .secret(SECRET)
+        .within(tls_server::RUN_TIMEOUT)
+        .run()
+        .await
 }
 
 /// Asserts a run passed: both checks passed (no_loss could only pass if
@@ -145,7 +142,11 @@ async fn validate_checks_ca_cert_and_the_command_line_replaces_it() {
     .unwrap();
     let path = file.display().to_string();
 
-    let output = hookstorm(&["validate", &path]).await;
+    let output = hookstorm(["validate", &path])
+        .secret(SECRET)
+        .within(tls_server::RUN_TIMEOUT)
+        .run()
+        .await;
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -170,13 +171,21 @@ async fn validate_checks_ca_cert_and_the_command_line_replaces_it() {
 
     // --ca-cert replaces the file's value (which is then not read) ...
     let ca = dir.path().join("ca.pem").display().to_string();
-    let output = hookstorm(&["validate", &path, "--ca-cert", &ca]).await;
+    let output = hookstorm(["validate", &path, "--ca-cert", &ca])
+        .secret(SECRET)
+        .within(tls_server::RUN_TIMEOUT)
+        .run()
+        .await;
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     // ... and is itself checked: a missing or non-PEM file is exit 2.
     let not_pem: PathBuf = file.clone();
     for bad in [dir.path().join("absent.pem"), not_pem] {
         let bad = bad.display().to_string();
-        let output = hookstorm(&["validate", &path, "--ca-cert", &bad]).await;
+        let output = hookstorm(["validate", &path, "--ca-cert", &bad])
+            .secret(SECRET)
+            .within(tls_server::RUN_TIMEOUT)
+            .run()
+            .await;
         assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
         assert!(
             String::from_utf8_lossy(&output.stderr).contains(&format!("--ca-cert {bad}")),

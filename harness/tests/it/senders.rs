@@ -6,12 +6,10 @@
 //! those records) carries it there and the receiver judges a body by the
 //! type its header names.
 
-use std::process::Command;
-
 use generators::{Delivery, Secret, Signer};
 use harness::receiver::{self, Fault, ReceiverConfig};
 
-use crate::util::process::{transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript};
 
 const SENDERS: [&str; 3] = ["github", "shopify", "pagerduty"];
 const SECRET: &str = "It's a Secret to Everybody";
@@ -21,20 +19,6 @@ async fn reference(name: &str, faults: &[Fault]) -> receiver::RunningReceiver {
     let mut config = ReceiverConfig::for_provider(provider, Secret::new(SECRET.into()));
     config.faults = faults.to_vec();
     receiver::start(config).await.expect("receiver starts")
-}
-
-/// `hookstorm ARGS` with the secret in `HOOK_SECRET`, run off the runtime.
-async fn hookstorm(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(HOOKSTORM)
-            .args(&args)
-            .env("HOOK_SECRET", SECRET)
-            .env("CI", "true")
-            .output()
-            .expect("hookstorm runs")
-    })
-    .await
-    .unwrap()
 }
 
 /// `hookstorm check --provider NAME` against `running`: the output and
@@ -53,7 +37,7 @@ async fn check(
     args.extend(["--seed", "3", "--quiet", "--out"].map(String::from));
     args.push(out_dir.path().display().to_string());
     args.extend(extra.iter().map(|a| a.to_string()));
-    let out = hookstorm(args).await;
+    let out = hookstorm(args).secret(SECRET).run().await;
     let report: serde_json::Value = std::fs::read(out_dir.path().join("report.json"))
         .map(|b| serde_json::from_slice(&b).unwrap())
         .unwrap_or_else(|e| panic!("{name}: no report.json ({e}): {}", transcript(&out)));
@@ -192,6 +176,8 @@ async fn signed_records_carry_the_type_header_and_load_sends_it() {
         .map(String::from)
         .to_vec(),
     )
+    .secret(SECRET)
+    .run()
     .await;
     assert!(out.status.success(), "{}", transcript(&out));
     let records: Vec<Delivery> = String::from_utf8(out.stdout.clone())
@@ -245,7 +231,7 @@ async fn signed_records_carry_the_type_header_and_load_sends_it() {
             args.push("--events".into());
             args.push(file.display().to_string());
         }
-        hookstorm(args)
+        hookstorm(args).secret(SECRET).run()
     };
     // Generated events and the records, re-signed: every request accepted,
     // so each named a topic whose schema its body meets.

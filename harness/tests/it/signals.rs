@@ -8,7 +8,6 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -16,10 +15,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::process::{listening_url, lossy, transcript, KillOnDrop, HOOKSTORM};
+use crate::util::process::{hookstorm, listening_url, lossy, transcript, KillOnDrop};
 
-/// SIGINT and SIGTERM as `kill` spells them, their names and exit codes.
-const SIGNALS: [(&str, &str, i32); 2] = [("-INT", "SIGINT", 130), ("-TERM", "SIGTERM", 143)];
+/// SIGINT and SIGTERM, their names and exit codes.
+const SIGNALS: [(libc::c_int, &str, i32); 2] = [
+    (libc::SIGINT, "SIGINT", 130),
+    (libc::SIGTERM, "SIGTERM", 143),
+];
 
 /// A loopback target that accepts connections, counts them and the ones
 /// that sent something, reads what it is sent and never answers (for at
@@ -79,21 +81,18 @@ fn silent_target() -> Silent {
 
 /// `hookstorm receiver --sink` on a free port: the child and its URL.
 fn sink() -> (KillOnDrop, String) {
-    let mut child = Command::new(HOOKSTORM)
-        .args([
-            "receiver",
-            "--provider",
-            "authgear",
-            "--sink",
-            "--port",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the receiver starts");
-    let url = listening_url(&mut child);
-    (KillOnDrop(child), url.expect("the URL on stdout"))
+    let mut child = hookstorm([
+        "receiver",
+        "--provider",
+        "authgear",
+        "--sink",
+        "--port",
+        "0",
+    ])
+    .stderr_null()
+    .spawn();
+    let url = listening_url(&mut child.0);
+    (child, url.expect("the URL on stdout"))
 }
 
 /// `COMMAND --provider authgear --target URL --secret-env HOOK_SECRET`.
@@ -154,17 +153,8 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
 
 /// Runs `hookstorm ARGS`, waits until it says it started, `after` more,
 /// sends `signal`, and waits (at most 30 s) for it to exit.
-fn interrupt(args: &[String], ready: Ready, after: Duration, signal: &str) -> Ended {
-    let mut child = KillOnDrop(
-        Command::new(HOOKSTORM)
-            .args(args)
-            .env("HOOK_SECRET", "signal-test-secret")
-            .env("CI", "true")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary runs"),
-    );
+fn interrupt(args: &[String], ready: Ready, after: Duration, signal: libc::c_int) -> Ended {
+    let mut child = hookstorm(args).secret("signal-test-secret").spawn();
     let mut stdout = child.0.stdout.take().unwrap();
     let mut stderr = child.0.stderr.take().unwrap();
     let started = match ready {
@@ -437,26 +427,22 @@ fn a_second_signal_exits_at_once_without_writing() {
     let out = dir.path().join("report");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("report.json"), "{\"earlier\": true}").unwrap();
-    let mut child = KillOnDrop(
-        Command::new(HOOKSTORM)
-            .args(against("load", &silent.url))
-            .args(["--rate", "100", "--duration", "60s", "--connections", "4"])
-            .args(["--out", out.to_str().unwrap()])
-            .env("HOOK_SECRET", "signal-test-secret")
-            .env("CI", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = hookstorm(against("load", &silent.url))
+        .args(["--rate", "100", "--duration", "60s", "--connections", "4"])
+        .args(["--out", out.to_str().unwrap()])
+        .secret("signal-test-secret")
+        .stdout_null()
+        .spawn();
     let mut stderr = child.0.stderr.take().unwrap();
     let started = first_line(&mut stderr);
     assert!(started.starts_with("hookstorm load:"), "{started}");
     let err = collect(stderr);
+    // Both sleeps are about time itself: the run must be sending when the
+    // first signal comes, and the second must land inside its grace.
     std::thread::sleep(Duration::from_millis(800));
-    child.signal("-TERM");
+    child.signal(libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(150));
-    child.signal("-INT");
+    child.signal(libc::SIGINT);
     let status = child.exit_within(Duration::from_secs(30), "load did not exit");
     let err = err.join().unwrap();
     // The first signal's code: the run was asked to stop by SIGTERM.
@@ -513,13 +499,10 @@ fn an_unusable_out_is_refused_before_anything_is_sent() {
     ];
     for out in [file.clone(), file.join("under")] {
         for command in &commands {
-            let o = Command::new(HOOKSTORM)
-                .args(command)
+            let o = hookstorm(command)
                 .args(["--out", out.to_str().unwrap()])
-                .env("HOOK_SECRET", "signal-test-secret")
-                .env("CI", "true")
-                .output()
-                .unwrap();
+                .secret("signal-test-secret")
+                .output();
             let what = format!("{command:?} --out {}\n{}", out.display(), transcript(&o));
             assert_eq!(o.status.code(), Some(2), "{what}");
             let err = lossy(&o.stderr);

@@ -7,7 +7,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::util::process::{output_within, stderr, stdout, transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, stderr, stdout, transcript};
 
 /// URLs no request can go to, with what the error must say about each.
 const BAD: &[(&str, &str)] = &[
@@ -140,12 +140,12 @@ async fn a_port_out_of_range_or_not_a_number_is_a_usage_error_and_nothing_is_sen
             listener.set_nonblocking(true).unwrap();
             let listening = format!("http://{}", listener.local_addr().unwrap());
             let dir = tempfile::tempdir().unwrap();
-            let mut cmd = tokio::process::Command::new(HOOKSTORM);
-            cmd.args((place.args)(bad, &listening, dir.path()))
-                .env("HOOK_SECRET", "target-test-secret")
-                .env("CI", "true");
             let what = format!("{} {bad}", place.name);
-            let o = output_within(cmd, Duration::from_secs(30), &what).await;
+            let o = hookstorm((place.args)(bad, &listening, dir.path()))
+                .secret("target-test-secret")
+                .within(Duration::from_secs(30))
+                .run()
+                .await;
             let err = stderr(&o);
             assert_eq!(o.status.code(), Some(2), "{what}: {}", transcript(&o));
             assert!(err.contains(problem), "{what}: {}", transcript(&o));
@@ -171,10 +171,11 @@ async fn the_highest_port_is_a_port() {
             "http://127.0.0.1:65535/ledger",
         ),
     );
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(["validate", &file])
-        .env("HOOK_SECRET", "target-test-secret");
-    let o = output_within(cmd, Duration::from_secs(30), "validate :65535").await;
+    let o = hookstorm(["validate", &file])
+        .secret("target-test-secret")
+        .within(Duration::from_secs(30))
+        .run()
+        .await;
     assert_eq!(o.status.code(), Some(0), "{}", transcript(&o));
     assert!(stdout(&o).starts_with("ok: "), "{}", transcript(&o));
 }

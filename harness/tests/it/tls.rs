@@ -14,7 +14,7 @@
 //! The server binds 127.0.0.1:0; every run of the binary is bounded in
 //! requests and by a timeout.
 
-use crate::util::process::{output_within, transcript, HOOKSTORM};
+use crate::util::process::{hookstorm, transcript};
 use crate::util::tls_server::{self, TlsServer};
 
 use std::path::Path;
@@ -28,16 +28,6 @@ use serde_json::json;
 
 const SECRET_VAR: &str = "HOOKSTORM_TLS_TEST_SECRET";
 const SECRET: &str = "tls-test-secret-8d2e41";
-
-/// Runs the binary with the secret in [`SECRET_VAR`], bounded by `tls_server::RUN_TIMEOUT`.
-async fn hookstorm(args: &[String]) -> Output {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.args(args)
-        .args(["--secret-env", SECRET_VAR])
-        .env(SECRET_VAR, SECRET)
-        .env("CI", "true");
-    output_within(cmd, tls_server::RUN_TIMEOUT, &format!("hookstorm {args:?}")).await
-}
 
 fn read_report(dir: &Path) -> Report {
     Report::from_json(&std::fs::read_to_string(dir.join("report.json")).expect("report.json"))
@@ -69,7 +59,12 @@ async fn load(server: &TlsServer, tls: &[&str], out: &Path) -> Output {
     ]));
     a.push(out.display().to_string());
     a.extend(args(tls));
-    hookstorm(&a).await
+    hookstorm(&a)
+        .args(["--secret-env", SECRET_VAR])
+        .env(SECRET_VAR, SECRET)
+        .within(tls_server::RUN_TIMEOUT)
+        .run()
+        .await
 }
 
 /// Asserts a load run delivered all 50 requests with a 2xx and no error.
@@ -171,7 +166,12 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
         ]));
         a.push(out.path().display().to_string());
         a.extend(args(&tls));
-        let output = hookstorm(&a).await;
+        let output = hookstorm(&a)
+            .args(["--secret-env", SECRET_VAR])
+            .env(SECRET_VAR, SECRET)
+            .within(tls_server::RUN_TIMEOUT)
+            .run()
+            .await;
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -197,7 +197,12 @@ async fn check_reads_an_https_ledger_with_the_targets_tls_options() {
     let mut a = args(&["check", "-p", "authgear", "-t"]);
     a.push(server.url("/hooks"));
     a.extend(args(&["--checks", "no_loss", "--quiet"]));
-    let output = hookstorm(&a).await;
+    let output = hookstorm(&a)
+        .args(["--secret-env", SECRET_VAR])
+        .env(SECRET_VAR, SECRET)
+        .within(tls_server::RUN_TIMEOUT)
+        .run()
+        .await;
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     assert!(
         transcript(&output).contains("tls"),

@@ -4,7 +4,6 @@
 //! deliveries in flight for the whole run, and a receiver that accepts
 //! everything gets reports a CI can hold.
 
-use harness::check::CheckId;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use harness::target::Target;
 use reports::{Level, Report};
 
 use crate::util::faulty_servers;
-use crate::util::process::{self, output_within, stdout, transcript, HOOKSTORM};
+use crate::util::process::{self, stdout, transcript};
 
 /// Generous bound for runs that must end "within 60 s" on a loaded machine.
 const ONE_MINUTE: Duration = Duration::from_secs(60);
@@ -28,17 +27,34 @@ async fn check_cli(
     out: &Path,
     limit: Duration,
 ) -> (std::process::Output, Report) {
-    let mut cmd = tokio::process::Command::new(HOOKSTORM);
-    cmd.arg("check")
+    let o = process::hookstorm(["check"])
         .args(args)
-        .arg("--out")
-        .arg(out)
-        .env("HOOK_SECRET", secret)
-        .env("CI", "true");
-    let o = output_within(cmd, limit, &format!("hookstorm check {args:?}")).await;
+        .args(["--out".as_ref(), out.as_os_str()])
+        .secret(secret)
+        .within(limit)
+        .run()
+        .await;
     let text = std::fs::read_to_string(out.join("report.json"))
         .unwrap_or_else(|e| panic!("no report.json ({e}): {}", transcript(&o)));
     (o, Report::from_json(&text).unwrap())
+}
+
+/// A check plan of the built-in `provider` (keyed with its scheme's demo
+/// secret) against the server at `addr`, running only `checks`.
+fn plan_against(provider: ProviderId, addr: std::net::SocketAddr, checks: &[&str]) -> CheckPlan {
+    CheckPlan::new(
+        Provider::builtin(provider),
+        Target::parse(&format!("http://{addr}/hooks")).unwrap(),
+        demo_secret(&provider.profile().scheme),
+    )
+    .select(
+        &checks
+            .iter()
+            .map(|c| c.parse().unwrap())
+            .collect::<Vec<_>>(),
+        &[],
+    )
+    .unwrap()
 }
 
 /// `(check, level)` of every result that is neither PASS nor SKIPPED.
@@ -174,21 +190,15 @@ async fn an_unknown_kid_verified_with_the_one_secret_is_info_while_alg_none_is_s
     let secret = demo_secret(&ProviderId::Fusionauth.profile().scheme);
     let provider = Provider::builtin(ProviderId::Fusionauth);
     let addr = faulty_servers::ignoring_kid(provider.profile().clone(), secret.clone()).await;
-    let mut plan = CheckPlan::new(
-        provider,
-        Target::parse(&format!("http://{addr}/hooks")).unwrap(),
-        secret,
-    )
-    .select(
+    let mut plan = plan_against(
+        ProviderId::Fusionauth,
+        addr,
         &[
             "rejects_jwt_alg_none",
             "rejects_bad_signature",
             "rejects_missing_signature",
-        ]
-        .map(|c| c.parse().unwrap()),
-        &[],
-    )
-    .unwrap();
+        ],
+    );
     plan.seed = 4;
     let report = check::run(&plan).await.unwrap();
     let kid: Vec<_> = report
@@ -259,23 +269,19 @@ async fn a_receiver_answering_after_6_s_fails_within_deadline_and_nothing_else()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_reference_receiver_ends_the_run_within_a_minute() {
-    let mut child = std::process::Command::new(HOOKSTORM)
-        .args([
-            "receiver",
-            "--provider",
-            "auth0",
-            "--port",
-            "0",
-            "--fault",
-            "hang",
-        ])
-        .env("HOOK_SECRET", "bearer-secret")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the receiver starts");
-    let url = process::listening_url(&mut child);
-    let _receiver = process::KillOnDrop(child);
+    let mut receiver = process::hookstorm([
+        "receiver",
+        "--provider",
+        "auth0",
+        "--port",
+        "0",
+        "--fault",
+        "hang",
+    ])
+    .secret("bearer-secret")
+    .stderr_null()
+    .spawn();
+    let url = process::listening_url(&mut receiver.0);
     let url = url.expect("the URL on stdout");
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
@@ -300,23 +306,16 @@ async fn concurrency_means_deliveries_in_flight_for_the_whole_run() {
     // One request at a time, 10 ms each: with 3 in flight none waits more
     // than ~30 ms, far inside a 2 s deadline, whatever the other checks do.
     let (addr, most) = faulty_servers::serial(Duration::from_millis(10)).await;
-    let secret = demo_secret(&ProviderId::Auth0.profile().scheme);
-    let mut plan = CheckPlan::new(
-        Provider::builtin(ProviderId::Auth0),
-        Target::parse(&format!("http://{addr}/hooks")).unwrap(),
-        secret,
-    )
-    .select(
+    let mut plan = plan_against(
+        ProviderId::Auth0,
+        addr,
         &[
             "accepts_valid",
             "rejects_missing_signature",
             "within_deadline",
             "duplicate_idempotent",
-        ]
-        .map(|c| c.parse().unwrap()),
-        &[],
-    )
-    .unwrap();
+        ],
+    );
     plan.concurrency = 3;
     plan.deadline = Some(Duration::from_secs(2));
     plan.seed = 3;
@@ -348,20 +347,11 @@ async fn max_time_and_max_failures_end_the_run_early() {
     // unresponsive cut-off: only --max-time ends the run, and what it cut
     // short is unjudged (ERROR), not late (FAIL).
     let addr = faulty_servers::hanging().await;
-    let secret = demo_secret(&ProviderId::Auth0.profile().scheme);
-    let plan = |addr: std::net::SocketAddr| {
-        CheckPlan::new(
-            Provider::builtin(ProviderId::Auth0),
-            Target::parse(&format!("http://{addr}/hooks")).unwrap(),
-            secret.clone(),
-        )
-    };
-    let mut hang = plan(addr)
-        .select(
-            &["accepts_valid", "within_deadline"].map(|c| c.parse().unwrap()),
-            &[],
-        )
-        .unwrap();
+    let mut hang = plan_against(
+        ProviderId::Auth0,
+        addr,
+        &["accepts_valid", "within_deadline"],
+    );
     hang.deadline = Some(Duration::from_secs(30));
     hang.unresponsive_after = 0;
     hang.max_time = Duration::from_secs(2);
@@ -392,13 +382,7 @@ async fn max_time_and_max_failures_end_the_run_early() {
     // Everything accepted: forged deliveries FAIL (Authgear: five forged
     // cases for each of 44 types), and the third ends the run.
     let sink = faulty_servers::sink(None).await;
-    let mut lenient = CheckPlan::new(
-        Provider::builtin(ProviderId::Authgear),
-        Target::parse(&format!("http://{}/hooks", sink.addr)).unwrap(),
-        demo_secret(&ProviderId::Authgear.profile().scheme),
-    )
-    .select(&[CheckId::RejectsBadSignature], &[])
-    .unwrap();
+    let mut lenient = plan_against(ProviderId::Authgear, sink.addr, &["rejects_bad_signature"]);
     lenient.concurrency = 1;
     lenient.max_failures = Some(3);
     let report = check::run(&lenient).await.unwrap();

@@ -2,24 +2,179 @@
 //! receivers) and their output: every child is killed when its test ends,
 //! however it ends, and every run of the binary is bounded in time.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `hookstorm` binary cargo built for these tests.
 pub const HOOKSTORM: &str = env!("CARGO_BIN_EXE_hookstorm");
 
+/// How long one run of the binary may take unless a test says otherwise:
+/// generous, as two cores are shared by several test threads, yet a hang
+/// fails the test instead of the whole suite.
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// One run of the `hookstorm` binary as the tests start it (in the style of
+/// ripgrep's `TestCommand`): in CI mode (`CI=true`), with `HOOK_SECRET`
+/// removed unless [`Hookstorm::secret`] sets it, so that the developer's
+/// environment never leaks into a test; stdin empty (no command reads it); bounded by
+/// [`RUN_LIMIT`] unless [`Hookstorm::within`] says otherwise.
+pub struct Hookstorm {
+    cmd: Command,
+    limit: Duration,
+    /// Whether [`Hookstorm::spawn`] pipes stdout (else discards it).
+    pipe_stdout: bool,
+    /// Whether [`Hookstorm::spawn`] pipes stderr (else discards it).
+    pipe_stderr: bool,
+}
+
+/// `hookstorm ARGS` with the defaults of [`Hookstorm`].
+pub fn hookstorm<I, S>(args: I) -> Hookstorm
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(HOOKSTORM);
+    cmd.args(args).env("CI", "true").env_remove("HOOK_SECRET");
+    Hookstorm {
+        cmd,
+        limit: RUN_LIMIT,
+        pipe_stdout: true,
+        pipe_stderr: true,
+    }
+}
+
+impl Hookstorm {
+    /// Appends `args`.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Sets `secret` in `HOOK_SECRET`, the variable `--secret-env` names by
+    /// default.
+    pub fn secret(self, secret: &str) -> Self {
+        self.env("HOOK_SECRET", secret)
+    }
+
+    /// Sets the environment variable `key` to `value`.
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Removes the environment variable `key`.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Runs in `dir` instead of the test's working directory.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Bounds the run by `limit` instead of [`RUN_LIMIT`].
+    pub fn within(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Discards what a [`Hookstorm::spawn`]ed child writes to stdout: an
+    /// unread pipe would fill and block it.
+    pub fn stdout_null(mut self) -> Self {
+        self.pipe_stdout = false;
+        self
+    }
+
+    /// Discards what a [`Hookstorm::spawn`]ed child writes to stderr.
+    pub fn stderr_null(mut self) -> Self {
+        self.pipe_stderr = false;
+        self
+    }
+
+    /// The command as configured, for a test that must run it its own way
+    /// (sampling the child while it runs); the time bound is then its own.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
+    /// Runs the binary to its end on this thread; a run longer than the
+    /// bound is killed and fails the test.
+    pub fn output(mut self) -> Output {
+        let what = format!("{:?}", self.cmd);
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = KillOnDrop(self.cmd.spawn().expect("the binary runs"));
+        // The pipes are read on their own threads so that a child writing
+        // more than a pipe holds cannot block before it exits.
+        let out = child.0.stdout.take().unwrap();
+        let err = child.0.stderr.take().unwrap();
+        let stdout = std::thread::spawn(move || read_all(out));
+        let stderr = std::thread::spawn(move || read_all(err));
+        let status =
+            child.exit_within(self.limit, &format!("{what} ended within {:?}", self.limit));
+        Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
+    }
+
+    /// [`Hookstorm::output`] on the tokio runtime, for async tests.
+    pub async fn run(self) -> Output {
+        tokio::task::spawn_blocking(move || self.output())
+            .await
+            .expect("the run of the binary did not panic")
+    }
+
+    /// Starts the binary with stdout and stderr piped (unless discarded)
+    /// and no stdin; the child is killed on drop (the bound does not apply:
+    /// the test ends it).
+    pub fn spawn(mut self) -> KillOnDrop {
+        let piped = |pipe| if pipe { Stdio::piped() } else { Stdio::null() };
+        let child = self
+            .cmd
+            .stdin(Stdio::null())
+            .stdout(piped(self.pipe_stdout))
+            .stderr(piped(self.pipe_stderr))
+            .spawn()
+            .expect("the binary starts");
+        KillOnDrop(child)
+    }
+}
+
+fn read_all(mut pipe: impl Read) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    pipe.read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
 /// A child process, killed and reaped on drop.
 pub struct KillOnDrop(pub Child);
 
 impl KillOnDrop {
-    /// Sends `signal` (a `kill` option such as `-INT`) to the child.
-    pub fn signal(&self, signal: &str) {
-        let sent = Command::new("kill")
-            .args([signal, &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill {signal}");
+    /// Sends `signal` (such as `libc::SIGINT`) to the child.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.0.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) only reads its two integer arguments; the child
+        // is not reaped before this handle drops, so the pid is still ours.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            sent,
+            0,
+            "kill({pid}, {signal}): {}",
+            std::io::Error::last_os_error()
+        );
     }
 
     /// Waits for the child to exit, failing the test with `what` if it

@@ -21,11 +21,15 @@ pub async fn start(provider: &Provider, faults: &[Fault]) -> RunningReceiver {
 
 /// A check plan against `running`, reading its ledger, with `seed`.
 pub fn plan(provider: &Provider, running: &RunningReceiver, seed: u64) -> CheckPlan {
-    let target = Target::parse(&running.url()).unwrap();
+    plan_at(provider, &running.url(), &running.ledger_url(), seed)
+}
+
+/// A check plan against the receiver at `url` (any process keyed with the
+/// demo secret), reading its ledger at `ledger_url`, with `seed`.
+pub fn plan_at(provider: &Provider, url: &str, ledger_url: &str, seed: u64) -> CheckPlan {
+    let target = Target::parse(url).unwrap();
     let mut plan = CheckPlan::new(provider.clone(), target, demo_secret(provider.scheme()));
-    plan.ledger = Some(LedgerSource::Url(
-        Target::parse(&running.ledger_url()).unwrap(),
-    ));
+    plan.ledger = Some(LedgerSource::Url(Target::parse(ledger_url).unwrap()));
     plan.seed = seed;
     plan
 }

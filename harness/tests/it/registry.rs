@@ -1,0 +1,94 @@
+//! One table over the registry: every built-in provider, code-defined or
+//! shipped as a provider file (`harness::provider::all()`), passes every
+//! check that applies against its reference receiver, and the signature
+//! faults are caught by the checks that exist for them. A provider added to
+//! the registry is in this table at once; what only some groups have (a
+//! handshake, a batch format, a type header) is tested with its group.
+
+use harness::check;
+use harness::receiver::Fault;
+use reports::Level;
+
+use crate::util::reference;
+
+/// The reasons a check may be skipped against a correct receiver: each
+/// names a feature the provider documents not having.
+const INAPPLICABLE: [&str; 6] = [
+    "no timestamp",
+    "no window",
+    "not JWTs",
+    "no endpoint challenge",
+    "no blocking hooks",
+    "no ordering key",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_builtin_provider_passes_on_its_reference_receiver_and_catches_signature_faults() {
+    let providers = harness::provider::all();
+    assert!(
+        providers.len() >= 16,
+        "the registry lost providers: {}",
+        providers.len()
+    );
+    println!(
+        "\n{:18} {:>6} {:>6} {:>7}",
+        "provider", "passed", "failed", "skipped"
+    );
+    for provider in providers {
+        let name = provider.name().to_string();
+        let running = reference::start(&provider, &[]).await;
+        let report = check::run(&reference::plan(&provider, &running, 7))
+            .await
+            .expect("check runs");
+        running.shutdown().await;
+        let (pass, fail, skip) = report.check_counts();
+        println!("{name:18} {pass:>6} {fail:>6} {skip:>7}");
+        let bad = reference::failures(&report);
+        assert!(
+            bad.is_empty(),
+            "{name}: the correct receiver failed: {bad:#?}"
+        );
+        // Every check ran (skips are only the documented inapplicable ones).
+        for c in report.checks.iter().filter(|c| c.level == Level::Skipped) {
+            let reason = c.reason.as_deref().unwrap_or_default();
+            assert!(
+                INAPPLICABLE.iter().any(|r| reason.contains(r)),
+                "{name}: unexpected skip of {} [{}]: {reason}",
+                c.id,
+                c.event_type
+            );
+        }
+        let windowed = provider.scheme().has_timestamp_window();
+        let mut passing = vec![
+            "accepts_valid",
+            "rejects_missing_signature",
+            "rejects_bad_signature",
+            "duplicate_idempotent",
+        ];
+        if windowed {
+            passing.push("rejects_stale_signature");
+        }
+        for id in passing {
+            let got = reference::levels(&report, id);
+            assert!(
+                !got.is_empty() && got.iter().all(|l| *l == Level::Pass),
+                "{name} {id}: {got:?}"
+            );
+        }
+
+        let mut faults = vec![(Fault::SkipSignature, "rejects_missing_signature")];
+        if windowed {
+            faults.push((Fault::AcceptStale, "rejects_stale_signature"));
+        }
+        for (fault, id) in faults {
+            let faulty = reference::start(&provider, &[fault]).await;
+            let plan = reference::plan(&provider, &faulty, 7)
+                .select(&[id.parse().unwrap()], &[])
+                .unwrap();
+            let report = check::run(&plan).await.expect("check runs");
+            faulty.shutdown().await;
+            let got = reference::levels(&report, id);
+            assert!(got.contains(&Level::Fail), "{name} {fault:?}: {got:?}");
+        }
+    }
+}
