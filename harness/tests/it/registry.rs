@@ -92,3 +92,43 @@ async fn every_builtin_provider_passes_on_its_reference_receiver_and_catches_sig
         }
     }
 }
+
+/// The first-column names (`` | `name` | ``) of the README table that
+/// follows `heading`.
+fn readme_table(heading: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(crate::util::repository::root().join("README.md")).unwrap();
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no `{heading}`"));
+    readme[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            l.strip_prefix("| `")?
+                .split_once('`')
+                .map(|(n, _)| n.to_string())
+        })
+        .collect()
+}
+
+/// README's provider table lists exactly the registry, in its order: a
+/// sender file added to the binary is added to the table too.
+#[test]
+fn the_readme_provider_table_is_the_registry() {
+    let listed = readme_table("### Built-in providers");
+    let names: Vec<String> = harness::provider::names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(listed, names);
+}
+
+/// README's check catalog lists exactly the checks, in catalog order.
+#[test]
+fn the_readme_check_catalog_is_the_catalog() {
+    let listed = readme_table("## The check catalog");
+    let ids: Vec<String> = harness::check::CheckId::ALL.map(|c| c.to_string()).to_vec();
+    assert_eq!(listed, ids);
+}
