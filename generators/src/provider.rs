@@ -248,15 +248,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn infrahub_success_is_below_400() {
-        let p = ProviderId::Infrahub.profile();
-        assert!(p.success.is_success(302));
-        assert!(!p.success.is_success(400));
-        assert!(!ProviderId::StandardWebhooks
-            .profile()
-            .success
-            .is_success(302));
-    }
 }
