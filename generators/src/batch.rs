@@ -7,13 +7,11 @@
 //! signature covers the whole request. [`Batch::join`] writes a request
 //! body from serialized events, [`Batch::split`] reads one back.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
 /// How the events of one request are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BatchFormat {
     /// A JSON array of events: `[{..},{..}]`.
     Array,
@@ -38,7 +36,7 @@ impl BatchFormat {
 }
 
 /// How a provider packs events into requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Batch {
     /// How the events of one request are written.
     pub format: BatchFormat,

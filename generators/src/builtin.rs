@@ -41,8 +41,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{did_you_mean, Error};
 use crate::profile::{Profile, Redelivery, SuccessRule, TimeFormat};
 use crate::scheme::{
@@ -51,8 +49,7 @@ use crate::scheme::{
 };
 
 /// A built-in provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProviderId {
     /// Authgear webhooks and blocking hooks.
     Authgear,

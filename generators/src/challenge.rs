@@ -35,7 +35,6 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -45,8 +44,7 @@ use crate::secret::Secret;
 pub const OKTA_CHALLENGE_HEADER: &str = "X-Okta-Verification-Challenge";
 
 /// How a sender verifies an endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Challenge {
     /// Slack's `url_verification` event: echo `challenge`.
     SlackUrlVerification,

@@ -4,15 +4,12 @@
 //! provider file builds one the same way the built-ins (`crate::builtin`)
 //! are built.
 
-use serde::{Deserialize, Serialize};
-
 use crate::batch::Batch;
 use crate::challenge::Challenge;
 use crate::scheme::Scheme;
 
 /// What counts as a successful answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SuccessRule {
     /// 200–299.
     TwoXx,
@@ -31,7 +28,7 @@ impl SuccessRule {
 }
 
 /// The redelivery a provider performs, so duplicate checks are realistic.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redelivery {
     /// How many more times the same event may be sent.
     pub max_resends: u32,
@@ -60,7 +57,7 @@ pub fn key_value(
 
 /// How a provider delivers events: everything the checks and the emitter
 /// need besides the event bodies themselves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
     /// Provider name.
     pub name: String,
@@ -90,23 +87,19 @@ pub struct Profile {
     pub timestamp_key: Option<(KeyPath, TimeFormat)>,
     /// How the sender verifies the endpoint before (and while) it
     /// delivers (`None`: it does not).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge: Option<Challenge>,
     /// Several events per request (Auth0 Log Streams); `None`: one event
     /// is one request body. With a batch, the key paths point into each
     /// event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
     /// One subject's events in the order they happen (Authgear's
     /// `user.created` .. `user.deleted`): the `ordering` check delivers
     /// them shuffled. Empty: the provider's first type, four times.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lifecycle: Vec<String>,
 }
 
 /// How a timestamp is written in a body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeFormat {
     /// Signed 64-bit UNIX seconds (Authgear `context.timestamp`).
     UnixSeconds,

@@ -461,6 +461,12 @@ pub enum TimeUnit {
 }
 
 /// A declared signing scheme; see the module documentation.
+///
+/// A profile has two encodings: the code-defined providers' constructors
+/// (`crate::builtin`) and the provider file a user writes (read by the
+/// harness). The serde form here is neither: it is the compact JSON in
+/// which this crate's tests declare schemes, and the one thing a profile
+/// still derives serde for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SigningScheme {
     /// The ways it signs, the default first; a secret starting with another
@@ -736,7 +742,7 @@ impl SigningScheme {
 }
 
 /// JWT algorithms the FusionAuth signer supports with a shared secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JwtAlg {
     /// HMAC-SHA256.
     HS256,
@@ -759,8 +765,7 @@ impl JwtAlg {
 
 /// A signature scheme: a declared [`SigningScheme`] (every built-in but
 /// FusionAuth's is one), or FusionAuth's signature JWT.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// A declared scheme: algorithm, key, signed content, encoding, headers.
     Signed(SigningScheme),
