@@ -526,11 +526,20 @@ impl Context {
     /// carried: a receiver that echoes its request must not put the token
     /// into the report.
     pub(super) fn echo_excerpt(&self, probe: &Probe, body: &[u8]) -> String {
+        let body = self.scrub(probe, &String::from_utf8_lossy(body));
+        reports::excerpt(body.as_bytes(), 300)
+    }
+
+    /// `text` taken from (or quoting) the receiver's answer to `probe`,
+    /// with every secret the request carried redacted: the shared secret,
+    /// its Authorization tokens and the target's Basic credentials. The
+    /// one redaction every answer text goes through before it is stored
+    /// or printed (excerpts, messages, reasons).
+    pub(super) fn scrub(&self, probe: &Probe, text: &str) -> String {
         let secrets = crate::secret::authorization_tokens(&probe.headers)
             .chain([self.plan.secret.expose()])
             .chain(self.plan.target.credentials.as_ref().map(|c| c.token()));
-        let body = crate::secret::scrub(&String::from_utf8_lossy(body), secrets);
-        reports::excerpt(body.as_bytes(), 300)
+        crate::secret::scrub(text, secrets)
     }
 
     /// The probes journaled so far for `type_name`.

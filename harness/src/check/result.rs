@@ -65,7 +65,12 @@ impl ResultBuilder {
             let reason = ctx.stopped().unwrap_or_else(|| "the run stopped".into());
             self.note(level, format!("{}: not sent ({reason})", what.as_ref()));
         } else if level.is_finding() {
-            let message = format!("{}: {} — {why}", what.as_ref(), outcome_of(probe, seen));
+            // `what` and the outcome may quote the answer, which may echo
+            // the request's credentials.
+            let message = ctx.scrub(
+                probe,
+                &format!("{}: {} — {why}", what.as_ref(), outcome_of(probe, seen)),
+            );
             ctx.observe(self.id, probe, seen, level, message.clone());
             self.note(level, message);
         } else if level == Level::Pass {

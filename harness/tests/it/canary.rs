@@ -527,6 +527,28 @@ fn commands(kind: &Kind, dir: &Path, accepting: &str, reference: &str) -> Vec<Ru
             None,
         ));
     }
+    if p == "authgear" {
+        // A blocking hook's decision is read and judged: the echoed
+        // request (its Basic credentials) is quoted in the FAIL reason.
+        runs.push(run(
+            "check of a blocking hook",
+            strings(&[
+                "check",
+                "-p",
+                p,
+                "-t",
+                &target,
+                "--checks",
+                "blocking_response_schema",
+                "--type",
+                "user.pre_create",
+                "--out",
+                &out_arg("blocking"),
+            ]),
+            &[1],
+            Some(out("blocking")),
+        ));
+    }
     runs
 }
 

@@ -227,8 +227,9 @@ pub async fn not_found() -> SocketAddr {
 /// Every request an [`echoing`] server read, head and body, as text.
 pub type Recorded = Arc<Mutex<String>>;
 
-/// Answers 200 to everything with the request's headers as its body (as
-/// debugging endpoints do), and keeps each request's headers and body (as
+/// Answers 200 to everything with the request's headers and body as a
+/// JSON body and its Authorization in `x-echo-authorization` (as debugging
+/// endpoints do), and keeps each request's headers and body (as
 /// text: the canary test looks for secrets in what the receiver got).
 pub async fn echoing() -> (SocketAddr, Recorded) {
     let recorded = Recorded::default();
@@ -249,9 +250,24 @@ pub async fn echoing() -> (SocketAddr, Recorded) {
                     text.push_str(&String::from_utf8_lossy(&req.body));
                     text.push_str("\n\n");
                 }
+                // As JSON, the way debugging endpoints echo, so a check that
+                // reads the answer (a blocking hook's decision) quotes it;
+                // the Authorization value also comes back in a header.
+                let headers: serde_json::Map<String, serde_json::Value> = req
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                let body = serde_json::json!({
+                    "headers": headers,
+                    "body": String::from_utf8_lossy(&req.body),
+                })
+                .to_string();
+                let authorization = req.header("authorization").unwrap_or_default();
                 let answer = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{echo}",
-                    echo.len()
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     x-echo-authorization: {authorization}\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
                 );
                 if s.write_all(answer.as_bytes()).await.is_err() {
                     return;
