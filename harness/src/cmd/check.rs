@@ -154,6 +154,22 @@ fn refuse_zero(args: &Args) -> anyhow::Result<()> {
              (e.g. --deadline 2s)",
         ));
     }
+    if args.request_timeout.is_some_and(|d| d.is_zero()) {
+        return Err(usage(
+            "--request-timeout must be above 0: it is how long one request waits for its \
+             answer (e.g. --request-timeout 5s)",
+        ));
+    }
+    if args
+        .ledger_cmd
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(usage(
+            "--ledger-cmd is empty: give the command that prints the receiver's ledger \
+             (e.g. --ledger-cmd './print-ledger.sh')",
+        ));
+    }
     Ok(())
 }
 
@@ -214,6 +230,8 @@ mod tests {
         assert!(err(&["--concurrency", "0"]).contains("--concurrency must be at least 1"));
         assert!(err(&["--burst", "0"]).contains("--burst must be at least 1"));
         assert!(err(&["--deadline", "0s"]).contains("--deadline must be above 0"));
+        assert!(err(&["--request-timeout", "0s"]).contains("--request-timeout must be above 0"));
+        assert!(err(&["--ledger-cmd", " "]).contains("--ledger-cmd is empty"));
         let all = check::CheckId::ALL.map(|c| c.as_str()).join(",");
         assert!(err(&["--exclude", &all]).contains("no check is left to run"));
         assert!(err(&["--checks", "no_loss", "--exclude", "no_loss"])

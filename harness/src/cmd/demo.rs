@@ -23,11 +23,20 @@ pub struct Args {
     #[arg(long, value_parser = crate::duration::parse_duration, default_value = "3s")]
     pub load_duration: Duration,
     /// Arrival rate of the load phase (requests per second).
-    #[arg(long, default_value_t = 2000.0)]
+    #[arg(long, default_value_t = 2000.0, value_parser = positive_rate)]
     pub load_rate: f64,
     /// Only this built-in provider's checks (repeatable) [default: every built-in provider].
     #[arg(long = "provider", short = 'p', value_name = "NAME")]
     pub providers: Vec<String>,
+}
+
+/// `--load-rate`: a rate above 0, refused before any check runs.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(_) => Err("must be a rate above 0 requests per second (e.g. 500)".into()),
+        Err(_) => Err(format!("`{text}` is not a number (e.g. 500)")),
+    }
 }
 
 /// Runs the demo; on SIGINT/SIGTERM the phase running stops and the
@@ -79,4 +88,33 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
     );
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(Verdict::from_ok(report.passed()).unless_interrupted(signal))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// Counts and rates that would run nothing are refused while the
+    /// flags are read, before the demo's checks take their seconds.
+    #[test]
+    fn zero_rates_and_threads_are_refused_while_parsing() {
+        let parse = |words: &[&str]| crate::cli::Cli::try_parse_from(words).map(|_| ());
+        for rate in ["0", "-5", "nan", "inf", "x"] {
+            let err = parse(&["hookstorm", "demo", "--load-rate", rate]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{rate}: {err}");
+        }
+        parse(&["hookstorm", "demo", "--load-rate", "0.5"]).unwrap();
+        let load = [
+            "hookstorm",
+            "load",
+            "-p",
+            "authgear",
+            "-t",
+            "http://127.0.0.1:1/",
+            "--threads",
+        ];
+        let err = parse(&[&load[..], &["0"]].concat()).unwrap_err();
+        assert!(err.to_string().contains("must be at least 1"), "{err}");
+        parse(&[&load[..], &["2"]].concat()).unwrap();
+    }
 }

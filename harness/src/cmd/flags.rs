@@ -113,7 +113,7 @@ pub struct TrafficArgs {
     #[arg(long)]
     pub busy_poll: bool,
     /// Runtime worker threads [default: the CPUs this process may use].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// The report directory: its files are [`reports::render::OUTPUTS`].
     #[arg(long, value_name = "DIR", help = format!("Write {} here", reports::render::output_names()))]
@@ -359,6 +359,15 @@ impl Interruptible {
         // blocking thread: the report must not wait for it.
         self.runtime.shutdown_background();
         result
+    }
+}
+
+/// A count flag that must be at least 1 (`--threads 0` would run nothing).
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number (e.g. 2)")),
     }
 }
 
