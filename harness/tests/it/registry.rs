@@ -132,3 +132,38 @@ fn the_readme_check_catalog_is_the_catalog() {
     let ids: Vec<String> = harness::check::CheckId::ALL.map(|c| c.to_string()).to_vec();
     assert_eq!(listed, ids);
 }
+
+/// No file points users at an address that does not exist: hookstorm has
+/// no published repository, image or crate under its own name.
+#[test]
+fn no_file_names_an_invented_address() {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>, read: &mut usize) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | ".git" | "node_modules") {
+                    walk(&path, found, read);
+                }
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            *read += 1;
+            // Split so this file does not name them itself.
+            for invented in [
+                concat!("github.com/", "hookstorm"),
+                concat!("ghcr.io/", "hookstorm"),
+            ] {
+                if text.contains(invented) {
+                    found.push(format!("{} names {invented}", path.display()));
+                }
+            }
+        }
+    }
+    let (mut found, mut read) = (Vec::new(), 0);
+    walk(&crate::util::repository::root(), &mut found, &mut read);
+    assert!(read > 100, "the repository was not read ({read} files)");
+    assert!(found.is_empty(), "{found:#?}");
+}
