@@ -153,24 +153,27 @@ mod tests {
     #[test]
     fn provider_help_names_the_whole_registry() {
         use clap::CommandFactory;
-        let mut cli = crate::cli::Cli::command();
-        let mut seen = 0;
-        for sub in ["check", "load", "capacity", "replay", "receiver", "events"] {
-            let mut cmd = cli.find_subcommand_mut(sub).unwrap().clone();
-            let cmd = match sub {
-                "events" => cmd.find_subcommand_mut("list").unwrap().clone(),
-                _ => cmd,
-            };
+        let cli = crate::cli::Cli::command();
+        let paths: [&[&str]; 6] = [
+            &["check"],
+            &["load"],
+            &["capacity"],
+            &["replay"],
+            &["receiver"],
+            &["events", "list"],
+        ];
+        for path in paths {
+            let cmd = path.iter().fold(&cli, |cmd, sub| {
+                cmd.find_subcommand(sub).expect("a subcommand")
+            });
             let help = cmd.clone().render_long_help().to_string();
             for name in names() {
                 assert!(
                     help.contains(name),
-                    "`{sub} --help` does not name {name}:\n{help}"
+                    "`{path:?} --help` does not name {name}:\n{help}"
                 );
             }
-            seen += 1;
         }
-        assert_eq!(seen, 6);
     }
 
     #[test]

@@ -32,22 +32,22 @@ pub struct Context {
     pub generator: Mutex<Generator>,
     /// `concurrency` permits: every delivery of the run holds one while in
     /// flight, so `--concurrency N` means N in flight, whichever checks.
-    pub(super) permits: Semaphore,
+    permits: Semaphore,
     /// Every exchange sent, per event type, for `no_server_error` and
     /// `within_deadline`.
     pub(super) journal: Mutex<BTreeMap<String, Vec<Probe>>>,
     /// Every probe that did not simply pass, before grouping.
     pub(super) observed: Mutex<Vec<Finding>>,
     /// Timeouts in a row (any answer resets it).
-    pub(super) consecutive_timeouts: AtomicU32,
+    consecutive_timeouts: AtomicU32,
     /// FAIL observations so far, for `--max-failures`.
-    pub(super) fails: AtomicUsize,
+    fails: AtomicUsize,
     /// Why the run stopped sending, once it did.
-    pub(super) stop: Mutex<Option<String>>,
+    stop: Mutex<Option<String>>,
     /// When `--max-time` runs out.
-    pub(super) ends_at: Instant,
+    ends_at: Instant,
     /// Counter behind `fresh_bits`.
-    pub(super) counter: AtomicU64,
+    counter: AtomicU64,
 }
 
 /// One request the checks sent and what came back.
@@ -127,7 +127,7 @@ impl Context {
     }
 
     /// Stops sending (the first reason wins).
-    pub(super) fn stop_with(&self, reason: String) {
+    fn stop_with(&self, reason: String) {
         let mut stop = self.stop.lock().expect("stop lock");
         if stop.is_none() {
             if !self.plan.quiet {
@@ -313,11 +313,7 @@ impl Context {
     /// `headers` naming `ty` where the provider's deliveries name their
     /// type (GitHub's `X-GitHub-Event` header); a body naming it needs
     /// nothing added.
-    pub(super) fn typed(
-        &self,
-        ty: &EventType,
-        mut headers: Vec<(String, String)>,
-    ) -> Vec<(String, String)> {
+    fn typed(&self, ty: &EventType, mut headers: Vec<(String, String)>) -> Vec<(String, String)> {
         generators::name_type(self.profile(), &ty.name, &mut headers);
         headers
     }
@@ -346,7 +342,7 @@ impl Context {
     }
 
     /// A probe of `ty` not sent yet, judged against `ty`'s deadline.
-    pub(super) fn unsent(
+    fn unsent(
         &self,
         ty: &EventType,
         variant: &str,
@@ -374,7 +370,7 @@ impl Context {
 
     /// One exchange under a permit; the clock starts once the permit is
     /// held, so the probe is judged on the time it actually waited.
-    pub(super) async fn exchange(&self, client: &Client, mut probe: Probe) -> Probe {
+    async fn exchange(&self, client: &Client, mut probe: Probe) -> Probe {
         let timeout = probe.timeout;
         if self.stopped().is_some() {
             return probe;
@@ -412,7 +408,7 @@ impl Context {
 
     /// Counts timeouts in a row: after `--unresponsive-after` of them the
     /// receiver is declared unresponsive and nothing more is sent.
-    pub(super) fn note_answer(&self, probe: &Probe) {
+    fn note_answer(&self, probe: &Probe) {
         if !probe.timed_out() {
             self.consecutive_timeouts.store(0, Ordering::Relaxed);
             return;
@@ -525,7 +521,7 @@ impl Context {
     /// The start of a response body, without any secret the request
     /// carried: a receiver that echoes its request must not put the token
     /// into the report.
-    pub(super) fn echo_excerpt(&self, probe: &Probe, body: &[u8]) -> String {
+    fn echo_excerpt(&self, probe: &Probe, body: &[u8]) -> String {
         let body = self.scrub(probe, &String::from_utf8_lossy(body));
         reports::excerpt(body.as_bytes(), 300)
     }
@@ -562,7 +558,7 @@ pub fn key_value(key: &str, event: &Value, headers: &[(String, String)]) -> Opti
 /// tolerance after the timestamp it carries, in a header like Standard
 /// Webhooks' `webhook-timestamp` or in the value like Stripe's `t=`), and
 /// what to use then.
-pub(super) fn expiry(
+fn expiry(
     scheme: &generators::Scheme,
     secret: &generators::Secret,
     headers: &[(String, String)],

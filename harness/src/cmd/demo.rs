@@ -94,27 +94,15 @@ pub fn run(args: Args) -> anyhow::Result<Verdict> {
 mod tests {
     use clap::Parser;
 
-    /// Counts and rates that would run nothing are refused while the
-    /// flags are read, before the demo's checks take their seconds.
+    /// A rate that would send nothing is refused while the flags are
+    /// read, before the demo's checks take their seconds.
     #[test]
-    fn zero_rates_and_threads_are_refused_while_parsing() {
+    fn a_load_rate_that_sends_nothing_is_refused_while_parsing() {
         let parse = |words: &[&str]| crate::cli::Cli::try_parse_from(words).map(|_| ());
         for rate in ["0", "-5", "nan", "inf", "x"] {
             let err = parse(&["hookstorm", "demo", "--load-rate", rate]).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{rate}: {err}");
         }
         parse(&["hookstorm", "demo", "--load-rate", "0.5"]).unwrap();
-        let load = [
-            "hookstorm",
-            "load",
-            "-p",
-            "authgear",
-            "-t",
-            "http://127.0.0.1:1/",
-            "--threads",
-        ];
-        let err = parse(&[&load[..], &["0"]].concat()).unwrap_err();
-        assert!(err.to_string().contains("must be at least 1"), "{err}");
-        parse(&[&load[..], &["2"]].concat()).unwrap();
     }
 }

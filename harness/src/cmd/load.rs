@@ -165,6 +165,25 @@ mod tests {
         }
     }
 
+    /// `--threads 0` would run nothing: refused while the flags are read.
+    #[test]
+    fn zero_threads_are_refused_while_parsing() {
+        let parse = |threads: &str| {
+            let words = [
+                "hookstorm",
+                "load",
+                "-p",
+                "authgear",
+                "-t",
+                "http://127.0.0.1:1/",
+            ];
+            crate::cli::Cli::try_parse_from(words.into_iter().chain(["--threads", threads]))
+        };
+        let err = parse("0").unwrap_err();
+        assert!(err.to_string().contains("must be at least 1"), "{err}");
+        assert!(parse("2").is_ok());
+    }
+
     /// `--stage` ramps from `--rate` when it is given, from 0 otherwise:
     /// the rule scenario `stages` follow too (`Arrival::of`).
     #[test]
